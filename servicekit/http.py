@@ -1,0 +1,157 @@
+"""The one outbound HTTP client a service shares, and the address guard.
+
+Every outbound call (DID resolution, DSP messages, credential queries, status
+lists, webhooks) goes through one :class:`aiohttp.ClientSession` per process,
+made here with explicit timeouts. :class:`GuardedResolver` refuses to connect
+to private, link-local, loopback and other non-public addresses before any
+packet is sent, which is how server-side request forgery is stopped: the check
+runs on the resolved addresses, so a public name pointing at 10.0.0.1 or
+169.254.169.254 is refused too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from servicekit.errors import Forbidden
+
+__all__ = [
+    "AddressRefused",
+    "GuardedResolver",
+    "HttpClientConfig",
+    "create_client_session",
+    "is_public_address",
+]
+
+
+class AddressRefused(Forbidden):
+    """An outbound request would reach a non-public address."""
+
+    default_code = "address-refused"
+    title = "Outbound address refused"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpClientConfig:
+    """Timeouts and limits of the shared outbound client."""
+
+    total_timeout: float = 10.0
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_connections: int = 100
+    max_connections_per_host: int = 20
+    user_agent: str = "dataspace-toolkit"
+
+
+def is_public_address(address: str) -> bool:
+    """True when ``address`` is a globally routable unicast address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_private
+        and not ip.is_loopback
+        and not ip.is_link_local
+        and not ip.is_reserved
+        and not ip.is_unspecified
+    )
+
+
+def _is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_loopback
+
+
+class GuardedResolver(AbstractResolver):
+    """A DNS resolver that refuses non-public addresses.
+
+    ``allow_loopback`` lets development set-ups (``--dev``) reach services on
+    127.0.0.1 / ::1; private and link-local ranges stay refused regardless.
+    """
+
+    def __init__(self, *, allow_loopback: bool = False) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+        self.allow_loopback = allow_loopback
+
+    def _allowed(self, address: str) -> bool:
+        if is_public_address(address):
+            return True
+        return self.allow_loopback and _is_loopback(address)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Resolve ``host`` and drop the call if any address is not allowed."""
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if not self._allowed(str(literal)):
+                raise AddressRefused(
+                    f"refusing to connect to non-public address {literal}",
+                    extra={"host": host},
+                )
+            return [
+                {
+                    "hostname": host,
+                    "host": str(literal),
+                    "port": port,
+                    "family": socket.AF_INET6 if literal.version == 6 else socket.AF_INET,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            ]
+        results = await self._inner.resolve(host, port, family)
+        refused = [r["host"] for r in results if not self._allowed(r["host"])]
+        if refused:
+            # One bad address is enough to refuse: an attacker controlling DNS
+            # could otherwise race the connector onto the private one.
+            raise AddressRefused(
+                f"host {host} resolves to a non-public address",
+                extra={"host": host},
+            )
+        return results
+
+    async def close(self) -> None:
+        """Release the inner resolver."""
+        await self._inner.close()
+
+
+def create_client_session(
+    config: HttpClientConfig | None = None,
+    *,
+    guarded: bool = False,
+    allow_loopback: bool = False,
+    **kwargs: Any,
+) -> aiohttp.ClientSession:
+    """Create the shared outbound session with timeouts and connection limits.
+
+    With ``guarded`` the session only reaches public addresses (plus loopback
+    when ``allow_loopback``): use it for URLs that come from other parties
+    (DID documents, callback addresses, credential services).
+    """
+    config = config or HttpClientConfig()
+    timeout = aiohttp.ClientTimeout(
+        total=config.total_timeout,
+        sock_connect=config.connect_timeout,
+        sock_read=config.read_timeout,
+    )
+    connector = aiohttp.TCPConnector(
+        limit=config.max_connections,
+        limit_per_host=config.max_connections_per_host,
+        resolver=GuardedResolver(allow_loopback=allow_loopback) if guarded else None,
+    )
+    headers = {"User-Agent": config.user_agent}
+    headers.update(kwargs.pop("headers", {}) or {})
+    return aiohttp.ClientSession(
+        timeout=timeout, connector=connector, headers=headers, **kwargs
+    )

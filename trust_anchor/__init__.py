@@ -1,0 +1,3 @@
+"""The trust anchor: participant onboarding, credential issuance, registries, status lists."""
+
+__all__: list[str] = []
