@@ -6,23 +6,28 @@ made here with explicit timeouts. :class:`GuardedResolver` refuses to connect
 to private, link-local, loopback and other non-public addresses before any
 packet is sent, which is how server-side request forgery is stopped: the check
 runs on the resolved addresses, so a public name pointing at 10.0.0.1 or
-169.254.169.254 is refused too.
+169.254.169.254 is refused too. aiohttp never asks the resolver about IP
+literals (``http://10.0.0.1/``), so a guarded session also uses
+:class:`GuardedConnector`, which puts literals through the same check.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.tracing import Trace
 
 from servicekit.errors import Forbidden
 
 __all__ = [
     "AddressRefused",
+    "GuardedConnector",
     "GuardedResolver",
     "HttpClientConfig",
     "create_client_session",
@@ -77,8 +82,11 @@ class GuardedResolver(AbstractResolver):
     127.0.0.1 / ::1; private and link-local ranges stay refused regardless.
     """
 
-    def __init__(self, *, allow_loopback: bool = False) -> None:
-        self._inner = aiohttp.ThreadedResolver()
+    def __init__(
+        self, *, allow_loopback: bool = False, inner: AbstractResolver | None = None
+    ) -> None:
+        # ``inner`` is the DNS seam: tests map names to addresses with it.
+        self._inner = inner or aiohttp.ThreadedResolver()
         self.allow_loopback = allow_loopback
 
     def _allowed(self, address: str) -> bool:
@@ -126,6 +134,30 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+class GuardedConnector(aiohttp.TCPConnector):
+    """A TCP connector whose every target address passes a :class:`GuardedResolver`.
+
+    aiohttp skips the resolver for IP-literal hosts, so without this a guarded
+    session would still connect to ``http://10.0.0.1/`` or
+    ``http://169.254.169.254/``.
+    """
+
+    def __init__(self, *, resolver: GuardedResolver, **kwargs: Any) -> None:
+        super().__init__(resolver=resolver, **kwargs)
+        self._guard = resolver
+
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Trace] | None = None
+    ) -> list[ResolveResult]:
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return await super()._resolve_host(host, port, traces)
+        # A literal: the guard raises AddressRefused for non-public addresses.
+        await self._guard.resolve(host, port)
+        return await super()._resolve_host(host, port, traces)
+
+
 def create_client_session(
     config: HttpClientConfig | None = None,
     *,
@@ -145,10 +177,14 @@ def create_client_session(
         sock_connect=config.connect_timeout,
         sock_read=config.read_timeout,
     )
-    connector = aiohttp.TCPConnector(
-        limit=config.max_connections,
-        limit_per_host=config.max_connections_per_host,
-        resolver=GuardedResolver(allow_loopback=allow_loopback) if guarded else None,
+    limits: dict[str, Any] = {
+        "limit": config.max_connections,
+        "limit_per_host": config.max_connections_per_host,
+    }
+    connector = (
+        GuardedConnector(resolver=GuardedResolver(allow_loopback=allow_loopback), **limits)
+        if guarded
+        else aiohttp.TCPConnector(**limits)
     )
     headers = {"User-Agent": config.user_agent}
     headers.update(kwargs.pop("headers", {}) or {})
