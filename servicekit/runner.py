@@ -1,0 +1,129 @@
+"""Run a service: one process, or several worker processes sharing one port.
+
+:func:`run_service` is what ``dataspace <service> serve`` calls. It builds the
+app with the service's factory, listens, calls ``on_ready`` once the socket
+accepts connections (the service writes ``service.json`` there), and stops
+cleanly on SIGINT/SIGTERM. With ``workers > 1`` it starts that many worker
+processes that bind the same port with ``SO_REUSEPORT`` (the kernel spreads
+connections between them) and supervises them: a worker that dies is
+restarted; a signal to the parent stops all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from servicekit.settings import ServiceSettings
+
+__all__ = ["AppFactory", "run_service", "serve_until_stopped"]
+
+S = TypeVar("S", bound=ServiceSettings)
+AppFactory = Callable[[Any], web.Application | Awaitable[web.Application]]
+ReadyHook = Callable[[web.Application, int], None]
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def serve_until_stopped(
+    factory: AppFactory,
+    settings: ServiceSettings,
+    *,
+    reuse_port: bool = False,
+    on_ready: ReadyHook | None = None,
+    worker_index: int = 0,
+) -> None:
+    """Serve ``factory(settings)`` on the settings' host and port until a stop signal."""
+    built = factory(settings)
+    app = await built if isinstance(built, Awaitable) else built
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(
+        runner, settings.host, settings.port, reuse_port=reuse_port, backlog=1024
+    )
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None and worker_index == 0:
+        on_ready(app, worker_index)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _worker_main(
+    factory: AppFactory, settings: ServiceSettings, index: int, on_ready: ReadyHook | None
+) -> None:
+    _install_uvloop()
+    asyncio.run(
+        serve_until_stopped(
+            factory, settings, reuse_port=True, on_ready=on_ready, worker_index=index
+        )
+    )
+
+
+def run_service(
+    factory: AppFactory,
+    settings: ServiceSettings,
+    *,
+    workers: int = 1,
+    on_ready: ReadyHook | None = None,
+) -> None:
+    """Run the service in the foreground until SIGINT or SIGTERM."""
+    if workers <= 1:
+        _install_uvloop()
+        asyncio.run(serve_until_stopped(factory, settings, on_ready=on_ready))
+        return
+    _supervise(factory, settings, workers, on_ready)
+
+
+def _supervise(
+    factory: AppFactory, settings: ServiceSettings, workers: int, on_ready: ReadyHook | None
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def start(index: int) -> Any:
+        process = context.Process(
+            target=_worker_main, args=(factory, settings, index, on_ready), daemon=False
+        )
+        process.start()
+        return process
+
+    def stop_all(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    processes = [start(i) for i in range(workers)]
+    try:
+        while not stopping:
+            for i, process in enumerate(processes):
+                if not process.is_alive() and not stopping:
+                    processes[i] = start(i)
+            time.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
