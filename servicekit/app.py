@@ -28,6 +28,7 @@ from prometheus_client import (
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from servicekit import jobs
 from servicekit.db import create_engine, migrate
 from servicekit.http import HttpClientConfig, create_client_session
 from servicekit.openapi import build_openapi, operation
@@ -174,7 +175,9 @@ def database_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context that opens the engine, migrates it, and disposes it.
 
-    It also registers a ``database`` readiness check.
+    servicekit's shared tables (the job queue) are migrated first, then the
+    service's own ``migrations``. It also registers a ``database`` readiness
+    check.
     """
 
     async def context(app: web.Application) -> AsyncIterator[None]:
@@ -182,6 +185,8 @@ def database_context(
         schema = settings.database_schema
         engine = create_engine(settings.sqlalchemy_url, schema=schema)
         try:
+            await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
+                          schema=schema)
             if migrations is not None:
                 await migrate(
                     engine, migrations, metadata=metadata,
