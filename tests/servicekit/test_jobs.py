@@ -42,12 +42,16 @@ async def status_of(engine: AsyncEngine, job_id: str) -> tuple[str, int, str | N
 
 
 async def test_a_rolled_back_transaction_enqueues_nothing(engine: AsyncEngine) -> None:
-    with pytest.raises(RuntimeError):
+    async def change_state_and_fail() -> None:
         async with engine.begin() as conn:
             await enqueue(conn, "send", {"to": "x"})
             raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        await change_state_and_fail()
     async with engine.connect() as conn:
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs_table))).scalar() == 0
+        count = await conn.execute(sa.select(sa.func.count()).select_from(jobs_table))
+    assert count.scalar() == 0
 
 
 async def test_jobs_run_once_and_are_marked_done(engine: AsyncEngine) -> None:
@@ -86,7 +90,8 @@ async def test_failures_retry_with_backoff_until_the_limit(engine: AsyncEngine) 
     assert await runner.run_due() == 1
     status, attempts, error = await status_of(engine, job_id)
     assert (status, attempts) == ("pending", 1)
-    assert error is not None and "peer down" in error
+    assert error is not None
+    assert "peer down" in error
     assert await runner.run_due() == 0  # backing off: not due yet
     clock.now += 61
     assert await runner.run_due() == 1
