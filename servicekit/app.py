@@ -41,6 +41,7 @@ __all__ = [
     "HTTP_CLIENT",
     "METRICS_REGISTRY",
     "READINESS_CHECKS",
+    "SERVICE_INFO",
     "SETTINGS",
     "ReadinessCheck",
     "create_service_app",
@@ -57,6 +58,9 @@ HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 GUARDED_HTTP_CLIENT = web.AppKey("guarded_http_client", aiohttp.ClientSession)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 READINESS_CHECKS = web.AppKey("readiness_checks", list[tuple[str, ReadinessCheck]])
+#: What the service says about itself in ``service.json`` (filled during start-up:
+#: ``name``, ``role``, ``base_url``, ``did``, ``admin_api_key`` and extras).
+SERVICE_INFO = web.AppKey("service_info", dict[str, Any])
 _OPENAPI_INFO = web.AppKey("openapi_info", dict[str, Any])
 _OPENAPI_CACHE = web.AppKey("openapi_cache", dict[str, Any])
 
@@ -108,6 +112,11 @@ def create_service_app(
     app[SETTINGS] = settings
     app[METRICS_REGISTRY] = registry
     app[READINESS_CHECKS] = []
+    app[SERVICE_INFO] = {
+        "name": settings.name,
+        "role": settings.service_role,
+        "base_url": settings.base_url,
+    }
     app[_OPENAPI_INFO] = {"title": title, "version": version, "description": description}
     app[_OPENAPI_CACHE] = {}
     app.router.add_get("/healthz", _healthz)

@@ -20,13 +20,22 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from servicekit.app import SERVICE_INFO, SETTINGS
+from servicekit.service_info import SERVICE_FILE, write_private_json
 from servicekit.settings import ServiceSettings
 
-__all__ = ["AppFactory", "run_service", "serve_until_stopped"]
+__all__ = ["AppFactory", "run_service", "serve_until_stopped", "write_service_json"]
 
 S = TypeVar("S", bound=ServiceSettings)
 AppFactory = Callable[[Any], web.Application | Awaitable[web.Application]]
 ReadyHook = Callable[[web.Application, int], None]
+
+
+def write_service_json(app: web.Application, _worker_index: int = 0) -> None:
+    """The default ready hook: write ``<data-dir>/service.json`` (mode 0600)."""
+    settings = app[SETTINGS]
+    info: dict[str, Any] = app[SERVICE_INFO]
+    write_private_json(settings.data_dir / SERVICE_FILE, dict(info))
 
 
 def _install_uvloop() -> None:
@@ -42,7 +51,7 @@ async def serve_until_stopped(
     settings: ServiceSettings,
     *,
     reuse_port: bool = False,
-    on_ready: ReadyHook | None = None,
+    on_ready: ReadyHook | None = write_service_json,
     worker_index: int = 0,
 ) -> None:
     """Serve ``factory(settings)`` on the settings' host and port until a stop signal."""
@@ -82,7 +91,7 @@ def run_service(
     settings: ServiceSettings,
     *,
     workers: int = 1,
-    on_ready: ReadyHook | None = None,
+    on_ready: ReadyHook | None = write_service_json,
 ) -> None:
     """Run the service in the foreground until SIGINT or SIGTERM."""
     if workers <= 1:
