@@ -1,0 +1,237 @@
+"""Verifying credentials: ``vc+jwt`` (VC 2.0), VC 1.1 JWT and Data Integrity.
+
+:class:`CredentialVerifier` checks, for every form: the proof with a key from
+the issuer DID's ``assertionMethod``; that the issuer is the DID that signed
+(``issuer-mismatch`` otherwise); the validity period (``validFrom``/
+``validUntil``, or 1.1 ``nbf``/``exp``/``issuanceDate``/``expirationDate``)
+with a bounded skew; and, with a status checker, each
+``BitstringStatusListEntry`` (``credential-revoked``/``credential-suspended``).
+
+With a :class:`~identity.cache.TokenCache` a JWT seen before is answered
+from the cache until the earliest of its expiry, the cache's own limit and
+(when its status was checked) the status list's refresh time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from identity.cache import TokenCache
+from identity.clock import Clock, datetime_from_epoch, epoch_from_datetime, now, system_clock
+from identity.data_integrity import verify_data_integrity
+from identity.errors import VerificationError
+from identity.jose import DEFAULT_SKEW, Jws, check_time_claims, decode_jws, typ_matches, verify_jws
+from identity.resolver import DidResolver
+from identity.status_check import StatusListChecker
+from identity.vc import (
+    ENVELOPED_VC_PREFIXES,
+    VC_V2_CONTEXT,
+    CredentialFormat,
+    VerifiedCredential,
+    check_validity_period,
+    describe_credential,
+    issuer_id,
+    parse_datetime,
+    unwrap_enveloped,
+)
+
+__all__ = ["VC_JWT_TYPES", "CredentialVerifier"]
+
+VC_JWT_TYPES = ("vc+jwt", "vc-ld+jwt")
+_JWT_VC_11_TYPES = (None, "JWT")
+
+
+class CredentialVerifier:
+    """Verify credentials in any supported form (see the module docstring).
+
+    ``cache`` makes repeated JWTs cost a dictionary look-up; ``status_checker``
+    turns on Bitstring Status List checks; ``max_cache_seconds`` bounds how
+    long a result is reused.
+    """
+
+    def __init__(
+        self,
+        resolver: DidResolver,
+        *,
+        clock: Clock = system_clock,
+        skew: float = DEFAULT_SKEW,
+        cache: TokenCache[VerifiedCredential] | None = None,
+        status_checker: StatusListChecker | None = None,
+        max_cache_seconds: float = 300.0,
+    ) -> None:
+        self.resolver = resolver
+        self.skew = skew
+        self.cache = cache
+        self.status_checker = status_checker
+        self.max_cache_seconds = max_cache_seconds
+        self.clock = clock
+
+    async def verify(
+        self, credential: str | Mapping[str, Any], *, check_status: bool = True
+    ) -> VerifiedCredential:
+        """Verify a JWT, an ``EnvelopedVerifiableCredential`` or a Data Integrity VC."""
+        if isinstance(credential, str):
+            return await self.verify_jwt(credential, check_status=check_status)
+        if not isinstance(credential, Mapping):
+            raise VerificationError(
+                "a credential is a JWT or a JSON object", code="credential-malformed"
+            )
+        token = unwrap_enveloped(credential, ENVELOPED_VC_PREFIXES)
+        if token is not None:
+            return await self.verify_jwt(token, check_status=check_status)
+        if "proof" in credential:
+            result = await verify_data_integrity(
+                credential, current=now(self.clock), skew=self.skew
+            )
+            if check_status:
+                await self._check_status(result)
+            return result
+        raise VerificationError("credential carries no proof", code="credential-malformed")
+
+    async def verify_jwt(self, token: str, *, check_status: bool = True) -> VerifiedCredential:
+        """Verify a ``vc+jwt`` or a VC 1.1 JWT (told apart by header ``typ``)."""
+        cache = self.cache
+        if cache is not None:
+            hit = cache.get(token)
+            if hit is not None:
+                return hit
+        jws = decode_jws(token)
+        typ = jws.header.get("typ")
+        current = now(self.clock)
+        if typ_matches(typ, VC_JWT_TYPES):
+            result, exp = await self._verify_vc_jwt(jws, current)
+        elif typ_matches(typ, _JWT_VC_11_TYPES):
+            result, exp = await self._verify_jwt_vc_11(jws, current)
+        else:
+            raise VerificationError(f"typ {typ!r} is not a credential", code="jwt-typ-mismatch")
+        checked = False
+        if check_status and result.status and self.status_checker is not None:
+            await self._check_status(result)
+            checked = True
+        if cache is not None and (checked or not result.status or self.status_checker is None):
+            limit = self.max_cache_seconds
+            if checked and self.status_checker is not None:
+                limit = min(limit, self.status_checker.ttl)
+            expires = current + limit
+            if exp is not None:
+                expires = min(expires, exp)
+            if result.valid_until is not None:
+                expires = min(expires, epoch_from_datetime(result.valid_until))
+            cache.put(token, result, expires)
+        return result
+
+    async def _verify_vc_jwt(
+        self, jws: Jws, current: float
+    ) -> tuple[VerifiedCredential, float | None]:
+        kid = jws.kid
+        if kid is None or "#" not in kid or kid.startswith("#"):
+            raise VerificationError("a vc+jwt needs a kid DID URL", code="jwt-malformed")
+        method = await self.resolver.verification_method(kid, "assertionMethod")
+        verify_jws(jws, method.public_key, key_alg=method.declared_alg)
+        credential = jws.claims()
+        contexts = credential.get("@context")
+        if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2_CONTEXT:
+            raise VerificationError(
+                "a vc+jwt carries a VC 2.0 credential", code="credential-malformed"
+            )
+        issuer = issuer_id(credential)
+        if issuer != kid.split("#", 1)[0]:
+            raise VerificationError(
+                "the credential's issuer did not sign it", code="issuer-mismatch"
+            )
+        iss = credential.get("iss")
+        if iss is not None and iss != issuer:
+            raise VerificationError("iss differs from the issuer", code="issuer-mismatch")
+        exp = check_time_claims(credential, current, skew=self.skew)
+        valid_from = credential.get("validFrom")
+        valid_until = credential.get("validUntil")
+        start = parse_datetime(valid_from, "validFrom") if valid_from is not None else None
+        end = parse_datetime(valid_until, "validUntil") if valid_until is not None else None
+        check_validity_period(start, end, current, self.skew)
+        return (
+            describe_credential(
+                credential,
+                issuer=issuer,
+                valid_from=start,
+                valid_until=end,
+                fmt=CredentialFormat.VC_JWT,
+                raw=jws.token,
+                kid=kid,
+            ),
+            exp,
+        )
+
+    async def _verify_jwt_vc_11(
+        self, jws: Jws, current: float
+    ) -> tuple[VerifiedCredential, float | None]:
+        claims = jws.claims()
+        iss = claims.get("iss")
+        vc = claims.get("vc")
+        if not isinstance(iss, str) or not isinstance(vc, Mapping):
+            raise VerificationError("a VC 1.1 JWT needs iss and vc claims", code="jwt-malformed")
+        kid = jws.kid
+        if kid is not None and not kid.startswith("#"):
+            if kid.split("#", 1)[0] != iss:
+                raise VerificationError(
+                    "the JWT was signed by another DID than iss", code="issuer-mismatch"
+                )
+            method = await self.resolver.verification_method(kid, "assertionMethod")
+        else:
+            method = await self.resolver.verification_method(kid, "assertionMethod", did=iss)
+        verify_jws(jws, method.public_key, key_alg=method.declared_alg)
+        exp = check_time_claims(claims, current, skew=self.skew)
+        credential = dict(vc)
+        if "issuer" in credential and issuer_id(credential) != iss:
+            raise VerificationError("vc.issuer differs from iss", code="issuer-mismatch")
+        credential.setdefault("issuer", iss)
+        if isinstance(claims.get("jti"), str):
+            credential.setdefault("id", claims["jti"])
+        nbf, exp_claim = claims.get("nbf"), claims.get("exp")
+        if isinstance(nbf, int | float) and "issuanceDate" not in credential:
+            credential["issuanceDate"] = datetime_from_epoch(float(nbf)).isoformat()
+        if isinstance(exp_claim, int | float) and "expirationDate" not in credential:
+            credential["expirationDate"] = datetime_from_epoch(float(exp_claim)).isoformat()
+        subject = credential.get("credentialSubject")
+        if isinstance(claims.get("sub"), str) and isinstance(subject, Mapping):
+            if "id" in subject and subject["id"] != claims["sub"]:
+                raise VerificationError(
+                    "sub differs from credentialSubject.id", code="subject-mismatch"
+                )
+            credential["credentialSubject"] = {**subject, "id": claims["sub"]}
+        start = (
+            parse_datetime(credential["issuanceDate"], "issuanceDate")
+            if "issuanceDate" in credential
+            else None
+        )
+        end = (
+            parse_datetime(credential["expirationDate"], "expirationDate")
+            if "expirationDate" in credential
+            else None
+        )
+        check_validity_period(start, end, current, self.skew)
+        return (
+            describe_credential(
+                credential,
+                issuer=iss,
+                valid_from=start,
+                valid_until=end,
+                fmt=CredentialFormat.JWT_VC_11,
+                raw=jws.token,
+                kid=method.id,
+            ),
+            exp,
+        )
+
+    async def _check_status(self, result: VerifiedCredential) -> None:
+        checker = self.status_checker
+        if checker is None:
+            return
+        for entry in result.status:
+            if entry.get("type") != "BitstringStatusListEntry":
+                continue  # other status mechanisms are not ours to judge
+            status = await checker.check(entry, self, issuer=result.issuer)
+            if status.revoked:
+                raise VerificationError("credential has been revoked", code="credential-revoked")
+            if status.suspended:
+                raise VerificationError("credential is suspended", code="credential-suspended")

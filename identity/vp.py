@@ -1,0 +1,263 @@
+"""Verifiable presentations: ``vp+jwt`` (VC 2.0) and VC 1.1 JWT VPs.
+
+A ``vp+jwt`` is the presentation JSON signed by the holder (header ``typ``
+``vp+jwt``, ``kid`` a DID URL in the holder's ``authentication``); its
+``verifiableCredential`` holds ``EnvelopedVerifiableCredential`` objects whose
+``id`` is ``data:application/vc+jwt,<jwt>``. The audience and the verifier's
+nonce travel as the JWT claims ``aud`` and ``nonce``. A VC 1.1 JWT VP carries
+the presentation in the ``vp`` claim with the holder as ``iss``.
+
+:class:`PresentationVerifier` also accepts an ``EnvelopedVerifiablePresentation``
+object (as Eclipse EDC sends in DCP presentation responses) and checks that
+every presented credential is about the holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from identity.clock import Clock, now
+from identity.errors import VerificationError
+from identity.jose import check_audience, check_time_claims, decode_jws, typ_matches, verify_jws
+from identity.signer import Signer
+from identity.vc import VC_V2_CONTEXT, VerifiedCredential, envelope_credential, unwrap_enveloped
+from identity.vc_verify import CredentialVerifier
+
+__all__ = [
+    "VP_JWT_TYPES",
+    "PresentationVerifier",
+    "VerifiedPresentation",
+    "envelope_presentation",
+    "issue_jwt_vp_11",
+    "issue_vp_jwt",
+]
+
+VP_JWT_TYPES = ("vp+jwt", "vp-ld+jwt")
+ENVELOPED_VP_PREFIXES = ("data:application/vp+jwt,", "data:application/vp-ld+jwt,")
+VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedPresentation:
+    """A presentation whose holder signature, audience, nonce and credentials were checked."""
+
+    holder: str
+    credentials: tuple[VerifiedCredential, ...]
+    nonce: str | None
+    kid: str
+    format: str
+    expires_at: float | None
+    presentation: Mapping[str, Any]
+    raw: str
+
+    def credentials_of_type(self, credential_type: str) -> list[VerifiedCredential]:
+        """The presented credentials of ``credential_type``."""
+        return [c for c in self.credentials if c.has_type(credential_type)]
+
+    def __repr__(self) -> str:
+        return f"VerifiedPresentation(holder={self.holder!r}, credentials={len(self.credentials)})"
+
+
+def envelope_presentation(token: str) -> dict[str, Any]:
+    """An ``EnvelopedVerifiablePresentation`` holding a ``vp+jwt``."""
+    return {
+        "@context": [VC_V2_CONTEXT],
+        "id": "data:application/vp+jwt," + token,
+        "type": "EnvelopedVerifiablePresentation",
+    }
+
+
+def _timing(clock: Clock, lifetime: float) -> dict[str, int]:
+    issued = int(now(clock))
+    return {"iat": issued, "nbf": issued, "exp": issued + int(lifetime)}
+
+
+def issue_vp_jwt(
+    signer: Signer,
+    credentials: Sequence[str | Mapping[str, Any]],
+    *,
+    audience: str | None,
+    nonce: str | None,
+    clock: Clock,
+    lifetime: float = 300.0,
+    id: str | None = None,
+) -> str:
+    """A ``vp+jwt`` by ``signer`` (the holder) presenting ``credentials``.
+
+    A string credential (a ``vc+jwt``) is enveloped; an object is included as is.
+    """
+    payload: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "type": ["VerifiablePresentation"]}
+    if id is not None:
+        payload["id"] = id
+    payload["holder"] = signer.did
+    payload["verifiableCredential"] = [
+        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
+    ]
+    if audience is not None:
+        payload["aud"] = audience
+    if nonce is not None:
+        payload["nonce"] = nonce
+    payload.update(_timing(clock, lifetime))
+    return signer.sign_jwt(payload, typ="vp+jwt")
+
+
+def issue_jwt_vp_11(
+    signer: Signer,
+    credentials: Sequence[str | Mapping[str, Any]],
+    *,
+    audience: str | None,
+    nonce: str | None,
+    clock: Clock,
+    lifetime: float = 300.0,
+    jti: str | None = None,
+) -> str:
+    """A VC 1.1 JWT VP (``vp`` claim, ``iss`` = holder), as DCP 1.0 peers exchange."""
+    claims: dict[str, Any] = {"iss": signer.did, "sub": signer.did}
+    if audience is not None:
+        claims["aud"] = audience
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if jti is not None:
+        claims["jti"] = jti
+    claims.update(_timing(clock, lifetime))
+    claims["vp"] = {
+        "@context": [VC_V1_CONTEXT],
+        "type": ["VerifiablePresentation"],
+        "holder": signer.did,
+        "verifiableCredential": list(credentials),
+    }
+    return signer.sign_jwt(claims, typ="JWT")
+
+
+def _holder_of(value: object) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _subject_ids(credential: VerifiedCredential) -> set[str]:
+    subjects = credential.credential.get("credentialSubject")
+    items = subjects if isinstance(subjects, list) else [subjects]
+    return {s["id"] for s in items if isinstance(s, Mapping) and isinstance(s.get("id"), str)}
+
+
+class PresentationVerifier:
+    """Verify presentations and the credentials inside them.
+
+    Keys come from the holder DID's ``authentication``; credentials are
+    verified by ``credentials`` (a :class:`CredentialVerifier`, whose resolver,
+    clock and skew this verifier shares). ``max_lifetime`` caps ``exp - iat``.
+    """
+
+    def __init__(
+        self, credentials: CredentialVerifier, *, max_lifetime: float | None = 3600.0
+    ) -> None:
+        self.credentials = credentials
+        self.resolver = credentials.resolver
+        self.max_lifetime = max_lifetime
+
+    async def verify(
+        self,
+        presentation: str | Mapping[str, Any],
+        *,
+        audience: str | None,
+        nonce: str | None,
+        holder: str | None = None,
+        check_status: bool = True,
+    ) -> VerifiedPresentation:
+        """Verify a VP JWT or an ``EnvelopedVerifiablePresentation``.
+
+        ``audience`` (the verifier's DID) and ``nonce`` are checked unless
+        passed as ``None``; ``holder`` pins the expected holder DID.
+        """
+        token: str | None
+        if isinstance(presentation, str):
+            token = presentation
+        elif isinstance(presentation, Mapping):
+            try:
+                token = unwrap_enveloped(presentation, ENVELOPED_VP_PREFIXES)
+            except VerificationError as exc:
+                raise VerificationError(exc.detail, code="presentation-malformed") from exc
+            if token is None:
+                raise VerificationError(
+                    "only JWT and enveloped presentations are accepted",
+                    code="presentation-malformed",
+                )
+        else:
+            raise VerificationError(
+                "a presentation is a JWT or an object", code="presentation-malformed"
+            )
+        jws = decode_jws(token)
+        claims = jws.claims()
+        typ = jws.header.get("typ")
+        if typ_matches(typ, VP_JWT_TYPES):
+            body: Mapping[str, Any] = claims
+            presenter = _holder_of(claims.get("holder"))
+            fmt = "vp+jwt"
+        elif typ_matches(typ, (None, "JWT")) and isinstance(claims.get("vp"), Mapping):
+            body = claims["vp"]
+            presenter = claims.get("iss") if isinstance(claims.get("iss"), str) else None
+            inner = _holder_of(body.get("holder"))
+            if presenter is not None and inner is not None and inner != presenter:
+                raise VerificationError("vp.holder differs from iss", code="holder-mismatch")
+            fmt = "jwt_vp"
+        else:
+            raise VerificationError(f"typ {typ!r} is not a presentation", code="jwt-typ-mismatch")
+        if presenter is None:
+            raise VerificationError("presentation names no holder", code="presentation-malformed")
+        kinds = body.get("type")
+        if kinds != "VerifiablePresentation" and not (
+            isinstance(kinds, list) and "VerifiablePresentation" in kinds
+        ):
+            raise VerificationError(
+                "type must include VerifiablePresentation", code="presentation-malformed"
+            )
+        if holder is not None and presenter != holder:
+            raise VerificationError("presentation is from another holder", code="holder-mismatch")
+        kid = jws.kid
+        if kid is not None and not kid.startswith("#") and kid.split("#", 1)[0] != presenter:
+            raise VerificationError(
+                "the holder did not sign the presentation", code="holder-mismatch"
+            )
+        # Bind time, audience and nonce before calling anyone.
+        current = now(self.credentials.clock)
+        exp = check_time_claims(
+            claims, current, skew=self.credentials.skew, max_lifetime=self.max_lifetime
+        )
+        if audience is not None:
+            check_audience(claims, audience)
+        presented_nonce = claims.get("nonce")
+        if nonce is not None and presented_nonce != nonce:
+            raise VerificationError("nonce is missing or wrong", code="nonce-mismatch")
+        relative = kid is None or kid.startswith("#")
+        method = await self.resolver.verification_method(
+            kid, "authentication", did=presenter if relative else None
+        )
+        verify_jws(jws, method.public_key, key_alg=method.declared_alg)
+        items = body.get("verifiableCredential", [])
+        if not isinstance(items, list):
+            items = [items]
+        verified = []
+        for item in items:
+            if not isinstance(item, str | Mapping):
+                raise VerificationError(
+                    "bad verifiableCredential entry", code="presentation-malformed"
+                )
+            credential = await self.credentials.verify(item, check_status=check_status)
+            if presenter not in _subject_ids(credential):
+                raise VerificationError(
+                    "a presented credential is not about the holder", code="subject-mismatch"
+                )
+            verified.append(credential)
+        return VerifiedPresentation(
+            holder=presenter,
+            credentials=tuple(verified),
+            nonce=presented_nonce if isinstance(presented_nonce, str) else None,
+            kid=method.id,
+            format=fmt,
+            expires_at=exp,
+            presentation=body,
+            raw=token,
+        )
