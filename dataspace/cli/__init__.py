@@ -29,7 +29,8 @@ def version() -> None:
 def _register() -> None:
     # Each module adds its commands to ``cli``; keep one line per module so
     # parallel work on different commands does not collide.
-    pass
+    import dataspace.cli.did
+    import dataspace.cli.keys  # noqa: F401
 
 
 _register()
