@@ -34,7 +34,7 @@ def b64url_decode(data: str) -> bytes:
         return binascii.a2b_base64(
             (data + "=" * (-len(data) % 4)).translate(_TO_STANDARD), strict_mode=True
         )
-    except (binascii.Error, UnicodeEncodeError) as exc:
+    except ValueError as exc:  # binascii.Error, or a non-ASCII character
         raise ValueError("not base64url") from exc
 
 
