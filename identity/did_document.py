@@ -139,7 +139,9 @@ class DidDocument:
         """
         wanted = (relationships,) if isinstance(relationships, str) else tuple(relationships)
         if kid is None:
-            if len(self.methods) != 1:
+            if not self.methods:
+                raise VerificationError(f"{self.id} lists no keys", code="key-not-found")
+            if len(self.methods) > 1:
                 raise VerificationError(
                     "no kid and the DID document has more than one key", code="key-ambiguous"
                 )

@@ -112,7 +112,10 @@ class DidResolver:
         self._inflight[did] = future
         try:
             document = await self._fetch_web(did)
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters get it, nobody else must
             raise
