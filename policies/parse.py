@@ -1,0 +1,771 @@
+"""Reading policies: the compact JSON-LD form of DSP 2025-1 messages, and full ODRL JSON-LD.
+
+The compact form is read by term name, as interop-facts prescribes: bare ODRL
+terms (``permission``, ``read``, ``dateTime``) and ``odrl:``-prefixed ones (or
+their full IRIs) alike, profile terms as ``dst:x`` or full IRIs, typed literals
+such as ``{"@value": "100", "@type": "xsd:integer"}``. A document whose
+``@context`` is not the DSP context (for example the W3C ODRL context, or an
+inline context) is expanded with pyld and a local document loader first
+(:mod:`policies.jsonld`), then read the same way.
+
+Nothing unknown is skipped: an unknown property, action, left operand or
+operator is an :class:`~policies.errors.Issue`. Properties of other
+vocabularies (prefixed or full IRIs such as ``dct:title``) are kept verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from policies.errors import Issue, PolicyValidationError, pointer
+from policies.model import (
+    Action,
+    Asset,
+    Constraint,
+    ConstraintNode,
+    Duty,
+    LogicalConstraint,
+    Party,
+    Permission,
+    Policy,
+    Prohibition,
+    Value,
+)
+from policies.profile import DEFAULT_TERMS, Profile, Terms
+from policies.values import xsd_name
+from policies.vocabulary import (
+    DSPACE_CONTEXT,
+    ODRL_NS,
+    PARTY_FUNCTIONS,
+    RDF_NS,
+    ConflictStrategy,
+    LogicalOperator,
+    Operator,
+    PolicyType,
+)
+
+__all__ = ["parse_policy", "read_policy", "validate_policy"]
+
+Json = Any
+T = TypeVar("T")
+
+#: ODRL properties we know but do not model; using one is an error, not a silent skip.
+_UNSUPPORTED = frozenset(
+    {
+        "output",
+        "relation",
+        "function",
+        "failure",
+        "status",
+        "rightOperandReference",
+        "hasPolicy",
+        "undefined",
+        "inheritRelation",
+        "inheritAllowed",
+        "scope",
+        "operand",
+    }
+)
+_RULE_KEYS = frozenset({"@id", "@type", "action", "target", "assigner", "assignee", "constraint"})
+_ATOMIC_KEYS = frozenset(
+    {"@id", "@type", "leftOperand", "operator", "rightOperand", "unit", "dataType"}
+)
+_LOGICAL = {op.value: op for op in LogicalOperator}
+_POLICY_TYPES = {"Set": PolicyType.SET, "Policy": PolicyType.SET, "Offer": PolicyType.OFFER}
+_POLICY_TYPES["Agreement"] = PolicyType.AGREEMENT
+_OTHER_POLICY_TYPES = frozenset({"Request", "Ticket", "Privacy", "Assertion"})
+_OPERATORS = {op.value: op for op in Operator}
+
+
+class _Reader:
+    """Reads one compact policy document, collecting issues instead of stopping."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.terms = terms
+        self.issues: list[Issue] = []
+        self.profile_uses: list[tuple[str, str, str]] = []  # (profile, term, path)
+
+    # -- helpers -------------------------------------------------------------
+
+    def issue(self, code: str, path: str, message: str) -> None:
+        self.issues.append(Issue(code, path, message))
+
+    def _canonical_key(self, key: str) -> str:
+        if key.startswith(ODRL_NS):
+            return key[len(ODRL_NS) :]
+        if key.startswith("odrl:"):
+            return key[5:]
+        if key in ("uid", "@id"):
+            return "@id"
+        if key in ("type", "@type"):
+            return "@type"
+        if key in ("rdf:value", RDF_NS + "value", "value"):
+            return "rdf:value"
+        return key
+
+    def _is_foreign(self, key: str) -> bool:
+        if key.startswith("@") or ":" not in key:
+            return False
+        if key.startswith(ODRL_NS) or key.startswith("odrl:"):
+            return False
+        return not any(
+            key.startswith((p.prefix + ":", p.namespace)) for p in self.terms.profiles.values()
+        )
+
+    def fields(
+        self, obj: Mapping[str, Json], path: str, allowed: Iterable[str]
+    ) -> tuple[dict[str, tuple[str, Json]], dict[str, Json]]:
+        """Map the keys of ``obj`` to canonical names; report unknown ones."""
+        allowed = frozenset(allowed)
+        found: dict[str, tuple[str, Json]] = {}
+        extras: dict[str, Json] = {}
+        for key, value in obj.items():
+            name = self._canonical_key(key)
+            if name in allowed:
+                if name in found:
+                    self.issue("duplicate-property", pointer(path, key), f"{name} given twice")
+                found[name] = (key, value)
+            elif self._is_foreign(key):
+                extras[key] = value
+            elif name in _UNSUPPORTED:
+                self.issue(
+                    "unsupported-property",
+                    pointer(path, key),
+                    f"ODRL property {name!r} is not supported by this engine",
+                )
+            else:
+                self.issue("unknown-property", pointer(path, key), f"unknown property {key!r}")
+        return found, extras
+
+    def single(self, value: Json, path: str, what: str) -> Json:
+        """Unwrap a one-element array (JSON-LD writes single values either way)."""
+        if isinstance(value, list):
+            if len(value) != 1:
+                self.issue("invalid-structure", path, f"{what} must be a single value")
+                return None
+            return value[0]
+        return value
+
+    def many(self, value: Json, path: str) -> list[tuple[str, Json]]:
+        """Elements of an array (a single object counts as one) with their paths."""
+        if isinstance(value, Mapping) and "@list" in value:
+            value = value["@list"]
+            path = pointer(path, "@list")
+        if isinstance(value, list):
+            return [(pointer(path, i), v) for i, v in enumerate(value)]
+        return [(path, value)]
+
+    def string(self, value: Json, path: str, what: str) -> str | None:
+        """A string, or the ``@id`` of a node reference."""
+        value = self.single(value, path, what)
+        if isinstance(value, Mapping) and set(value) <= {"@id", "@type"} and "@id" in value:
+            value = value["@id"]
+        if isinstance(value, str) and value:
+            return value
+        if value is not None:
+            self.issue("invalid-structure", path, f"{what} must be a non-empty string or IRI")
+        return None
+
+    def term(self, raw: Json, path: str, what: str) -> str | None:
+        """A vocabulary term written as a string or ``{"@id": ...}``."""
+        return self.string(raw, path, what)
+
+    def record_profile(self, profile: str | None, term: str, path: str) -> None:
+        if profile is not None:
+            self.profile_uses.append((profile, term, path))
+
+    # -- policy ----------------------------------------------------------------
+
+    def policy(self, doc: Json) -> Policy | None:
+        if not isinstance(doc, Mapping):
+            self.issue("invalid-structure", "", "a policy must be a JSON object")
+            return None
+        found, extras = self.fields(
+            doc,
+            "",
+            _RULE_KEYS
+            | {
+                "@context",
+                "profile",
+                "conflict",
+                "inheritFrom",
+                "permission",
+                "prohibition",
+                "obligation",
+                "timestamp",
+            },
+        )
+        uid = self._uid(found, "")
+        if uid is None:
+            self.issue("missing-id", "", "a policy needs an @id")
+        policy_type = self._policy_type(found)
+        profiles = self._profiles(found)
+        conflict = self._conflict(found)
+        inherit = tuple(self._iris(found, "inheritFrom"))
+        target = self._ref(found, "", "target", Asset)
+        assigner = self._ref(found, "", "assigner", Party)
+        assignee = self._ref(found, "", "assignee", Party)
+        action = self._opt(found, "", "action", self.action)
+        constraints = self._constraint_list(found, "")
+        permissions = self._rules(found, "permission", self.permission)
+        prohibitions = self._rules(found, "prohibition", self.prohibition)
+        obligations = self._rules(found, "obligation", self.duty)
+        timestamp = None
+        if "timestamp" in found:
+            key, raw = found["timestamp"]
+            timestamp = self.string(raw, pointer("", key), "timestamp")
+        self._check_profiles(profiles)
+        if uid is None or policy_type is None:
+            return None
+        return Policy(
+            uid=uid,
+            type=policy_type,
+            profiles=profiles,
+            conflict=conflict,
+            inherit_from=inherit,
+            target=target,
+            assigner=assigner,
+            assignee=assignee,
+            action=action,
+            constraints=constraints,
+            permissions=permissions,
+            prohibitions=prohibitions,
+            obligations=obligations,
+            timestamp=timestamp,
+            extras=extras,
+        )
+
+    def _uid(self, found: Mapping[str, tuple[str, Json]], path: str) -> str | None:
+        if "@id" not in found:
+            return None
+        key, raw = found["@id"]
+        return self.string(raw, pointer(path, key), "@id")
+
+    def _policy_type(self, found: Mapping[str, tuple[str, Json]]) -> PolicyType | None:
+        if "@type" not in found:
+            self.issue("missing-type", "", "a policy needs an @type (Set, Offer or Agreement)")
+            return None
+        key, raw = found["@type"]
+        path = pointer("", key)
+        values = raw if isinstance(raw, list) else [raw]
+        kinds = [self.terms.odrl_term(v) if isinstance(v, str) else None for v in values]
+        known = [_POLICY_TYPES[k] for k in kinds if k in _POLICY_TYPES]
+        if len(known) == 1:
+            return known[0]
+        other = [k for k in kinds if k in _OTHER_POLICY_TYPES]
+        if other:
+            self.issue(
+                "unsupported-policy-type",
+                path,
+                f"policy type {other[0]} is not supported (use Set, Offer or Agreement)",
+            )
+        else:
+            self.issue("unknown-policy-type", path, f"unknown policy type {raw!r}")
+        return None
+
+    def _profiles(self, found: Mapping[str, tuple[str, Json]]) -> tuple[str, ...]:
+        out = []
+        for iri, path in self._iris_with_paths(found, "profile"):
+            if iri not in self.terms.profiles:
+                self.issue("unknown-profile", path, f"unknown ODRL profile {iri}")
+            out.append(iri)
+        return tuple(out)
+
+    def _check_profiles(self, declared: tuple[str, ...]) -> None:
+        for profile, term, path in self.profile_uses:
+            if profile not in declared:
+                self.issue(
+                    "profile-not-declared",
+                    path,
+                    f"{term} belongs to profile {profile}; declare it in the policy's profile",
+                )
+
+    def _conflict(self, found: Mapping[str, tuple[str, Json]]) -> ConflictStrategy | None:
+        if "conflict" not in found:
+            return None
+        key, raw = found["conflict"]
+        text = self.term(raw, pointer("", key), "conflict")
+        term = self.terms.odrl_term(text) if text else None
+        try:
+            return ConflictStrategy(term) if term else None
+        except ValueError:
+            self.issue(
+                "unknown-conflict-strategy",
+                pointer("", key),
+                f"conflict must be perm, prohibit or invalid, not {text!r}",
+            )
+            return None
+
+    def _iris_with_paths(
+        self, found: Mapping[str, tuple[str, Json]], name: str
+    ) -> list[tuple[str, str]]:
+        if name not in found:
+            return []
+        key, raw = found[name]
+        out = []
+        for path, item in self.many(raw, pointer("", key)):
+            iri = self.string(item, path, name)
+            if iri is not None:
+                out.append((iri, path))
+        return out
+
+    def _iris(self, found: Mapping[str, tuple[str, Json]], name: str) -> list[str]:
+        return [iri for iri, _ in self._iris_with_paths(found, name)]
+
+    def _rules(
+        self,
+        found: Mapping[str, tuple[str, Json]],
+        name: str,
+        read: Callable[[Json, str], T | None],
+    ) -> tuple[T, ...]:
+        if name not in found:
+            return ()
+        key, raw = found[name]
+        rules = []
+        for path, item in self.many(raw, pointer("", key)):
+            rule = read(item, path)
+            if rule is not None:
+                rules.append(rule)
+        return tuple(rules)
+
+    def _opt(
+        self,
+        found: Mapping[str, tuple[str, Json]],
+        path: str,
+        name: str,
+        read: Callable[[Json, str], T | None],
+    ) -> T | None:
+        if name not in found:
+            return None
+        key, raw = found[name]
+        return read(raw, pointer(path, key))
+
+    # -- rules -----------------------------------------------------------------
+
+    def _rule_fields(
+        self, obj: Json, path: str, extra: Iterable[str], rule_type: str
+    ) -> tuple[dict[str, tuple[str, Json]], dict[str, Json]] | None:
+        if not isinstance(obj, Mapping):
+            self.issue("invalid-structure", path, f"a {rule_type} must be a JSON object")
+            return None
+        found, extras = self.fields(obj, path, _RULE_KEYS | PARTY_FUNCTIONS | set(extra))
+        if "@type" in found:
+            key, raw = found["@type"]
+            written = raw if isinstance(raw, str) else None
+            if written is None or self.terms.odrl_term(written) != rule_type:
+                self.issue(
+                    "invalid-structure", pointer(path, key), f"@type must be {rule_type} here"
+                )
+        return found, extras
+
+    def _parties(self, found: Mapping[str, tuple[str, Json]], path: str) -> dict[str, Party]:
+        out: dict[str, Party] = {}
+        for name in sorted(PARTY_FUNCTIONS & found.keys()):
+            party = self._ref(found, path, name, Party)
+            if party is not None:
+                out[name] = party
+        return out
+
+    def permission(self, obj: Json, path: str) -> Permission | None:
+        read = self._rule_fields(obj, path, {"duty"}, "Permission")
+        if read is None:
+            return None
+        found, extras = read
+        duties: tuple[Duty, ...] = ()
+        if "duty" in found:
+            key, raw = found["duty"]
+            duties = tuple(
+                d
+                for p, item in self.many(raw, pointer(path, key))
+                if (d := self.duty(item, p)) is not None
+            )
+        return Permission(
+            uid=self._uid(found, path),
+            action=self._opt(found, path, "action", self.action),
+            target=self._ref(found, path, "target", Asset),
+            assigner=self._ref(found, path, "assigner", Party),
+            assignee=self._ref(found, path, "assignee", Party),
+            constraints=self._constraint_list(found, path),
+            duties=duties,
+            parties=self._parties(found, path),
+            extras=extras,
+            path=path,
+        )
+
+    def prohibition(self, obj: Json, path: str) -> Prohibition | None:
+        read = self._rule_fields(obj, path, {"remedy"}, "Prohibition")
+        if read is None:
+            return None
+        found, extras = read
+        remedies: tuple[Duty, ...] = ()
+        if "remedy" in found:
+            key, raw = found["remedy"]
+            remedies = tuple(
+                d
+                for p, item in self.many(raw, pointer(path, key))
+                if (d := self.duty(item, p)) is not None
+            )
+        return Prohibition(
+            uid=self._uid(found, path),
+            action=self._opt(found, path, "action", self.action),
+            target=self._ref(found, path, "target", Asset),
+            assigner=self._ref(found, path, "assigner", Party),
+            assignee=self._ref(found, path, "assignee", Party),
+            constraints=self._constraint_list(found, path),
+            remedies=remedies,
+            parties=self._parties(found, path),
+            extras=extras,
+            path=path,
+        )
+
+    def duty(self, obj: Json, path: str) -> Duty | None:
+        read = self._rule_fields(obj, path, {"consequence"}, "Duty")
+        if read is None:
+            return None
+        found, extras = read
+        consequences: tuple[Duty, ...] = ()
+        if "consequence" in found:
+            key, raw = found["consequence"]
+            consequences = tuple(
+                d
+                for p, item in self.many(raw, pointer(path, key))
+                if (d := self.duty(item, p)) is not None
+            )
+        return Duty(
+            uid=self._uid(found, path),
+            action=self._opt(found, path, "action", self.action),
+            target=self._ref(found, path, "target", Asset),
+            assigner=self._ref(found, path, "assigner", Party),
+            assignee=self._ref(found, path, "assignee", Party),
+            constraints=self._constraint_list(found, path),
+            consequences=consequences,
+            parties=self._parties(found, path),
+            extras=extras,
+            path=path,
+        )
+
+    # -- actions, assets, parties ---------------------------------------------------
+
+    def action(self, raw: Json, path: str) -> Action | None:
+        raw = self.single(raw, path, "action")
+        refinements: tuple[ConstraintNode, ...] = ()
+        name_raw: Json = raw
+        if isinstance(raw, Mapping) and "@id" not in raw:
+            found, _ = self.fields(raw, path, {"rdf:value", "refinement"})
+            if "rdf:value" not in found:
+                self.issue("missing-action", path, "an action object needs rdf:value")
+                return None
+            key, name_raw = found["rdf:value"]
+            if "refinement" in found:
+                rkey, rraw = found["refinement"]
+                refinements = self.constraints(rraw, pointer(path, rkey))
+            name_path = pointer(path, key)
+        else:
+            name_path = path
+        text = self.term(name_raw, name_path, "action")
+        if text is None:
+            return None
+        resolved = self.terms.action(text)
+        if resolved.term is None:
+            hint = f" ({resolved.hint})" if resolved.hint else ""
+            message = (
+                f"{text!r} is a deprecated ODRL action{hint}"
+                if resolved.problem == "deprecated-action"
+                else f"{text!r} is not an action of ODRL or a declared profile"
+            )
+            self.issue(resolved.problem or "unknown-action", name_path, message)
+            return None
+        self.record_profile(resolved.profile, resolved.term, name_path)
+        return Action(name=resolved.term, refinements=refinements, path=path)
+
+    def _ref(
+        self,
+        found: Mapping[str, tuple[str, Json]],
+        path: str,
+        name: str,
+        cls: type[Asset] | type[Party],
+    ) -> Any:
+        if name not in found:
+            return None
+        key, raw = found[name]
+        here = pointer(path, key)
+        raw = self.single(raw, here, name)
+        if isinstance(raw, str):
+            return cls(uid=raw)
+        if not isinstance(raw, Mapping):
+            self.issue("invalid-structure", here, f"{name} must be an IRI or an object")
+            return None
+        collection_type = "AssetCollection" if cls is Asset else "PartyCollection"
+        plain_type = "Asset" if cls is Asset else "Party"
+        fields, extras = self.fields(raw, here, {"@id", "@type", "source", "refinement"})
+        collection = False
+        if "@type" in fields:
+            tkey, traw = fields["@type"]
+            types = traw if isinstance(traw, list) else [traw]
+            names = {self.terms.odrl_term(t) for t in types if isinstance(t, str)}
+            collection = collection_type in names
+            if not names & {collection_type, plain_type} and not any(
+                isinstance(t, str) and self._is_foreign(t) for t in types
+            ):
+                self.issue(
+                    "invalid-structure",
+                    pointer(here, tkey),
+                    f"{name} must be typed {plain_type} or {collection_type}",
+                )
+        uid = self._uid(fields, here)
+        source = None
+        if "source" in fields:
+            skey, sraw = fields["source"]
+            source = self.string(sraw, pointer(here, skey), "source")
+        refinements: tuple[ConstraintNode, ...] = ()
+        if "refinement" in fields:
+            rkey, rraw = fields["refinement"]
+            refinements = self.constraints(rraw, pointer(here, rkey))
+            collection = True
+        if uid is None and source is None and not refinements:
+            self.issue("invalid-structure", here, f"{name} needs an @id")
+            return None
+        del extras  # other vocabularies' descriptions of a party/asset do not affect decisions
+        return cls(uid=uid, collection=collection, source=source, refinements=refinements)
+
+    # -- constraints -------------------------------------------------------------
+
+    def _constraint_list(
+        self, found: Mapping[str, tuple[str, Json]], path: str
+    ) -> tuple[ConstraintNode, ...]:
+        if "constraint" not in found:
+            return ()
+        key, raw = found["constraint"]
+        return self.constraints(raw, pointer(path, key))
+
+    def constraints(self, raw: Json, path: str) -> tuple[ConstraintNode, ...]:
+        out = []
+        for item_path, item in self.many(raw, path):
+            node = self.constraint(item, item_path)
+            if node is not None:
+                out.append(node)
+        return tuple(out)
+
+    def constraint(self, obj: Json, path: str) -> ConstraintNode | None:
+        if not isinstance(obj, Mapping):
+            self.issue("invalid-structure", path, "a constraint must be a JSON object")
+            return None
+        names = {self._canonical_key(k): k for k in obj}
+        logical = [n for n in names if n in _LOGICAL]
+        if len(logical) > 1:
+            self.issue(
+                "malformed-logical-constraint",
+                path,
+                "a logical constraint has exactly one of and, or, xone, andSequence",
+            )
+            return None
+        if logical:
+            return self._logical(obj, path, logical[0], names)
+        return self._atomic(obj, path)
+
+    def _logical(
+        self, obj: Mapping[str, Json], path: str, name: str, names: Mapping[str, str]
+    ) -> LogicalConstraint | None:
+        mixed = set(names) - {name, "@id", "@type"}
+        if mixed:
+            self.issue(
+                "malformed-logical-constraint",
+                path,
+                f"a logical constraint may not also have {', '.join(sorted(mixed))}",
+            )
+            return None
+        key = names[name]
+        raw = obj[key]
+        here = pointer(path, key)
+        if isinstance(raw, Mapping) and "@list" in raw:
+            raw, here = raw["@list"], pointer(here, "@list")
+        if not isinstance(raw, list):
+            message = f"{name} needs an array of constraints"
+            self.issue("malformed-logical-constraint", here, message)
+            return None
+        if not raw:
+            self.issue("empty-logical-constraint", here, f"{name} has no constraints")
+            return None
+        operands = self.constraints(raw, here)
+        if len(operands) != len(raw):
+            return None
+        uid = None
+        if "@id" in names:
+            uid = self.string(obj[names["@id"]], pointer(path, names["@id"]), "@id")
+        return LogicalConstraint(operator=_LOGICAL[name], operands=operands, uid=uid, path=path)
+
+    def _atomic(self, obj: Mapping[str, Json], path: str) -> Constraint | None:
+        found, _extras = self.fields(obj, path, _ATOMIC_KEYS)
+        missing = [n for n in ("leftOperand", "operator", "rightOperand") if n not in found]
+        for name in missing:
+            code = "missing-" + {"leftOperand": "left-operand", "operator": "operator"}.get(
+                name, "right-operand"
+            )
+            self.issue(code, path, f"a constraint needs {name}")
+        left = operator = right = None
+        if "leftOperand" in found:
+            key, raw = found["leftOperand"]
+            text = self.term(raw, pointer(path, key), "leftOperand")
+            if text is not None:
+                resolved, _spec = self.terms.operand(text)
+                if resolved.term is None:
+                    problem = resolved.problem or "unknown-left-operand"
+                    message = (
+                        f"{text!r} is an ODRL left operand this engine cannot evaluate"
+                        if problem == "unsupported-left-operand"
+                        else f"{text!r} is not a left operand of ODRL or a declared profile"
+                    )
+                    self.issue(problem, pointer(path, key), message)
+                else:
+                    left = resolved.term
+                    self.record_profile(resolved.profile, left, pointer(path, key))
+        if "operator" in found:
+            key, raw = found["operator"]
+            text = self.term(raw, pointer(path, key), "operator")
+            term = self.terms.odrl_term(text) if text else None
+            operator = _OPERATORS.get(term) if term else None
+            if text is not None and operator is None:
+                self.issue("unknown-operator", pointer(path, key), f"unknown operator {text!r}")
+        if "rightOperand" in found:
+            key, raw = found["rightOperand"]
+            right = self.right_operand(raw, pointer(path, key))
+        unit = datatype = uid = None
+        if "unit" in found:
+            key, raw = found["unit"]
+            unit = self.string(raw, pointer(path, key), "unit")
+        if "dataType" in found:
+            key, raw = found["dataType"]
+            text = self.string(raw, pointer(path, key), "dataType")
+            datatype = (xsd_name(text) or text) if text else None
+        if "@id" in found:
+            uid = self._uid(found, path)
+        if left is None or operator is None or right is None:
+            return None
+        return Constraint(
+            left_operand=left,
+            operator=operator,
+            right_operand=right,
+            unit=unit,
+            datatype=datatype,
+            uid=uid,
+            path=path,
+        )
+
+    def right_operand(self, raw: Json, path: str) -> Value | tuple[Value, ...] | None:
+        if isinstance(raw, Mapping) and "@list" in raw:
+            raw, path = raw["@list"], pointer(path, "@list")
+        if isinstance(raw, list):
+            values = [self.value(item, pointer(path, i)) for i, item in enumerate(raw)]
+            if not values:
+                self.issue("invalid-value", path, "an empty list is not a right operand")
+                return None
+            if any(v is None for v in values):
+                return None
+            return tuple(v for v in values if v is not None)
+        return self.value(raw, path)
+
+    def value(self, raw: Json, path: str) -> Value | None:
+        if isinstance(raw, bool):
+            return Value(value="true" if raw else "false", datatype="xsd:boolean")
+        if isinstance(raw, int):
+            return Value(value=str(raw), datatype="xsd:integer")
+        if isinstance(raw, float):
+            return Value(value=str(Decimal(repr(raw))), datatype="xsd:decimal")
+        if isinstance(raw, str):
+            return Value(value=raw)
+        if isinstance(raw, Mapping):
+            if set(raw) <= {"@id", "@type"} and isinstance(raw.get("@id"), str):
+                return Value(value=raw["@id"], iri=True)
+            if "@value" in raw and set(raw) <= {"@value", "@type", "@language"}:
+                inner = raw["@value"]
+                datatype = raw.get("@type")
+                if datatype is not None and not isinstance(datatype, str):
+                    self.issue("invalid-datatype", path, "@type must be a datatype IRI")
+                    return None
+                if isinstance(inner, bool | int | float) and datatype is None:
+                    return self.value(inner, path)
+                if isinstance(inner, bool):
+                    inner = "true" if inner else "false"
+                if not isinstance(inner, str | int | float):
+                    self.issue("invalid-value", path, "@value must be a string or number")
+                    return None
+                return Value(
+                    value=str(inner),
+                    datatype=(xsd_name(datatype) or datatype) if datatype else None,
+                )
+        self.issue("invalid-value", path, "a right operand is a string, typed literal or IRI")
+        return None
+
+
+def read_policy(document: Json, terms: Terms = DEFAULT_TERMS) -> tuple[Policy | None, list[Issue]]:
+    """Read a compact policy without semantic validation: the model (if readable) and issues."""
+    reader = _Reader(terms)
+    policy = reader.policy(document)
+    return policy, reader.issues
+
+
+def _load(document: Json) -> Json:
+    if isinstance(document, bytes | str):
+        try:
+            return json.loads(document)
+        except ValueError as exc:
+            raise PolicyValidationError([Issue("invalid-json", "", f"not JSON: {exc}")]) from exc
+    return document
+
+
+def _needs_expansion(document: Json) -> bool:
+    """Full JSON-LD (pyld) unless the document is compact DSP JSON (or has no context)."""
+    if isinstance(document, list):
+        return True
+    if not isinstance(document, Mapping):
+        return False
+    if any(isinstance(k, str) and k.startswith(("http://", "https://")) for k in document):
+        return True
+    context = document.get("@context")
+    if context is None:
+        return False
+    contexts = context if isinstance(context, list) else [context]
+    return DSPACE_CONTEXT not in contexts
+
+
+def _issues(document: Json, terms: Terms) -> tuple[Policy | None, list[Issue]]:
+    from policies.validate import check_policy
+
+    document = _load(document)
+    if _needs_expansion(document):
+        from policies.jsonld import expand_to_compact
+
+        document, issues = expand_to_compact(document, terms)
+        if issues:
+            return None, issues
+    policy, issues = read_policy(document, terms)
+    if policy is not None:
+        issues.extend(check_policy(policy, terms))
+    return (policy if not issues else None), issues
+
+
+def _terms(profiles: Iterable[Profile] | None) -> Terms:
+    return DEFAULT_TERMS if profiles is None else Terms(profiles)
+
+
+def parse_policy(document: Json, *, profiles: Iterable[Profile] | None = None) -> Policy:
+    """Parse and validate an ODRL policy (dict, JSON text, or full JSON-LD).
+
+    Raises :class:`~policies.errors.PolicyValidationError` listing every issue.
+    ``profiles`` replaces the known profiles (default: the data-space profile).
+    """
+    policy, issues = _issues(document, _terms(profiles))
+    if issues or policy is None:
+        raise PolicyValidationError(issues)
+    return policy
+
+
+def validate_policy(document: Json, *, profiles: Iterable[Profile] | None = None) -> list[Issue]:
+    """Every issue of a policy document; an empty list means it is valid."""
+    try:
+        return _issues(document, _terms(profiles))[1]
+    except PolicyValidationError as exc:
+        return list(exc.issues)
