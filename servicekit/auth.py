@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from aiohttp import web
 
@@ -75,7 +74,9 @@ class ApiKeyVerifier:
         return matched
 
 
-def require_api_key(get_verifier: Callable[[web.Request], ApiKeyVerifier]) -> Any:
+def require_api_key(
+    get_verifier: Callable[[web.Request], ApiKeyVerifier],
+) -> Callable[[Handler], Handler]:
     """Decorate a handler so it answers 401 problem+json without a valid key."""
 
     def decorate(handler: Handler) -> Handler:

@@ -1,0 +1,3 @@
+"""The trust anchor's domain: participants, credentials, registries. No aiohttp, no SQL."""
+
+__all__: list[str] = []

@@ -1,0 +1,149 @@
+"""Issuing credentials with status entries, and publishing the status lists.
+
+Every credential the trust anchor issues carries two
+``BitstringStatusListEntry`` objects: one in a revocation list and one in a
+suspension list, at random free indexes. Status list credentials are signed
+on demand and reused until their bits change (the list's version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from identity.encoding import b64url_encode
+from identity.service_identity import ServiceIdentity
+from identity.status_list import StatusList, build_status_list_credential, status_list_entry
+from identity.vc import build_credential, issue_vc_jwt
+from trust_anchor.store.credentials import (
+    IssuedCredential,
+    allocate_slot,
+    get_status_list,
+    record_credential,
+)
+
+__all__ = ["Issuer", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current time, as a timezone-aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Issuer:
+    """Signs credentials and status lists as the trust anchor's DID."""
+
+    identity: ServiceIdentity
+    base_url: str
+    status_max_age: int = 60
+    clock: Callable[[], datetime] = utcnow
+    _signed_lists: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _offer_key: bytes = field(default=b"", repr=False)
+
+    def offer_code(self, offer_id: str) -> str:
+        """The pre-authorized code of offer ``offer_id``.
+
+        Derived (HMAC) from a key derived from the issuer's private key, so it
+        can be shown again to the applicant without being stored: the
+        database keeps only its hash, and every replica derives the same code.
+        """
+        if not self._offer_key:
+            secret = self.identity.key.export_private_jwk()["d"].encode()
+            self._offer_key = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"dataspace-toolkit oid4vci pre-authorized codes",
+            ).derive(secret)
+        digest = hmac.new(self._offer_key, offer_id.encode(), hashlib.sha256).digest()
+        return b64url_encode(digest)
+
+    @property
+    def did(self) -> str:
+        """The issuer DID."""
+        return self.identity.did
+
+    def status_list_url(self, list_id: str) -> str:
+        """Where the status list credential ``list_id`` is published."""
+        return f"{self.base_url}/status/{list_id}"
+
+    async def issue(
+        self,
+        conn: AsyncConnection,
+        *,
+        subject_did: str,
+        credential_type: str,
+        claims: Mapping[str, Any],
+        validity: timedelta,
+        participant_id: str | None = None,
+    ) -> IssuedCredential:
+        """Issue and record a ``vc+jwt`` credential of ``credential_type`` for ``subject_did``."""
+        at = self.clock().replace(microsecond=0)
+        revocation = await allocate_slot(conn, "revocation", at)
+        suspension = await allocate_slot(conn, "suspension", at)
+        credential_id = f"urn:uuid:{uuid.uuid4()}"
+        valid_until = at + validity
+        credential = build_credential(
+            issuer=self.did,
+            subject={"id": subject_did, **claims},
+            types=[credential_type],
+            id=credential_id,
+            valid_from=at,
+            valid_until=valid_until,
+            status=[
+                status_list_entry(
+                    list_credential=self.status_list_url(revocation[0]),
+                    index=revocation[1],
+                    purpose="revocation",
+                ),
+                status_list_entry(
+                    list_credential=self.status_list_url(suspension[0]),
+                    index=suspension[1],
+                    purpose="suspension",
+                ),
+            ],
+        )
+        issued = IssuedCredential(
+            id=credential_id,
+            participant_id=participant_id,
+            subject_did=subject_did,
+            credential_type=credential_type,
+            token=issue_vc_jwt(credential, self.identity.signer),
+            issued_at=at,
+            valid_until=valid_until,
+            revocation_list=revocation[0],
+            revocation_index=revocation[1],
+            suspension_list=suspension[0],
+            suspension_index=suspension[1],
+        )
+        await record_credential(conn, issued)
+        return issued
+
+    async def status_list_credential(self, conn: AsyncConnection, list_id: str) -> tuple[str, int]:
+        """The signed status list credential ``list_id`` and its version.
+
+        Signed once per version of the bits, then served from memory.
+        """
+        row = await get_status_list(conn, list_id)
+        cached = self._signed_lists.get(list_id)
+        if cached is not None and cached[0] == row.version:
+            return cached[1], row.version
+        credential = build_status_list_credential(
+            id=self.status_list_url(list_id),
+            issuer=self.did,
+            status_list=StatusList(data=row.bits),
+            purpose=row.purpose,
+            valid_from=row.updated_at.replace(microsecond=0),
+            ttl_ms=self.status_max_age * 1000,
+        )
+        token = issue_vc_jwt(credential, self.identity.signer)
+        self._signed_lists[list_id] = (row.version, token)
+        return token, row.version

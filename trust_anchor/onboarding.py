@@ -1,0 +1,220 @@
+"""Onboarding: apply with a proof of DID control, review, issue, suspend, revoke.
+
+Each operation runs in one transaction: the state change, its audit event,
+the credential and its status bits, the credential offer and the registry
+entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from identity.errors import VerificationError
+from identity.self_issued import SelfIssuedTokenVerifier
+from servicekit.auth import hash_api_key
+from servicekit.ids import new_id
+from trust_anchor.domain.participants import Application, ApplicationState, Participant
+from trust_anchor.errors import ChallengeInvalid, ProofInvalid
+from trust_anchor.issuance import Issuer
+from trust_anchor.registry import Registry
+from trust_anchor.settings import CredentialTypeConfig, TrustAnchorSettings
+from trust_anchor.store import credentials as credential_store
+from trust_anchor.store import offers as offer_store
+from trust_anchor.store import participants as participant_store
+
+__all__ = ["Applied", "Approved", "Onboarding"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A stored application and the applicant's secret for following it."""
+
+    participant: Participant
+    status_token: str
+
+
+@dataclass(frozen=True)
+class Approved:
+    """An approval: the participant, its credential and the offer to collect it."""
+
+    participant: Participant
+    credential_id: str
+    configuration_id: str
+    offer_id: str
+    pre_authorized_code: str
+    tx_code: str | None
+
+
+class Onboarding:
+    """The onboarding workflow over the store."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: TrustAnchorSettings,
+        issuer: Issuer,
+        registry: Registry,
+        proof_verifier: SelfIssuedTokenVerifier,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._issuer = issuer
+        self._registry = registry
+        self._proofs = proof_verifier
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return self._issuer.clock()
+
+    async def challenge(self, did: str) -> tuple[str, float]:
+        """A single-use challenge the applicant signs to prove control of ``did``."""
+        nonce = secrets.token_urlsafe(24)
+        expires_at = self._clock() + self._settings.challenge_ttl_seconds
+        async with self._engine.begin() as conn:
+            await participant_store.save_challenge(conn, nonce, did, expires_at)
+        return nonce, expires_at
+
+    async def apply(self, application: Application, proof: str) -> Applied:
+        """Verify the proof of DID control and store the application (SUBMITTED).
+
+        The proof is a self-issued ID token from the applicant's DID to the
+        trust anchor's DID with the challenge as its ``nonce`` claim.
+        """
+        try:
+            verified = await self._proofs.verify(proof)
+        except VerificationError as exc:
+            raise ProofInvalid(f"the proof of DID control does not verify: {exc.detail}",
+                               extra={"reason": exc.code}) from None
+        if verified.issuer != application.did:
+            raise ProofInvalid("the proof is signed by another DID than the application names")
+        nonce = verified.claims.get("nonce")
+        if not isinstance(nonce, str):
+            raise ChallengeInvalid("the proof carries no challenge (nonce claim)")
+        token = secrets.token_urlsafe(32)
+        async with self._engine.begin() as conn:
+            await participant_store.consume_challenge(conn, nonce, application.did, self._clock())
+            participant = await participant_store.insert_application(
+                conn, new_id("p-"), application, hash_api_key(token), self._now()
+            )
+        return Applied(participant, token)
+
+    async def approve(self, participant_id: str, *, actor: str, reason: str | None) -> Approved:
+        """Approve, issue the on-approval credentials and an offer to collect them."""
+        membership = self._on_approval_type()
+        async with self._engine.begin() as conn:
+            participant, _ = await participant_store.transition(
+                conn, participant_id, ApplicationState.APPROVED, actor=actor, reason=reason,
+                at=self._now(),
+            )
+            credential = await self._issuer.issue(
+                conn,
+                subject_did=participant.did,
+                credential_type=membership.type,
+                claims=self._membership_claims(participant),
+                validity=timedelta(days=membership.validity_days),
+                participant_id=participant.id,
+            )
+            participant, _ = await participant_store.transition(
+                conn, participant_id, ApplicationState.ACTIVE, actor=actor,
+                reason="membership credential issued", at=self._now(),
+            )
+            offer_id = new_id("o-")
+            code = self._issuer.offer_code(offer_id)
+            tx_code = (
+                f"{secrets.randbelow(10**6):06d}" if self._settings.require_tx_code else None
+            )
+            await offer_store.create_offer(
+                conn,
+                offer_id=offer_id,
+                participant_id=participant.id,
+                credential_id=credential.id,
+                configuration_id=membership.type,
+                code=code,
+                tx_code=tx_code,
+                expires_at=self._clock() + self._settings.offer_ttl_seconds,
+            )
+            await self._registry.accredit_roles(conn, participant)
+        return Approved(participant, credential.id, membership.type, offer_id, code, tx_code)
+
+    async def reject(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+        """Reject a submitted application (final)."""
+        async with self._engine.begin() as conn:
+            participant, _ = await participant_store.transition(
+                conn, participant_id, ApplicationState.REJECTED, actor=actor, reason=reason,
+                at=self._now(),
+            )
+        return participant
+
+    async def suspend(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+        """Suspend: set the suspension bit of every credential of the participant."""
+        return await self._flip(participant_id, ApplicationState.SUSPENDED, "suspension", True,
+                                actor=actor, reason=reason)
+
+    async def reinstate(
+        self, participant_id: str, *, actor: str, reason: str | None
+    ) -> Participant:
+        """Lift a suspension: clear the suspension bits."""
+        return await self._flip(participant_id, ApplicationState.ACTIVE, "suspension", False,
+                                actor=actor, reason=reason)
+
+    async def revoke(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+        """Revoke (final): set the revocation bit of every credential."""
+        return await self._flip(participant_id, ApplicationState.REVOKED, "revocation", True,
+                                actor=actor, reason=reason)
+
+    async def _flip(
+        self,
+        participant_id: str,
+        target: ApplicationState,
+        purpose: str,
+        value: bool,
+        *,
+        actor: str,
+        reason: str | None,
+    ) -> Participant:
+        at = self._now()
+        async with self._engine.begin() as conn:
+            participant, _ = await participant_store.transition(
+                conn, participant_id, target, actor=actor, reason=reason, at=at
+            )
+            for credential in await credential_store.credentials_of(
+                conn, participant_id=participant_id
+            ):
+                if purpose == "revocation":
+                    await credential_store.set_status(
+                        conn, credential.revocation_list, credential.revocation_index, value, at
+                    )
+                else:
+                    await credential_store.set_status(
+                        conn, credential.suspension_list, credential.suspension_index, value, at
+                    )
+            await self._registry.follow_participant(conn, participant)
+        return participant
+
+    def _on_approval_type(self) -> CredentialTypeConfig:
+        for config in self._settings.credential_types:
+            if config.on_approval:
+                return config
+        raise RuntimeError("no credential type is issued on approval")  # settings validate this
+
+    @staticmethod
+    def _membership_claims(participant: Participant) -> dict[str, object]:
+        return {
+            "legalName": participant.legal_name,
+            "organisationNumber": participant.organisation_number,
+            "country": participant.country,
+            "roles": [str(r) for r in participant.roles],
+            "memberSince": (participant.member_since or participant.updated_at)
+            .replace(microsecond=0)
+            .isoformat()
+            .replace("+00:00", "Z"),
+        }
+

@@ -1,0 +1,235 @@
+"""Participants, their audit trail and DID-control challenges."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from servicekit.errors import IllegalTransition
+from servicekit.statemachine import TransitionTable
+from trust_anchor.domain.participants import (
+    ONBOARDING,
+    Application,
+    ApplicationState,
+    AuditEvent,
+    Contact,
+    Participant,
+    Role,
+)
+from trust_anchor.errors import ApplicationExists, ChallengeInvalid, ParticipantNotFound
+from trust_anchor.store.tables import audit_events, challenges, participants
+
+__all__ = [
+    "audit_trail",
+    "consume_challenge",
+    "get_participant",
+    "insert_application",
+    "list_participants",
+    "participant_by_did",
+    "save_challenge",
+    "status_token_hash",
+    "transition",
+]
+
+
+def _participant(row: Any) -> Participant:
+    return Participant(
+        id=row.id,
+        legal_name=row.legal_name,
+        organisation_number=row.organisation_number,
+        country=row.country,
+        did=row.did,
+        contact=Contact(name=row.contact_name, email=row.contact_email),
+        roles=[Role(r) for r in json.loads(row.roles)],
+        state=ApplicationState(row.state),
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
+        member_since=row.member_since,
+    )
+
+
+async def save_challenge(conn: AsyncConnection, nonce: str, did: str, expires_at: float) -> None:
+    """Remember a challenge handed to ``did``."""
+    await conn.execute(challenges.insert().values(nonce=nonce, did=did, expires_at=expires_at,
+                                                  used=False))
+
+
+async def consume_challenge(conn: AsyncConnection, nonce: str, did: str, now: float) -> None:
+    """Mark the challenge used; refuse unknown, foreign, used or expired ones."""
+    result = await conn.execute(
+        challenges.update()
+        .where(challenges.c.nonce == nonce, challenges.c.did == did,
+               challenges.c.used.is_(False), challenges.c.expires_at >= now)
+        .values(used=True)
+    )
+    if result.rowcount != 1:
+        raise ChallengeInvalid("the challenge is unknown, expired, used, or for another DID")
+
+
+async def insert_application(
+    conn: AsyncConnection,
+    participant_id: str,
+    application: Application,
+    token_hash: str,
+    at: datetime,
+) -> Participant:
+    """Store a new application in SUBMITTED and audit it."""
+    state = ONBOARDING.check(None, ApplicationState.SUBMITTED)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                participants.insert().values(
+                    id=participant_id,
+                    did=application.did,
+                    legal_name=application.legal_name,
+                    organisation_number=application.organisation_number,
+                    country=application.country,
+                    contact_name=application.contact.name,
+                    contact_email=str(application.contact.email),
+                    roles=json.dumps([str(r) for r in application.roles]),
+                    state=state,
+                    status_token_hash=token_hash,
+                    submitted_at=at,
+                    updated_at=at,
+                )
+            )
+    except IntegrityError:
+        raise ApplicationExists(
+            f"{application.did} already has an application or membership"
+        ) from None
+    await _audit(conn, participant_id, None, state, actor=application.did, reason="applied",
+                 at=at)
+    return await get_participant(conn, participant_id)
+
+
+async def get_participant(
+    conn: AsyncConnection, participant_id: str, *, for_update: bool = False
+) -> Participant:
+    """The participant with ``participant_id``."""
+    query = sa.select(participants).where(participants.c.id == participant_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise ParticipantNotFound(f"no participant {participant_id}")
+    return _participant(row)
+
+
+async def status_token_hash(conn: AsyncConnection, participant_id: str) -> str | None:
+    """The stored hash of the applicant's status token."""
+    return (
+        await conn.execute(
+            sa.select(participants.c.status_token_hash).where(participants.c.id == participant_id)
+        )
+    ).scalar()
+
+
+async def participant_by_did(conn: AsyncConnection, did: str) -> Participant:
+    """The live (not rejected) participant with ``did``."""
+    row = (
+        await conn.execute(
+            sa.select(participants)
+            .where(participants.c.did == did, participants.c.state != "rejected")
+        )
+    ).first()
+    if row is None:
+        raise ParticipantNotFound(f"no participant with DID {did}")
+    return _participant(row)
+
+
+async def list_participants(
+    conn: AsyncConnection,
+    *,
+    states: list[ApplicationState] | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[Participant]:
+    """Participants in the order they applied, ``after`` an id (keyset paging)."""
+    query = sa.select(participants).order_by(participants.c.id).limit(limit)
+    if states:
+        query = query.where(participants.c.state.in_([str(s) for s in states]))
+    if after:
+        query = query.where(participants.c.id > after)
+    rows = (await conn.execute(query)).all()
+    return [_participant(r) for r in rows]
+
+
+async def transition(
+    conn: AsyncConnection,
+    participant_id: str,
+    target: ApplicationState,
+    *,
+    actor: str,
+    reason: str | None,
+    at: datetime,
+    table: TransitionTable[ApplicationState] = ONBOARDING,
+) -> tuple[Participant, ApplicationState]:
+    """Move a participant to ``target`` (checked), audit it; returns it and the old state.
+
+    The row is locked for the rest of the transaction, so two operators
+    approving at once cannot both succeed.
+    """
+    current = await get_participant(conn, participant_id, for_update=True)
+    table.check(current.state, target)
+    values: dict[str, Any] = {"state": str(target), "updated_at": at}
+    if target is ApplicationState.ACTIVE and current.member_since is None:
+        values["member_since"] = at
+    result = await conn.execute(
+        participants.update()
+        .where(participants.c.id == participant_id, participants.c.state == str(current.state))
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        # SQLite has no row locks: the state guard in the WHERE clause is the lock.
+        raise IllegalTransition(f"participant {participant_id} changed state meanwhile")
+    await _audit(conn, participant_id, current.state, target, actor=actor, reason=reason, at=at)
+    return await get_participant(conn, participant_id), current.state
+
+
+async def _audit(
+    conn: AsyncConnection,
+    participant_id: str,
+    from_state: ApplicationState | None,
+    to_state: ApplicationState,
+    *,
+    actor: str,
+    reason: str | None,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        audit_events.insert().values(
+            participant_id=participant_id,
+            from_state=str(from_state) if from_state else None,
+            to_state=str(to_state),
+            actor=actor,
+            reason=reason,
+            at=at,
+        )
+    )
+
+
+async def audit_trail(conn: AsyncConnection, participant_id: str) -> list[AuditEvent]:
+    """Every transition of a participant, oldest first."""
+    rows = (
+        await conn.execute(
+            sa.select(audit_events)
+            .where(audit_events.c.participant_id == participant_id)
+            .order_by(audit_events.c.id)
+        )
+    ).all()
+    return [
+        AuditEvent(
+            participant_id=r.participant_id,
+            from_state=ApplicationState(r.from_state) if r.from_state else None,
+            to_state=ApplicationState(r.to_state),
+            actor=r.actor,
+            reason=r.reason,
+            at=r.at,
+        )
+        for r in rows
+    ]
