@@ -1,0 +1,122 @@
+"""A holder's side of OpenID for VC Issuance 1.0 (pre-authorized code flow).
+
+``collect_credential(session, offer, signer, tx_code=...)`` follows an offer
+(by value, by reference, or as an ``openid-credential-offer://`` URI) to the
+issuer's metadata, redeems the code at the token endpoint, fetches a
+``c_nonce``, signs a key proof with ``signer`` and returns the credential.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from identity.key_proof import create_key_proof
+from identity.signer import Signer
+from servicekit.errors import InvalidRequest, UpstreamError
+
+__all__ = ["PRE_AUTHORIZED_GRANT", "collect_credential", "parse_offer_uri"]
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+
+def parse_offer_uri(uri: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(offer by value, offer URL by reference) from an ``openid-credential-offer://`` URI."""
+    query = parse_qs(urlsplit(uri).query)
+    if "credential_offer" in query:
+        value = json.loads(query["credential_offer"][0])
+        if not isinstance(value, dict):
+            raise InvalidRequest("credential_offer is not an object", code="offer-invalid")
+        return value, None
+    if "credential_offer_uri" in query:
+        return None, query["credential_offer_uri"][0]
+    raise InvalidRequest("not a credential offer URI", code="offer-invalid")
+
+
+async def _json(response: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
+    try:
+        body = await response.json(content_type=None)
+    except (aiohttp.ContentTypeError, ValueError):
+        raise UpstreamError(f"{what}: the issuer did not answer JSON",
+                            code="issuer-response-invalid") from None
+    if response.status >= 400 or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = body.get("error_description") if isinstance(body, dict) else None
+        raise UpstreamError(f"{what} failed ({response.status}): {error}: {detail}",
+                            code="issuance-failed", extra={"oauth_error": error})
+    return body
+
+
+async def collect_credential(
+    session: aiohttp.ClientSession,
+    offer: str | Mapping[str, Any],
+    signer: Signer,
+    *,
+    tx_code: str | None = None,
+) -> str:
+    """Collect the (first) offered credential, bound to ``signer``'s DID."""
+    if isinstance(offer, str):
+        url: str | None
+        by_value: dict[str, Any] | None
+        if offer.startswith(("http://", "https://")):
+            by_value, url = None, offer
+        else:
+            by_value, url = parse_offer_uri(offer)
+        if by_value is None:
+            async with session.get(str(url)) as response:
+                by_value = await _json(response, "fetching the offer")
+        offer = by_value
+    issuer = offer.get("credential_issuer")
+    configuration_ids = offer.get("credential_configuration_ids")
+    grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT)
+    if not isinstance(issuer, str) or not configuration_ids or not isinstance(grant, dict):
+        raise InvalidRequest("the offer lacks an issuer, a configuration or a pre-authorized "
+                             "code grant", code="offer-invalid")
+    async with session.get(f"{issuer}/.well-known/openid-credential-issuer") as response:
+        metadata = await _json(response, "issuer metadata")
+    if metadata.get("credential_issuer") != issuer:
+        raise UpstreamError("the metadata names another credential issuer",
+                            code="issuer-response-invalid")
+    token_endpoint = f"{issuer}/oid4vci/token"
+    servers = metadata.get("authorization_servers") or [issuer]
+    async with session.get(f"{servers[0]}/.well-known/oauth-authorization-server") as response:
+        if response.status == 200:
+            token_endpoint = (await _json(response, "authorization server metadata"))[
+                "token_endpoint"
+            ]
+    form = {"grant_type": PRE_AUTHORIZED_GRANT,
+            "pre-authorized_code": str(grant.get("pre-authorized_code"))}
+    if "tx_code" in grant:
+        if tx_code is None:
+            raise InvalidRequest("this offer needs the transaction code the issuer gave you",
+                                 code="tx-code-required")
+        form["tx_code"] = tx_code
+    async with session.post(token_endpoint, data=form) as response:
+        token = await _json(response, "the token request")
+    access_token = token.get("access_token")
+    nonce: str | None = None
+    nonce_endpoint = metadata.get("nonce_endpoint")
+    if isinstance(nonce_endpoint, str):
+        async with session.post(nonce_endpoint) as response:
+            nonce = (await _json(response, "the nonce request")).get("c_nonce")
+    proof = create_key_proof(signer, issuer, nonce)
+    request = {"credential_configuration_id": configuration_ids[0],
+               "proof": {"proof_type": "jwt", "jwt": proof}}
+    async with session.post(
+        str(metadata["credential_endpoint"]),
+        json=request,
+        headers={"Authorization": f"Bearer {access_token}"},
+    ) as response:
+        body = await _json(response, "the credential request")
+    credentials = body.get("credentials")
+    if not isinstance(credentials, list) or not credentials:
+        raise UpstreamError("the issuer returned no credential", code="issuer-response-invalid")
+    credential = credentials[0].get("credential")
+    if not isinstance(credential, str):
+        raise UpstreamError("only JWT credentials are supported here",
+                            code="issuer-response-invalid")
+    return credential
