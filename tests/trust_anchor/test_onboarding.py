@@ -5,7 +5,6 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from identity.cache import TokenCache
 from identity.errors import VerificationError
 from identity.oid4vci_client import collect_credential
 from identity.resolver import DidResolver
