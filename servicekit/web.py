@@ -151,9 +151,12 @@ def _with_status(error: DataspaceError, status: int) -> DataspaceError:
 
 
 def _render(request: web.Request, error: DataspaceError) -> web.Response:
-    renderer: ErrorRenderer | None = request.config_dict.get(ERROR_RENDERER)
-    if renderer is not None:
-        return renderer(request, error)
+    # The innermost application that has a renderer wins. (``config_dict`` would
+    # only see the application whose middleware is running, not a sub-app's.)
+    for app in reversed(request.match_info.apps):
+        renderer: ErrorRenderer | None = app.get(ERROR_RENDERER)
+        if renderer is not None:
+            return renderer(request, error)
     return problem_response(error, instance=request.path)
 
 

@@ -192,3 +192,20 @@ async def test_one_json_summary_line_per_request(
     assert served[0]["status"] == 404
     assert served[0]["route"] == "/notes/{note_id}"
     assert served[0]["service"] == "test-svc"
+
+
+async def test_a_sub_app_renders_its_own_errors(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from servicekit.web import ERROR_RENDERER
+
+    def oauth_style(_request: web.Request, error: NotFound) -> web.Response:  # type: ignore[override]
+        return web.json_response({"error": error.code}, status=error.status)
+
+    app = make_app(tmp_path)
+    sub = web.Application()
+    sub[ERROR_RENDERER] = oauth_style
+    sub.router.add_get("/notes/{note_id}", missing)
+    app.add_subapp("/oauth", sub)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/oauth/notes/1")).json() == {"error": "note-not-found"}
+    # The parent keeps problem+json.
+    assert (await (await client.get("/notes/1")).json())["code"] == "note-not-found"
