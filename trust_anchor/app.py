@@ -34,6 +34,7 @@ from trust_anchor.issuance import Issuer, utcnow
 from trust_anchor.onboarding import Onboarding
 from trust_anchor.registry import Registry
 from trust_anchor.routes import (
+    accredited,
     admin,
     applications,
     credentials,
@@ -54,6 +55,7 @@ from trust_anchor.state import (
     PRESENTATION_VERIFIER,
     REGISTRY,
     RESOLVER,
+    SELF_ISSUED_VERIFIER,
     TA_SETTINGS,
 )
 from trust_anchor.store import MIGRATIONS, VERSION_TABLE
@@ -77,7 +79,8 @@ def create_app(settings: TrustAnchorSettings) -> web.Application:
     app.cleanup_ctx.append(database_context(MIGRATIONS, version_table=VERSION_TABLE))
     app.cleanup_ctx.append(http_client_context)
     app.cleanup_ctx.append(_trust_context)
-    for module in (wellknown, applications, registry, status, credentials, dcp, admin, operator):
+    for module in (wellknown, applications, registry, status, credentials, accredited, dcp,
+                   admin, operator):
         module.setup(app)
     oid4vci.setup(app)
     return app
@@ -117,6 +120,7 @@ async def _trust_context(app: web.Application) -> AsyncIterator[None]:
     app[PRESENTATION_VERIFIER] = PresentationVerifier(verifier)
     app[ISSUER] = issuer
     app[REGISTRY] = registry_
+    app[SELF_ISSUED_VERIFIER] = proofs
     app[ONBOARDING] = Onboarding(engine, settings, issuer, registry_, proofs)
 
     admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)

@@ -99,8 +99,12 @@ class Registry:
         return record
 
     async def ensure_root(self, conn: AsyncConnection) -> None:
-        """Register the trust anchor as RootTAO for the types it issues itself."""
-        types = [c.type for c in self._settings.credential_types if "self" in c.issued_by]
+        """Register the trust anchor as RootTAO for every configured type.
+
+        The root vouches for all the types it accredits others for, and it
+        may issue any of them itself (e.g. on an accredited issuer's request).
+        """
+        types = [c.type for c in self._settings.credential_types]
         types.append("VerifiableAccreditation")
         existing = await get_issuer(conn, self._issuer.did)
         if existing is None or sorted(set(types)) != existing.credential_types:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from identity.resolver import DidResolver
+from identity.self_issued import SelfIssuedTokenVerifier
 from identity.service_identity import ServiceIdentity
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
@@ -23,6 +24,7 @@ __all__ = [
     "PRESENTATION_VERIFIER",
     "REGISTRY",
     "RESOLVER",
+    "SELF_ISSUED_VERIFIER",
     "TA_SETTINGS",
 ]
 
@@ -35,3 +37,4 @@ ISSUER = web.AppKey("issuer", Issuer)
 REGISTRY = web.AppKey("registry", Registry)
 ONBOARDING = web.AppKey("onboarding", Onboarding)
 ADMIN_KEYS = web.AppKey("admin_keys", ApiKeyVerifier)
+SELF_ISSUED_VERIFIER = web.AppKey("self_issued_verifier", SelfIssuedTokenVerifier)
