@@ -4,7 +4,9 @@
 with typed values (the data plane does), or from JSON with
 :meth:`RequestContext.from_mapping` (the CLI does). Any field may be left out;
 a constraint on a value the context does not supply is undetermined, which
-denies a permission but lets a prohibition stand (fail closed).
+denies a permission but lets a prohibition stand (fail closed). A request
+has one purpose and one recipient (a use for two purposes is two requests);
+only credentials and claims are sets.
 
 JSON keys are named after the ODRL left operands they supply:
 
@@ -20,8 +22,8 @@ elapsedTime       ``elapsed_time``                 duration since the agreement 
 delayPeriod       ``delay_period``                 duration since the triggering point
 meteredTime       ``metered_time``                 accumulated metered usage (duration)
 timeInterval      ``time_interval``                period ``count`` was counted over
-purpose           ``purpose``                      purpose IRI (or a list)
-recipient         ``recipient``                    receiving party (or a list)
+purpose           ``purpose``                      purpose IRI of this request
+recipient         ``recipient``                    party receiving the result
 spatial           ``spatial``                      location IRI
 payAmount         ``pay_amount``                   amount paid (decimal); ``payUnit`` its unit
 percentage        ``percentage``                   percentage of the asset requested
@@ -100,8 +102,8 @@ class RequestContext:
         delay_period: timedelta | None = None,
         metered_time: timedelta | None = None,
         time_interval: timedelta | None = None,
-        purpose: str | frozenset[str] | None = None,
-        recipient: str | frozenset[str] | None = None,
+        purpose: str | None = None,
+        recipient: str | None = None,
         spatial: str | None = None,
         pay_amount: Decimal | None = None,
         pay_unit: str | None = None,
@@ -180,7 +182,10 @@ class _ContextReader:
                 except (ValueError, TypeError) as exc:
                     self.bad(key, str(exc))
             elif key in _EXTRA_KEYS:
-                extra[key] = _text_or_set(raw)
+                try:
+                    extra[key] = _string(self, key, raw)
+                except TypeError as exc:
+                    self.bad(key, str(exc))
             else:
                 self.bad(key, f"unknown context key {key!r}", "unknown-context-key")
         if "action" not in values and not any(i.path == "/action" for i in self.issues):
@@ -209,10 +214,6 @@ def _text_or_set(raw: Any) -> str | frozenset[str]:
     if isinstance(raw, list) and raw and all(isinstance(v, str) for v in raw):
         return raw[0] if len(raw) == 1 else frozenset(raw)
     raise TypeError("expected a string or a non-empty list of strings")
-
-
-def _texts(_r: _ContextReader, key: str, raw: Any) -> str | frozenset[str]:
-    return _text_or_set(raw)
 
 
 def _datetime(_r: _ContextReader, key: str, raw: Any) -> datetime:
@@ -248,7 +249,8 @@ def _events(_r: _ContextReader, key: str, raw: Any) -> Mapping[str, str]:
         if not all(isinstance(v, str) and v in phases for v in raw.values()):
             raise ValueError(f"{key} phases must be before, during or after")
         return dict(raw)
-    return dict.fromkeys((raw,) if isinstance(raw, str) else sorted(_text_or_set(raw)), "during")
+    value = _text_or_set(raw)
+    return dict.fromkeys((value,) if isinstance(value, str) else sorted(value), "during")
 
 
 def _credentials(
@@ -293,8 +295,8 @@ _READERS = {
     "delayPeriod": ("delay_period", _duration),
     "meteredTime": ("metered_time", _duration),
     "timeInterval": ("time_interval", _duration),
-    "purpose": ("purpose", _texts),
-    "recipient": ("recipient", _texts),
+    "purpose": ("purpose", _string),
+    "recipient": ("recipient", _string),
     "spatial": ("spatial", _string),
     "payAmount": ("pay_amount", _decimal),
     "payUnit": ("pay_unit", _string),

@@ -30,7 +30,11 @@ def _register() -> None:
     # Each module adds its commands to ``cli``; keep one line per module so
     # parallel work on different commands does not collide.
     import dataspace.cli.did
-    import dataspace.cli.keys  # noqa: F401
+    import dataspace.cli.keys
+    import dataspace.cli.operator
+    import dataspace.cli.participant
+    import dataspace.cli.policy
+    import dataspace.cli.trust_anchor  # noqa: F401
 
 
 _register()
