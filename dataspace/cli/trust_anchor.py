@@ -1,0 +1,30 @@
+"""``dataspace trust-anchor``: run the data space's trust anchor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dataspace.cli import cli
+from dataspace.cli.common import serve, service_options
+from trust_anchor.app import create_app
+from trust_anchor.settings import TrustAnchorSettings
+
+__all__ = ["trust_anchor"]
+
+
+@cli.group("trust-anchor")
+def trust_anchor() -> None:
+    """The trust anchor: onboarding, credentials, trusted-issuers registry."""
+
+
+@trust_anchor.command("serve")
+@service_options(TrustAnchorSettings.default_port)
+@click.option("--operator-name", default=None, help="Shown to wallets as the issuer's name.")
+@click.option("--did-method", type=click.Choice(["web", "key"]), default=None,
+              help="did:web of the public URL (default) or did:key (development).")
+def serve_command(config_file: Path | None, **flags: Any) -> None:
+    """Run the trust anchor until Ctrl-C; writes <data-dir>/service.json when ready."""
+    serve(TrustAnchorSettings, create_app, config_file=config_file, **flags)
