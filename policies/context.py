@@ -274,8 +274,11 @@ def _part_of(_r: _ContextReader, key: str, raw: Any) -> Mapping[str, tuple[str, 
         raise TypeError(f"{key} must map identifiers to the collections they belong to")
     out: dict[str, tuple[str, ...]] = {}
     for item, parents in raw.items():
-        value = _text_or_set(parents)
-        out[item] = (value,) if isinstance(value, str) else tuple(sorted(value))
+        if isinstance(parents, str):
+            parents = [parents]
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            raise TypeError(f"{key}.{item} must be an IRI or a list of IRIs")
+        out[item] = tuple(parents)
     return out
 
 
