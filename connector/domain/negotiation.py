@@ -1,0 +1,154 @@
+"""Contract negotiation: the DSP 2025-1 state machine and the negotiation record.
+
+One :data:`NEGOTIATION_TRANSITIONS` table is the single authority for both
+roles (the spec's machine is shared; which side sends which message is the
+protocol layer's concern)::
+
+    (none) ─► REQUESTED ─► OFFERED ─► ACCEPTED ─► AGREED ─► VERIFIED ─► FINALIZED
+    (none) ─► OFFERED      REQUESTED ─► AGREED
+                           OFFERED ─► REQUESTED (counter-request)
+    every non-terminal state ─► TERMINATED
+
+FINALIZED and TERMINATED are terminal. :class:`NegotiationAction` names what
+a party decides to do next; :data:`ACTION_TARGET` maps it to the state the
+negotiation moves to when the action is taken (the outbound message is sent
+afterwards by the job queue).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from servicekit.statemachine import TransitionTable
+
+__all__ = [
+    "ACTION_TARGET",
+    "NEGOTIATION_TRANSITIONS",
+    "PROVIDER_ACTIONS",
+    "Negotiation",
+    "NegotiationAction",
+    "NegotiationEvent",
+    "NegotiationState",
+    "Role",
+]
+
+
+class Role(StrEnum):
+    """Which side of a process this connector plays."""
+
+    PROVIDER = "provider"
+    CONSUMER = "consumer"
+
+
+class NegotiationState(StrEnum):
+    """DSP 2025-1 contract negotiation states."""
+
+    REQUESTED = "REQUESTED"
+    OFFERED = "OFFERED"
+    ACCEPTED = "ACCEPTED"
+    AGREED = "AGREED"
+    VERIFIED = "VERIFIED"
+    FINALIZED = "FINALIZED"
+    TERMINATED = "TERMINATED"
+
+
+_S = NegotiationState
+NEGOTIATION_TRANSITIONS: TransitionTable[NegotiationState] = TransitionTable(
+    "contract negotiation",
+    {
+        _S.REQUESTED: (_S.OFFERED, _S.AGREED, _S.TERMINATED),
+        _S.OFFERED: (_S.REQUESTED, _S.ACCEPTED, _S.TERMINATED),
+        _S.ACCEPTED: (_S.AGREED, _S.TERMINATED),
+        _S.AGREED: (_S.VERIFIED, _S.TERMINATED),
+        _S.VERIFIED: (_S.FINALIZED, _S.TERMINATED),
+    },
+    initial=(_S.REQUESTED, _S.OFFERED),
+    terminal=(_S.FINALIZED, _S.TERMINATED),
+)
+
+
+class NegotiationEvent(StrEnum):
+    """What just happened to a negotiation, that a party may react to."""
+
+    INITIATED = "initiated"  # consumer: our first request is on its way
+    REQUESTED = "requested"  # provider: a (counter-)request arrived
+    OFFERED = "offered"  # consumer: an offer arrived
+    ACCEPTED = "accepted"  # provider: the consumer accepted our offer
+    AGREED = "agreed"  # consumer: the agreement arrived
+    VERIFIED = "verified"  # provider: the consumer verified the agreement
+
+
+class NegotiationAction(StrEnum):
+    """What a party does next; each one sends one DSP message."""
+
+    OFFER = "offer"  # provider: (counter-)offer
+    AGREE = "agree"  # provider: send the agreement
+    FINALIZE = "finalize"  # provider: FINALIZED event
+    REQUEST = "request"  # consumer: (counter-)request
+    ACCEPT = "accept"  # consumer: ACCEPTED event
+    VERIFY = "verify"  # consumer: agreement verification
+    TERMINATE = "terminate"  # either side
+
+
+ACTION_TARGET: dict[NegotiationAction, NegotiationState] = {
+    NegotiationAction.OFFER: _S.OFFERED,
+    NegotiationAction.AGREE: _S.AGREED,
+    NegotiationAction.FINALIZE: _S.FINALIZED,
+    NegotiationAction.REQUEST: _S.REQUESTED,
+    NegotiationAction.ACCEPT: _S.ACCEPTED,
+    NegotiationAction.VERIFY: _S.VERIFIED,
+    NegotiationAction.TERMINATE: _S.TERMINATED,
+}
+
+#: Actions only the provider takes (the rest, except TERMINATE, are the consumer's).
+PROVIDER_ACTIONS = frozenset(
+    {NegotiationAction.OFFER, NegotiationAction.AGREE, NegotiationAction.FINALIZE}
+)
+
+
+class Negotiation(BaseModel):
+    """One contract negotiation as this connector keeps it.
+
+    ``id`` is our own process id: the providerPid when we are the provider,
+    the consumerPid when we are the consumer. ``counterparty_address`` is
+    where we send messages: the consumer's callback address, or the
+    provider's DSP base URL. ``offer`` is the latest offer exchanged;
+    ``awaiting`` says whose move it is when nothing happens automatically
+    (``owner`` = waiting for the owner's approval).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    role: Role
+    state: NegotiationState
+    provider_pid: str | None
+    consumer_pid: str | None
+    counterparty_id: str
+    counterparty_address: str
+    dataset_id: str | None = None
+    offer_id: str | None = None
+    offer: dict[str, Any] | None = None
+    agreement_id: str | None = None
+    caller: dict[str, Any] | None = None
+    awaiting: str | None = None
+    error_code: str | None = None
+    error_reason: str | None = None
+    created_at: float
+    updated_at: float
+    version: int = 0
+
+    def can_take(self, action: NegotiationAction) -> bool:
+        """True when ``action`` is this role's to take from the current state."""
+        if action is not NegotiationAction.TERMINATE and (
+            (action in PROVIDER_ACTIONS) != (self.role is Role.PROVIDER)
+        ):
+            return False
+        return NEGOTIATION_TRANSITIONS.can(self.state, ACTION_TARGET[action])
+
+    def pids(self) -> tuple[str, str]:
+        """(providerPid, consumerPid) as messages carry them (empty when not known yet)."""
+        return self.provider_pid or "", self.consumer_pid or ""

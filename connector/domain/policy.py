@@ -1,0 +1,131 @@
+"""What the control plane asks of the ODRL engine (:mod:`policies`), behind one small interface.
+
+* :func:`policy_issues` — is a stored policy valid ODRL (for the management API)?
+* :func:`check_offer` — does a caller's verified identity satisfy an offer's
+  policy at negotiation time (automatic agreement)?
+* :func:`can_see` — does an access policy let a caller see an offer at all?
+
+All ODRL reading and evaluation happens in :mod:`policies`; this module only
+builds the request context from a :class:`~connector.domain.caller.Caller`
+and keeps parsed policies in a small cache.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from connector.domain.caller import Caller
+from connector.domain.catalog import policy_body
+from policies.context import RequestContext
+from policies.errors import PolicyError
+from policies.evaluate import evaluate
+from policies.model import Policy
+from policies.parse import parse_policy, validate_policy
+
+__all__ = ["PolicyCheck", "can_see", "check_offer", "policy_issues"]
+
+#: The action a contract and an access policy are checked for.
+USE = "use"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCheck:
+    """The outcome of checking a caller against a policy, with the engine's reasons."""
+
+    satisfied: bool
+    reasons: tuple[str, ...] = ()
+
+
+def _document(policy_id: str, body: Mapping[str, Any], target: str | None,
+              kind: str) -> dict[str, Any]:
+    document: dict[str, Any] = {"@id": policy_id, "@type": kind}
+    if target is not None:
+        document["target"] = target
+    document.update(policy_body(body))
+    return document
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(document_json: bytes) -> Policy:
+    return parse_policy(orjson.loads(document_json))
+
+
+def _parse(policy_id: str, body: Mapping[str, Any], target: str | None, kind: str) -> Policy:
+    return _parsed(orjson.dumps(_document(policy_id, body, target, kind),
+                                option=orjson.OPT_SORT_KEYS))
+
+
+def policy_issues(body: Mapping[str, Any], *, policy_id: str = "urn:policy:check") -> list[
+    dict[str, str]
+]:
+    """The ODRL issues of a policy body (empty when valid), as problem+json errors."""
+    issues = validate_policy(_document(policy_id, body, "urn:dataset:check", "Offer"))
+    return [
+        {"path": getattr(issue, "path", "") or "/policy",
+         "message": getattr(issue, "message", str(issue)),
+         "code": getattr(issue, "code", "odrl-invalid")}
+        for issue in issues
+    ]
+
+
+def _context(caller: Caller, target: str, now: datetime | None) -> RequestContext:
+    credentials: dict[str, list[Mapping[str, Any]]] = {
+        ctype: [dict(caller.claims.get(ctype, {}))] for ctype in caller.credential_types
+    }
+    for ctype, subject in caller.claims.items():
+        credentials.setdefault(ctype, [dict(subject)])
+    return RequestContext(
+        action=USE,
+        target=target,
+        assignee=caller.id,
+        now=now or datetime.now(UTC),
+        credentials=credentials,
+    )
+
+
+def _decide(policy_id: str, body: Mapping[str, Any], *, target: str, caller: Caller,
+            kind: str, now: datetime | None) -> PolicyCheck:
+    try:
+        policy = _parse(policy_id, body, target, kind)
+    except PolicyError as exc:
+        return PolicyCheck(False, (f"the policy is not valid ODRL: {exc}",))
+    decision = evaluate(policy, _context(caller, target, now))
+    if decision.permitted:
+        return PolicyCheck(True)
+    return PolicyCheck(False, tuple(reason.message for reason in decision.reasons[:5]))
+
+
+def check_offer(
+    offer_id: str,
+    body: Mapping[str, Any],
+    *,
+    target: str,
+    caller: Caller,
+    now: datetime | None = None,
+) -> PolicyCheck:
+    """Whether ``caller`` (its verified credentials) satisfies the offer now.
+
+    A constraint on something only known when data is used (a count, a
+    purpose) is undetermined here, and the engine fails closed: such offers
+    wait for the owner's approval.
+    """
+    return _decide(offer_id, body, target=target, caller=caller, kind="Offer", now=now)
+
+
+def can_see(
+    access_policy_id: str,
+    body: Mapping[str, Any],
+    *,
+    target: str,
+    caller: Caller,
+    now: datetime | None = None,
+) -> bool:
+    """Whether an access policy lets ``caller`` see (and request) an offer of ``target``."""
+    return _decide(access_policy_id, body, target=target, caller=caller, kind="Set",
+                   now=now).satisfied

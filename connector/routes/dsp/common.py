@@ -1,0 +1,60 @@
+"""What every DSP handler does: authenticate, read and validate the message, answer in DSP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from connector.domain.caller import Caller
+from connector.errors import DSP_PIDS
+from connector.keys import CONTROL_PLANE, SERVICES, Services
+from connector.protocol.schemas import validator
+from servicekit.errors import InvalidRequest
+from servicekit.web import json_response, read_json
+
+__all__ = ["MESSAGE_SCHEMA", "answer", "authenticate", "read_message", "services"]
+
+#: The OpenAPI request/response schema of a DSP message (the JSON Schemas are normative).
+MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A DSP 2025-1 message in the plain JSON form; see the DSP JSON Schemas.",
+    "required": ["@context", "@type"],
+}
+
+
+def services(request: web.Request) -> Services:
+    """The services behind the handlers."""
+    return request.config_dict[SERVICES]
+
+
+async def authenticate(request: web.Request) -> Caller:
+    """The verified caller (401 in the DSP error shape otherwise)."""
+    return await request.config_dict[CONTROL_PLANE].auth.authenticator.authenticate(request)
+
+
+async def read_message(request: web.Request, message_type: str) -> dict[str, Any]:
+    """The request body, validated as a ``message_type`` against its DSP schema."""
+    body = await read_json(request)
+    if isinstance(body, dict):
+        request[DSP_PIDS] = (str(body.get("providerPid", "") or ""),
+                             str(body.get("consumerPid", "") or ""))
+    if not isinstance(body, dict) or body.get("@type") != message_type:
+        raise InvalidRequest(f"this endpoint takes a {message_type}",
+                             code="dsp-wrong-message-type")
+    validator().validate(body, message_type)
+    return body
+
+
+def remember_pids(request: web.Request, provider_pid: str | None,
+                  consumer_pid: str | None) -> None:
+    """Name the process in error bodies from now on."""
+    request[DSP_PIDS] = (provider_pid or "", consumer_pid or "")
+
+
+def answer(body: Mapping[str, Any], *, status: int = 200,
+           headers: Mapping[str, str] | None = None) -> web.Response:
+    """A DSP response, validated against its schema before it leaves."""
+    validator().validate(body)
+    return json_response(body, status=status, headers=headers)

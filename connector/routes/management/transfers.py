@@ -1,0 +1,148 @@
+"""Management: transfers (both roles) and the consumer's endpoint data reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.domain.negotiation import Role
+from connector.domain.transfer import PULL_FORMAT, TransferAction, TransferState
+from connector.routes.management.common import PAGING, admin, paging, services
+from servicekit.errors import InvalidRequest
+from servicekit.openapi import operation
+from servicekit.web import json_response, parse_body
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_OBJ = {"type": "object"}
+_LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
+
+
+class TransferStart(BaseModel):
+    """Ask the provider to transfer under an agreement we hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: str = Field(min_length=1, max_length=255)
+    format: str = Field(default=PULL_FORMAT, max_length=100)
+    counterparty_address: str | None = Field(
+        default=None, pattern=r"^https?://", max_length=2000,
+        description="The provider's DSP URL (default: where the agreement was made).")
+
+
+class Reason(BaseModel):
+    """Why (suspension, termination)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@routes.get("/api/v1/transfers")
+@admin
+@operation("List transfers", tags=["transfers"], responses={200: _LIST}, security="bearer",
+           parameters=[{"name": "role", "in": "query", "required": False,
+                        "schema": {"type": "string"}},
+                       {"name": "state", "in": "query", "required": False,
+                        "schema": {"type": "string"}},
+                       {"name": "agreement_id", "in": "query", "required": False,
+                        "schema": {"type": "string"}}, *PAGING])
+async def list_transfers(request: web.Request) -> web.Response:
+    """Newest first."""
+    limit, offset = paging(request)
+    filters: dict[str, Any] = {}
+    if "role" in request.query:
+        try:
+            filters["role"] = Role(request.query["role"])
+        except ValueError:
+            raise InvalidRequest("role is provider or consumer", code="filter-invalid") from None
+    if "state" in request.query:
+        if request.query["state"] not in TransferState.__members__:
+            raise InvalidRequest("unknown state", code="filter-invalid")
+        filters["states"] = [request.query["state"]]
+    if "agreement_id" in request.query:
+        filters["agreement_id"] = request.query["agreement_id"]
+    items = await services(request).transfers.find(limit=limit, offset=offset, **filters)
+    return json_response({"items": [t.model_dump(mode="json", exclude={"data_address"})
+                                    for t in items]})
+
+
+@routes.post("/api/v1/transfers")
+@admin
+@operation("Start a transfer (consumer side)", tags=["transfers"], request=TransferStart,
+           responses={201: _OBJ}, security="bearer")
+async def start_transfer(request: web.Request) -> web.Response:
+    """Sends a TransferRequestMessage; poll the transfer, then get its ``edr``."""
+    data = await parse_body(request, TransferStart)
+    transfer = await services(request).transfers.start(
+        agreement_id=data.agreement_id, format=data.format,
+        counterparty_address=data.counterparty_address)
+    return json_response(transfer.model_dump(mode="json"), status=201)
+
+
+@routes.get("/api/v1/transfers/{transfer_id}")
+@admin
+@operation("Get a transfer", tags=["transfers"], responses={200: _OBJ}, security="bearer")
+async def get_transfer(request: web.Request) -> web.Response:
+    """State and ids (the access token only through ``/edr``)."""
+    transfer = await services(request).transfers.get(request.match_info["transfer_id"])
+    return json_response(transfer.model_dump(mode="json", exclude={"data_address"}))
+
+
+@routes.get("/api/v1/transfers/{transfer_id}/edr")
+@admin
+@operation("Consumer: the endpoint data reference of a started transfer", tags=["transfers"],
+           responses={200: _OBJ}, security="bearer")
+async def get_edr(request: web.Request) -> web.Response:
+    """Endpoint, endpoint type, auth type and the short-lived access token."""
+    edr = await services(request).transfers.edr(request.match_info["transfer_id"])
+    return json_response(edr.model_dump(mode="json"))
+
+
+async def _act(request: web.Request, action: TransferAction) -> web.Response:
+    data = Reason()
+    if request.can_read_body:
+        data = await parse_body(request, Reason)
+    transfer = await services(request).transfers.act(
+        request.match_info["transfer_id"], action, code=data.code, reason=data.reason)
+    return json_response(transfer.model_dump(mode="json", exclude={"data_address"}))
+
+
+@routes.post("/api/v1/transfers/{transfer_id}/suspend")
+@admin
+@operation("Suspend a transfer", tags=["transfers"], request=Reason, responses={200: _OBJ},
+           security="bearer")
+async def suspend(request: web.Request) -> web.Response:
+    """STARTED → SUSPENDED, and the peer is told."""
+    return await _act(request, TransferAction.SUSPEND)
+
+
+@routes.post("/api/v1/transfers/{transfer_id}/resume")
+@admin
+@operation("Resume a suspended transfer (or start a requested one, provider)",
+           tags=["transfers"], responses={200: _OBJ}, security="bearer")
+async def resume(request: web.Request) -> web.Response:
+    """SUSPENDED → STARTED (a provider may also start a REQUESTED one)."""
+    return await _act(request, TransferAction.START)
+
+
+@routes.post("/api/v1/transfers/{transfer_id}/complete")
+@admin
+@operation("Complete a transfer", tags=["transfers"], responses={200: _OBJ},
+           security="bearer")
+async def complete(request: web.Request) -> web.Response:
+    """STARTED → COMPLETED."""
+    return await _act(request, TransferAction.COMPLETE)
+
+
+@routes.post("/api/v1/transfers/{transfer_id}/terminate")
+@admin
+@operation("Terminate a transfer", tags=["transfers"], request=Reason, responses={200: _OBJ},
+           security="bearer")
+async def terminate(request: web.Request) -> web.Response:
+    """Any non-final state → TERMINATED."""
+    return await _act(request, TransferAction.TERMINATE)

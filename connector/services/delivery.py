@@ -1,0 +1,263 @@
+"""Talking to peers: queued DSP messages (delivered by jobs) and direct catalog requests.
+
+A queued message is sent only after every earlier message of its process
+was delivered, so a peer sees "offer, then termination" in that order even
+when both were queued together. Process ids a message needs but we did not
+know when it was queued (the provider's pid before its answer arrived) are
+filled in at send time. Every message is validated against its DSP schema
+before it leaves, and the answer to a request (ContractNegotiation,
+TransferProcess) is validated before we trust it.
+
+Outcomes: 2xx is delivered; a timeout, connection error, 408, 429 or 5xx is
+retried with back-off; any other 4xx means the peer refuses the message, so
+retrying cannot help: the message fails and the process is terminated here.
+The same happens when the retries run out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+import structlog
+
+from connector.core import SEND_JOB, ControlPlane
+from connector.domain.negotiation import NEGOTIATION_TRANSITIONS, NegotiationState
+from connector.domain.transfer import TRANSFER_TRANSITIONS, TransferState
+from connector.errors import PeerError
+from connector.protocol.schemas import validator
+from connector.store import outbox, processes
+from servicekit.errors import DataspaceError
+from servicekit.jobs import Job
+
+__all__ = ["Delivery", "DspClient"]
+
+_log = structlog.get_logger("connector.delivery")
+_PLACEHOLDERS = ("{providerPid}", "{consumerPid}")
+_RETRY_STATUSES = frozenset({408, 425, 429})
+_RETRY_DELAY = 0.02
+
+
+def _fill(text: str, provider_pid: str | None, consumer_pid: str | None) -> str:
+    if provider_pid:
+        text = text.replace("{providerPid}", provider_pid)
+    if consumer_pid:
+        text = text.replace("{consumerPid}", consumer_pid)
+    return text
+
+
+class DspClient:
+    """Direct DSP requests to a peer (the catalog), with our outbound token."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+
+    async def _call(self, method: str, url: str, audience: str,
+                    body: Mapping[str, Any] | None) -> tuple[int, Any, aiohttp.ClientResponse]:
+        token = await self.plane.auth.tokens.token_for(audience, self.plane.settings.auth.scopes)
+        headers = {"Authorization": token, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            validator().validate(body)
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(body)
+        try:
+            async with self.plane.http.request(method, url, data=data, headers=headers) as resp:
+                raw = await resp.read()
+                try:
+                    payload = orjson.loads(raw) if raw else None
+                except orjson.JSONDecodeError:
+                    payload = None
+                return resp.status, payload, resp
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PeerError(f"the peer at {url} did not answer: {type(exc).__name__}",
+                            code="peer-unreachable") from None
+
+    async def catalog(self, address: str, *, audience: str,
+                      continuation: str | None = None) -> tuple[dict[str, Any], str | None]:
+        """One catalog page from the provider at ``address`` and the next page's URL."""
+        from connector.protocol.messages import DSP_CONTEXT
+
+        url = continuation or f"{address.rstrip('/')}/catalog/request"
+        request = {"@context": list(DSP_CONTEXT), "@type": "CatalogRequestMessage", "filter": []}
+        status, payload, response = await self._call("POST", url, audience, request)
+        if status != 200 or not isinstance(payload, dict):
+            raise PeerError(f"the catalog request failed with HTTP {status}",
+                            code="catalog-request-failed", extra={"peer": payload})
+        validator().validate_catalog(payload)
+        next_url = None
+        for link in response.headers.getall("Link", []):
+            for part in link.split(","):
+                if 'rel="next"' in part and "<" in part and ">" in part:
+                    next_url = part[part.index("<") + 1:part.index(">")]
+        return payload, next_url
+
+    async def dataset(self, address: str, dataset_id: str, *, audience: str) -> dict[str, Any]:
+        """One dataset (with the offers we may request) from the provider at ``address``."""
+        from urllib.parse import quote
+
+        url = f"{address.rstrip('/')}/catalog/datasets/{quote(dataset_id, safe='')}"
+        status, payload, _response = await self._call("GET", url, audience, None)
+        if status != 200 or not isinstance(payload, dict):
+            raise PeerError(f"the dataset request failed with HTTP {status}",
+                            code="dataset-request-failed", extra={"peer": payload})
+        validator().validate(payload, "Dataset")
+        return payload
+
+
+class Delivery:
+    """The job that sends queued DSP messages."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+        plane.runner.register(SEND_JOB, self._send_job)
+        plane.failure_handlers[SEND_JOB] = self._send_failed
+
+    async def _process(self, kind: str, process_id: str) -> Any:
+        async with self.plane.read() as conn:
+            if kind == "negotiation":
+                return await processes.get_negotiation(conn, process_id)
+            return await processes.get_transfer(conn, process_id)
+
+    async def _send_job(self, job: Job) -> None:
+        message_id = int(job.payload["outbox_id"])
+        async with self.plane.read() as conn:
+            queued = await outbox.get_message(conn, message_id)
+            if queued is None or queued.status != "pending":
+                return
+            waiting = await outbox.earlier_undelivered(conn, queued)
+        if waiting:
+            async with self.plane.transaction() as tx:
+                await tx.enqueue(SEND_JOB, {"outbox_id": message_id}, delay=_RETRY_DELAY)
+            return
+        process = await self._process(queued.process_kind, queued.process_id)
+        if process is None:
+            await self._give_up(queued, "the process no longer exists", terminate=False)
+            return
+        url = _fill(queued.url, process.provider_pid, process.consumer_pid)
+        body = dict(queued.message)
+        for key, value in (("providerPid", process.provider_pid),
+                           ("consumerPid", process.consumer_pid)):
+            if body.get(key) in _PLACEHOLDERS and value:
+                body[key] = value
+        if any(p in url for p in _PLACEHOLDERS) or any(
+            body.get(k) in _PLACEHOLDERS for k in ("providerPid", "consumerPid")
+        ):
+            await self._give_up(queued, "the peer's process id never became known")
+            return
+        try:
+            validator().validate(body)
+        except DataspaceError as exc:
+            await self._give_up(queued, f"our message is not valid DSP: {exc.detail}")
+            return
+        token = await self.plane.auth.tokens.token_for(queued.audience,
+                                                       self.plane.settings.auth.scopes)
+        headers = {"Authorization": token, "Content-Type": "application/json"}
+        try:
+            async with self.plane.http.post(url, data=orjson.dumps(body),
+                                            headers=headers) as resp:
+                status = resp.status
+                raw = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PeerError(f"{url} unreachable: {type(exc).__name__}",
+                            code="peer-unreachable") from None
+        if 200 <= status < 300:
+            await self._delivered(queued, body, raw)
+            return
+        if status >= 500 or status in _RETRY_STATUSES:
+            raise PeerError(f"{url} answered HTTP {status}", code="peer-error")
+        await self._give_up(queued, f"the peer refused the message with HTTP {status}: "
+                                    f"{raw[:300].decode(errors='replace')}")
+
+    async def _delivered(self, queued: outbox.OutboxMessage, body: Mapping[str, Any],
+                         raw: bytes) -> None:
+        learned: dict[str, str] = {}
+        kind = body.get("@type")
+        if kind in ("ContractRequestMessage", "TransferRequestMessage") and not body.get(
+            "providerPid"
+        ):
+            answer_type = ("ContractNegotiation" if kind == "ContractRequestMessage"
+                           else "TransferProcess")
+            try:
+                answer = orjson.loads(raw)
+                validator().validate(answer, answer_type)
+                learned["provider_pid"] = str(answer["providerPid"])
+            except (orjson.JSONDecodeError, DataspaceError, KeyError, TypeError):
+                await self._give_up(queued, f"the peer's answer is not a valid {answer_type}")
+                return
+        async with self.plane.transaction() as tx:
+            await outbox.mark_delivered(tx.conn, queued.id)
+            if learned:
+                await self._learn_provider_pid(tx.conn, queued, learned["provider_pid"])
+        _log.debug("dsp_message_delivered", process=queued.process_id, type=kind)
+
+    async def _learn_provider_pid(self, conn: Any, queued: outbox.OutboxMessage,
+                                  provider_pid: str) -> None:
+        for _ in range(4):
+            if queued.process_kind == "negotiation":
+                current: Any = await processes.get_negotiation(conn, queued.process_id)
+                if current is None or current.provider_pid:
+                    return
+                try:
+                    await processes.update_negotiation(conn, current, provider_pid=provider_pid)
+                    return
+                except processes.StaleProcess:
+                    continue
+            else:
+                current = await processes.get_transfer(conn, queued.process_id)
+                if current is None or current.provider_pid:
+                    return
+                try:
+                    await processes.update_transfer(conn, current, provider_pid=provider_pid)
+                    return
+                except processes.StaleProcess:
+                    continue
+
+    async def _send_failed(self, job: Job, error: str) -> None:
+        async with self.plane.read() as conn:
+            queued = await outbox.get_message(conn, int(job.payload["outbox_id"]))
+        if queued is not None and queued.status == "pending":
+            await self._give_up(queued, f"delivery failed after retries: {error}")
+
+    async def _give_up(self, queued: outbox.OutboxMessage, reason: str, *,
+                       terminate: bool = True) -> None:
+        """Mark the message failed and terminate its process here (states diverged)."""
+        _log.warning("dsp_message_failed", process=queued.process_id, url=queued.url,
+                     reason=reason[:300])
+        terminated = None
+        for _ in range(4):
+            try:
+                async with self.plane.transaction() as tx:
+                    await outbox.mark_failed(tx.conn, queued.id, reason)
+                    if terminate:
+                        terminated = await self._terminate_local(tx.conn, queued, reason)
+                break
+            except processes.StaleProcess:
+                continue
+        if terminated is not None and terminated.role.value == "provider" and (
+            queued.process_kind == "transfer"
+        ):
+            await self.plane.signaling.terminate(terminated.id, reason)
+
+    @staticmethod
+    async def _terminate_local(conn: Any, queued: outbox.OutboxMessage, reason: str) -> Any:
+        if queued.process_kind == "negotiation":
+            negotiation = await processes.get_negotiation(conn, queued.process_id)
+            if negotiation is None or not NEGOTIATION_TRANSITIONS.can(
+                negotiation.state, NegotiationState.TERMINATED
+            ):
+                return None
+            return await processes.update_negotiation(
+                conn, negotiation, state=NegotiationState.TERMINATED, awaiting=None,
+                error_code="delivery-failed", error_reason=reason[:2000],
+            )
+        transfer = await processes.get_transfer(conn, queued.process_id)
+        if transfer is None or not TRANSFER_TRANSITIONS.can(transfer.state,
+                                                            TransferState.TERMINATED):
+            return None
+        return await processes.update_transfer(
+            conn, transfer, state=TransferState.TERMINATED, error_code="delivery-failed",
+            error_reason=reason[:2000],
+        )

@@ -1,0 +1,141 @@
+"""Connector settings: ``CONNECTOR_*`` environment variables, a TOML file, or flags.
+
+Nested groups use ``__`` in the environment (``CONNECTOR_AUTH__MODE=fixed-token``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+__all__ = ["AuthSettings", "ConnectorSettings", "FixedCaller", "JobSettings", "TckSettings"]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FixedCaller(_Group):
+    """Who a fixed token stands for (development and TCK only)."""
+
+    id: str = Field(min_length=1, description="The caller's participant id (a DID).")
+    credential_types: list[str] = Field(default_factory=list)
+    claims: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="credentialSubject per credential type."
+    )
+
+
+class AuthSettings(_Group):
+    """How DSP callers are authenticated and how we authenticate to peers.
+
+    ``mode`` names an implementation registered in :mod:`connector.auth`
+    (``fixed-token`` ships here; DCP registers ``dcp``).
+    """
+
+    mode: str = Field(default="fixed-token")
+    tokens: dict[str, FixedCaller] = Field(
+        default_factory=dict,
+        repr=False,
+        description="fixed-token: accepted tokens and the caller each one stands for.",
+    )
+    outbound_token: str | None = Field(
+        default=None, repr=False, description="fixed-token: the token we present to peers."
+    )
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="Scopes asked for in outbound tokens (DCP credential scopes).",
+    )
+    cache_seconds: float = Field(default=60.0, ge=0,
+                                 description="How long a verified caller may be cached.")
+
+
+class JobSettings(_Group):
+    """The background worker that sends DSP messages."""
+
+    poll_seconds: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=15.0, gt=0)
+    concurrency: int = Field(default=32, ge=1, le=512)
+    max_attempts: int = Field(default=8, ge=1)
+    base_backoff_seconds: float = Field(default=0.25, gt=0)
+
+
+class TckSettings(_Group):
+    """TCK mode: seeded ids, scripted counter-party behaviour, trigger endpoints."""
+
+    enabled: bool = False
+    token: str = Field(default="tck-token", repr=False,
+                       description="The Authorization value the TCK sends.")
+    participant_id: str = Field(default="TCK_PARTICIPANT",
+                                description="Who the TCK's token stands for.")
+
+
+class ConnectorSettings(ServiceSettings):
+    """Settings of ``dataspace connector serve``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONNECTOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    service_role: ClassVar[str] = "connector"
+    default_port: ClassVar[int] = 8620
+
+    name: str = "connector"
+    role: Literal["provider", "consumer"] = Field(
+        default="provider",
+        description="What this connector mainly does (written to service.json); "
+        "every connector speaks both DSP roles.",
+    )
+    management_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="Port of the management API (default: port + 1; 0 picks a free one).",
+    )
+    management_host: str | None = Field(
+        default=None, description="Address the management API listens on (default: host)."
+    )
+    did: str | None = Field(
+        default=None,
+        description="Our participant id. Default: did:web of the public URL, or did:key "
+        "in development when did_method is 'key'.",
+    )
+    did_method: Literal["web", "key"] | None = Field(
+        default=None, description="How our DID is made: 'web' (default) or 'key' (default "
+        "with --dev)."
+    )
+    trust_anchor_url: str | None = None
+    marketplace_url: str | None = None
+    data_plane_url: str | None = Field(
+        default=None, description="Public URL of the data plane (default: <base_url>/data)."
+    )
+    edr_token_seconds: float = Field(default=300.0, gt=0,
+                                     description="Lifetime of data-plane access tokens.")
+    catalog_page_size: int = Field(default=100, ge=1, le=1000)
+    signaling: str = Field(default="in-process",
+                           description="Data-plane signaling implementation.")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    tck: TckSettings = Field(default_factory=TckSettings)
+
+    @model_validator(mode="after")
+    def _management_port(self) -> Self:
+        if self.management_port is None:
+            self.management_port = self.port + 1 if self.port else 0
+        if self.did_method is None:
+            self.did_method = "key" if self.dev else "web"
+        return self
+
+    @property
+    def dsp_url(self) -> str:
+        """Where peers reach our DSP endpoints (also our callback address)."""
+        return self.base_url + "/dsp"
+
+    @property
+    def public_data_plane_url(self) -> str:
+        """Where consumers pull data from."""
+        return (self.data_plane_url or self.base_url + "/data").rstrip("/")

@@ -1,0 +1,76 @@
+"""Contract agreements, as provider (we granted them) and as consumer (we hold them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connector.domain.negotiation import Role
+from connector.store import _json
+from connector.store.tables import agreements
+
+__all__ = ["Agreement", "get_agreement", "insert_agreement", "list_agreements"]
+
+
+class Agreement(BaseModel):
+    """A stored agreement: the ODRL Agreement as sent, plus who and where.
+
+    ``counterparty_address`` is the provider's DSP base URL on the consumer
+    side (where transfer requests go); the provider keeps the consumer's
+    callback address there.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    negotiation_id: str | None
+    role: Role
+    dataset_id: str
+    assigner: str
+    assignee: str
+    policy: dict[str, Any]
+    counterparty_id: str
+    counterparty_address: str | None
+    created_at: float
+
+
+async def insert_agreement(conn: AsyncConnection, agreement: Agreement) -> None:
+    """Store ``agreement`` (ignored if one with its id exists: messages may repeat)."""
+    existing = await conn.execute(sa.select(agreements.c.id).where(agreements.c.id == agreement.id))
+    if existing.first() is not None:
+        return
+    values = agreement.model_dump()
+    values["role"] = agreement.role.value
+    values["policy"] = _json.dumps(agreement.policy)
+    await conn.execute(agreements.insert().values(**values))
+
+
+def _from_row(row: sa.Row[Any]) -> Agreement:
+    data = dict(row._mapping)
+    data["policy"] = _json.loads(data["policy"])
+    return Agreement.model_validate(data)
+
+
+async def get_agreement(
+    conn: AsyncConnection, agreement_id: str, *, role: Role | None = None
+) -> Agreement | None:
+    """The agreement ``agreement_id`` (optionally only if we hold it in ``role``)."""
+    query = sa.select(agreements).where(agreements.c.id == agreement_id)
+    if role is not None:
+        query = query.where(agreements.c.role == role.value)
+    row = (await conn.execute(query)).first()
+    return _from_row(row) if row is not None else None
+
+
+async def list_agreements(
+    conn: AsyncConnection, *, role: Role | None = None, limit: int = 50, offset: int = 0
+) -> list[Agreement]:
+    """Agreements, newest first."""
+    query = sa.select(agreements).order_by(agreements.c.created_at.desc(), agreements.c.id)
+    if role is not None:
+        query = query.where(agreements.c.role == role.value)
+    rows = (await conn.execute(query.limit(limit).offset(offset))).all()
+    return [_from_row(row) for row in rows]

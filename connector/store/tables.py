@@ -1,0 +1,151 @@
+"""The connector's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
+
+JSON documents (policies, offers, agreements, data addresses) are stored as
+text: both stores handle it alike and nothing queries inside them. Times are
+epoch seconds (float). Process rows carry a ``version`` that every update
+bumps, so a state change is a compare-and-set (``WHERE state = :expected``):
+two replicas can never both move one negotiation.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "agreements",
+    "datasets",
+    "metadata",
+    "negotiations",
+    "offers",
+    "outbox",
+    "policies",
+    "transfers",
+]
+
+metadata = sa.MetaData()
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("keywords", sa.Text, nullable=False, default="[]"),
+    sa.Column("themes", sa.Text, nullable=False, default="[]"),
+    sa.Column("publisher", sa.String(500), nullable=True),
+    sa.Column("contact_point", sa.String(500), nullable=True),
+    sa.Column("license", sa.String(500), nullable=True),
+    sa.Column("access_level", sa.String(20), nullable=False),
+    sa.Column("media_type", sa.String(200), nullable=True),
+    sa.Column("extra", sa.Text, nullable=False, default="{}"),
+    sa.Column("backend", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("title", sa.String(500), nullable=False, default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("dataset_id", sa.String(255),
+              sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("policy_id", sa.String(255), sa.ForeignKey("policies.id"), nullable=False),
+    sa.Column("access_policy_id", sa.String(255), sa.ForeignKey("policies.id"), nullable=True),
+    sa.Column("approval", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_offers_dataset", "dataset_id"),
+)
+
+negotiations = sa.Table(
+    "negotiations",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("provider_pid", sa.String(255), nullable=True),
+    sa.Column("consumer_pid", sa.String(255), nullable=True),
+    sa.Column("counterparty_id", sa.String(500), nullable=False),
+    sa.Column("counterparty_address", sa.String(2000), nullable=False),
+    sa.Column("dataset_id", sa.String(255), nullable=True),
+    sa.Column("offer_id", sa.String(255), nullable=True),
+    sa.Column("offer", sa.Text, nullable=True),
+    sa.Column("agreement_id", sa.String(255), nullable=True),
+    sa.Column("caller", sa.Text, nullable=True),
+    sa.Column("awaiting", sa.String(20), nullable=True),
+    sa.Column("error_code", sa.String(100), nullable=True),
+    sa.Column("error_reason", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_negotiations_role_state", "role", "state"),
+    sa.Index("ix_negotiations_created", "created_at"),
+    sa.Index("ix_negotiations_consumer_pid", "consumer_pid"),
+)
+
+agreements = sa.Table(
+    "agreements",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("negotiation_id", sa.String(255), nullable=True),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("dataset_id", sa.String(255), nullable=False),
+    sa.Column("assigner", sa.String(500), nullable=False),
+    sa.Column("assignee", sa.String(500), nullable=False),
+    sa.Column("policy", sa.Text, nullable=False),
+    sa.Column("counterparty_id", sa.String(500), nullable=False),
+    sa.Column("counterparty_address", sa.String(2000), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+transfers = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("provider_pid", sa.String(255), nullable=True),
+    sa.Column("consumer_pid", sa.String(255), nullable=True),
+    sa.Column("agreement_id", sa.String(255), nullable=False),
+    sa.Column("dataset_id", sa.String(255), nullable=True),
+    sa.Column("counterparty_id", sa.String(500), nullable=False),
+    sa.Column("counterparty_address", sa.String(2000), nullable=False),
+    sa.Column("format", sa.String(100), nullable=False),
+    sa.Column("data_address", sa.Text, nullable=True),
+    sa.Column("error_code", sa.String(100), nullable=True),
+    sa.Column("error_reason", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_transfers_agreement", "agreement_id"),
+    sa.Index("ix_transfers_created", "created_at"),
+    sa.Index("ix_transfers_consumer_pid", "consumer_pid"),
+)
+
+# Outbound DSP messages, in the order each process produced them. A job per
+# row delivers it; a row is sent only once every earlier row of the same
+# process has been delivered, so the peer sees messages in order.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("process_kind", sa.String(20), nullable=False),
+    sa.Column("process_id", sa.String(255), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("audience", sa.String(500), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("delivered_at", sa.Float, nullable=True),
+    sa.Index("ix_outbox_process", "process_id", "status", "id"),
+)
