@@ -49,6 +49,7 @@ class Issuer:
     clock: Callable[[], datetime] = utcnow
     _signed_lists: dict[str, tuple[int, str]] = field(default_factory=dict)
     _offer_key: bytes = field(default=b"", repr=False)
+    _open_lists: dict[str, str] = field(default_factory=dict)
 
     def offer_code(self, offer_id: str) -> str:
         """The pre-authorized code of offer ``offer_id``.
@@ -87,16 +88,33 @@ class Issuer:
     ) -> IssuedCredential:
         """Issue and record a ``vc+jwt`` credential of ``credential_type`` for ``subject_did``."""
         at = self.clock().replace(microsecond=0)
-        revocation = await allocate_slot(conn, "revocation", at)
-        suspension = await allocate_slot(conn, "suspension", at)
+        for _ in range(20):
+            revocation = await allocate_slot(conn, "revocation", at, self._open_lists)
+            suspension = await allocate_slot(conn, "suspension", at, self._open_lists)
+            issued = self._sign(subject_did, credential_type, claims, at, at + validity,
+                                revocation, suspension, participant_id)
+            if await record_credential(conn, issued):
+                return issued
+        raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
+
+    def _sign(
+        self,
+        subject_did: str,
+        credential_type: str,
+        claims: Mapping[str, Any],
+        valid_from: datetime,
+        valid_until: datetime,
+        revocation: tuple[str, int],
+        suspension: tuple[str, int],
+        participant_id: str | None,
+    ) -> IssuedCredential:
         credential_id = f"urn:uuid:{uuid.uuid4()}"
-        valid_until = at + validity
         credential = build_credential(
             issuer=self.did,
             subject={"id": subject_did, **claims},
             types=[credential_type],
             id=credential_id,
-            valid_from=at,
+            valid_from=valid_from,
             valid_until=valid_until,
             status=[
                 status_list_entry(
@@ -111,21 +129,19 @@ class Issuer:
                 ),
             ],
         )
-        issued = IssuedCredential(
+        return IssuedCredential(
             id=credential_id,
             participant_id=participant_id,
             subject_did=subject_did,
             credential_type=credential_type,
             token=issue_vc_jwt(credential, self.identity.signer),
-            issued_at=at,
+            issued_at=valid_from,
             valid_until=valid_until,
             revocation_list=revocation[0],
             revocation_index=revocation[1],
             suspension_list=suspension[0],
             suspension_index=suspension[1],
         )
-        await record_credential(conn, issued)
-        return issued
 
     async def status_list_credential(self, conn: AsyncConnection, list_id: str) -> tuple[str, int]:
         """The signed status list credential ``list_id`` and its version.

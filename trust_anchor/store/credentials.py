@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from identity.status_list import MIN_LIST_LENGTH, StatusList
@@ -26,8 +27,9 @@ __all__ = [
     "set_status",
 ]
 
-#: Start a new list when one is this full: random slots stay cheap to find.
-_FILL_LIMIT = int(MIN_LIST_LENGTH * 0.75)
+#: Start a new list when a quarter of it is handed out, so a random index is
+#: free at the first try three times in four (lists are only 16 KiB).
+_FILL_LIMIT = MIN_LIST_LENGTH // 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,58 +81,54 @@ async def _open_list(conn: AsyncConnection, purpose: str, at: datetime) -> str:
     return list_id
 
 
-async def allocate_slot(conn: AsyncConnection, purpose: str, at: datetime) -> tuple[str, int]:
-    """A free (list id, index) for ``purpose``, chosen at random.
+async def allocate_slot(
+    conn: AsyncConnection, purpose: str, at: datetime, open_lists: dict[str, str] | None = None
+) -> tuple[str, int]:
+    """A (list id, index) for ``purpose``, the index chosen at random.
 
     Random indexes keep a list from revealing the order (and so the
     identity) of the holders it covers, as the Bitstring Status List
-    specification advises.
+    specification advises. The index is only claimed when the credential is
+    recorded: the unique slot constraints refuse a collision, and the caller
+    draws again. ``open_lists``
+    caches the list currently being filled, per purpose, across calls.
     """
-    list_id = await _open_list(conn, purpose, at)
-    column = (
-        issued_credentials.c.revocation_index
-        if purpose == "revocation"
-        else issued_credentials.c.suspension_index
-    )
-    list_column = (
-        issued_credentials.c.revocation_list
-        if purpose == "revocation"
-        else issued_credentials.c.suspension_list
-    )
-    for _ in range(64):
-        index = secrets.randbelow(MIN_LIST_LENGTH)
-        taken = (
-            await conn.execute(
-                sa.select(sa.literal(1)).where(list_column == list_id, column == index)
-            )
-        ).first()
-        if taken is None:
-            await conn.execute(
-                status_lists.update()
-                .where(status_lists.c.id == list_id)
-                .values(allocated=status_lists.c.allocated + 1)
-            )
-            return list_id, index
-    raise RuntimeError("could not find a free status slot")  # pragma: no cover - < 2**-26
-
-
-async def record_credential(conn: AsyncConnection, credential: IssuedCredential) -> None:
-    """Store an issued credential (the unique slot constraints guard against reuse)."""
-    await conn.execute(
-        issued_credentials.insert().values(
-            id=credential.id,
-            participant_id=credential.participant_id,
-            subject_did=credential.subject_did,
-            credential_type=credential.credential_type,
-            token=credential.token,
-            issued_at=credential.issued_at,
-            valid_until=credential.valid_until,
-            revocation_list=credential.revocation_list,
-            revocation_index=credential.revocation_index,
-            suspension_list=credential.suspension_list,
-            suspension_index=credential.suspension_index,
+    cache = open_lists if open_lists is not None else {}
+    for _ in range(3):
+        list_id = cache.get(purpose) or await _open_list(conn, purpose, at)
+        result = await conn.execute(
+            status_lists.update()
+            .where(status_lists.c.id == list_id, status_lists.c.allocated < _FILL_LIMIT)
+            .values(allocated=status_lists.c.allocated + 1)
         )
+        if result.rowcount == 1:
+            cache[purpose] = list_id
+            return list_id, secrets.randbelow(MIN_LIST_LENGTH)
+        cache.pop(purpose, None)  # full (or gone): open another
+    raise RuntimeError("could not open a status list")  # pragma: no cover
+
+
+async def record_credential(conn: AsyncConnection, credential: IssuedCredential) -> bool:
+    """Store an issued credential; False when one of its status slots is taken already."""
+    statement = issued_credentials.insert().values(
+        id=credential.id,
+        participant_id=credential.participant_id,
+        subject_did=credential.subject_did,
+        credential_type=credential.credential_type,
+        token=credential.token,
+        issued_at=credential.issued_at,
+        valid_until=credential.valid_until,
+        revocation_list=credential.revocation_list,
+        revocation_index=credential.revocation_index,
+        suspension_list=credential.suspension_list,
+        suspension_index=credential.suspension_index,
     )
+    try:
+        async with conn.begin_nested():
+            await conn.execute(statement)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _credential(row: Any) -> IssuedCredential:
