@@ -112,7 +112,7 @@ class RequestContext:
         events: Mapping[str, str] | None = None,
         credentials: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         part_of: Mapping[str, Sequence[str]] | None = None,
-        duties: Mapping[str, DutyState] | None = None,
+        duties: Mapping[str, DutyState | str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.action = normalize_action(action)
@@ -135,7 +135,10 @@ class RequestContext:
         self.events = events
         self.credentials = credentials
         self.part_of = part_of
-        self.duties = duties
+        # states may arrive as plain strings; the evaluators compare enum members
+        self.duties: Mapping[str, DutyState] | None = (
+            {k: DutyState(v) for k, v in duties.items()} if duties else None
+        )
         self.extra = extra
 
     def __repr__(self) -> str:

@@ -743,8 +743,26 @@ def _issues(document: Json, terms: Terms) -> tuple[Policy | None, list[Issue]]:
             return None, issues
     policy, issues = read_policy(document, terms)
     if policy is not None:
-        issues.extend(check_policy(policy, terms))
+        issues.extend(_unless_explained(check_policy(policy, terms), issues))
     return (policy if not issues else None), issues
+
+
+_MISSING: dict[str, tuple[str, ...]] = {
+    "missing-action": ("action",),
+    "missing-target": ("target",),
+    "missing-party": ("assigner", "assignee"),
+}
+
+
+def _unless_explained(semantic: list[Issue], read: list[Issue]) -> list[Issue]:
+    """Drop "missing X" when X was given but unreadable (that issue is already reported)."""
+
+    def explained(issue: Issue) -> bool:
+        keys = _MISSING.get(issue.code, ())
+        given = tuple(pointer(issue.path, k) for key in keys for k in (key, f"odrl:{key}"))
+        return bool(given) and any(r.path.startswith(given) for r in read)
+
+    return [issue for issue in semantic if not explained(issue)]
 
 
 def _terms(profiles: Iterable[Profile] | None) -> Terms:

@@ -182,9 +182,11 @@ class Duration:
         """-1, 0 or 1; ``None`` when XML Schema leaves the order undetermined (P1M vs P30D)."""
         if self.months == other.months:
             return (self.seconds > other.seconds) - (self.seconds < other.seconds)
-        results = {
-            (a > b) - (a < b) for a, b in ((self._add_to(r), other._add_to(r)) for r in _REFERENCES)
-        }
+        try:
+            pairs = [(self._add_to(r), other._add_to(r)) for r in _REFERENCES]
+        except (OverflowError, ValueError):  # beyond the years datetime can hold
+            return None
+        results = {(a > b) - (a < b) for a, b in pairs}
         return results.pop() if len(results) == 1 else None
 
     def __str__(self) -> str:
