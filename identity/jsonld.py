@@ -1,0 +1,299 @@
+"""JSON-LD for Data Integrity: bundled contexts, a loader that never fetches, RDFC-1.0.
+
+:func:`local_document_loader` serves the contexts in ``identity/contexts/``
+(their origin and hashes are in its README) and refuses every other URL with
+a ``credential-malformed`` :class:`~identity.errors.VerificationError`: a
+credential can make us read only files we ship, never the network.
+
+:func:`canonicalize` turns a JSON-LD document into RDF Dataset
+Canonicalization (RDFC-1.0, the URDNA2015 algorithm) N-Quads with pyld, in
+a "safe mode" like the one Data Integrity asks for: a property the contexts
+do not define, or a relative ``@id``/``@type``, would vanish from the
+canonical form and so from what is signed; here it is an error instead. The
+blank-node labelling is bounded, so a crafted graph (RDFC-1.0 section 4.4,
+"poison graphs") is refused rather than allowed to run for hours.
+
+Canonicalization is pure Python and takes milliseconds; async callers should
+run it off the event loop (:mod:`identity.data_integrity` does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import orjson
+from pyld import jsonld
+from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
+
+from identity.errors import VerificationError
+
+__all__ = [
+    "CONTEXT_FILES",
+    "DocumentLoader",
+    "canonicalize",
+    "document_loader",
+    "local_document_loader",
+]
+
+#: Context URL -> file in ``identity/contexts/``. Matched exactly.
+CONTEXT_FILES: Mapping[str, str] = {
+    "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
+    "https://www.w3.org/ns/credentials/undefined-terms/v2": "undefined-terms-v2.jsonld",
+    "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
+    "https://w3id.org/security/data-integrity/v2": "data-integrity-v2.jsonld",
+    "https://w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
+    "https://w3id.org/security/multikey/v1": "multikey-v1.jsonld",
+    "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
+    "https://w3id.org/security/suites/jws-2020/v1": "jws-2020-v1.jsonld",
+}
+
+#: pyld's document loader signature: (url, options) -> remote document.
+DocumentLoader = Callable[[str, Any], dict[str, Any]]
+
+# Blank-node labelling limits. Credentials are trees with few anonymous
+# nodes; only indistinguishable blank nodes reach the n-degree step at all.
+_MAX_N_DEGREE_CALLS = 2_000
+_MAX_RELATED_GROUP = 6  # 6! = 720 orderings tried per group, at most
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_lock = threading.Lock()
+
+
+class _BoundedCache(OrderedDict[str, Any]):
+    """A small least-recently-stored cache (pyld keys inline contexts too)."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
+# pyld keeps resolved contexts in a process-wide cache keyed by URL, shared
+# with any other pyld user (a loader that serves other files, or fetches).
+# Ours is private, so only our loader ever decides what a URL means here.
+_resolved_contexts = _BoundedCache(maxsize=64)
+
+
+@cache
+def _context_bytes(name: str) -> bytes:
+    return resources.files("identity").joinpath("contexts", name).read_bytes()
+
+
+def document_loader(extra: Mapping[str, Mapping[str, Any]] | None = None) -> DocumentLoader:
+    """A loader serving the bundled contexts plus ``extra`` (URL -> parsed document).
+
+    ``extra`` is for tests and closed deployments that need one more
+    context; it never widens what :func:`local_document_loader` accepts.
+    """
+    added = {url: orjson.dumps(document) for url, document in (extra or {}).items()}
+
+    def load(url: str, options: Any = None) -> dict[str, Any]:
+        raw = added.get(url)
+        if raw is None:
+            name = CONTEXT_FILES.get(url)
+            if name is None:
+                raise VerificationError(
+                    f"JSON-LD context {url[:200]} is not one we ship; contexts are never fetched",
+                    code="credential-malformed",
+                    extra={"context": url[:200]},
+                )
+            raw = _context_bytes(name)
+        return {
+            "contentType": "application/ld+json",
+            "contextUrl": None,
+            "documentUrl": url,
+            "document": orjson.loads(raw),  # a fresh copy: pyld may keep or alter it
+        }
+
+    return load
+
+
+#: Serves only the contexts in ``identity/contexts/``; refuses any other URL.
+local_document_loader: DocumentLoader = document_loader()
+
+
+class _TooComplex(Exception):
+    pass
+
+
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# Canonical N-Quads (RDFC-1.0, RDF 1.2 N-Quads): these get ECHARs, the other
+# C0 controls and DEL get \u00XX. pyld escapes only tab, LF, CR, " and \.
+_ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+
+
+def _escape_literal(value: str) -> str:
+    return _NEEDS_ESCAPE.sub(lambda m: _ECHAR.get(m.group(), f"\\u{ord(m.group()):04X}"), value)
+
+
+def _term(component: Mapping[str, Any]) -> str:
+    kind, value = component["type"], component["value"]
+    if kind == "IRI":
+        return f"<{value}>"
+    if kind == "blank node":
+        return str(value)
+    text = f'"{_escape_literal(value)}"'
+    datatype = component.get("datatype") or _XSD_STRING
+    if datatype == _RDF_LANGSTRING:
+        return f"{text}@{component.get('language', '')}"
+    return text if datatype == _XSD_STRING else f"{text}^^<{datatype}>"
+
+
+def _nquad(quad: Mapping[str, Any]) -> str:
+    parts = [_term(quad["subject"]), _term(quad["predicate"]), _term(quad["object"])]
+    graph = quad.get("name")
+    if graph is not None and graph.get("value") not in (None, "@default"):
+        parts.append(_term(graph))
+    return " ".join(parts) + " .\n"
+
+
+class _Rdfc10(URDNA2015):  # type: ignore[misc]  # pyld ships no types
+    """pyld's URDNA2015 with canonical N-Quads escaping and a bound on its work.
+
+    The labelling steps are pyld's; serializing quads (for the first-degree
+    hashes and the output) is ours, so literals with control characters come
+    out as RDFC-1.0 writes them. Graphs whose labelling would explode are
+    refused (:class:`_TooComplex`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._n_degree_calls = 0
+
+    def canonical_nquads(self, dataset: Any) -> str:
+        self.main(dataset, {"format": "application/n-quads"})
+        # main() relabelled self.quads in place with the canonical identifiers.
+        return "".join(sorted(_nquad(q) for q in self.quads))
+
+    def hash_first_degree_quads(self, id_: str) -> str:
+        info = self.blank_node_info[id_]
+        if "hash" not in info:
+            lines = []
+            for quad in info["quads"]:
+                relabelled = {
+                    key: (
+                        {**c, "value": "_:a" if c["value"] == id_ else "_:z"}
+                        if key != "predicate" and c["type"] == "blank node"
+                        else c
+                    )
+                    for key, c in quad.items()
+                }
+                lines.append(_nquad(relabelled))
+            info["hash"] = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+        return str(info["hash"])
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        self._n_degree_calls += 1
+        if self._n_degree_calls > _MAX_N_DEGREE_CALLS:
+            raise _TooComplex
+        return super().hash_n_degree_quads(id_, issuer)
+
+    def create_hash_to_related(self, id_: str, issuer: Any) -> Any:
+        related = super().create_hash_to_related(id_, issuer)
+        if any(len(nodes) > _MAX_RELATED_GROUP for nodes in related.values()):
+            raise _TooComplex
+        return related
+
+
+def _walk(value: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, Mapping):
+        yield value
+        for key, item in value.items():
+            if key != "@value":  # a @json literal's members are data, not nodes
+                yield from _walk(item)
+
+
+def _check_iris(expanded: Any) -> None:
+    for node in _walk(expanded):
+        node_id = node.get("@id")
+        if isinstance(node_id, str) and not (
+            node_id.startswith("_:") or _ABSOLUTE_IRI.match(node_id)
+        ):
+            raise VerificationError(
+                f"relative @id {node_id[:80]!r} would not be signed", code="credential-malformed"
+            )
+        types = node.get("@type", [])
+        for kind in types if isinstance(types, list) else [types]:
+            if isinstance(kind, str) and not (
+                kind in ("@json", "@id", "@vocab")
+                or kind.startswith("_:")
+                or _ABSOLUTE_IRI.match(kind)
+            ):
+                raise VerificationError(
+                    f"type {kind[:80]!r} is not defined by the document's contexts",
+                    code="credential-malformed",
+                )
+
+
+def _loader_error(exc: BaseException) -> VerificationError | None:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, VerificationError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def canonicalize(
+    document: Mapping[str, Any], *, loader: DocumentLoader = local_document_loader
+) -> str:
+    """The RDFC-1.0 canonical N-Quads of ``document`` (safe mode, local contexts only).
+
+    Raises ``credential-malformed`` for a context we do not ship, a term the
+    contexts do not define, a relative IRI, invalid JSON-LD, or a graph too
+    complex to label.
+    """
+    dropped: list[str] = []
+    processor = jsonld.JsonLdProcessor(on_property_dropped=lambda p: dropped.append(str(p)))
+    try:
+        with _lock:
+            options = {
+                "documentLoader": loader,
+                "contextResolver": ContextResolver(_resolved_contexts, loader),
+                "base": None,  # relative IRIs stay relative (and are refused)
+            }
+            expanded = processor.expand(dict(document), options)
+            if dropped:
+                raise VerificationError(
+                    f"{dropped[0][:80]!r} is not defined by the document's contexts "
+                    "and would not be signed",
+                    code="credential-malformed",
+                )
+            _check_iris(expanded)
+            dataset = processor.to_rdf(expanded, options)
+            nquads = _Rdfc10().canonical_nquads(dataset)
+    except VerificationError:
+        raise
+    except _TooComplex as exc:
+        raise VerificationError(
+            "the document's blank nodes are too entangled to canonicalize",
+            code="credential-malformed",
+        ) from exc
+    except (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        refused = _loader_error(exc)
+        if refused is not None:
+            raise refused from exc
+        message = exc.args[0] if isinstance(exc, jsonld.JsonLdError) and exc.args else "invalid"
+        raise VerificationError(
+            f"not valid JSON-LD: {str(message)[:200]}", code="credential-malformed"
+        ) from exc
+    return nquads
