@@ -1,0 +1,141 @@
+"""The Kubernetes manifests render, validate against the schemas, and follow our rules.
+
+Rendering uses ``kubectl kustomize`` (kubectl is on the machine; `.ci/run`
+checks it); validation uses the offline schemas of ``kubernetes-validate``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+KUBERNETES_VERSION = "1.32.0"
+DEPLOY = REPO_ROOT / "deploy"
+BROKEN = Path(__file__).parent / "fixtures" / "broken"
+
+
+def render(path: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is needed to render the manifests (apt-get install kubectl)"
+    result = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def schema_errors(objects: list[dict[str, Any]]) -> list[str]:
+    errors = []
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
+    return errors
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
+            for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+
+
+def rule_violations(objects: list[dict[str, Any]]) -> list[str]:
+    """Our deployment rules: non-root, read-only root, probes, limits, network policies."""
+    problems = []
+    for name, spec in pod_specs(objects):
+        pod_security = spec.get("securityContext") or {}
+        if pod_security.get("runAsNonRoot") is not True:
+            problems.append(f"{name}: pod must run as non-root")
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            where = f"{name}/{container['name']}"
+            security = container.get("securityContext") or {}
+            if security.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: root filesystem must be read-only")
+            if security.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: privilege escalation must be off")
+            resources = container.get("resources") or {}
+            for kind in ("requests", "limits"):
+                if not {"cpu", "memory"} <= set(resources.get(kind) or {}):
+                    problems.append(f"{where}: cpu and memory {kind} are required")
+            if container in spec.get("initContainers", []):
+                continue
+            for probe in ("readinessProbe", "livenessProbe"):
+                if probe not in container or container[probe] is None:
+                    problems.append(f"{where}: {probe} is required")
+            if container["image"].startswith("postgres"):
+                continue
+            if (container.get("readinessProbe") or {}).get("httpGet", {}).get("path") != "/readyz":
+                problems.append(f"{where}: readiness must probe /readyz")
+            if (container.get("livenessProbe") or {}).get("httpGet", {}).get("path") != "/healthz":
+                problems.append(f"{where}: liveness must probe /healthz")
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    if not any(p["spec"]["podSelector"] == {} for p in policies):
+        problems.append("a default-deny NetworkPolicy is required")
+    public_ports = {
+        port["port"]
+        for p in policies if p["spec"]["podSelector"].get("matchLabels", {}).get(
+            "app.kubernetes.io/name") == "connector"
+        for rule in p["spec"].get("ingress", []) if not rule.get("from")
+        for port in rule.get("ports", [])
+    }
+    if public_ports != {8620, 8622}:
+        problems.append(f"only the DSP and data-plane ports may be public, got {public_ports}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def edge() -> list[dict[str, Any]]:
+    return render(DEPLOY / "overlays" / "edge")
+
+
+def test_base_renders_and_validates() -> None:
+    objects = render(DEPLOY / "base")
+    assert schema_errors(objects) == []
+    assert rule_violations(objects) == []
+
+
+def test_edge_renders_and_validates(edge: list[dict[str, Any]]) -> None:
+    assert schema_errors(edge) == []
+    assert rule_violations(edge) == []
+
+
+def test_edge_runs_connector_replicas_on_postgres(edge: list[dict[str, Any]]) -> None:
+    by_kind = {(o["kind"], o["metadata"]["name"]): o for o in edge}
+    connector = by_kind[("Deployment", "connector")]
+    assert connector["spec"]["replicas"] >= 2
+    hpa = by_kind[("HorizontalPodAutoscaler", "connector")]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "connector"
+    assert hpa["spec"]["minReplicas"] >= 2
+    pdb = by_kind[("PodDisruptionBudget", "connector")]
+    assert pdb["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "connector"}
+    spec = connector["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in spec["containers"][0]["env"]}
+    # The database URL comes from a Secret, never a literal.
+    assert env["CONNECTOR_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "CONNECTOR_DATABASE_URL")
+    migrate = spec["initContainers"][0]
+    assert migrate["args"][:3] == ["db", "upgrade", "connector"]
+    assert ("StatefulSet", "postgres") in by_kind
+    # The management port has its own internal Service.
+    management = by_kind[("Service", "connector-management")]
+    assert management["spec"]["type"] == "ClusterIP"
+    public = by_kind[("Service", "connector")]
+    assert 8621 not in {p["port"] for p in public["spec"]["ports"]}
+
+
+def test_a_broken_manifest_is_caught() -> None:
+    objects = render(BROKEN)
+    errors = schema_errors(objects)
+    assert errors == ["Deployment/connector: 'two' is not of type 'integer', 'null'"]
+    problems = rule_violations(objects)
+    assert "Deployment/connector: pod must run as non-root" in problems
+    assert "Deployment/connector/connector: root filesystem must be read-only" in problems
+    assert "Deployment/connector/connector: cpu and memory limits are required" in problems
+    assert "Deployment/connector/connector: readinessProbe is required" in problems
