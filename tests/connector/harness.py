@@ -124,5 +124,5 @@ async def start_connector(settings: ConnectorSettings) -> RunningConnector:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    return RunningConnector(settings=settings, app=app, runner=runner,
-                            info=dict(app[SERVICE_INFO]))
+    info: dict[str, Any] = app[SERVICE_INFO]
+    return RunningConnector(settings=settings, app=app, runner=runner, info=dict(info))

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from tests.conftest import SHARED
 from tests.connector.conformance.peer import Peer
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, connector_settings, start_connector
-from tests.conftest import SHARED
 
 SCHEMAS = SHARED / "specs" / "dsp-2025-1"
 

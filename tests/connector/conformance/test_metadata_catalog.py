@@ -20,7 +20,8 @@ async def test_met_01_01_metadata_request(cut: RunningConnector, peer: Peer) -> 
         pytest.fail(f"version document: {error}")
     versions = document["protocolVersions"]
     entry = next(v for v in versions if v["version"] == "2025-1")
-    assert entry["path"] == "/dsp" and entry["binding"] == "HTTPS"
+    assert entry["path"] == "/dsp"
+    assert entry["binding"] == "HTTPS"
 
 
 async def test_cat_01_01_catalog_request(peer: Peer) -> None:

@@ -75,7 +75,8 @@ async def test_cn_01_01(peer: Peer) -> None:
     """CN:01-01: contract request, offer received, consumer terminated."""
     cpid, ppid = await _request(peer, "ACN0101")
     offer = await peer.expect("ContractOfferMessage", consumerPid=cpid)
-    assert offer["providerPid"] == ppid and offer["offer"]["target"] == "ACN0101"
+    assert offer["providerPid"] == ppid
+    assert offer["offer"]["target"] == "ACN0101"
     await peer.connector_state("negotiations", ppid, {"OFFERED"})
     await _terminate(peer, cpid, ppid)
     await _both(peer, cpid, ppid, "TERMINATED")

@@ -34,7 +34,8 @@ async def _start(peer: Peer, agreement: str) -> tuple[str, str]:
         assert resp.status == 200, await resp.text()
         cpid = str((await resp.json())["consumerPid"])
     request = await peer.expect("TransferRequestMessage", consumerPid=cpid)
-    assert request["agreementId"] == agreement and request["format"] == "HttpData-PULL"
+    assert request["agreementId"] == agreement
+    assert request["format"] == "HttpData-PULL"
     await peer.connector_state("transfers", cpid, {"REQUESTED"})
     return cpid, peer.provider_pids[cpid]
 

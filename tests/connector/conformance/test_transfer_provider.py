@@ -23,7 +23,8 @@ async def _request(peer: Peer, agreement: str) -> tuple[str, str]:
                      format="HttpData-PULL", callbackAddress=peer.url),
         expect=201, mine=cpid,
     )
-    assert answer["consumerPid"] == cpid and answer["state"] == "REQUESTED"
+    assert answer["consumerPid"] == cpid
+    assert answer["state"] == "REQUESTED"
     return cpid, str(answer["providerPid"])
 
 
@@ -40,7 +41,8 @@ async def _started(peer: Peer, cpid: str, ppid: str) -> dict[str, Any]:
     address = start["dataAddress"]
     properties = {p["name"]: p["value"] for p in address["endpointProperties"]}
     assert address["endpoint"].startswith("http")
-    assert properties["authType"] == "bearer" and properties["authorization"]
+    assert properties["authType"] == "bearer"
+    assert properties["authorization"]
     await peer.connector_state("transfers", ppid, {"STARTED"})
     return dict(start)
 
