@@ -1,5 +1,9 @@
 """Verifying credentials: ``vc+jwt`` (VC 2.0), VC 1.1 JWT and Data Integrity.
 
+Data Integrity proofs of the ``eddsa-rdfc-2022`` cryptosuite are checked by
+:mod:`identity.data_integrity` with keys from our resolver; other Linked
+Data proofs go to didkit (did:key issuers only).
+
 :class:`CredentialVerifier` checks, for every form: the proof with a key from
 the issuer DID's ``assertionMethod``; that the issuer is the DID that signed
 (``issuer-mismatch`` otherwise); the validity period (``validFrom``/
@@ -19,7 +23,11 @@ from typing import Any
 
 from identity.cache import TokenCache
 from identity.clock import Clock, datetime_from_epoch, epoch_from_datetime, now, system_clock
-from identity.data_integrity import verify_data_integrity
+from identity.data_integrity import (
+    is_eddsa_rdfc_2022,
+    verify_data_integrity,
+    verify_eddsa_rdfc_2022,
+)
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, Jws, check_time_claims, decode_jws, typ_matches, verify_jws
 from identity.resolver import DidResolver
@@ -81,9 +89,14 @@ class CredentialVerifier:
         if token is not None:
             return await self.verify_jwt(token, check_status=check_status)
         if "proof" in credential:
-            result = await verify_data_integrity(
-                credential, current=now(self.clock), skew=self.skew
-            )
+            if is_eddsa_rdfc_2022(credential):
+                result = await verify_eddsa_rdfc_2022(
+                    credential, self.resolver, current=now(self.clock), skew=self.skew
+                )
+            else:
+                result = await verify_data_integrity(
+                    credential, current=now(self.clock), skew=self.skew
+                )
             if check_status:
                 await self._check_status(result)
             return result
