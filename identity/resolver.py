@@ -12,7 +12,7 @@ DID share a single fetch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -89,6 +89,31 @@ class DidResolver:
         self._documents.pop(did, None)
         for key in [k for k in self._methods if k[0].split("#", 1)[0] == did]:
             del self._methods[key]
+
+    def preload(
+        self, did: str, document: Mapping[str, Any] | DidDocument, *, ttl: float | None = None
+    ) -> DidDocument:
+        """Seed the cache with a document known locally (e.g. the service's own DID).
+
+        The document is validated like a fetched one (its ``id`` must be
+        ``did``) and kept for ``ttl`` seconds (default: until :meth:`forget`
+        or eviction, after which ``did`` is resolved normally again). A
+        service that verifies its own tokens need not fetch its own document
+        over HTTP, possibly before it is ready to serve it.
+        """
+        parsed = (
+            document
+            if isinstance(document, DidDocument)
+            else parse_did_document(document, expected_id=did)
+        )
+        if parsed.id != did:
+            raise DidResolutionError(
+                f"document id {parsed.id} is not {did}", code="did-id-mismatch"
+            )
+        self.forget(did)
+        expires = float("inf") if ttl is None else now(self._clock) + ttl
+        self._store(did, parsed, expires)
+        return parsed
 
     async def resolve(self, did: str) -> DidDocument:
         """The document of ``did`` (cached until ``cache_ttl`` passes)."""

@@ -109,6 +109,15 @@ class StatusListChecker:
         else:
             self._lists.pop(url, None)
 
+    def cached_until(self, url: str) -> float | None:
+        """When the cached list at ``url`` will be fetched again (``None``: not cached).
+
+        A verifier that caches its own conclusions bounds them by this, so a
+        revocation is seen within one refresh of the list.
+        """
+        cached = self._lists.get(url)
+        return cached.expires_at if cached is not None else None
+
     async def check(
         self, entry: Mapping[str, Any], verifier: ListVerifier, *, issuer: str | None = None
     ) -> StatusResult:
