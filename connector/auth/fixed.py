@@ -17,7 +17,7 @@ from aiohttp import web
 from connector.auth.base import AuthContext, AuthSeam
 from connector.domain.caller import Caller
 from connector.settings import FixedCaller
-from servicekit.errors import Unauthorized
+from servicekit.errors import Conflict, Unauthorized
 
 __all__ = ["FixedTokenAuth", "create_fixed_token_auth"]
 
@@ -53,7 +53,7 @@ class FixedTokenAuth:
     async def token_for(self, audience: str, scopes: Sequence[str] = ()) -> str:
         """The configured outbound token."""
         if not self._outbound:
-            raise Unauthorized(
+            raise Conflict(
                 "no outbound token is configured (auth.outbound_token)",
                 code="outbound-token-missing",
             )

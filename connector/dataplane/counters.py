@@ -1,0 +1,205 @@
+"""Exact usage counters across workers and replicas, without a database trip per request.
+
+A policy that limits uses (``count lt 100``) gets one counter row per
+agreement and counting window. ``allocated`` is how many uses have been
+handed to workers; it never exceeds the limit because the only statement that
+raises it is one atomic ``UPDATE`` that adds ``min(block, limit - allocated)``.
+A worker keeps the slots of its block in memory and gives one to each
+permitted request (the slot number is the ``count`` the policy sees), so
+the hot path touches no database until the block runs out.
+
+Invariant: uses served + slots held by workers <= ``allocated`` <= limit.
+Slots come back (``allocated`` decreases) only when nobody holds them: a
+worker hands back unused slots after a short idle time, and a request whose
+backend failed gives its slot back (it was not a use).
+
+``consumed`` is what workers have reported as used. When ``allocated`` has
+reached the limit but ``allocated > consumed``, other workers may still hand
+slots back, so a request waits (briefly) instead of being denied early:
+that is what makes the count exact at the end, not only safe.
+
+Block sizes shrink as the limit nears (an eighth of what is left, at most
+``block_size``), so little is ever held idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from connector.dataplane.sql import insert_ignore
+from connector.dataplane.store.tables import counters
+
+__all__ = ["CounterSpec", "Counters"]
+
+_POLL = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSpec:
+    """Which counter a request uses: the agreement's, in the current window."""
+
+    agreement_id: str
+    window_start: float
+    limit: int
+
+    @property
+    def key(self) -> str:
+        """The counter row's key."""
+        return f"{self.agreement_id}|{self.window_start:.0f}"
+
+
+@dataclass
+class _Lease:
+    spec: CounterSpec
+    available: list[int] = field(default_factory=list)
+    consumed: int = 0  # taken since the last report
+    refunds: int = 0  # slots to hand back that we no longer hold
+    last_used: float = 0.0
+    exhausted_until: float = 0.0
+    checked_at: float = -1.0
+    seen: tuple[int, int] = (0, 0)  # (allocated, consumed) at the last reservation
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Counters:
+    """This worker's leases on the shared counters."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        block_size: int,
+        wait_seconds: float,
+        linger_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._block = block_size
+        self._wait = wait_seconds
+        self._linger = linger_seconds
+        self._monotonic = monotonic
+        self._leases: dict[str, _Lease] = {}
+        self.reservations = 0
+
+    async def take(self, spec: CounterSpec) -> int | None:
+        """A slot for one use (its number is the count of uses before it), or None if none."""
+        lease = self._leases.get(spec.key)
+        if lease is None or lease.spec.limit != spec.limit:
+            lease = self._leases[spec.key] = _Lease(spec)
+        if lease.available:
+            return self._give(lease)
+        deadline = self._monotonic() + self._wait
+        while True:
+            async with lease.lock:
+                if lease.available:
+                    return self._give(lease)
+                if lease.exhausted_until > self._monotonic():
+                    return None
+                if self._monotonic() - lease.checked_at >= _POLL:
+                    # one query per poll interval, however many requests wait here
+                    lease.seen = await self._reserve(lease)
+                    lease.checked_at = self._monotonic()
+                allocated, consumed = lease.seen
+                if lease.available:
+                    return self._give(lease)
+                if allocated <= consumed or self._monotonic() >= deadline:
+                    # every slot is used (or held by a worker that went silent): none left
+                    lease.exhausted_until = self._monotonic() + _POLL * 5
+                    return None
+            await asyncio.sleep(_POLL)
+
+    def _give(self, lease: _Lease) -> int:
+        lease.consumed += 1
+        lease.last_used = self._monotonic()
+        return lease.available.pop()
+
+    def give_back(self, spec: CounterSpec, slot: int) -> None:
+        """The use of ``slot`` did not happen (denied or failed): it may serve another request."""
+        lease = self._leases.get(spec.key)
+        if lease is not None and lease.spec.limit == spec.limit:
+            lease.available.append(slot)
+            lease.consumed -= 1
+            lease.exhausted_until = 0.0
+            return
+        # settled by a worker that does not hold the lease (remote decide): refund in the store
+        lease = self._leases[spec.key] = _Lease(spec)
+        lease.refunds += 1
+
+    async def _reserve(self, lease: _Lease) -> tuple[int, int]:
+        spec = lease.spec
+        c = counters.c
+        remaining = sa.literal(spec.limit) - c.allocated
+        take = sa.case(
+            (remaining <= 0, 0),
+            (remaining >= 8 * self._block, self._block),
+            (remaining >= 8, remaining / 8),
+            else_=1,
+        )
+        report, refunds = lease.consumed, lease.refunds
+        statement = (
+            counters.update()
+            .where(c.key == spec.key)
+            .values(
+                allocated=c.allocated + take - refunds,
+                last_take=take,
+                consumed=c.consumed + report - refunds,
+                limit_n=spec.limit,
+                updated_at=time.time(),
+            )
+            .returning(c.allocated, c.last_take, c.consumed)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
+            if row is None:
+                await insert_ignore(conn, counters, {
+                    "key": spec.key, "agreement_id": spec.agreement_id,
+                    "window_start": spec.window_start, "limit_n": spec.limit, "allocated": 0,
+                    "last_take": 0, "consumed": 0, "updated_at": time.time(),
+                })
+                row = (await conn.execute(statement)).first()
+        assert row is not None
+        self.reservations += 1
+        lease.consumed -= report
+        lease.refunds -= refunds
+        allocated, took, consumed = int(row[0]), int(row[1]), int(row[2])
+        if took > 0:
+            # slots [allocated - took, allocated); hand out the lowest first
+            lease.available = list(range(allocated - 1, allocated - took - 1, -1))
+        return allocated, consumed
+
+    async def tick(self) -> None:
+        """Hand back slots idle longer than the linger time; report uses and refunds."""
+        now = self._monotonic()
+        for key, lease in list(self._leases.items()):
+            idle = now - lease.last_used >= self._linger
+            if not (lease.refunds or (idle and (lease.available or lease.consumed))):
+                if idle and not lease.available and lease.last_used and now - lease.last_used > 60:
+                    del self._leases[key]
+                continue
+            async with lease.lock:
+                unused = len(lease.available) if idle else 0
+                report, refunds = lease.consumed, lease.refunds
+                c = counters.c
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        counters.update().where(c.key == key).values(
+                            allocated=c.allocated - unused - refunds,
+                            consumed=c.consumed + report - refunds,
+                            updated_at=time.time(),
+                        )
+                    )
+                if unused:
+                    lease.available.clear()
+                lease.consumed -= report
+                lease.refunds -= refunds
+
+    async def close(self) -> None:
+        """Hand everything back (on shutdown)."""
+        self._linger = 0.0
+        await self.tick()

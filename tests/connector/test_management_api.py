@@ -1,0 +1,218 @@
+"""The management API: its own port, an admin key on every route, problem+json on bad input."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from connector.app import MANAGEMENT_APP
+from servicekit.openapi import iter_routes
+from tests.connector.conftest import StoreFactory
+from tests.connector.harness import RunningConnector, connector_settings, start_connector
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"
+OPEN = ("/healthz", "/readyz", "/metrics", "/openapi.json")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cut(module_stores: StoreFactory,
+              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningConnector]:
+    """One connector for the management tests."""
+    running = await start_connector(connector_settings(
+        "owner", tmp_path_factory.mktemp("owner"), module_stores(), outbound_token="owner"))
+    yield running
+    await running.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _problem(cut: RunningConnector, http: aiohttp.ClientSession, method: str, path: str,
+                   *, status: int, code: str, json: Any = None, auth: bool = True) -> None:
+    headers = cut.admin_headers if auth else {}
+    async with http.request(method, cut.management_url + path, json=json,
+                            headers=headers) as resp:
+        body = await resp.json()
+        assert resp.status == status, body
+        assert resp.content_type == "application/problem+json"
+    assert body["code"] == code, body
+    assert body["type"].endswith("/" + code)
+
+
+def _management_routes(cut: RunningConnector) -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _handler in iter_routes(cut.app[MANAGEMENT_APP])
+            if path not in OPEN]
+
+
+async def test_every_management_route_needs_the_admin_key(
+    cut: RunningConnector, http: aiohttp.ClientSession
+) -> None:
+    routes = _management_routes(cut)
+    assert len(routes) >= 25
+    for method, path in routes:
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        for headers in ({}, {"Authorization": "Bearer dsk_wrong"}):
+            async with http.request(method, cut.management_url + concrete,
+                                    headers=headers) as resp:
+                assert resp.status == 401, (method, path)
+                assert (await resp.json())["code"] == "api-key-required"
+
+
+async def test_ports_are_separate(cut: RunningConnector, http: aiohttp.ClientSession) -> None:
+    async with http.get(cut.base_url + "/api/v1/datasets", headers=cut.admin_headers) as resp:
+        assert resp.status == 404
+    async with http.post(cut.management_url + "/dsp/catalog/request", json={}) as resp:
+        assert resp.status == 404
+    assert cut.management_url != cut.base_url
+
+
+async def test_both_ports_describe_every_route_in_openapi(
+    cut: RunningConnector, http: aiohttp.ClientSession
+) -> None:
+    for base, app in ((cut.base_url, cut.app), (cut.management_url, cut.app[MANAGEMENT_APP])):
+        async with http.get(base + "/openapi.json") as resp:
+            document = await resp.json()
+        for method, path, handler in iter_routes(app):
+            assert hasattr(handler, "__openapi_operation__"), (method, path)
+            clean = re.sub(r"\{([^}:]+)(:[^}]*)?\}", r"{\1}", path)
+            assert method.lower() in document["paths"][clean], (method, path)
+    async with http.get(cut.management_url + "/openapi.json") as resp:
+        document = await resp.json()
+    assert document["paths"]["/api/v1/datasets"]["post"]["security"] == [{"bearer": []}]
+
+
+async def test_dataset_bad_input(cut: RunningConnector, http: aiohttp.ClientSession) -> None:
+    backend = {"address": "https://example.org/data"}
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="validation-failed",
+                   json={"backend": backend})
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="validation-failed",
+                   json={"id": "has space", "title": "t", "backend": backend})
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="validation-failed",
+                   json={"title": "t", "backend": backend, "extra": {"title": "x"}})
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="policy-invalid",
+                   json={"title": "t", "backend": backend,
+                         "policy": {"permission": [{"action": "fly"}]}})
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="not-offerable",
+                   json={"title": "t", "backend": backend, "access_level": "NON_PUBLIC",
+                         "policy": {"permission": [{"action": "use"}]}})
+    await _problem(cut, http, "GET", "/api/v1/datasets/urn:none", status=404,
+                   code="dataset-not-found")
+    await _problem(cut, http, "GET", "/api/v1/datasets?limit=0", status=400,
+                   code="paging-invalid")
+    created = await cut.api(http, "POST", "/api/v1/datasets", expect=201,
+                            json={"id": "urn:dup", "title": "t", "backend": backend})
+    assert created["offer"]["approval"] == "auto"
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=409, code="dataset-exists",
+                   json={"id": "urn:dup", "title": "t", "backend": backend})
+    listed = await cut.api(http, "GET", "/api/v1/datasets", expect=200)
+    assert [d["id"] for d in listed["items"]] == ["urn:dup"]
+    await cut.api(http, "DELETE", "/api/v1/datasets/urn:dup", expect=204)
+    await _problem(cut, http, "DELETE", "/api/v1/datasets/urn:dup", status=404,
+                   code="dataset-not-found")
+
+
+async def test_red_datasets_are_never_offered(cut: RunningConnector,
+                                              http: aiohttp.ClientSession) -> None:
+    created = await cut.api(http, "POST", "/api/v1/datasets", expect=201, json={
+        "id": "urn:red", "title": "Secret", "access_level": "NON_PUBLIC",
+        "backend": {"address": "https://example.org/red"}})
+    assert created["offer"] is None
+    policy = await cut.api(http, "POST", "/api/v1/policies", expect=201,
+                           json={"policy": {"permission": [{"action": "use"}]}})
+    await _problem(cut, http, "POST", "/api/v1/offers", status=400, code="not-offerable",
+                   json={"dataset_id": "urn:red", "policy_id": policy["id"]})
+
+
+async def test_policy_and_offer_bad_input(cut: RunningConnector,
+                                          http: aiohttp.ClientSession) -> None:
+    await _problem(cut, http, "POST", "/api/v1/policies", status=400, code="policy-invalid",
+                   json={"policy": {"permission": [{"action": "use", "constraint": [
+                       {"leftOperand": "dst:credentialType", "operator": "eq",
+                        "rightOperand": "X"}]}]}})
+    await _problem(cut, http, "POST", "/api/v1/policies", status=400,
+                   code="validation-failed", json={"title": "no policy"})
+    policy = await cut.api(http, "POST", "/api/v1/policies", expect=201, json={
+        "id": "urn:policy:members", "policy": {"profile": PROFILE, "permission": [{
+            "action": "use", "constraint": [{"leftOperand": "dst:credentialType",
+                                             "operator": "eq", "rightOperand": "X"}]}]}})
+    assert policy["id"] == "urn:policy:members"
+    await cut.api(http, "POST", "/api/v1/datasets", expect=201, json={
+        "id": "urn:offered", "title": "t", "backend": {"address": "https://example.org/o"},
+        "access_level": "RESTRICTED"})
+    await _problem(cut, http, "POST", "/api/v1/offers", status=404, code="dataset-not-found",
+                   json={"dataset_id": "urn:missing", "policy_id": policy["id"]})
+    await _problem(cut, http, "POST", "/api/v1/offers", status=404, code="policy-not-found",
+                   json={"dataset_id": "urn:offered", "policy_id": "urn:missing"})
+    offer = await cut.api(http, "POST", "/api/v1/offers", expect=201, json={
+        "dataset_id": "urn:offered", "policy_id": policy["id"]})
+    assert offer["approval"] == "manual"
+    await _problem(cut, http, "DELETE", f"/api/v1/policies/{policy['id']}", status=409,
+                   code="policy-in-use")
+    offers = await cut.api(http, "GET", "/api/v1/offers?dataset_id=urn:offered", expect=200)
+    assert len(offers["items"]) == 2
+    await cut.api(http, "DELETE", f"/api/v1/offers/{offer['id']}", expect=204)
+    await cut.api(http, "DELETE", f"/api/v1/policies/{policy['id']}", expect=204)
+    await _problem(cut, http, "GET", f"/api/v1/policies/{policy['id']}", status=404,
+                   code="policy-not-found")
+
+
+async def test_negotiation_and_transfer_bad_input(cut: RunningConnector,
+                                                  http: aiohttp.ClientSession) -> None:
+    await _problem(cut, http, "GET", "/api/v1/negotiations?state=DONE", status=400,
+                   code="filter-invalid")
+    await _problem(cut, http, "GET", "/api/v1/negotiations?role=broker", status=400,
+                   code="filter-invalid")
+    await _problem(cut, http, "GET", "/api/v1/negotiations/urn:none", status=404,
+                   code="process-not-found")
+    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=404,
+                   code="process-not-found")
+    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
+                   code="validation-failed", json={"counterparty_address": "not-a-url"})
+    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400, code="offer-missing",
+                   json={"counterparty_address": "http://127.0.0.1:9/dsp"})
+    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
+                   code="counterparty-id-missing",
+                   json={"counterparty_address": "http://127.0.0.1:9/dsp",
+                         "offer": {"@id": "o", "target": "d"}})
+    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
+                   code="dsp-schema-violation",
+                   json={"counterparty_address": "http://127.0.0.1:9/dsp",
+                         "counterparty_id": "did:web:x", "offer": {"@id": "o", "target": "d"}})
+    await _problem(cut, http, "POST", "/api/v1/negotiations", status=502,
+                   code="peer-unreachable",
+                   json={"counterparty_address": "http://127.0.0.1:9/dsp", "dataset_id": "d",
+                         "counterparty_id": "did:web:x"})
+    assert (await cut.api(http, "GET", "/api/v1/negotiations", expect=200))["items"] == []
+    await _problem(cut, http, "POST", "/api/v1/transfers", status=404,
+                   code="agreement-not-found", json={"agreement_id": "urn:none"})
+    await _problem(cut, http, "POST", "/api/v1/transfers", status=400,
+                   code="validation-failed", json={"agreement": "urn:none"})
+    await _problem(cut, http, "GET", "/api/v1/transfers/urn:none/edr", status=404,
+                   code="process-not-found")
+    await _problem(cut, http, "POST", "/api/v1/transfers/urn:none/suspend", status=404,
+                   code="process-not-found")
+    await _problem(cut, http, "GET", "/api/v1/agreements/urn:none", status=404,
+                   code="agreement-not-found")
+    await _problem(cut, http, "POST", "/api/v1/catalog/request", status=400,
+                   code="validation-failed", json={"counterparty_address": "ftp://x"})
+    await _problem(cut, http, "POST", "/api/v1/catalog/dataset", status=502,
+                   code="peer-unreachable",
+                   json={"counterparty_address": "http://127.0.0.1:9/dsp", "dataset_id": "d"})
+    assert (await cut.api(http, "GET", "/api/v1/transfers", expect=200))["items"] == []
+
+
+async def test_service_info_names_both_ports(cut: RunningConnector) -> None:
+    assert cut.info["management_url"].startswith("http://127.0.0.1:")
+    assert cut.info["did"] == "did:web:owner.example"
+    assert cut.info["admin_api_key"].startswith("dsk_")
+    assert cut.info["role"] == "provider"
