@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from policies.context import OPERAND_ATTRS, DutyState, RequestContext
@@ -42,90 +42,43 @@ from policies.operands import compare, convert_right, effective_kind, left_value
 from policies.plan import Plan, plan
 from policies.profile import DEFAULT_TERMS, Terms
 from policies.values import DayWindow, Duration
-from policies.vocabulary import ConflictStrategy, Kind, LogicalOperator, Operator, ancestors
+from policies.vocabulary import (
+    ConflictStrategy,
+    Kind,
+    LogicalOperator,
+    OperandSpec,
+    Operator,
+    ancestors,
+    canonical_action,
+)
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
 Tri = bool | None
 Check = Callable[[RequestContext], Tri]
 
-_CMP = {
-    Operator.EQ: op_module.eq,
-    Operator.NEQ: op_module.ne,
-    Operator.LT: op_module.lt,
-    Operator.LTEQ: op_module.le,
-    Operator.GT: op_module.gt,
-    Operator.GTEQ: op_module.ge,
-}
 _VIOLATED = DutyState.VIOLATED
 
 
 # -- constraints ---------------------------------------------------------------------
 
 
-def _compare_check(get: Callable[[RequestContext], Any], cmp: Callable[[Any, Any], bool],
-                   right: Any) -> Check:  # fmt: skip
-    def check(ctx: RequestContext) -> Tri:
-        value = get(ctx)
-        if value is None:
-            return None
-        return cmp(value, right)
+# A probe is (get, pred, negate): it holds when ``pred(get(ctx)) is not negate`` and is
+# undetermined when ``get`` returns None. ``get`` and ``pred`` are C-level callables
+# (attrgetter, partial over operator functions, bound set methods), so a rule checks
+# its constraints in one loop without a Python frame per constraint.
+Probe = tuple[Callable[[RequestContext], Any], Callable[[Any], bool], bool]
 
-    return check
-
-
-def _day_check(get: Callable[[RequestContext], Any], op: Operator, day: DayWindow) -> Check:
-    start, end = day.start, day.end
-    if op in (Operator.EQ, Operator.NEQ, Operator.IS_ANY_OF, Operator.IS_NONE_OF):
-        inside_wanted = op in (Operator.EQ, Operator.IS_ANY_OF)
-
-        def check(ctx: RequestContext) -> Tri:
-            value = get(ctx)
-            if value is None:
-                return None
-            return (start <= value < end) is inside_wanted
-
-        return check
-    bound = {Operator.LT: start, Operator.LTEQ: end, Operator.GT: end, Operator.GTEQ: start}[op]
-    cmp = op_module.lt if op in (Operator.LT, Operator.LTEQ) else op_module.ge
-    return _compare_check(get, cmp, bound)
-
-
-def _membership_check(get: Callable[[RequestContext], Any], rights: frozenset[Any],
-                      wanted: bool) -> Check:  # fmt: skip
-    def check(ctx: RequestContext) -> Tri:
-        value = get(ctx)
-        if value is None:
-            return None
-        if type(value) is frozenset:
-            return value.isdisjoint(rights) is not wanted
-        return (value in rights) is wanted
-
-    return check
-
-
-def _credential_check(op: Operator, rights: tuple[str, ...]) -> Check:
-    if op in (Operator.EQ, Operator.IS_ANY_OF, Operator.NEQ, Operator.IS_NONE_OF):
-        wanted = op in (Operator.EQ, Operator.IS_ANY_OF)
-
-        def any_check(ctx: RequestContext) -> Tri:
-            held = ctx.credentials
-            if held is None:
-                return None
-            for r in rights:
-                if r in held:
-                    return wanted
-            return not wanted
-
-        return any_check
-
-    def all_check(ctx: RequestContext) -> Tri:  # isAllOf / hasPart
-        held = ctx.credentials
-        if held is None:
-            return None
-        return all(r in held for r in rights)
-
-    return all_check
+_FLIPPED = {  # pred(v) = op(right, v) must mean "v <op> right"
+    Operator.EQ: op_module.eq,
+    Operator.NEQ: op_module.ne,
+    Operator.LT: op_module.gt,
+    Operator.LTEQ: op_module.ge,
+    Operator.GT: op_module.lt,
+    Operator.GTEQ: op_module.le,
+}
+_SETS = (Operator.EQ, Operator.NEQ, Operator.IS_ANY_OF, Operator.IS_NONE_OF)
+_POSITIVE = (Operator.EQ, Operator.IS_ANY_OF)
 
 
 def _getter(spec_key: str) -> Callable[[RequestContext], Any]:
@@ -137,6 +90,63 @@ def _getter(spec_key: str) -> Callable[[RequestContext], Any]:
         return ctx.extra.get(spec_key) if ctx.extra else None
 
     return extra
+
+
+def _probes(c: Constraint, spec: OperandSpec, kind: Kind, right: Any) -> tuple[Probe, ...] | None:
+    """The constraint as probes, or None when it needs the general semantics."""
+    op = c.operator
+    rights = right if isinstance(right, tuple) else (right,)
+    if c.unit and spec.term == "payAmount":
+        return None  # the unit check has its own order of undetermined/false
+    if spec.kind is Kind.CREDENTIALS:
+        held: Callable[[RequestContext], Any] = attrgetter("credentials")
+        if op in _SETS and len(rights) == 1:
+            return ((held, methodcaller("__contains__", rights[0]), op not in _POSITIVE),)
+        if op in _SETS:
+            return ((held, frozenset(rights).isdisjoint, op in _POSITIVE),)
+        return ((held, frozenset(rights).issubset, False),)  # isAllOf, hasPart
+    if spec.kind is Kind.CLAIM:
+        return None
+    get = _getter(spec.context_key)
+    if kind in (Kind.TEXT, Kind.IRI) and op in _SETS:
+        return ((get, frozenset(rights).__contains__, op not in _POSITIVE),)
+    if kind is Kind.DURATION and isinstance(right, Duration) and right.months == 0:
+        right = timedelta(microseconds=int(right.seconds * 1_000_000))
+    if isinstance(right, DayWindow):
+        start, end = right.start, right.end
+        day = {
+            Operator.LT: ((get, partial(op_module.gt, start), False),),
+            Operator.LTEQ: ((get, partial(op_module.gt, end), False),),
+            Operator.GT: ((get, partial(op_module.le, end), False),),
+            Operator.GTEQ: ((get, partial(op_module.le, start), False),),
+            Operator.EQ: (
+                (get, partial(op_module.le, start), False),
+                (get, partial(op_module.gt, end), False),
+            ),
+        }
+        return day.get(op)
+    ordered = (Kind.DATETIME, Kind.COUNT, Kind.DECIMAL, Kind.DURATION)
+    if (
+        op in _FLIPPED
+        and kind in ordered
+        and isinstance(right, datetime | int | Decimal | timedelta)
+    ):
+        return ((get, partial(_FLIPPED[op], right), False),)
+    return None
+
+
+def _probe_check(probes: tuple[Probe, ...]) -> Check:
+    def probe_check(ctx: RequestContext) -> Tri:
+        unknown = False
+        for get, pred, negate in probes:
+            value = get(ctx)
+            if value is None:
+                unknown = True
+            elif pred(value) is negate:
+                return False
+        return None if unknown else True
+
+    return probe_check
 
 
 def _with_unit(check: Check, unit: str) -> Check:
@@ -153,33 +163,22 @@ def _with_unit(check: Check, unit: str) -> Check:
     return unit_check
 
 
-def _atomic(c: Constraint, terms: Terms) -> Check:
+def _compiled(c: Constraint, terms: Terms) -> tuple[tuple[Probe, ...] | None, Check]:
+    """Probes for the constraint if it has them, and a check for it either way."""
     spec = terms.spec(c.left_operand)
     kind = effective_kind(spec, c)
     right = convert_right(spec, c)
-    op = c.operator
-    check: Check | None = None
-    if spec.kind is Kind.CREDENTIALS:
-        check = _credential_check(op, right if isinstance(right, tuple) else (right,))
-    elif spec.kind is not Kind.CLAIM:
-        get = _getter(spec.context_key)
-        if kind is Kind.DURATION and isinstance(right, Duration) and right.months == 0:
-            right = timedelta(microseconds=int(right.seconds * 1_000_000))
-        if isinstance(right, DayWindow):
-            check = _day_check(get, op, right)
-        elif op in _CMP and kind in (Kind.DATETIME, Kind.COUNT, Kind.DECIMAL, Kind.DURATION):
-            if isinstance(right, datetime | int | Decimal | timedelta):
-                check = _compare_check(get, _CMP[op], right)
-        elif kind in (Kind.TEXT, Kind.IRI) and op in (Operator.EQ, Operator.NEQ):
-            check = _membership_check(get, frozenset((right,)), op is Operator.EQ)
-        elif kind in (Kind.TEXT, Kind.IRI) and op in (Operator.IS_ANY_OF, Operator.IS_NONE_OF):
-            rights = right if isinstance(right, tuple) else (right,)
-            check = _membership_check(get, frozenset(rights), op is Operator.IS_ANY_OF)
-    if check is None:  # the rarer cases use the reference semantics directly
-        check = partial(_generic, kind, op, spec, right)
+    probes = _probes(c, spec, kind, right)
+    if probes is not None:
+        return probes, _probe_check(probes)
+    check: Check = partial(_generic, kind, c.operator, spec, right)
     if c.unit and spec.term == "payAmount":
         check = _with_unit(check, c.unit)
-    return check
+    return None, check
+
+
+def _atomic(c: Constraint, terms: Terms) -> Check:
+    return _compiled(c, terms)[1]
 
 
 def _generic(kind: Kind, op: Operator, spec: Any, right: Any, ctx: RequestContext) -> Tri:
@@ -260,42 +259,112 @@ def _ref_check(ref: Asset | Party, role: str, terms: Terms) -> Check:
 # -- rules ---------------------------------------------------------------------------
 
 
+class _Duty:
+    """A compiled duty: its key, directive, in-effect check and compiled consequences."""
+
+    __slots__ = ("check", "consequences", "directive", "key")
+
+    def __init__(self, duty: Duty, origin: DutyOrigin, rule: str | None, terms: Terms) -> None:
+        self.key = duty.key
+        self.directive = directive(duty, origin, rule)
+        nodes = applicability(duty)
+        self.check = _all(tuple(_node(n, terms) for n in nodes)) if nodes else None
+        self.consequences = tuple(
+            _Duty(c, DutyOrigin.CONSEQUENCE, duty.key, terms) for c in duty.consequences
+        )
+
+
+_Duties = tuple[_Duty, ...]
+
+
+def _plain_reference(ref: Asset | Party | None) -> str | None:
+    """The IRI a ref matches by identity or membership, when it needs nothing else."""
+    if ref is None or ref.refinements or ref.reference is None:
+        return None
+    return ref.reference
+
+
+def _applies(rule: Permission | Prohibition, terms: Terms) -> Check:
+    """One closure deciding whether ``rule`` applies: its parties, asset and constraints."""
+    target, assignee = _plain_reference(rule.target), _plain_reference(rule.assignee)
+    slow: list[Check] = []
+    for role, ref, plain in (
+        ("target", rule.target, target),
+        ("assignee", rule.assignee, assignee),
+    ):
+        if ref is not None and plain is None:
+            slow.append(_ref_check(ref, role, terms))
+    probes: list[Probe] = []
+    refinements = rule.action.refinements if rule.action else ()
+    for node in (*refinements, *rule.constraints):
+        if isinstance(node, Constraint):
+            found, check = _compiled(node, terms)
+            if found is not None:
+                probes.extend(found)
+                continue
+            slow.append(check)
+        else:
+            slow.append(_node(node, terms))
+    fast, rest = tuple(probes), tuple(slow)
+
+    def applies(ctx: RequestContext) -> Tri:
+        unknown = False
+        if target is not None:
+            value = ctx.target
+            if value is None:
+                unknown = True
+            elif value != target and not member_of(ctx, value, target):
+                return False
+        if assignee is not None:
+            value = ctx.assignee
+            if value is None:
+                unknown = True
+            elif value != assignee and not member_of(ctx, value, assignee):
+                return False
+        for get, pred, negate in fast:
+            value = get(ctx)
+            if value is None:
+                unknown = True
+            elif pred(value) is negate:
+                return False
+        for check in rest:
+            result = check(ctx)
+            if result is False:
+                return False
+            if result is None:
+                unknown = True
+        return None if unknown else True
+
+    return applies
+
+
 class _Rule:
     """A compiled permission or prohibition."""
 
-    __slots__ = ("actions", "applies", "duties", "key", "permit", "static_duties")
+    __slots__ = ("actions", "applies", "duties", "key", "permit")
 
-    def __init__(self, rule: Permission | Prohibition, terms: Terms, obligations: tuple[
-            tuple[Duty, DutyDirective, Check | None], ...], policy_id: str) -> None:  # fmt: skip
+    def __init__(self, rule: Permission | Prohibition, terms: Terms, obligations: _Duties,
+                 policy_id: str) -> None:  # fmt: skip
         self.key = rule.key
-        name = rule.action.name if rule.action else ""
+        name = canonical_action(rule.action.name) if rule.action else None
+        # every requested action this rule covers: its own and all included in it
         self.actions = frozenset(
-            a for a in terms.action_parents if name and ancestors(name)[0] in ancestors(
-                a, terms.action_parents)
-        )  # fmt: skip
-        checks: list[Check] = []
-        if rule.target is not None:
-            checks.append(_ref_check(rule.target, "target", terms))
-        if rule.assignee is not None:
-            checks.append(_ref_check(rule.assignee, "assignee", terms))
-        refinements = rule.action.refinements if rule.action else ()
-        checks.extend(_node(n, terms) for n in (*refinements, *rule.constraints))
-        self.applies = _all(tuple(checks)) if checks else _always
-        self.duties: tuple[tuple[Duty, DutyDirective, Check | None], ...] = ()
+            a for a in terms.action_parents if name in ancestors(a, terms.action_parents)
+        )
+        self.applies = _applies(rule, terms)
+        self.duties: _Duties = ()
         self.permit: Decision | None = None
-        self.static_duties = True
         if isinstance(rule, Permission):
-            self.duties = tuple(_compile_duty(d, DutyOrigin.DUTY, rule.key, terms)
-                                for d in rule.duties)  # fmt: skip
+            self.duties = tuple(_Duty(d, DutyOrigin.DUTY, rule.key, terms) for d in rule.duties)
             pending = self.duties + obligations
-            self.static_duties = all(check is None for _, _, check in pending)
-            if self.static_duties:
+            if all(d.check is None for d in pending):
+                # nothing request-specific: the permit decision is built once
                 self.permit = Decision(
                     permitted=True,
                     basis=Basis.PERMITTED,
                     policy_id=policy_id,
                     decided_by=(rule.key,),
-                    duties=tuple(d for _, d, _ in pending),
+                    duties=tuple(d.directive for d in pending),
                     reasons=(
                         Reason(
                             Basis.PERMITTED.value,
@@ -308,14 +377,6 @@ class _Rule:
 
 def _always(ctx: RequestContext) -> Tri:
     return True
-
-
-def _compile_duty(
-    duty: Duty, origin: DutyOrigin, rule: str | None, terms: Terms
-) -> tuple[Duty, DutyDirective, Check | None]:
-    nodes = applicability(duty)
-    check = _all(tuple(_node(n, terms) for n in nodes)) if nodes else None
-    return duty, directive(duty, origin, rule), check
 
 
 # -- the compiled policy ------------------------------------------------------------
@@ -358,66 +419,55 @@ def compile_policy(
     """Compile a parsed policy (resolving ``inheritFrom`` from ``parents``)."""
     spelled = normalize(policy, parents)
     uid = spelled.uid
-    obligations = tuple(
-        _compile_duty(d, DutyOrigin.OBLIGATION, None, terms) for d in spelled.obligations
-    )
+    obligations = tuple(_Duty(d, DutyOrigin.OBLIGATION, None, terms) for d in spelled.obligations)
     perms = tuple(_Rule(p, terms, obligations, uid) for p in spelled.permissions)
     prohibs = tuple(_Rule(p, terms, obligations, uid) for p in spelled.prohibitions)
     strategy = spelled.conflict_strategy
-    consequences_possible = any(d.consequences for r in perms for d, _, _ in r.duties) or any(
-        d.consequences for d, _, _ in obligations
+    consequences_possible = any(d.consequences for r in perms for d in r.duties) or any(
+        d.consequences for d in obligations
     )
+    entries = tuple((rule.actions, rule.applies, rule) for rule in perms)
     compiled: CompiledPolicy
 
     def lazy(ctx: RequestContext) -> Callable[[], tuple[Reason, ...]]:
         return lambda: compiled.explain(ctx).reasons
 
-    def pending(
-        duties: tuple[tuple[Duty, DutyDirective, Check | None], ...], ctx: RequestContext
-    ) -> list[DutyDirective]:
+    def pending(duties: _Duties, ctx: RequestContext) -> list[DutyDirective]:
         states = ctx.duties or {}
         return [
-            d
-            for duty, d, check in duties
-            if states.get(duty.key, DutyState.NOT_SET) is DutyState.NOT_SET
-            and (check is None or check(ctx) is not False)
+            d.directive
+            for d in duties
+            if states.get(d.key, DutyState.NOT_SET) is DutyState.NOT_SET
+            and (d.check is None or d.check(ctx) is not False)
         ]
 
-    def consequences_of(duty: Duty, ctx: RequestContext) -> list[DutyDirective]:
-        return pending(
-            tuple(_compile_duty(c, DutyOrigin.CONSEQUENCE, duty.key, terms)
-                  for c in duty.consequences),
-            ctx,
-        )  # fmt: skip
+    def due(violated: list[_Duty], ctx: RequestContext) -> list[DutyDirective]:
+        return [d for duty in violated for d in pending(duty.consequences, ctx)]
 
     def decide(ctx: RequestContext) -> Decision:
         action = ctx.action
         states = ctx.duties
         granting: _Rule | None = None
-        consequences: list[DutyDirective] = []
-        for rule in perms:
-            if action not in rule.actions or rule.applies(ctx) is not True:
+        violated: list[_Duty] = []
+        for actions, applies, rule in entries:
+            if action not in actions or applies(ctx) is not True:
                 continue
             if states and rule.duties:
-                violated = [d for d, _, _ in rule.duties if states.get(d.key) is _VIOLATED]
-                if violated:
-                    if consequences_possible:
-                        for duty in violated:
-                            consequences.extend(consequences_of(duty, ctx))
+                broken = [d for d in rule.duties if states.get(d.key) is _VIOLATED]
+                if broken:
+                    violated.extend(broken)
                     continue
             if granting is None:
                 granting = rule
                 if not (states and consequences_possible):
-                    break
+                    break  # nothing later can add consequences
         prohibiting: tuple[str, ...] = ()
         if prohibs:
             prohibiting = tuple(
                 r.key for r in prohibs if action in r.actions and r.applies(ctx) is not False
             )
         if states and consequences_possible:
-            for duty, _, _ in obligations:
-                if states.get(duty.key) is _VIOLATED:
-                    consequences.extend(consequences_of(duty, ctx))
+            violated.extend(d for d in obligations if states.get(d.key) is _VIOLATED)
         if granting is not None and (not prohibiting or strategy is ConflictStrategy.PERM):
             if not prohibiting and not states and granting.permit is not None:
                 return granting.permit
@@ -429,7 +479,7 @@ def compile_policy(
                 duties=(
                     *pending(granting.duties, ctx),
                     *pending(obligations, ctx),
-                    *consequences,
+                    *due(violated, ctx),
                 ),
                 explain=lazy(ctx),
             )
@@ -444,7 +494,7 @@ def compile_policy(
             basis=basis,
             policy_id=uid,
             decided_by=decided_by,
-            duties=tuple(consequences),
+            duties=tuple(due(violated, ctx)) if violated else (),
             explain=lazy(ctx),
         )
 

@@ -7,6 +7,8 @@ Checks, each with a stable issue code:
 * ``missing-target``: a Set or Agreement rule without a target (an Offer's
   target is implicit: the dataset it is attached to);
 * ``missing-party``: an Agreement rule without assigner or assignee;
+* ``duplicate-id``: two rules or duties with the same ``@id`` (duty states are
+  reported by id, so they would be ambiguous);
 * ``operator-not-applicable``, ``unexpected-list``, ``invalid-datatype``,
   ``invalid-value``: a constraint whose operator or right operand does not fit
   its left operand (see :func:`policies.operands.check_constraint`).
@@ -80,6 +82,12 @@ def check_policy(policy: Policy, terms: Terms) -> list[Issue]:
         duties.extend(_duties(permission.duties))
     for prohibition in spelled.prohibitions:
         duties.extend(_duties(prohibition.remedies))
+    seen_ids: set[str] = set()
+    for rule in (*rules, *duties):
+        if rule.uid is not None and rule.uid in seen_ids:
+            issues.append(Issue("duplicate-id", rule.path, f"{rule.uid} names two rules"))
+        if rule.uid is not None:
+            seen_ids.add(rule.uid)
     for rule in (*rules, *duties):
         kind = type(rule).__name__.lower()
         if rule.action is None:

@@ -320,6 +320,12 @@ def _random_policy(draw: st.DrawFn) -> dict[str, Any]:
         doc["conflict"] = conflict
     if draw(st.booleans()):
         doc["obligation"] = [draw(_duty())]
+    # duty ids are unique within a policy (validation requires it)
+    duties = [d for rule in doc["permission"] for d in rule["duty"]] + doc.get("obligation", [])
+    for n, duty in enumerate(duties):
+        duty["@id"] = f"urn:d:{n % 4}" if n < 4 else f"urn:d:x{n}"
+        for m, consequence in enumerate(duty.get("consequence", ())):
+            consequence["@id"] = f"urn:d:c{n}-{m}"
     return doc
 
 
@@ -347,7 +353,7 @@ def _random_context(draw: st.DrawFn) -> dict[str, Any]:
             },
         ),
         "duties": st.dictionaries(
-            st.sampled_from([*(f"urn:d:{n}" for n in range(4)), "urn:d:c0", "urn:d:c1"]),
+            st.sampled_from([*(f"urn:d:{n}" for n in range(4)), "urn:d:c0-0", "urn:d:c1-0"]),
             st.sampled_from(["fulfilled", "violated", "notSet"]),
         ),
     }
