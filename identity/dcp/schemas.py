@@ -1,4 +1,4 @@
-"""The DCP 1.0 JSON Schemas and JSON-LD context, vendored in ``identity/specs/dcp-1.0``.
+"""The DCP 1.0 JSON Schemas and JSON-LD context, vendored in ``identity/specs/dcp_1_0``.
 
 :func:`dcp_schemas` loads every schema once into a
 :class:`~servicekit.schemas.SchemaRegistry`, registering the upstream quirks
@@ -34,7 +34,7 @@ __all__ = [
     "validate_dcp",
 ]
 
-DCP_SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "dcp-1.0"
+DCP_SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "dcp_1_0"
 DCP_CONTEXT = "https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"
 
 _BASE = "https://w3id.org/dspace-dcp/v1.0/"
