@@ -1,16 +1,33 @@
-"""W3C VC-API: issue (operator only), verify credentials, verify presentations."""
+"""W3C VC-API: issue (operator only), verify credentials, verify presentations.
+
+``POST /credentials/issue`` secures the credential as ``options.proofFormat``
+says: ``vc+jwt`` (default; an ``EnvelopedVerifiableCredential``) or
+``eddsa-rdfc-2022`` (the credential with a Data Integrity ``proof``, signed
+with the trust anchor's Ed25519 key). Both carry the same status entries and
+are recorded the same way. Verification takes either form.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from identity.data_integrity import (
+    EDDSA_RDFC_2022,
+    UNDEFINED_TERMS_V2_CONTEXT,
+    issue_data_integrity,
+)
 from identity.errors import VerificationError
-from identity.vc import VerifiedCredential, envelope_credential
-from servicekit.errors import InvalidRequest
+from identity.jose import decode_jws
+from identity.jsonld import canonicalize
+from identity.keys import KeyType
+from identity.signer import Signer
+from identity.vc import VerifiedCredential, build_credential, envelope_credential
+from servicekit.errors import Conflict, InvalidRequest
 from servicekit.openapi import operation
 from servicekit.web import json_response, parse_body
 from trust_anchor.routes import operator_only
@@ -27,10 +44,15 @@ __all__ = ["setup"]
 
 
 class IssueOptions(BaseModel):
-    """VC-API issue options."""
+    """VC-API issue options: how long the credential is valid and how it is secured."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     validity_days: int | None = Field(default=None, ge=1, le=3650)
+    proof_format: Literal["vc+jwt", "eddsa-rdfc-2022"] = Field(
+        default="vc+jwt",
+        alias="proofFormat",
+        description="vc+jwt: an enveloped VC-JOSE credential; eddsa-rdfc-2022: Data Integrity",
+    )
 
 
 class IssueRequest(BaseModel):
@@ -86,7 +108,28 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
     }
 
 
-@operation("Issue a VC 2.0 credential as an enveloped vc+jwt (operator only)",
+def _data_integrity_signer(request: web.Request) -> Signer:
+    signer = request.config_dict[IDENTITY].signer
+    if signer.key.key_type is not KeyType.ED25519:
+        raise Conflict(
+            f"this trust anchor's key is {signer.key.key_type.value}; "
+            f"{EDDSA_RDFC_2022} needs an Ed25519 key (use proofFormat vc+jwt)",
+            code="proof-format-unavailable",
+        )
+    return signer
+
+
+def _with_undefined_terms(credential: dict[str, Any]) -> dict[str, Any]:
+    # The VC 2.0 context defines no credential types or claims of ours; for
+    # Data Integrity they must be defined, or they would go unsigned.
+    contexts = list(credential["@context"])
+    if UNDEFINED_TERMS_V2_CONTEXT not in contexts:
+        contexts.append(UNDEFINED_TERMS_V2_CONTEXT)
+    return {**credential, "@context": contexts}
+
+
+@operation("Issue a VC 2.0 credential as an enveloped vc+jwt or with an eddsa-rdfc-2022 "
+           "Data Integrity proof (operator only)",
            tags=["vc-api"], request=IssueRequest, responses={201: {"type": "object"}},
            security="bearer")
 @operator_only
@@ -106,15 +149,31 @@ async def issue(request: web.Request) -> web.Response:
     did = request.config_dict[IDENTITY].did
     if issuer not in (None, did, {"id": did}):
         raise InvalidRequest("this service issues only as its own DID", code="issuer-mismatch")
+    claims = {k: v for k, v in subject.items() if k != "id"}
+    data_integrity = body.options.proof_format == EDDSA_RDFC_2022
+    if data_integrity:
+        signer = _data_integrity_signer(request)
+        # Refuse what cannot be canonicalized before anything is recorded.
+        preview = _with_undefined_terms(build_credential(
+            issuer=did, subject=subject, types=types, id="urn:uuid:preview"))
+        try:
+            await asyncio.to_thread(canonicalize, preview)
+        except VerificationError as exc:
+            raise InvalidRequest(exc.detail, code="credential-invalid") from exc
     settings = request.config_dict[TA_SETTINGS]
     days = body.options.validity_days or settings.credential_types[0].validity_days
-    claims = {k: v for k, v in subject.items() if k != "id"}
     async with engine_of(request).begin() as conn:
         issued = await request.config_dict[ISSUER].issue(
             conn, subject_did=subject["id"], credential_type=types[0], claims=claims,
             validity=timedelta(days=days),
         )
-    return json_response({"verifiableCredential": envelope_credential(issued.token)}, status=201)
+    if not data_integrity:
+        return json_response(
+            {"verifiableCredential": envelope_credential(issued.token)}, status=201)
+    # The same credential (id, validity, status entries) as the recorded vc+jwt.
+    recorded = _with_undefined_terms(decode_jws(issued.token).claims())
+    secured = await asyncio.to_thread(issue_data_integrity, recorded, signer)
+    return json_response({"verifiableCredential": secured}, status=201)
 
 
 @operation("Verify a credential (vc+jwt, enveloped, VC 1.1 JWT or Data Integrity)",
