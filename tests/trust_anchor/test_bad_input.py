@@ -221,3 +221,20 @@ async def test_a_status_token_only_opens_its_own_application(trust_anchor: Trust
         f"/applications/{second['id']}",
         headers={"Authorization": f"Bearer {first['status_token']}"})
     assert (status, body["code"]) == (401, "status-token-required")
+
+
+async def test_transaction_codes_cannot_be_guessed(trust_anchor: TrustAnchor) -> None:
+    from trust_anchor.store.offers import MAX_TX_CODE_ATTEMPTS
+
+    _, approved = await approved_offer(trust_anchor)
+    code = approved["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"]
+    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != approved["tx_code"]]
+    for guess in wrong[:MAX_TX_CODE_ATTEMPTS]:
+        status, body = await token_request(
+            trust_anchor, {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": guess})
+        assert (status, body["error"]) == (400, "invalid_grant")
+    # The offer is burned: even the right code no longer works.
+    status, body = await token_request(
+        trust_anchor,
+        {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": approved["tx_code"]})
+    assert (status, body["error"]) == (400, "invalid_grant")

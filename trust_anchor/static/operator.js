@@ -22,12 +22,19 @@ async function call(method, path, body) {
 
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
 
-async function load() {
+let nextAfter = null;
+
+async function load(more = false) {
   $("error").textContent = "";
   const state = $("filter").value;
-  const data = await call("GET", "/admin/applications" + (state ? "?state=" + state : ""));
+  const query = new URLSearchParams();
+  if (state) { query.set("state", state); }
+  if (more && nextAfter) { query.set("after", nextAfter); }
+  const data = await call("GET", "/admin/applications?" + query.toString());
   const rows = $("rows");
-  rows.replaceChildren();
+  if (!more) { rows.replaceChildren(); }
+  nextAfter = data.next_after;
+  $("more").hidden = !nextAfter;
   for (const app of data.items) {
     const tr = document.createElement("tr");
     tr.dataset.id = app.id;
@@ -80,3 +87,4 @@ $("login").addEventListener("submit", async (event) => {
 });
 $("filter").addEventListener("change", () => load().catch((e) => { $("error").textContent = e.message; }));
 $("refresh").addEventListener("click", () => load().catch((e) => { $("error").textContent = e.message; }));
+$("more").addEventListener("click", () => load(true).catch((e) => { $("error").textContent = e.message; }));

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from trust_anchor.store.tables import credential_offers, nonces
 
 __all__ = [
+    "MAX_TX_CODE_ATTEMPTS",
     "Offer",
     "consume_nonce",
     "create_offer",
@@ -27,6 +28,10 @@ __all__ = [
     "redeem_code",
     "save_nonce",
 ]
+
+
+#: Wrong transaction codes an offer survives.
+MAX_TX_CODE_ATTEMPTS = 5
 
 
 def digest(secret: str) -> str:
@@ -109,7 +114,9 @@ async def redeem_code(
 
     Returns None when the code is unknown, used, expired, or the
     transaction code does not match; the caller answers ``invalid_grant``.
-    A wrong transaction code does not burn the code.
+    A wrong transaction code counts against the offer: after
+    ``MAX_TX_CODE_ATTEMPTS`` the code is burned, so a six-digit code cannot
+    be guessed by trying them all.
     """
     row = (
         await conn.execute(
@@ -119,6 +126,13 @@ async def redeem_code(
     if row is None or row.code_used_at is not None or row.expires_at < now:
         return None
     if row.tx_code_hash is not None and (tx_code is None or digest(tx_code) != row.tx_code_hash):
+        attempts = row.failed_attempts + 1
+        values: dict[str, Any] = {"failed_attempts": attempts}
+        if attempts >= MAX_TX_CODE_ATTEMPTS:
+            values["code_used_at"] = now  # burned: the operator must make a new offer
+        await conn.execute(
+            credential_offers.update().where(credential_offers.c.id == row.id).values(**values)
+        )
         return None
     result = await conn.execute(
         credential_offers.update()

@@ -111,6 +111,7 @@ credential_offers = sa.Table(
     sa.Column("configuration_id", sa.String(100), nullable=False),
     sa.Column("code_hash", sa.String(80), nullable=False, unique=True),
     sa.Column("tx_code_hash", sa.String(80), nullable=True),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("code_used_at", sa.Float, nullable=True),
     sa.Column("access_token_hash", sa.String(80), nullable=True, unique=True),
