@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-import policies.compile
+import policies.checks
 import policies.operands
 import policies.values
 from policies import (
@@ -183,7 +183,7 @@ def test_hot_path_never_parses(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for module, name in [
         (policies.operands, "convert_right"),
-        (policies.compile, "convert_right"),
+        (policies.checks, "convert_right"),
         (policies.values, "parse_datetime"),
         (policies.operands, "parse_datetime"),
     ]:
