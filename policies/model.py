@@ -13,6 +13,7 @@ closures once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,7 +31,12 @@ __all__ = [
     "Permission",
     "Policy",
     "Prohibition",
+    "Rule",
     "Value",
+    "all_duties",
+    "atoms",
+    "rule_nodes",
+    "rule_refs",
 ]
 
 
@@ -221,3 +227,47 @@ class Policy(_Model):
 
 LogicalConstraint.model_rebuild()
 Duty.model_rebuild()
+
+Rule = Permission | Prohibition | Duty
+
+
+def atoms(nodes: Iterable[ConstraintNode]) -> Iterator[Constraint]:
+    """Every atomic constraint under ``nodes``, depth first."""
+    for node in nodes:
+        if isinstance(node, LogicalConstraint):
+            yield from atoms(node.operands)
+        else:
+            yield node
+
+
+def rule_refs(rule: Rule) -> list[Asset | Party]:
+    """The assets and parties a rule names (target, assigner, assignee, party functions)."""
+    refs = [rule.target, rule.assigner, rule.assignee, *rule.parties.values()]
+    return [r for r in refs if r is not None]
+
+
+def rule_nodes(rule: Rule) -> list[ConstraintNode]:
+    """A rule's constraints, its action's refinements and its collections' refinements."""
+    nodes = list(rule.constraints)
+    if rule.action is not None:
+        nodes.extend(rule.action.refinements)
+    for ref in rule_refs(rule):
+        nodes.extend(ref.refinements)
+    return nodes
+
+
+def all_duties(policy: Policy, *, remedies: bool = True) -> list[Duty]:
+    """Obligations, permission duties (and prohibition remedies), with their consequences."""
+
+    def walk(duties: Iterable[Duty]) -> Iterator[Duty]:
+        for duty in duties:
+            yield duty
+            yield from walk(duty.consequences)
+
+    found = list(walk(policy.obligations))
+    for permission in policy.permissions:
+        found.extend(walk(permission.duties))
+    if remedies:
+        for prohibition in policy.prohibitions:
+            found.extend(walk(prohibition.remedies))
+    return found

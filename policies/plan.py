@@ -11,22 +11,23 @@ over DCP) and the purposes that satisfy it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from policies.duties import applicability
 from policies.model import (
-    Asset,
     Constraint,
     ConstraintNode,
     Duty,
     LogicalConstraint,
-    Party,
     Permission,
     Policy,
     Prohibition,
+    all_duties,
+    atoms,
+    rule_nodes,
+    rule_refs,
 )
 from policies.operands import convert_right
 from policies.profile import Terms, claim_parts
@@ -73,34 +74,6 @@ class Plan:
         """The first time boundary strictly after ``after`` (when to re-check), if any."""
         index = bisect.bisect_right(self.time_boundaries, after)
         return self.time_boundaries[index] if index < len(self.time_boundaries) else None
-
-
-def _atoms(nodes: Iterable[ConstraintNode]) -> Iterator[Constraint]:
-    for node in nodes:
-        if isinstance(node, LogicalConstraint):
-            yield from _atoms(node.operands)
-        else:
-            yield node
-
-
-def _refs(rule: Permission | Prohibition | Duty) -> list[Asset | Party]:
-    refs = [rule.target, rule.assigner, rule.assignee, *rule.parties.values()]
-    return [r for r in refs if r is not None]
-
-
-def _rule_nodes(rule: Permission | Prohibition | Duty) -> list[ConstraintNode]:
-    nodes = list(rule.constraints)
-    if rule.action is not None:
-        nodes.extend(rule.action.refinements)
-    for ref in _refs(rule):
-        nodes.extend(ref.refinements)
-    return nodes
-
-
-def _duties(duties: Iterable[Duty]) -> Iterator[Duty]:
-    for duty in duties:
-        yield duty
-        yield from _duties(duty.consequences)
 
 
 def _values(constraint: Constraint) -> tuple[str, ...]:
@@ -152,9 +125,7 @@ def _count_bound(c: Constraint, terms: Terms, *, permission: bool) -> int | None
 def plan(policy: Policy, terms: Terms) -> Plan:
     """Planning facts of a spelled-out policy (see :func:`policies.normalize.normalize`)."""
     rules: list[Permission | Prohibition] = [*policy.permissions, *policy.prohibitions]
-    duties = list(_duties(policy.obligations))
-    for permission in policy.permissions:
-        duties.extend(_duties(permission.duties))
+    duties = all_duties(policy, remedies=False)
     reads = {"action"}
     if any(r.target is not None for r in rules):
         reads.add("target")
@@ -162,7 +133,7 @@ def plan(policy: Policy, terms: Terms) -> Plan:
         reads.add("assignee")
     if duties:
         reads.add("duties")
-    if any(ref.collection or ref.refinements for r in (*rules, *duties) for ref in _refs(r)):
+    if any(ref.collection or ref.refinements for r in (*rules, *duties) for ref in rule_refs(r)):
         reads.add("partOf")
     count_limits: list[int] = []
     period: timedelta | Duration | None = None
@@ -172,8 +143,8 @@ def plan(policy: Policy, terms: Terms) -> Plan:
     for rule in (*rules, *duties):
         in_permission = isinstance(rule, Permission)
         # a duty's action refinements are parameters for the enforcer, not context reads
-        nodes = list(rule.constraints) if isinstance(rule, Duty) else _rule_nodes(rule)
-        for c in _atoms(nodes):
+        nodes = list(rule.constraints) if isinstance(rule, Duty) else rule_nodes(rule)
+        for c in atoms(nodes):
             schedule = isinstance(rule, Duty) and c not in applicability(rule)
             if schedule and c.left_operand == "dateTime":
                 boundaries.update(_instants(convert_right(terms.spec("dateTime"), c)))
@@ -205,7 +176,7 @@ def plan(policy: Policy, terms: Terms) -> Plan:
                 purposes.update(_values(c))
     uppers = [
         _upper(LogicalConstraint(operator=LogicalOperator.AND, operands=tuple(nodes)), terms)
-        if (nodes := _rule_nodes(p))
+        if (nodes := rule_nodes(p))
         else None
         for p in policy.permissions
     ]

@@ -18,53 +18,22 @@ Unknown terms and malformed structure are reported while reading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 from policies.errors import Issue
 from policies.model import (
-    Asset,
-    Constraint,
-    ConstraintNode,
     Duty,
-    LogicalConstraint,
-    Party,
     Permission,
     Policy,
     Prohibition,
+    all_duties,
+    atoms,
+    rule_nodes,
 )
 from policies.normalize import normalize
 from policies.operands import check_constraint
 from policies.profile import Terms
 from policies.vocabulary import PolicyType
 
-__all__ = ["check_policy", "iter_constraints"]
-
-
-def iter_constraints(nodes: Iterable[ConstraintNode]) -> Iterator[Constraint]:
-    """Every atomic constraint under ``nodes``, depth first."""
-    for node in nodes:
-        if isinstance(node, LogicalConstraint):
-            yield from iter_constraints(node.operands)
-        else:
-            yield node
-
-
-def _ref_constraints(ref: Asset | Party | None) -> tuple[ConstraintNode, ...]:
-    return ref.refinements if ref is not None else ()
-
-
-def _rule_constraints(rule: Permission | Prohibition | Duty) -> Iterator[Constraint]:
-    yield from iter_constraints(rule.constraints)
-    if rule.action is not None:
-        yield from iter_constraints(rule.action.refinements)
-    for ref in (rule.target, rule.assigner, rule.assignee, *rule.parties.values()):
-        yield from iter_constraints(_ref_constraints(ref))
-
-
-def _duties(duties: Iterable[Duty]) -> Iterator[Duty]:
-    for duty in duties:
-        yield duty
-        yield from _duties(duty.consequences)
+__all__ = ["check_policy"]
 
 
 def check_policy(policy: Policy, terms: Terms) -> list[Issue]:
@@ -77,11 +46,7 @@ def check_policy(policy: Policy, terms: Terms) -> list[Issue]:
     spelled = normalize(policy.model_copy(update={"inherit_from": ()}))
     inherits = bool(policy.inherit_from)
     rules: list[Permission | Prohibition] = [*spelled.permissions, *spelled.prohibitions]
-    duties = list(_duties(spelled.obligations))
-    for permission in spelled.permissions:
-        duties.extend(_duties(permission.duties))
-    for prohibition in spelled.prohibitions:
-        duties.extend(_duties(prohibition.remedies))
+    duties = all_duties(spelled)
     seen_ids: set[str] = set()
     for rule in (*rules, *duties):
         if rule.uid is not None and rule.uid in seen_ids:
@@ -106,7 +71,7 @@ def check_policy(policy: Policy, terms: Terms) -> list[Issue]:
                     )
     seen: set[str] = set()
     for rule in (*rules, *duties):
-        for constraint in _rule_constraints(rule):
+        for constraint in atoms(rule_nodes(rule)):
             if constraint.path in seen:
                 continue  # a policy-level constraint pushed into several rules
             seen.add(constraint.path)
