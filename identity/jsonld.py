@@ -220,22 +220,44 @@ def _walk(value: Any) -> Iterator[Mapping[str, Any]]:
                 yield from _walk(item)
 
 
-def _check_iris(expanded: Any) -> None:
+def _unsigned(reason: str) -> VerificationError:
+    return VerificationError(f"{reason} would not be signed", code="credential-malformed")
+
+
+def _check_free_floating(items: Any) -> None:
+    # Top-level values, and nodes that only name themselves, make no triples.
+    for item in items if isinstance(items, list) else [items]:
+        if not isinstance(item, Mapping):
+            continue
+        if "@value" in item or "@list" in item or "@set" in item:
+            raise _unsigned("a free-floating value")
+        if "@id" in item and set(item) <= {"@id", "@index"}:
+            raise _unsigned(f"node {str(item['@id'])[:80]!r} has no properties and")
+
+
+def _check_expanded(expanded: Any) -> None:
+    """Refuse what expansion kept but RDF conversion would silently drop."""
+    _check_free_floating(expanded)
     for node in _walk(expanded):
+        if "@graph" in node:
+            _check_free_floating(node["@graph"])
         node_id = node.get("@id")
         if isinstance(node_id, str) and not (
             node_id.startswith("_:") or _ABSOLUTE_IRI.match(node_id)
         ):
-            raise VerificationError(
-                f"relative @id {node_id[:80]!r} would not be signed", code="credential-malformed"
-            )
+            raise _unsigned(f"relative @id {node_id[:80]!r}")
+        blank_property = next((k for k in node if k.startswith("_:")), None)
+        if blank_property is not None:
+            raise _unsigned(f"blank node property {blank_property[:80]!r}")
+        if "@direction" in node:
+            raise _unsigned("a base direction (@direction)")
         types = node.get("@type", [])
         for kind in types if isinstance(types, list) else [types]:
-            if isinstance(kind, str) and not (
-                kind in ("@json", "@id", "@vocab")
-                or kind.startswith("_:")
-                or _ABSOLUTE_IRI.match(kind)
-            ):
+            if not isinstance(kind, str):
+                continue
+            if "@value" in node and kind == "@json":
+                continue
+            if not (kind.startswith("_:") or _ABSOLUTE_IRI.match(kind)):
                 raise VerificationError(
                     f"type {kind[:80]!r} is not defined by the document's contexts",
                     code="credential-malformed",
@@ -270,6 +292,8 @@ def canonicalize(
                 "documentLoader": loader,
                 "contextResolver": ContextResolver(_resolved_contexts, loader),
                 "base": None,  # relative IRIs stay relative (and are refused)
+                # keep what RDF conversion would drop, so that it can be refused
+                "keepFreeFloatingNodes": True,
             }
             expanded = processor.expand(dict(document), options)
             if dropped:
@@ -278,7 +302,7 @@ def canonicalize(
                     "and would not be signed",
                     code="credential-malformed",
                 )
-            _check_iris(expanded)
+            _check_expanded(expanded)
             dataset = processor.to_rdf(expanded, options)
             nquads = _Rdfc10().canonical_nquads(dataset)
     except VerificationError:

@@ -107,8 +107,37 @@ def test_extra_contexts_are_served_only_by_the_loader_that_has_them() -> None:
         ({"@context": [V2, UNDEFINED_TERMS], "id": "credential-1", "name": "x"}, "relative @id"),
         ({"@context": {"@version": 2.0}}, "not valid JSON-LD"),
         ({"@context": [V2], "@graph": {"@id": 5}}, "not valid JSON-LD"),
+        ({"@context": [V2, {"a": "_:a"}], "id": "urn:x", "a": 1}, "blank node property"),
+        ({"@context": [V2, UNDEFINED_TERMS], "id": "urn:x", "a": None}, "has no properties"),
+        (
+            {
+                "@context": [V2, UNDEFINED_TERMS],
+                "@graph": [{"id": "urn:a"}, {"id": "urn:b", "x": 1}],
+            },
+            "has no properties",
+        ),
+        (
+            {
+                "@context": [V2, UNDEFINED_TERMS],
+                "id": "urn:x",
+                "a": {"@value": "x", "@language": "ar", "@direction": "rtl"},
+            },
+            "@direction",
+        ),
+        ({"@context": [V2, UNDEFINED_TERMS], "id": "urn:x", "type": "@json"}, "'@json'"),
     ],
-    ids=["undefined-property", "undefined-type", "relative-id", "bad-version", "bad-id"],
+    ids=[
+        "undefined-property",
+        "undefined-type",
+        "relative-id",
+        "bad-version",
+        "bad-id",
+        "blank-node-property",
+        "only-id-left",
+        "only-id-in-graph",
+        "direction",
+        "json-node",
+    ],
 )
 def test_what_would_not_be_signed_is_refused(document: dict[str, Any], words: str) -> None:
     with pytest.raises(VerificationError) as err:
