@@ -247,3 +247,15 @@ async def test_no_required_types_means_authentication_only(world: World) -> None
     assert caller.did == member.did
     assert caller.credentials == ()
     assert member.queries == []
+
+
+async def test_concurrent_requests_of_one_caller_share_one_query(world: World) -> None:
+    import asyncio
+
+    member = await world.add_member()
+    headers = [await member.tokens.token_for(world.verifier_did, MEMBERSHIP) for _ in range(4)]
+    callers = await asyncio.gather(*[world.verifier.verify_caller(h, MEMBERSHIP)
+                                     for h in headers])
+    assert {c.did for c in callers} == {member.did}
+    assert len({c.token.jti for c in callers}) == 4
+    assert len(member.queries) == 1
