@@ -42,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from policies.errors import ContextError, Issue, pointer
@@ -157,6 +158,7 @@ class RequestContext:
         return _ContextReader(terms).read(data)
 
 
+@lru_cache(maxsize=1024)  # every request names an action: resolve each spelling once
 def normalize_action(action: str, terms: Terms = DEFAULT_TERMS) -> str:
     """The canonical term of a requested action (``odrl:write`` -> ``modify``)."""
     resolved = terms.action(action)
