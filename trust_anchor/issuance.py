@@ -8,8 +8,10 @@ on demand and reused until their bits change (the list's version).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,10 +22,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from identity.data_integrity import (
+    EDDSA_RDFC_2022,
+    UNDEFINED_TERMS_V2_CONTEXT,
+    issue_data_integrity,
+)
 from identity.encoding import b64url_encode
+from identity.errors import VerificationError
+from identity.keys import KeyType
 from identity.service_identity import ServiceIdentity
 from identity.status_list import StatusList, build_status_list_credential, status_list_entry
 from identity.vc import build_credential, issue_vc_jwt
+from servicekit.errors import Conflict, InvalidRequest
 from trust_anchor.store.credentials import (
     IssuedCredential,
     allocate_slot,
@@ -31,7 +41,11 @@ from trust_anchor.store.credentials import (
     record_credential,
 )
 
-__all__ = ["Issuer", "utcnow"]
+__all__ = ["PROOF_FORMATS", "VC_JWT", "Issuer", "utcnow"]
+
+VC_JWT = "vc+jwt"
+#: How an issued credential may be secured.
+PROOF_FORMATS = (VC_JWT, EDDSA_RDFC_2022)
 
 
 def utcnow() -> datetime:
@@ -85,19 +99,28 @@ class Issuer:
         claims: Mapping[str, Any],
         validity: timedelta,
         participant_id: str | None = None,
+        proof_format: str = VC_JWT,
     ) -> IssuedCredential:
-        """Issue and record a ``vc+jwt`` credential of ``credential_type`` for ``subject_did``."""
+        """Issue and record a credential of ``credential_type`` for ``subject_did``.
+
+        ``proof_format`` is ``vc+jwt`` (the token is a compact JWS) or
+        ``eddsa-rdfc-2022`` (the token is the JSON of the credential with its
+        Data Integrity proof). Nothing is recorded if signing fails.
+        """
+        if proof_format not in PROOF_FORMATS:
+            raise InvalidRequest(f"unknown proof format {proof_format!r}",
+                                 code="proof-format-unknown")
         at = self.clock().replace(microsecond=0)
         for _ in range(20):
             revocation = await allocate_slot(conn, "revocation", at, self._open_lists)
             suspension = await allocate_slot(conn, "suspension", at, self._open_lists)
-            issued = self._sign(subject_did, credential_type, claims, at, at + validity,
-                                revocation, suspension, participant_id)
+            issued = await self._sign(subject_did, credential_type, claims, at, at + validity,
+                                      revocation, suspension, participant_id, proof_format)
             if await record_credential(conn, issued):
                 return issued
         raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
 
-    def _sign(
+    async def _sign(
         self,
         subject_did: str,
         credential_type: str,
@@ -107,6 +130,7 @@ class Issuer:
         revocation: tuple[str, int],
         suspension: tuple[str, int],
         participant_id: str | None,
+        proof_format: str,
     ) -> IssuedCredential:
         credential_id = f"urn:uuid:{uuid.uuid4()}"
         credential = build_credential(
@@ -129,12 +153,16 @@ class Issuer:
                 ),
             ],
         )
+        if proof_format == VC_JWT:
+            token = issue_vc_jwt(credential, self.identity.signer)
+        else:
+            token = await self._sign_data_integrity(credential)
         return IssuedCredential(
             id=credential_id,
             participant_id=participant_id,
             subject_did=subject_did,
             credential_type=credential_type,
-            token=issue_vc_jwt(credential, self.identity.signer),
+            token=token,
             issued_at=valid_from,
             valid_until=valid_until,
             revocation_list=revocation[0],
@@ -142,6 +170,23 @@ class Issuer:
             suspension_list=suspension[0],
             suspension_index=suspension[1],
         )
+
+    async def _sign_data_integrity(self, credential: dict[str, Any]) -> str:
+        signer = self.identity.signer
+        if signer.key.key_type is not KeyType.ED25519:
+            raise Conflict(
+                f"this issuer's key is {signer.key.key_type.value}; {EDDSA_RDFC_2022} needs "
+                "an Ed25519 key (use vc+jwt)",
+                code="proof-format-unavailable",
+            )
+        # The VC 2.0 context defines none of our types and claims; for Data
+        # Integrity they must be defined, or they would go unsigned.
+        credential["@context"] = [*credential["@context"], UNDEFINED_TERMS_V2_CONTEXT]
+        try:
+            secured = await asyncio.to_thread(issue_data_integrity, credential, signer)
+        except VerificationError as exc:
+            raise InvalidRequest(exc.detail, code="credential-invalid") from exc
+        return json.dumps(secured, ensure_ascii=False)
 
     async def status_list_credential(self, conn: AsyncConnection, list_id: str) -> tuple[str, int]:
         """The signed status list credential ``list_id`` and its version.

@@ -9,27 +9,19 @@ are recorded the same way. Verification takes either form.
 
 from __future__ import annotations
 
-import asyncio
+import json
 from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity.data_integrity import (
-    EDDSA_RDFC_2022,
-    UNDEFINED_TERMS_V2_CONTEXT,
-    issue_data_integrity,
-)
 from identity.errors import VerificationError
-from identity.jose import decode_jws
-from identity.jsonld import canonicalize
-from identity.keys import KeyType
-from identity.signer import Signer
-from identity.vc import VerifiedCredential, build_credential, envelope_credential
-from servicekit.errors import Conflict, InvalidRequest
+from identity.vc import VerifiedCredential, envelope_credential
+from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
 from servicekit.web import json_response, parse_body
+from trust_anchor.issuance import VC_JWT
 from trust_anchor.routes import operator_only
 from trust_anchor.state import (
     CREDENTIAL_VERIFIER,
@@ -108,26 +100,6 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
     }
 
 
-def _data_integrity_signer(request: web.Request) -> Signer:
-    signer = request.config_dict[IDENTITY].signer
-    if signer.key.key_type is not KeyType.ED25519:
-        raise Conflict(
-            f"this trust anchor's key is {signer.key.key_type.value}; "
-            f"{EDDSA_RDFC_2022} needs an Ed25519 key (use proofFormat vc+jwt)",
-            code="proof-format-unavailable",
-        )
-    return signer
-
-
-def _with_undefined_terms(credential: dict[str, Any]) -> dict[str, Any]:
-    # The VC 2.0 context defines no credential types or claims of ours; for
-    # Data Integrity they must be defined, or they would go unsigned.
-    contexts = list(credential["@context"])
-    if UNDEFINED_TERMS_V2_CONTEXT not in contexts:
-        contexts.append(UNDEFINED_TERMS_V2_CONTEXT)
-    return {**credential, "@context": contexts}
-
-
 @operation("Issue a VC 2.0 credential as an enveloped vc+jwt or with an eddsa-rdfc-2022 "
            "Data Integrity proof (operator only)",
            tags=["vc-api"], request=IssueRequest, responses={201: {"type": "object"}},
@@ -150,29 +122,17 @@ async def issue(request: web.Request) -> web.Response:
     if issuer not in (None, did, {"id": did}):
         raise InvalidRequest("this service issues only as its own DID", code="issuer-mismatch")
     claims = {k: v for k, v in subject.items() if k != "id"}
-    data_integrity = body.options.proof_format == EDDSA_RDFC_2022
-    if data_integrity:
-        signer = _data_integrity_signer(request)
-        # Refuse what cannot be canonicalized before anything is recorded.
-        preview = _with_undefined_terms(build_credential(
-            issuer=did, subject=subject, types=types, id="urn:uuid:preview"))
-        try:
-            await asyncio.to_thread(canonicalize, preview)
-        except VerificationError as exc:
-            raise InvalidRequest(exc.detail, code="credential-invalid") from exc
     settings = request.config_dict[TA_SETTINGS]
     days = body.options.validity_days or settings.credential_types[0].validity_days
     async with engine_of(request).begin() as conn:
         issued = await request.config_dict[ISSUER].issue(
             conn, subject_did=subject["id"], credential_type=types[0], claims=claims,
-            validity=timedelta(days=days),
+            validity=timedelta(days=days), proof_format=body.options.proof_format,
         )
-    if not data_integrity:
-        return json_response(
-            {"verifiableCredential": envelope_credential(issued.token)}, status=201)
-    # The same credential (id, validity, status entries) as the recorded vc+jwt.
-    recorded = _with_undefined_terms(decode_jws(issued.token).claims())
-    secured = await asyncio.to_thread(issue_data_integrity, recorded, signer)
+    if body.options.proof_format == VC_JWT:
+        secured: dict[str, Any] = envelope_credential(issued.token)
+    else:
+        secured = json.loads(issued.token)
     return json_response({"verifiableCredential": secured}, status=201)
 
 
