@@ -133,8 +133,9 @@ class _Rule:
 
     __slots__ = ("actions", "applies", "duties", "key", "permit")
 
-    def __init__(self, rule: Permission | Prohibition, terms: Terms, obligations: _Duties,
-                 policy_id: str) -> None:  # fmt: skip
+    def __init__(
+        self, rule: Permission | Prohibition, terms: Terms, obligations: _Duties, policy_id: str
+    ) -> None:
         self.key = rule.key
         name = canonical_action(rule.action.name) if rule.action else None
         # every requested action this rule covers: its own and all included in it
@@ -177,10 +178,11 @@ class CompiledPolicy:
     credentials and purposes it asks for.
     """
 
-    __slots__ = ("_parents", "_terms", "decide", "plan", "policy", "uid")
+    __slots__ = ("_terms", "decide", "plan", "policy", "uid")
 
-    def __init__(self, policy: Policy, decide: Callable[[RequestContext], Decision],
-                 plan: Plan, terms: Terms) -> None:  # fmt: skip
+    def __init__(
+        self, policy: Policy, decide: Callable[[RequestContext], Decision], plan: Plan, terms: Terms
+    ) -> None:
         self.policy = policy
         """The spelled-out policy (policy-level properties pushed into rules)."""
         self.uid = policy.uid

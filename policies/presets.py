@@ -226,20 +226,27 @@ def pay_per_use(
         "action": {
             "rdf:value": {"@id": "odrl:compensate"},
             "refinement": [
-                {"leftOperand": "payAmount", "operator": "eq", "rightOperand": amount,
-                 "unit": currency},
+                {
+                    "leftOperand": "payAmount",
+                    "operator": "eq",
+                    "rightOperand": amount,
+                    "unit": currency,
+                },
             ],
         }
-    }  # fmt: skip
+    }
     meter: dict[str, Any] = {"action": "dst:meter"}
     if meter_endpoint is not None:
         meter["action"] = {
             "rdf:value": {"@id": "dst:meter"},
             "refinement": [
-                {"leftOperand": "dst:endpoint", "operator": "eq",
-                 "rightOperand": {"@id": meter_endpoint}},
+                {
+                    "leftOperand": "dst:endpoint",
+                    "operator": "eq",
+                    "rightOperand": {"@id": meter_endpoint},
+                },
             ],
-        }  # fmt: skip
+        }
     return PlanTerms(duties=(compensate, meter), uses_profile=True)
 
 
