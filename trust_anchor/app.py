@@ -28,8 +28,10 @@ from servicekit.app import (
     http_client_context,
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.jobs import JobRunner
 from servicekit.service_info import load_or_create_admin_key
 from trust_anchor import __version__
+from trust_anchor.dcp_issuance import DELIVER_JOB, DcpIssuance
 from trust_anchor.issuance import Issuer, utcnow
 from trust_anchor.onboarding import Onboarding
 from trust_anchor.registry import Registry
@@ -51,6 +53,7 @@ from trust_anchor.state import (
     CREDENTIAL_VERIFIER,
     IDENTITY,
     ISSUER,
+    JOB_RUNNER,
     ONBOARDING,
     PRESENTATION_VERIFIER,
     REGISTRY,
@@ -133,7 +136,12 @@ async def _trust_context(app: web.Application) -> AsyncIterator[None]:
     info.update({"did": identity.did, "admin_api_key": admin_key,
                  "openapi": f"{settings.base_url}/openapi.json",
                  "operator_page": f"{settings.base_url}/operator"})
+    dcp = DcpIssuance(engine, settings, issuer, resolver, app[GUARDED_HTTP_CLIENT])
+    runner = JobRunner(engine, {DELIVER_JOB: dcp.deliver})
+    app[JOB_RUNNER] = runner
+    await runner.start()
     try:
         yield
     finally:
+        await runner.stop()
         await status_checker.close()

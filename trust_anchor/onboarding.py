@@ -19,7 +19,12 @@ from identity.errors import VerificationError
 from identity.self_issued import SelfIssuedTokenVerifier
 from servicekit.auth import hash_api_key
 from servicekit.ids import new_id
-from trust_anchor.domain.participants import Application, ApplicationState, Participant
+from trust_anchor.domain.participants import (
+    Application,
+    ApplicationState,
+    Participant,
+    membership_claims,
+)
 from trust_anchor.errors import ChallengeInvalid, ProofInvalid
 from trust_anchor.issuance import Issuer
 from trust_anchor.registry import Registry
@@ -118,7 +123,7 @@ class Onboarding:
                 conn,
                 subject_did=participant.did,
                 credential_type=membership.type,
-                claims=self._membership_claims(participant),
+                claims=membership_claims(participant, self._now()),
                 validity=timedelta(days=membership.validity_days),
                 participant_id=participant.id,
             )
@@ -204,17 +209,3 @@ class Onboarding:
             if config.on_approval:
                 return config
         raise RuntimeError("no credential type is issued on approval")  # settings validate this
-
-    @staticmethod
-    def _membership_claims(participant: Participant) -> dict[str, object]:
-        return {
-            "legalName": participant.legal_name,
-            "organisationNumber": participant.organisation_number,
-            "country": participant.country,
-            "roles": [str(r) for r in participant.roles],
-            "memberSince": (participant.member_since or participant.updated_at)
-            .replace(microsecond=0)
-            .isoformat()
-            .replace("+00:00", "Z"),
-        }
-

@@ -10,6 +10,7 @@ from identity.service_identity import ServiceIdentity
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
 from servicekit.auth import ApiKeyVerifier
+from servicekit.jobs import JobRunner
 from trust_anchor.issuance import Issuer
 from trust_anchor.onboarding import Onboarding
 from trust_anchor.registry import Registry
@@ -20,6 +21,7 @@ __all__ = [
     "CREDENTIAL_VERIFIER",
     "IDENTITY",
     "ISSUER",
+    "JOB_RUNNER",
     "ONBOARDING",
     "PRESENTATION_VERIFIER",
     "REGISTRY",
@@ -38,3 +40,4 @@ REGISTRY = web.AppKey("registry", Registry)
 ONBOARDING = web.AppKey("onboarding", Onboarding)
 ADMIN_KEYS = web.AppKey("admin_keys", ApiKeyVerifier)
 SELF_ISSUED_VERIFIER = web.AppKey("self_issued_verifier", SelfIssuedTokenVerifier)
+JOB_RUNNER = web.AppKey("job_runner", JobRunner)

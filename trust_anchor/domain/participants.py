@@ -31,6 +31,7 @@ __all__ = [
     "Contact",
     "Participant",
     "Role",
+    "membership_claims",
 ]
 
 
@@ -146,3 +147,15 @@ class AuditEvent(BaseModel):
     actor: str
     reason: str | None
     at: datetime
+
+
+def membership_claims(participant: Participant, at: datetime) -> dict[str, object]:
+    """The MembershipCredential subject claims of ``participant`` (``at``: when first a member)."""
+    since = (participant.member_since or at).replace(microsecond=0)
+    return {
+        "legalName": participant.legal_name,
+        "organisationNumber": participant.organisation_number,
+        "country": participant.country,
+        "roles": [str(r) for r in participant.roles],
+        "memberSince": since.isoformat().replace("+00:00", "Z"),
+    }

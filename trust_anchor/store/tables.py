@@ -155,6 +155,7 @@ dcp_requests = sa.Table(
     sa.Column("holder_pid", sa.String(200), nullable=False),
     sa.Column("holder_did", sa.String(500), nullable=False, index=True),
     sa.Column("credential_ids", sa.Text, nullable=False),
+    sa.Column("issued", sa.Text, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
