@@ -214,6 +214,9 @@ class JobRunner:
                 last_purge = self._clock()
                 with contextlib.suppress(Exception):
                     await self.purge()
+            # Clear before claiming: a wake() that arrives while the claim runs
+            # (a job just enqueued by a running handler) must not be lost.
+            self._wake.clear()
             try:
                 jobs = await self._claim()
             except asyncio.CancelledError:
@@ -227,7 +230,6 @@ class JobRunner:
                 task.add_done_callback(self._running.discard)
             if len(jobs) == self._batch:
                 continue  # more may be due; do not wait
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
