@@ -173,6 +173,49 @@ class JobRunner:
         """Look for due jobs now instead of at the next poll (call after enqueue)."""
         self._wake.set()
 
+    async def enqueue_claimed(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        max_attempts: int = 8,
+    ) -> Job:
+        """Add a job already claimed by this runner, in the caller's transaction.
+
+        Hand the returned job to :meth:`run_claimed` once the transaction has
+        committed: it runs at once, without waiting for a wake-up and a claim.
+        If the transaction rolls back, nothing was added; if this process dies
+        before the job finishes, its lease expires and any runner retries it,
+        exactly as with a job claimed by the loop.
+        """
+        now = self._clock()
+        job_id = str(uuid.uuid4())
+        await conn.execute(
+            jobs_table.insert().values(
+                id=job_id,
+                kind=kind,
+                payload=json.dumps(dict(payload)),
+                dedupe_key=None,
+                status="pending",
+                attempts=1,
+                max_attempts=max_attempts,
+                run_at=now,
+                lease_owner=self.owner,
+                lease_until=now + self._lease,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return Job(id=job_id, kind=kind, payload=dict(payload), attempts=1,
+                   max_attempts=max_attempts)
+
+    def run_claimed(self, job: Job) -> None:
+        """Run a job from :meth:`enqueue_claimed` now, in the background (after commit)."""
+        task = asyncio.create_task(self._run(job))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
     async def start(self) -> None:
         """Start the background loop."""
         if self._task is None:
