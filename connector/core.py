@@ -5,12 +5,14 @@ signaling seams, the outbound HTTP session and the job runner. Both the DSP
 app and the management app reach it through the ``CONTROL_PLANE`` key.
 :meth:`ControlPlane.transaction` is how state changes are made: everything
 written in one block (the new state, the outbound message, its job) commits
-together, and the job runner is woken right after the commit instead of at
-its next poll.
+together; right after the commit the message's delivery starts (its job was
+claimed as it was queued) and the job runner is woken for any other job,
+instead of waiting for its next poll.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -50,6 +52,12 @@ class Tx:
     plane: ControlPlane
     enqueued: int = 0
     after_commit: list[Any] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    claimed: list[jobs.Job] = field(default_factory=list)
+
+    def record(self, process_id: str, state: str) -> None:
+        """Note a process's new state, announced to watchers once this commits."""
+        self.changed.append((process_id, state))
 
     async def enqueue(self, kind: str, payload: dict[str, Any], *, delay: float = 0.0) -> str:
         """Add a background job in this transaction."""
@@ -68,7 +76,12 @@ class Tx:
         audience: str,
         message: dict[str, Any],
     ) -> int:
-        """Queue a DSP message for delivery (in order, after earlier ones of the process)."""
+        """Queue a DSP message for delivery (in order, after earlier ones of the process).
+
+        The delivery job is claimed by this process as it is queued and starts
+        right after the commit; if the process dies first, its lease expires
+        and any replica delivers the message.
+        """
         message_id = await outbox.add_message(
             self.conn,
             process_kind=process_kind,
@@ -77,7 +90,10 @@ class Tx:
             audience=audience,
             message=message,
         )
-        await self.enqueue(SEND_JOB, {"outbox_id": message_id})
+        self.claimed.append(await self.plane.runner.enqueue_claimed(
+            self.conn, SEND_JOB, {"outbox_id": message_id},
+            max_attempts=self.plane.settings.jobs.max_attempts,
+        ))
         return message_id
 
 
@@ -118,6 +134,7 @@ class ControlPlane:
         #: Called when a job of a kind has failed for good (retries exhausted).
         self.failure_handlers: dict[str, Callable[[jobs.Job, str], Awaitable[None]]] = {}
         self.management_url: str | None = None
+        self._watchers: dict[str, list[tuple[frozenset[str], asyncio.Future[str]]]] = {}
 
     async def _job_failed(self, job: jobs.Job, error: str) -> None:
         handler = self.failure_handlers.get(job.kind)
@@ -137,8 +154,39 @@ class ControlPlane:
             yield tx
         if tx.enqueued:
             self.runner.wake()
+        for job in tx.claimed:
+            self.runner.run_claimed(job)
+        for process_id, state in tx.changed:
+            self._announce(process_id, state)
         for callback in tx.after_commit:
             await callback()
+
+    def _announce(self, process_id: str, state: str) -> None:
+        watchers = self._watchers.get(process_id)
+        if not watchers:
+            return
+        keep = []
+        for states, future in watchers:
+            if future.done():
+                continue
+            if state in states:
+                future.set_result(state)
+            else:
+                keep.append((states, future))
+        if keep:
+            self._watchers[process_id] = keep
+        else:
+            del self._watchers[process_id]
+
+    def watch(self, process_id: str, states: frozenset[str]) -> asyncio.Future[str]:
+        """A future resolved when this process commits ``process_id`` into one of ``states``.
+
+        Only changes made by this process are seen (another replica's are
+        not); callers re-read the store after a timeout.
+        """
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(process_id, []).append((states, future))
+        return future
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

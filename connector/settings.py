@@ -128,6 +128,10 @@ class ConnectorSettings(ServiceSettings):
             self.management_port = self.port + 1 if self.port else 0
         if self.did_method is None:
             self.did_method = "key" if self.dev else "web"
+        if self.jobs.lease_seconds <= self.http_timeout_seconds:
+            # A lease that expires while a peer is still answering would let a
+            # second replica send the same message.
+            raise ValueError("jobs.lease_seconds must exceed http_timeout_seconds")
         return self
 
     @property

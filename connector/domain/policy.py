@@ -5,9 +5,12 @@
   policy at negotiation time (automatic agreement)?
 * :func:`can_see` — does an access policy let a caller see an offer at all?
 
-All ODRL reading and evaluation happens in :mod:`policies`; this module only
-builds the request context from a :class:`~connector.domain.caller.Caller`
-and keeps parsed policies in a small cache.
+All ODRL reading and evaluation happens in :mod:`policies` (parsed once,
+compiled through its cache); this module only builds the request context
+from a :class:`~connector.domain.caller.Caller`. At negotiation time the
+context says who asks (their verified credentials and claims), when, and
+that nothing has been used yet (``count`` 0); anything else a constraint
+needs is unknown, so such an offer waits for the owner.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ import orjson
 
 from connector.domain.caller import Caller
 from connector.domain.catalog import policy_body
-from policies.context import RequestContext
-from policies.errors import PolicyError
-from policies.evaluate import evaluate
-from policies.model import Policy
-from policies.parse import parse_policy, validate_policy
+from policies import (
+    Policy,
+    PolicyError,
+    RequestContext,
+    compile_cached,
+    parse_policy,
+    validate_policy,
+)
 
 __all__ = ["PolicyCheck", "can_see", "check_offer", "policy_issues"]
 
@@ -85,6 +91,7 @@ def _context(caller: Caller, target: str, now: datetime | None) -> RequestContex
         target=target,
         assignee=caller.id,
         now=now or datetime.now(UTC),
+        count=0,  # at negotiation time nothing has been used yet
         credentials=credentials,
     )
 
@@ -95,10 +102,12 @@ def _decide(policy_id: str, body: Mapping[str, Any], *, target: str, caller: Cal
         policy = _parse(policy_id, body, target, kind)
     except PolicyError as exc:
         return PolicyCheck(False, (f"the policy is not valid ODRL: {exc}",))
-    decision = evaluate(policy, _context(caller, target, now))
-    if decision.permitted:
+    compiled = compile_cached(policy)
+    context = _context(caller, target, now)
+    if compiled.decide(context).permitted:
         return PolicyCheck(True)
-    return PolicyCheck(False, tuple(reason.message for reason in decision.reasons[:5]))
+    reasons = compiled.explain(context).reasons
+    return PolicyCheck(False, tuple(reason.message for reason in reasons[:5]))
 
 
 def check_offer(

@@ -9,6 +9,16 @@ A message is matched to its schema by ``@type`` (the plain JSON form names
 types without a prefix). Unknown types and schema violations raise
 :class:`~servicekit.errors.ValidationFailed` with one entry per failing
 location (``path`` is a JSON pointer into the message).
+
+Validation is cached by *shape*. The DSP schemas look at the value of a
+string only under a few properties (those whose schema has ``const``,
+``enum``, ``pattern`` or ``contains``: ``@type``, ``@context``, ``state``,
+``eventType``, ``operator``, ``timestamp``...; the set is derived from the
+schemas when they load). Everywhere else only the JSON type, the keys and the
+array lengths matter. So a message's *shape* (every other string replaced by
+``""``) is valid exactly when the message is, and a shape seen valid before
+needs no second validation: the thousandth ContractAgreementVerificationMessage
+or catalog dataset costs one hash instead of a schema walk.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +109,8 @@ class SchemaValidator:
         for message_type, relative in MESSAGE_SCHEMAS.items():
             schema = documents[relative]
             self._validators[message_type] = Draft201909Validator(schema, registry=registry)
+        #: Properties whose string values the schemas constrain (kept in shapes).
+        self.constrained: frozenset[str] = _constrained_properties(documents.values())
         # Fingerprints of documents already found valid (see validate_catalog).
         self._valid: dict[bytes, None] = {}
 
@@ -124,8 +136,42 @@ class SchemaValidator:
                 break
         return found
 
+    def shape(self, node: Any) -> Any:
+        """``node`` with every unconstrained string replaced by ``""`` (see the module doc)."""
+        if isinstance(node, str):
+            return ""
+        if isinstance(node, Mapping):
+            return {key: (value if key in self.constrained else self.shape(value))
+                    for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.shape(item) for item in node]
+        return node
+
     def validate(self, message: Any, message_type: str | None = None) -> None:
-        """Raise :class:`ValidationFailed` unless ``message`` matches its schema."""
+        """Raise :class:`ValidationFailed` unless ``message`` matches its schema.
+
+        Shapes found valid before are remembered, so most messages cost a hash.
+        """
+        if isinstance(message, Mapping):
+            kind = message_type or message.get("@type")
+            if isinstance(kind, str):
+                key = kind.encode() + hashlib.blake2b(
+                    orjson.dumps(self.shape(message), option=orjson.OPT_SORT_KEYS),
+                    digest_size=16,
+                ).digest()
+                if key in self._valid:
+                    return
+                self._check(message, message_type)
+                self._remember(key)
+                return
+        self._check(message, message_type)
+
+    def _remember(self, key: bytes) -> None:
+        if len(self._valid) >= _CACHE_LIMIT:
+            self._valid.clear()
+        self._valid[key] = None
+
+    def _check(self, message: Any, message_type: str | None = None) -> None:
         errors = self.errors(message, message_type)
         if errors:
             kind = message_type or (
@@ -138,20 +184,8 @@ class SchemaValidator:
             )
 
     def validate_cached(self, message: Mapping[str, Any], message_type: str) -> None:
-        """:meth:`validate`, remembering documents found valid (byte-identical JSON).
-
-        The same JSON is valid against the same schema every time, so a
-        catalog page of datasets validated before costs a hash per dataset.
-        """
-        key = message_type.encode() + hashlib.blake2b(
-            orjson.dumps(message, option=orjson.OPT_SORT_KEYS), digest_size=16
-        ).digest()
-        if key in self._valid:
-            return
+        """:meth:`validate` against an explicit type (kept for callers that name it)."""
         self.validate(message, message_type)
-        if len(self._valid) >= _CACHE_LIMIT:
-            self._valid.clear()
-        self._valid[key] = None
 
     def validate_catalog(self, catalog: Mapping[str, Any]) -> None:
         """Validate a ``Catalog``: the envelope, then each dataset (cached) as a ``Dataset``.
@@ -170,7 +204,57 @@ class SchemaValidator:
                              "code": "dsp-schema"}],
                     code="dsp-schema-violation",
                 )
-            self.validate_cached({"@context": context, **dataset}, "Dataset")
+            self.validate({"@context": context, **dataset}, "Dataset")
+
+
+_CONSTRAINING = ("const", "enum", "pattern", "contains", "format")
+
+
+def _constrained_properties(documents: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Names of properties whose schema (through refs and combinators) limits string values."""
+    by_id = {str(doc["$id"]): doc for doc in documents}
+
+    def resolve(ref: str, base: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        target, _, pointer = ref.partition("#")
+        node: Any = by_id.get(target) if target else base
+        for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        return node if isinstance(node, Mapping) else None
+
+    def constrains(schema: Any, base: Mapping[str, Any], seen: set[int]) -> bool:
+        if not isinstance(schema, Mapping) or id(schema) in seen:
+            return False
+        seen.add(id(schema))
+        if any(keyword in schema for keyword in _CONSTRAINING):
+            return True
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            target_doc = by_id.get(ref.partition("#")[0], base) if ref.partition("#")[0] else base
+            found = resolve(ref, base)
+            if found is not None and constrains(found, target_doc, seen):
+                return True
+        for combinator in ("allOf", "anyOf", "oneOf"):
+            for member in schema.get(combinator, ()):
+                if constrains(member, base, seen):
+                    return True
+        return constrains(schema.get("items"), base, seen)
+
+    names: set[str] = set()
+
+    def walk(node: Any, base: Mapping[str, Any]) -> None:
+        if isinstance(node, Mapping):
+            for name, sub in (node.get("properties") or {}).items():
+                if constrains(sub, base, set()):
+                    names.add(name)
+            for value in node.values():
+                walk(value, base)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, base)
+
+    for document in by_id.values():
+        walk(document, document)
+    return frozenset(names)
 
 
 @functools.cache

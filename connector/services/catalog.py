@@ -27,6 +27,7 @@ from connector.domain.catalog import (
     OfferIn,
     PolicyIn,
     PolicyRecord,
+    policy_body,
     render_dataset,
     render_offer,
 )
@@ -35,12 +36,26 @@ from connector.errors import UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validator
 from connector.store import catalog as store
+from policies import to_dsp
+from policies.presets import AccessLevel as PresetLevel
+from policies.presets import Licence, traffic_light_offer
 from servicekit.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 
-__all__ = ["DEFAULT_POLICY", "CatalogService"]
+__all__ = ["CatalogService", "default_policy"]
 
-#: The policy a dataset is offered under when the owner gives none: use, nothing more.
-DEFAULT_POLICY: dict[str, Any] = {"permission": [{"action": "use"}]}
+
+def default_policy(level: AccessLevel, *, assigner: str, licence: str | None) -> dict[str, Any]:
+    """The traffic-light preset offer of :mod:`policies` for ``level``, as a policy body.
+
+    Green: use with attribution under the licence (NLOD 2.0 unless the
+    dataset names one of the known ones); yellow: members, after approval.
+    """
+    known = {str(item) for item in Licence}
+    preset = traffic_light_offer(
+        PresetLevel(level.value), offer_id="urn:offer:default", assigner=assigner,
+        licence=Licence(licence) if licence in known else Licence.NLOD_2_0,
+    )
+    return policy_body(to_dsp(preset, context=False))
 
 
 def _encode_token(last_id: str) -> str:
@@ -91,17 +106,17 @@ class CatalogService:
     async def add_dataset(self, data: DatasetIn) -> tuple[Dataset, Offer | None]:
         """Register a dataset; unless it is NON_PUBLIC, offer it under ``data.policy``."""
         now = time.time()
-        dataset = Dataset(
-            id=data.id or new_pid(),
-            **data.model_dump(exclude={"id", "policy"}),
-            created_at=now,
-            updated_at=now,
-        )
-        body = data.policy if data.policy is not None else DEFAULT_POLICY
+        fields = data.model_dump(exclude={"id", "policy"})
+        if fields["license"] is None and data.access_level is not AccessLevel.NON_PUBLIC:
+            fields["license"] = str(Licence.NLOD_2_0)
+        dataset = Dataset(id=data.id or new_pid(), **fields, created_at=now, updated_at=now)
         if data.policy is not None and dataset.access_level is AccessLevel.NON_PUBLIC:
             raise InvalidRequest("a NON_PUBLIC dataset is never offered; leave out the policy",
                                  code="not-offerable")
+        body: dict[str, Any] = {}
         if dataset.access_level is not AccessLevel.NON_PUBLIC:
+            body = data.policy if data.policy is not None else default_policy(
+                dataset.access_level, assigner=self.plane.did, licence=dataset.license)
             self.check_policy(body)
         async with self.plane.transaction() as tx:
             if await store.get_dataset(tx.conn, dataset.id) is not None:

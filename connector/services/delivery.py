@@ -10,8 +10,9 @@ TransferProcess) is validated before we trust it.
 
 Outcomes: 2xx is delivered; a timeout, connection error, 408, 429 or 5xx is
 retried with back-off; any other 4xx means the peer refuses the message, so
-retrying cannot help: the message fails and the process is terminated here.
-The same happens when the retries run out.
+retrying cannot help: the message fails and the process is terminated here
+(unless the peer's state shows the message had arrived before: a repeat of
+an at-least-once delivery). The same happens when the retries run out.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ _log = structlog.get_logger("connector.delivery")
 _PLACEHOLDERS = ("{providerPid}", "{consumerPid}")
 _RETRY_STATUSES = frozenset({408, 425, 429})
 _RETRY_DELAY = 0.02
+#: The state a message moves the peer's process into (events: their eventType).
+_LANDS_IN = {
+    "ContractOfferMessage": "OFFERED",
+    "ContractAgreementMessage": "AGREED",
+    "ContractAgreementVerificationMessage": "VERIFIED",
+    "ContractNegotiationTerminationMessage": "TERMINATED",
+    "TransferStartMessage": "STARTED",
+    "TransferSuspensionMessage": "SUSPENDED",
+    "TransferCompletionMessage": "COMPLETED",
+    "TransferTerminationMessage": "TERMINATED",
+}
+#: How far along the happy path a negotiation state is.
+_RANK = {"REQUESTED": 1, "OFFERED": 1, "ACCEPTED": 2, "AGREED": 3, "VERIFIED": 4,
+         "FINALIZED": 5}
 
 
 def _fill(text: str, provider_pid: str | None, consumer_pid: str | None) -> str:
@@ -115,12 +130,6 @@ class Delivery:
         plane.runner.register(SEND_JOB, self._send_job)
         plane.failure_handlers[SEND_JOB] = self._send_failed
 
-    async def _process(self, kind: str, process_id: str) -> Any:
-        async with self.plane.read() as conn:
-            if kind == "negotiation":
-                return await processes.get_negotiation(conn, process_id)
-            return await processes.get_transfer(conn, process_id)
-
     async def _send_job(self, job: Job) -> None:
         message_id = int(job.payload["outbox_id"])
         async with self.plane.read() as conn:
@@ -128,11 +137,15 @@ class Delivery:
             if queued is None or queued.status != "pending":
                 return
             waiting = await outbox.earlier_undelivered(conn, queued)
+            process: Any = None
+            if not waiting:
+                process = (await processes.get_negotiation(conn, queued.process_id)
+                           if queued.process_kind == "negotiation"
+                           else await processes.get_transfer(conn, queued.process_id))
         if waiting:
             async with self.plane.transaction() as tx:
                 await tx.enqueue(SEND_JOB, {"outbox_id": message_id}, delay=_RETRY_DELAY)
             return
-        process = await self._process(queued.process_kind, queued.process_id)
         if process is None:
             await self._give_up(queued, "the process no longer exists", terminate=False)
             return
@@ -168,8 +181,46 @@ class Delivery:
             return
         if status >= 500 or status in _RETRY_STATUSES:
             raise PeerError(f"{url} answered HTTP {status}", code="peer-error")
+        if await self._landed(body, process, headers):
+            await self._delivered(queued, body, b"")
+            return
         await self._give_up(queued, f"the peer refused the message with HTTP {status}: "
                                     f"{raw[:300].decode(errors='replace')}")
+
+    async def _landed(self, body: Mapping[str, Any], process: Any,
+                      headers: Mapping[str, str]) -> bool:
+        """Whether a refused message had in fact been received before (a redelivery).
+
+        Delivery is at least once: an attempt can reach the peer and still
+        count as failed (a timeout, a crash before the bookkeeping), and the
+        peer rightly refuses the repeat as an illegal transition. Asking the
+        peer for its state tells a repeat from a real refusal.
+        """
+        kind = str(body.get("@type"))
+        target = body.get("eventType") or _LANDS_IN.get(kind)
+        if target is None:
+            return False
+        negotiation = kind.startswith("Contract")
+        peer_pid = process.consumer_pid if process.role.value == "provider" \
+            else process.provider_pid
+        url = (f"{process.counterparty_address}/"
+               f"{'negotiations' if negotiation else 'transfers'}/{peer_pid}")
+        try:
+            async with self.plane.http.get(url, headers={
+                    "Authorization": headers["Authorization"]}) as resp:
+                if resp.status != 200:
+                    return False
+                answer = orjson.loads(await resp.read())
+            validator().validate(answer, "ContractNegotiation" if negotiation
+                                 else "TransferProcess")
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError, DataspaceError):
+            return False
+        state = str(answer.get("state"))
+        if state == target:
+            return True
+        if negotiation and "TERMINATED" not in (state, target):
+            return _RANK.get(state, 0) >= _RANK.get(str(target), 99)
+        return False
 
     async def _delivered(self, queued: outbox.OutboxMessage, body: Mapping[str, Any],
                          raw: bytes) -> None:

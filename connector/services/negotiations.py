@@ -51,9 +51,8 @@ from connector.store.agreements import Agreement, get_agreement, insert_agreemen
 from servicekit.errors import IllegalTransition, InvalidRequest
 from servicekit.jobs import Job
 
-__all__ = ["DECIDE_JOB", "STEPS_JOB", "NegotiationScript", "NegotiationService", "retrying"]
+__all__ = ["STEPS_JOB", "NegotiationScript", "NegotiationService", "retrying"]
 
-DECIDE_JOB = "connector.negotiation.decide"
 STEPS_JOB = "connector.negotiation.steps"
 PROVIDER_PID = "{providerPid}"
 CONSUMER_PID = "{consumerPid}"
@@ -100,7 +99,6 @@ class NegotiationService:
         self.plane = plane
         self.catalog = catalog
         self.script = script
-        plane.runner.register(DECIDE_JOB, self._decide_job)
         plane.runner.register(STEPS_JOB, self._steps_job)
 
     # --- reading -------------------------------------------------------------------
@@ -186,8 +184,8 @@ class NegotiationService:
             if existing:
                 return existing[0], False
             await processes.insert_negotiation(tx.conn, negotiation)
-            await tx.enqueue(DECIDE_JOB, {"id": negotiation.id,
-                                          "event": NegotiationEvent.REQUESTED.value})
+            tx.record(negotiation.id, negotiation.state.value)
+            await self._react(tx, negotiation, NegotiationEvent.REQUESTED, {})
         _log.info("negotiation_requested", negotiation=negotiation.id, caller=caller.id,
                   offer=offer.id)
         return negotiation, True
@@ -202,7 +200,7 @@ class NegotiationService:
         target: NegotiationState,
         event: NegotiationEvent | None = None,
         changes: Callable[[Negotiation], dict[str, Any]] | None = None,
-        extra_job: Callable[[Negotiation], dict[str, Any]] | None = None,
+        facts: Callable[[Negotiation], dict[str, Any]] | None = None,
         before: Callable[[Tx, Negotiation], Awaitable[None]] | None = None,
     ) -> Negotiation:
         async def attempt() -> Negotiation:
@@ -221,11 +219,10 @@ class NegotiationService:
                 updated = await processes.update_negotiation(
                     tx.conn, current, state=target, awaiting=None, **update
                 )
+                tx.record(pid, target.value)
                 if event is not None:
-                    payload = {"id": pid, "event": event.value}
-                    if extra_job is not None:
-                        payload |= extra_job(current)
-                    await tx.enqueue(DECIDE_JOB, payload)
+                    await self._react(tx, updated, event,
+                                      facts(current) if facts is not None else {})
                 return updated
 
         updated = await retrying(attempt)
@@ -264,7 +261,7 @@ class NegotiationService:
 
         return await self._inbound(caller, pid, message, role=Role.PROVIDER,
                                    target=_S.REQUESTED, event=NegotiationEvent.REQUESTED,
-                                   changes=changes, extra_job=lambda _c: {"counter": True})
+                                   changes=changes, facts=lambda _c: {"counter": True})
 
     async def on_event(self, caller: Caller, pid: str, message: Mapping[str, Any]) -> Negotiation:
         """ACCEPTED (to the provider) or FINALIZED (to the consumer)."""
@@ -323,8 +320,8 @@ class NegotiationService:
         )
         async with self.plane.transaction() as tx:
             await processes.insert_negotiation(tx.conn, negotiation)
-            await tx.enqueue(DECIDE_JOB, {"id": pid, "event": NegotiationEvent.OFFERED.value,
-                                          "same": False})
+            tx.record(pid, negotiation.state.value)
+            await self._react(tx, negotiation, NegotiationEvent.OFFERED, {"same": False})
         return negotiation
 
     async def on_offer(self, caller: Caller, pid: str, message: Mapping[str, Any]) -> Negotiation:
@@ -334,7 +331,7 @@ class NegotiationService:
             caller, pid, message, role=Role.CONSUMER, target=_S.OFFERED,
             event=NegotiationEvent.OFFERED,
             changes=lambda _c: {"offer": offer, "offer_id": str(offer.get("@id"))},
-            extra_job=lambda current: {"same": _same_terms(current.offer, offer)},
+            facts=lambda current: {"same": _same_terms(current.offer, offer)},
         )
 
     async def on_agreement(self, caller: Caller, pid: str,
@@ -356,7 +353,7 @@ class NegotiationService:
             caller, pid, message, role=Role.CONSUMER, target=_S.AGREED,
             event=NegotiationEvent.AGREED,
             changes=lambda _c: {"agreement_id": str(agreement["@id"])},
-            extra_job=lambda current: {
+            facts=lambda current: {
                 "same": _same_terms(current.offer, agreement)
                 and agreement.get("target") == current.dataset_id
             },
@@ -399,10 +396,11 @@ class NegotiationService:
         )
         async with self.plane.transaction() as tx:
             await processes.insert_negotiation(tx.conn, negotiation)
+            tx.record(pid, negotiation.state.value)
             await tx.send(process_kind="negotiation", process_id=pid,
                           url=f"{address}/negotiations/request", audience=counterparty_id,
                           message=message)
-            await tx.enqueue(DECIDE_JOB, {"id": pid, "event": NegotiationEvent.INITIATED.value})
+            await self._react(tx, negotiation, NegotiationEvent.INITIATED, {})
         _log.info("negotiation_started", negotiation=pid, provider=counterparty_id)
         return negotiation
 
@@ -519,6 +517,7 @@ class NegotiationService:
             message = messages.negotiation_termination(code=code, reason=reason, **pids)
             url = f"{path}/termination"
         updated = await processes.update_negotiation(tx.conn, current, **changes)
+        tx.record(current.id, target.value)
         await tx.send(process_kind="negotiation", process_id=current.id, url=url,
                       audience=current.counterparty_id, message=message)
         _log.info("negotiation_moved", negotiation=current.id, state=target.value,
@@ -537,63 +536,60 @@ class NegotiationService:
             **body,
         }
 
-    # --- background decisions ---------------------------------------------------------
+    # --- decisions ---------------------------------------------------------------------
 
-    async def _decide_job(self, job: Job) -> None:
-        payload = job.payload
-        async with self.plane.read() as conn:
-            current = await processes.get_negotiation(conn, str(payload["id"]))
-        if current is None or NEGOTIATION_TRANSITIONS.is_terminal(current.state):
-            return
-        event = str(payload["event"])
+    async def _react(self, tx: Tx, current: Negotiation, event: NegotiationEvent,
+                     facts: Mapping[str, Any]) -> None:
+        """Decide what we do about ``event``; take the immediate step now, in ``tx``."""
         steps = None
         if self.script is not None:
-            named = "counter-requested" if payload.get("counter") else event
+            named = "counter-requested" if facts.get("counter") else event.value
             steps = self.script.negotiation_steps(current, named)
         if steps is None:
-            steps = await self._default_steps(current, NegotiationEvent(event), payload)
-        await self._run(current.id, steps)
+            steps = await self._default_steps(tx, current, event, facts)
+        await self._take(tx, current, steps)
 
-    async def _steps_job(self, job: Job) -> None:
-        await self._run(str(job.payload["id"]), steps_from_payload(job.payload["steps"]),
-                        delayed=True)
-
-    async def _run(self, negotiation_id: str, steps: list[Step], *, delayed: bool = False) -> None:
+    async def _take(self, tx: Tx, current: Negotiation, steps: list[Step]) -> None:
+        """Take the first step (unless it waits) and schedule the rest as jobs."""
         if not steps:
             return
         first, rest = steps[0], steps[1:]
-        if first.delay > 0 and not delayed:
-            async with self.plane.transaction() as tx:
-                await tx.enqueue(STEPS_JOB, {"id": negotiation_id,
-                                             "steps": steps_to_payload(steps)},
-                                 delay=first.delay)
+        if first.delay > 0:
+            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(steps)},
+                             delay=first.delay)
             return
+        if first.action == WAIT:
+            await processes.update_negotiation(tx.conn, current, awaiting="owner")
+        else:
+            action = NegotiationAction(first.action)
+            if not current.can_take(action):
+                _log.info("negotiation_step_skipped", negotiation=current.id,
+                          action=action.value, state=current.state.value)
+                return
+            await self._apply(tx, current, action)
+        if rest:
+            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(rest)},
+                             delay=rest[0].delay)
+
+    async def _steps_job(self, job: Job) -> None:
+        """Scheduled steps (a scripted pause): take them now."""
+        steps = steps_from_payload(job.payload["steps"])
+        if steps:
+            steps[0] = Step(steps[0].action)
 
         async def attempt() -> None:
             async with self.plane.transaction() as tx:
-                current = await processes.get_negotiation(tx.conn, negotiation_id)
+                current = await processes.get_negotiation(tx.conn, str(job.payload["id"]))
                 if current is None or NEGOTIATION_TRANSITIONS.is_terminal(current.state):
                     return
-                if first.action == WAIT:
-                    await processes.update_negotiation(tx.conn, current, awaiting="owner")
-                    return
-                action = NegotiationAction(first.action)
-                if not current.can_take(action):
-                    _log.info("negotiation_step_skipped", negotiation=negotiation_id,
-                              action=action.value, state=current.state.value)
-                    return
-                await self._apply(tx, current, action)
-                if rest:
-                    await tx.enqueue(STEPS_JOB, {"id": negotiation_id,
-                                                 "steps": steps_to_payload(rest)},
-                                     delay=rest[0].delay)
+                await self._take(tx, current, steps)
 
         await retrying(attempt)
 
-    async def _default_steps(self, current: Negotiation, event: NegotiationEvent,
+    async def _default_steps(self, tx: Tx, current: Negotiation, event: NegotiationEvent,
                              payload: Mapping[str, Any]) -> list[Step]:
         if event is NegotiationEvent.REQUESTED:
-            return [Step(await self._provider_verdict(current))]
+            return [Step(await self._provider_verdict(tx, current))]
         if event is NegotiationEvent.ACCEPTED:
             return [Step(_A.AGREE.value)]
         if event is NegotiationEvent.VERIFIED:
@@ -606,10 +602,9 @@ class NegotiationService:
             return [Step(_A.TERMINATE.value)]
         return []
 
-    async def _provider_verdict(self, current: Negotiation) -> str:
+    async def _provider_verdict(self, tx: Tx, current: Negotiation) -> str:
         """AGREE when the request can be granted automatically, else WAIT for the owner."""
-        async with self.plane.read() as conn:
-            offer = await catalog_store.get_offer(conn, current.offer_id or "")
+        offer = await catalog_store.get_offer(tx.conn, current.offer_id or "")
         if offer is None or not _same_terms(offer.policy, current.offer):
             return WAIT
         if offer.approval.value != "auto":

@@ -42,9 +42,8 @@ from connector.store.agreements import get_agreement
 from servicekit.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from servicekit.jobs import Job
 
-__all__ = ["DECIDE_JOB", "STEPS_JOB", "TransferScript", "TransferService"]
+__all__ = ["STEPS_JOB", "TransferScript", "TransferService"]
 
-DECIDE_JOB = "connector.transfer.decide"
 STEPS_JOB = "connector.transfer.steps"
 PROVIDER_PID = "{providerPid}"
 CONSUMER_PID = "{consumerPid}"
@@ -73,7 +72,6 @@ class TransferService:
     def __init__(self, plane: ControlPlane, script: TransferScript | None = None) -> None:
         self.plane = plane
         self.script = script
-        plane.runner.register(DECIDE_JOB, self._decide_job)
         plane.runner.register(STEPS_JOB, self._steps_job)
 
     # --- reading -------------------------------------------------------------------
@@ -176,10 +174,16 @@ class TransferService:
             counterparty_address=callback.rstrip("/"), format=transfer_format,
             data_address=message.get("dataAddress"), created_at=now, updated_at=now,
         )
-        await self.plane.signaling.prepare(await self._flow(transfer))
+        flow = await self._flow(transfer)
+        await self.plane.signaling.prepare(flow)
+        steps = self._steps(transfer, TransferEvent.REQUESTED)
+        edr = None
+        if steps and steps[0].delay == 0 and steps[0].action == _A.START:
+            edr = await self.plane.signaling.start(flow)
         async with self.plane.transaction() as tx:
             await processes.insert_transfer(tx.conn, transfer)
-            await tx.enqueue(DECIDE_JOB, {"id": pid, "event": TransferEvent.REQUESTED.value})
+            tx.record(pid, transfer.state.value)
+            await self._take(tx, transfer, steps, edr=edr)
         _log.info("transfer_requested", transfer=pid, caller=caller.id, agreement=agreement_id)
         return transfer, True
 
@@ -211,10 +215,11 @@ class TransferService:
                     update |= changes(current)
                 updated = await processes.update_transfer(tx.conn, current, state=target,
                                                           **update)
-                if event is not None:
-                    await tx.enqueue(DECIDE_JOB, {"id": pid, "event": event.value})
+                tx.record(pid, target.value)
                 if current.role is Role.PROVIDER:
                     tx.after_commit.append(lambda: self._signal(updated))
+                if event is not None:
+                    await self._take(tx, updated, self._steps(updated, event))
                 return updated
 
         updated = await retrying(attempt)
@@ -316,10 +321,11 @@ class TransferService:
         )
         async with self.plane.transaction() as tx:
             await processes.insert_transfer(tx.conn, transfer)
+            tx.record(pid, transfer.state.value)
             await tx.send(process_kind="transfer", process_id=pid,
                           url=f"{address}/transfers/request",
                           audience=agreement.counterparty_id, message=message)
-            await tx.enqueue(DECIDE_JOB, {"id": pid, "event": TransferEvent.INITIATED.value})
+            await self._take(tx, transfer, self._steps(transfer, TransferEvent.INITIATED))
         _log.info("transfer_started", transfer=pid, agreement=agreement_id)
         return transfer
 
@@ -348,8 +354,6 @@ class TransferService:
                     await tx.enqueue(STEPS_JOB, {"id": transfer_id,
                                                  "steps": steps_to_payload(rest)},
                                      delay=rest[0].delay)
-            if current.role is Role.PROVIDER and action is not _A.START:
-                await self._signal(updated)
             return updated
 
         return await retrying(attempt)
@@ -388,44 +392,59 @@ class TransferService:
             message = messages.transfer_termination(code=code, reason=reason, **pids)
             url = f"{base}/termination"
         updated = await processes.update_transfer(tx.conn, current, **changes)
+        tx.record(current.id, target.value)
+        if current.role is Role.PROVIDER and action is not _A.START:
+            tx.after_commit.append(lambda: self._signal(updated))
         await tx.send(process_kind="transfer", process_id=current.id, url=url,
                       audience=current.counterparty_id, message=message)
         _log.info("transfer_moved", transfer=current.id, state=target.value,
                   action=action.value)
         return updated
 
-    # --- background decisions ---------------------------------------------------------
+    # --- decisions ---------------------------------------------------------------------
 
-    async def _decide_job(self, job: Job) -> None:
-        async with self.plane.read() as conn:
-            current = await processes.get_transfer(conn, str(job.payload["id"]))
-        if current is None or TRANSFER_TRANSITIONS.is_terminal(current.state):
-            return
-        event = str(job.payload["event"])
+    def _steps(self, transfer: Transfer, event: TransferEvent) -> list[Step]:
         steps = None
         if self.script is not None:
-            steps = self.script.transfer_steps(current, event)
+            steps = self.script.transfer_steps(transfer, event.value)
         if steps is None:
-            steps = self._default_steps(current, TransferEvent(event))
-        await self._run(current.id, steps)
+            steps = self._default_steps(transfer, event)
+        return steps
 
-    async def _steps_job(self, job: Job) -> None:
-        await self._run(str(job.payload["id"]), steps_from_payload(job.payload["steps"]),
-                        delayed=True)
-
-    async def _run(self, transfer_id: str, steps: list[Step], *, delayed: bool = False) -> None:
+    async def _take(self, tx: Tx, current: Transfer, steps: list[Step], *,
+                    edr: EndpointDataReference | None = None) -> None:
+        """Take the first step now (unless it waits) and schedule the rest as jobs."""
         if not steps:
             return
         first, rest = steps[0], steps[1:]
-        if first.delay > 0 and not delayed:
-            async with self.plane.transaction() as tx:
-                await tx.enqueue(STEPS_JOB, {"id": transfer_id, "steps": steps_to_payload(steps)},
-                                 delay=first.delay)
+        if first.delay > 0:
+            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(steps)},
+                             delay=first.delay)
             return
+        action = TransferAction(first.action)
+        if not current.can_take(action):
+            _log.info("transfer_step_skipped", transfer=current.id, action=action.value,
+                      state=current.state.value)
+            return
+        if action is _A.START and current.role is Role.PROVIDER and edr is None:
+            edr = await self.plane.signaling.start(await self._flow(current))
+        await self._apply(tx, current, action, edr=edr, code=None, reason=None)
+        if rest:
+            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(rest)},
+                             delay=rest[0].delay)
+
+    async def _steps_job(self, job: Job) -> None:
+        """Scheduled steps (a scripted pause): take them now."""
+        steps = steps_from_payload(job.payload["steps"])
+        if not steps:
+            return
+        first = Step(steps[0].action)
         try:
-            await self.act(transfer_id, TransferAction(first.action), rest=rest)
+            await self.act(str(job.payload["id"]), TransferAction(first.action),
+                           rest=steps[1:])
         except IllegalTransition:
-            _log.info("transfer_step_skipped", transfer=transfer_id, action=first.action)
+            _log.info("transfer_step_skipped", transfer=job.payload["id"],
+                      action=first.action)
 
     @staticmethod
     def _default_steps(current: Transfer, event: TransferEvent) -> list[Step]:

@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.domain.negotiation import Role
@@ -38,14 +40,14 @@ class Agreement(BaseModel):
 
 
 async def insert_agreement(conn: AsyncConnection, agreement: Agreement) -> None:
-    """Store ``agreement`` (ignored if one with its id exists: messages may repeat)."""
-    existing = await conn.execute(sa.select(agreements.c.id).where(agreements.c.id == agreement.id))
-    if existing.first() is not None:
-        return
+    """Store ``agreement``; one with its id already stored is kept (messages may repeat)."""
     values = agreement.model_dump()
     values["role"] = agreement.role.value
     values["policy"] = _json.dumps(agreement.policy)
-    await conn.execute(agreements.insert().values(**values))
+    insert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+        agreements
+    )
+    await conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["id"]))
 
 
 def _from_row(row: sa.Row[Any]) -> Agreement:

@@ -29,6 +29,7 @@ def version() -> None:
 def _register() -> None:
     # Each module adds its commands to ``cli``; keep one line per module so
     # parallel work on different commands does not collide.
+    import dataspace.cli.connector
     import dataspace.cli.db
     import dataspace.cli.did
     import dataspace.cli.keys
