@@ -320,7 +320,7 @@ if __name__ == "__main__":
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        uvloop = None
-    if uvloop is not None:  # as run_service does for the provider
+        pass
+    else:  # as run_service does for the provider
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.run(main())

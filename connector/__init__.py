@@ -1,11 +1,10 @@
 """The connector: Dataspace Protocol control plane and the policy-enforcing data plane.
 
-``create_app(settings)`` builds it; ``ConnectorSettings`` configures it. The
-seams other parts plug into: :mod:`connector.auth` (who calls us, what we
-present) and :mod:`connector.signaling` (control plane ↔ data plane).
+``connector.app.create_app(settings)`` builds it from
+``connector.settings.ConnectorSettings``. The seams other parts plug into:
+:mod:`connector.auth` (who calls us, what we present to peers) and
+:mod:`connector.signaling` (control plane ↔ data plane). Nothing is imported
+here, so importing a submodule stays cheap and free of cycles.
 """
 
-from connector.app import create_app
-from connector.settings import ConnectorSettings
-
-__all__ = ["ConnectorSettings", "create_app"]
+__all__: list[str] = []

@@ -136,6 +136,11 @@ class SchemaValidator:
                 break
         return found
 
+    @property
+    def message_types(self) -> frozenset[str]:
+        """The ``@type`` values (and pseudo types) this validator knows."""
+        return frozenset(self._validators)
+
     def shape(self, node: Any) -> Any:
         """``node`` with every unconstrained string replaced by ``""`` (see the module doc)."""
         if isinstance(node, str):

@@ -26,8 +26,8 @@ def version_document(request: web.Request) -> dict[str, Any]:
         "path": "/dsp",
         "binding": "HTTPS",
         "serviceId": f"{plane.did}#dsp",
-        "identifierType": plane.did.split(":", 2)[0] + ":" + plane.did.split(":", 2)[1]
-        if plane.did.startswith("did:") else "uri",
+        "identifierType": ":".join(plane.did.split(":")[:2]) if plane.did.startswith("did:")
+        else "uri",
     }
     if plane.auth.protocol:
         entry["auth"] = dict(plane.auth.protocol)

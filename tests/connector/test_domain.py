@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,58 @@ async def test_in_process_signaling_mints_short_lived_tokens(tmp_path: Path) -> 
     await signaling.start(flow)
     await signaling.terminate("t1")
     assert signaling.stopped["t1"] == "terminated"
+
+
+def _mutations(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """Invalid variants of a valid message: constrained values and structure changed."""
+    import copy
+
+    out = []
+    for key, bad in (("@type", "NotAType"), ("state", "DONE"), ("eventType", "MAYBE"),
+                     ("@context", ["https://example.org/other"])):
+        if key in example:
+            out.append(example | {key: bad})
+    text = json.dumps(example)
+    for good, bad in (('"operator": "lteq"', '"operator": "about"'),
+                      ('"timestamp": "2023-01-01T01:00:00Z"', '"timestamp": "yesterday"')):
+        if good in text:
+            out.append(json.loads(text.replace(good, bad)))
+    for key in list(example):
+        if key not in ("@context", "@type"):
+            smaller = copy.deepcopy(example)
+            del smaller[key]
+            out.append(smaller)
+    return out
+
+
+def test_validation_by_shape_agrees_with_full_validation() -> None:
+    official = SHARED / "specs" / "dsp-2025-1"
+    fresh = SchemaValidator(SCHEMA_DIR)
+    checked = 0
+    for path in sorted(official.rglob("example/*.json")):
+        example = json.loads(path.read_text())
+        kind = example.get("@type") or ("VersionResponse" if "protocolVersions" in example
+                                        else None)
+        if kind is None or kind not in fresh.message_types:
+            continue
+        for variant in [example, *_mutations(example)]:
+            full = fresh.errors(variant, kind) == []
+            shape = fresh.errors(fresh.shape(variant), kind) == []
+            assert full == shape, (path.name, variant)
+            checked += 1
+    assert checked > 100
+    assert {"@type", "@context", "state", "eventType", "operator", "timestamp"} <= (
+        fresh.constrained)
+
+
+def test_a_cached_shape_still_refuses_a_bad_constrained_value() -> None:
+    validator = SchemaValidator(SCHEMA_DIR)
+    event = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+             "@type": "ContractNegotiationEventMessage", "providerPid": "p1",
+             "consumerPid": "c1", "eventType": "ACCEPTED"}
+    validator.validate(event)
+    validator.validate(event | {"providerPid": "another", "consumerPid": "pid"})
+    with pytest.raises(ValidationFailed):
+        validator.validate(event | {"eventType": "REJECTED"})
+    with pytest.raises(ValidationFailed):
+        validator.validate(event | {"providerPid": 7})
