@@ -36,7 +36,7 @@ from connector.services.delivery import Delivery, DspClient
 from connector.services.negotiations import NegotiationService
 from connector.services.transfers import TransferService
 from connector.settings import ConnectorSettings
-from connector.signaling import DataPlaneSignaling, InProcessSignaling
+from connector.signaling import SignalingContext, create_signaling
 from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store.tables import metadata as table_metadata
 from connector.tck import TckScript, seed
@@ -123,13 +123,6 @@ def create_app(settings: ConnectorSettings) -> web.Application:
     return app
 
 
-def _signaling(settings: ConnectorSettings, signer: Signer) -> DataPlaneSignaling:
-    if settings.signaling != "in-process":
-        raise ValueError(f"unknown signaling implementation {settings.signaling!r}")
-    return InProcessSignaling(signer, data_plane_url=settings.public_data_plane_url,
-                              token_seconds=settings.edr_token_seconds)
-
-
 async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     """Open the control plane, serve the management API, run the job runner."""
     settings = cast(ConnectorSettings, app[SETTINGS])
@@ -151,7 +144,8 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     ))
     plane = ControlPlane(
         settings=settings, engine=app[DB_ENGINE], did=did, signer=signer, auth=auth,
-        signaling=_signaling(settings, signer),
+        signaling=await create_signaling(settings.signaling, SignalingContext(
+            settings=settings, signer=signer, engine=app[DB_ENGINE], http=app[HTTP_CLIENT])),
         http=app[GUARDED_HTTP_CLIENT],
         did_document=identity.document if settings.did is None else None,
     )

@@ -14,15 +14,18 @@ here, as Eclipse EDC's data-plane signaling does:
 :class:`InProcessSignaling` is the minimal implementation: it signs the
 access token with the connector's key (:mod:`identity`) and points at the
 configured data-plane URL; it keeps which flows are live in memory. The data
-plane replaces it (token verification, policy enforcement, streaming proxy).
+plane replaces it (token verification, policy enforcement, streaming proxy):
+:func:`register_signaling` adds an implementation, ``settings.signaling``
+picks one by name. ``start`` is called outside any database transaction.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +41,9 @@ __all__ = [
     "DataPlaneSignaling",
     "EndpointDataReference",
     "InProcessSignaling",
+    "SignalingContext",
+    "create_signaling",
+    "register_signaling",
 ]
 
 #: The DSP endpoint type of an HTTP data address.
@@ -100,8 +106,6 @@ class EndpointDataReference(BaseModel):
             return None
         expires = 0.0
         if "expiresAt" in properties:
-            from datetime import datetime
-
             try:
                 expires = datetime.fromisoformat(
                     properties["expiresAt"].replace("Z", "+00:00")
@@ -206,3 +210,41 @@ class InProcessSignaling:
     def is_live(self, transfer_id: str) -> bool:
         """True while the flow may be served."""
         return transfer_id in self.live
+
+
+@dataclass(frozen=True)
+class SignalingContext:
+    """What a signaling implementation may use (the settings object is the connector's)."""
+
+    settings: Any
+    signer: Signer
+    engine: Any
+    http: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SignalingFactory = Callable[[SignalingContext], Awaitable[DataPlaneSignaling]]
+_FACTORIES: dict[str, SignalingFactory] = {}
+
+
+def register_signaling(name: str, factory: SignalingFactory) -> None:
+    """Make ``name`` selectable in ``settings.signaling``."""
+    _FACTORIES[name] = factory
+
+
+async def create_signaling(name: str, context: SignalingContext) -> DataPlaneSignaling:
+    """Build the implementation ``name`` (``in-process`` ships here)."""
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise ValueError(f"unknown signaling implementation {name!r}; "
+                         f"available: {', '.join(sorted(_FACTORIES))}")
+    return await factory(context)
+
+
+async def _in_process(context: SignalingContext) -> DataPlaneSignaling:
+    settings = context.settings
+    return InProcessSignaling(context.signer, data_plane_url=settings.public_data_plane_url,
+                              token_seconds=settings.edr_token_seconds)
+
+
+register_signaling("in-process", _in_process)
