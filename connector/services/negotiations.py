@@ -1,11 +1,12 @@
-"""Contract negotiation, both roles: inbound DSP messages, owner actions, background decisions.
+"""Contract negotiation, both roles: inbound DSP messages, owner actions, decisions.
 
 Every change goes through :data:`~connector.domain.negotiation.NEGOTIATION_TRANSITIONS`
 and is a compare-and-set on the stored row. An inbound message moves the
-negotiation and records an *event* job; the job decides what we do next
-(default rules, or a TCK script) and, in one transaction, moves the
-negotiation again and queues the outbound message, which the delivery job
-sends with retries. Nothing waits on a peer inside a request.
+negotiation; in the same transaction we decide what we do next (default
+rules, or a TCK script) and take the immediate step: the next state plus the
+outbound message in the outbox, which its delivery job sends after the
+commit, with retries. Steps that wait (a scripted pause) become jobs.
+Nothing waits on a peer inside a request.
 
 Default decisions:
 
