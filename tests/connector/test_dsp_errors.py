@@ -133,6 +133,9 @@ async def test_the_version_endpoint_needs_no_token_and_takes_no_post(
     async with http.post(cut.base_url + "/.well-known/dspace-version") as resp:
         assert resp.status == 405
         assert (await resp.json())["code"] == "method-not-allowed"
+    async with http.get(cut.base_url + "/.well-known/did.json") as resp:
+        assert resp.status == 404  # our DID (set in settings) is not this host's did:web
+        assert (await resp.json())["code"] == "did-not-here"
 
 
 # --- catalog --------------------------------------------------------------------------

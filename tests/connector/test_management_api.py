@@ -176,6 +176,16 @@ async def test_negotiation_and_transfer_bad_input(cut: RunningConnector,
                    code="process-not-found")
     await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=404,
                    code="process-not-found")
+    for move in ("counter-offer", "counter-request"):
+        await _problem(cut, http, "POST", f"/api/v1/negotiations/urn:none/{move}", status=400,
+                       code="policy-invalid",
+                       json={"policy": {"permission": [{"action": "fly"}]}})
+        await _problem(cut, http, "POST", f"/api/v1/negotiations/urn:none/{move}", status=400,
+                       code="validation-failed", json={"terms": {}})
+    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/terminate", status=400,
+                   code="validation-failed", json={"reason": 7})
+    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/accept", status=404,
+                   code="process-not-found")
     await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
                    code="validation-failed", json={"counterparty_address": "not-a-url"})
     await _problem(cut, http, "POST", "/api/v1/negotiations", status=400, code="offer-missing",
@@ -201,6 +211,18 @@ async def test_negotiation_and_transfer_bad_input(cut: RunningConnector,
                    code="process-not-found")
     await _problem(cut, http, "POST", "/api/v1/transfers/urn:none/suspend", status=404,
                    code="process-not-found")
+    for move in ("suspend", "terminate"):
+        await _problem(cut, http, "POST", f"/api/v1/transfers/urn:none/{move}", status=400,
+                       code="validation-failed", json={"code": ["not", "a", "string"]})
+    for move in ("resume", "complete"):
+        await _problem(cut, http, "POST", f"/api/v1/transfers/urn:none/{move}", status=404,
+                       code="process-not-found")
+    await _problem(cut, http, "GET", "/api/v1/transfers/urn:none", status=404,
+                   code="process-not-found")
+    await _problem(cut, http, "GET", "/api/v1/transfers?state=LOST", status=400,
+                   code="filter-invalid")
+    await _problem(cut, http, "GET", "/api/v1/agreements?role=x", status=400,
+                   code="filter-invalid")
     await _problem(cut, http, "GET", "/api/v1/agreements/urn:none", status=404,
                    code="agreement-not-found")
     await _problem(cut, http, "POST", "/api/v1/catalog/request", status=400,
