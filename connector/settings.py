@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from connector.dataplane.settings import DataPlaneSettings
 from servicekit.settings import ServiceSettings
 
 __all__ = ["AuthSettings", "ConnectorSettings", "FixedCaller", "JobSettings", "TckSettings"]
@@ -117,7 +118,9 @@ class ConnectorSettings(ServiceSettings):
                                      description="Lifetime of data-plane access tokens.")
     catalog_page_size: int = Field(default=100, ge=1, le=1000)
     signaling: str = Field(default="in-process",
-                           description="Data-plane signaling implementation.")
+                           description="Data-plane signaling implementation: 'in-process' "
+                           "(tokens only) or 'data-plane' (the enforcing data plane).")
+    data_plane: DataPlaneSettings = Field(default_factory=DataPlaneSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     tck: TckSettings = Field(default_factory=TckSettings)
