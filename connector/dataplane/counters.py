@@ -138,7 +138,7 @@ class Counters:
         take = sa.case(
             (remaining <= 0, 0),
             (remaining >= 8 * self._block, self._block),
-            (remaining >= 8, remaining / 8),
+            (remaining >= 8, remaining // 8),
             else_=1,
         )
         report, refunds = lease.consumed, lease.refunds
@@ -183,19 +183,24 @@ class Counters:
                     del self._leases[key]
                 continue
             async with lease.lock:
-                unused = len(lease.available) if idle else 0
+                # take the slots out of reach first: take() pops without the lock
+                returned: list[int] = []
+                if idle:
+                    returned, lease.available = lease.available, []
                 report, refunds = lease.consumed, lease.refunds
                 c = counters.c
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        counters.update().where(c.key == key).values(
-                            allocated=c.allocated - unused - refunds,
-                            consumed=c.consumed + report - refunds,
-                            updated_at=time.time(),
+                try:
+                    async with self._engine.begin() as conn:
+                        await conn.execute(
+                            counters.update().where(c.key == key).values(
+                                allocated=c.allocated - len(returned) - refunds,
+                                consumed=c.consumed + report - refunds,
+                                updated_at=time.time(),
+                            )
                         )
-                    )
-                if unused:
-                    lease.available.clear()
+                except BaseException:
+                    lease.available.extend(returned)
+                    raise
                 lease.consumed -= report
                 lease.refunds -= refunds
 

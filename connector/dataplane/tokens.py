@@ -111,7 +111,7 @@ class AccessTokens:
             verify_jws(jws, self._public)
             claims = jws.claims()
             now = self._clock()
-            exp = check_time_claims(claims, now - grace, skew=_SKEW, require=("exp", "sub"))
+            exp = check_time_claims(claims, now, skew=_SKEW + grace, require=("exp", "sub"))
             check_audience(claims, self.audience)
             result = AccessClaims(
                 transfer_id=_text(claims, "transfer_id"),

@@ -121,4 +121,5 @@ usage = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("failures", sa.BigInteger, nullable=False),
     sa.Column("billable", sa.Boolean, nullable=False),
+    sa.Column("reported", sa.Boolean, nullable=False, server_default=sa.false()),
 )

@@ -1,0 +1,52 @@
+"""The byte path's sources: HTTP APIs, files and PostgreSQL queries, all streamed.
+
+:class:`Backends` opens a :class:`Source` for a flow's backend and one data
+request. Failures before the first byte raise
+:class:`~servicekit.errors.UpstreamError` (502) or
+:class:`~servicekit.errors.UpstreamTimeout` (504); a failure mid-stream
+raises :class:`BackendBroken` out of :meth:`Source.chunks`. Backend
+credentials (``header.*`` properties, connection URLs) are used here and
+never leave: no backend header, URL or error text reaches the consumer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiohttp
+
+from connector.dataplane.backends.base import BackendBroken, Source, SourceRequest
+from connector.dataplane.backends.files import open_file
+from connector.dataplane.backends.http import open_http
+from connector.dataplane.backends.sql import SqlBackends
+from connector.domain.catalog import Backend
+
+__all__ = ["BackendBroken", "Backends", "Source", "SourceRequest"]
+
+
+class Backends:
+    """Opens sources of every backend type."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        chunk_bytes: int,
+        file_roots: Sequence[str] = (),
+    ) -> None:
+        self._session = session
+        self._chunk = chunk_bytes
+        self._roots = tuple(file_roots)
+        self.sql = SqlBackends(chunk_bytes=chunk_bytes)
+
+    async def open(self, backend: Backend, request: SourceRequest) -> Source:
+        """Open the backend for ``request`` (raises 502/504 families before any byte)."""
+        if backend.type == "http":
+            return await open_http(self._session, backend, request, chunk_bytes=self._chunk)
+        if backend.type == "file":
+            return await open_file(backend, request, chunk_bytes=self._chunk, roots=self._roots)
+        return await self.sql.open(backend, request)
+
+    async def close(self) -> None:
+        """Release pooled connections."""
+        await self.sql.close()

@@ -1,0 +1,323 @@
+"""The decision half of the data plane: token -> policy -> context -> decide -> reserve -> audit.
+
+:class:`DecisionEngine` is one async component with no web request in it: it
+takes a :class:`DataRequest` (what any front can tell about a request: the
+bearer token, method, path, query, purpose and client address) and returns a
+:class:`Ticket` (permitted, with what the byte path must do) or a
+:class:`Denial` (an error to render). When the response has ended, the byte
+path calls :meth:`DecisionEngine.settle` with its status and size. The
+connector's own aiohttp proxy calls it in-process; an nginx front calls the
+same two methods over ``POST /dataplane/decide`` and ``POST /dataplane/settle``.
+
+The hot path holds no database round trip: the token check is cached, the
+flow and its compiled policy are in memory (kept current by the flow
+registry), the use is taken from an in-memory block of the counter, and the
+audit record and metering are buffered for the next flush. A count-limited
+policy reserves its slot *before* it decides, because the slot number is the
+``count`` the policy reads; a denied or failed request gives the slot back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from connector.dataplane.audit import AuditLog
+from connector.dataplane.counters import Counters, CounterSpec
+from connector.dataplane.errors import DataPlaneUnavailable
+from connector.dataplane.flows import Flow, FlowRegistry, FlowState
+from connector.dataplane.metering import Meter
+from connector.dataplane.tokens import AccessClaims, AccessTokens
+from policies import Plan, RequestContext
+from servicekit.errors import DataspaceError, Forbidden, InvalidToken, PolicyDenied
+
+__all__ = ["DataRequest", "DecisionEngine", "Denial", "PaymentState", "Ticket"]
+
+_log = structlog.get_logger("connector.dataplane")
+
+#: The payment state of an agreement, when a policy asks (amount paid, currency).
+PaymentState = Callable[[Flow], tuple[Decimal, str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DataRequest:
+    """What the decision needs to know about one data request."""
+
+    token: str | None
+    method: str = "GET"
+    path: str = ""
+    query: str = ""
+    purpose: str | None = None
+    client_ip: str | None = None
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A permitted request, until its response is settled."""
+
+    transfer_id: str
+    agreement_id: str
+    consumer_id: str
+    counter: CounterSpec | None
+    slot: int | None
+    billable: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    flow: Flow | None = None
+    """The flow (with its backend) when decided in this process."""
+    settled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A refused request and the error to answer with."""
+
+    error: DataspaceError
+
+
+def _no_payment(_flow: Flow) -> tuple[Decimal, str] | None:
+    return None
+
+
+class DecisionEngine:
+    """Decides and settles data requests; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        tokens: AccessTokens,
+        flows: FlowRegistry,
+        counters: Counters,
+        audit: AuditLog,
+        meter: Meter,
+        clock: Callable[[], float] = time.time,
+        locations: Mapping[str, str] | None = None,
+        payments: PaymentState = _no_payment,
+    ) -> None:
+        self.tokens = tokens
+        self.flows = flows
+        self.counters = counters
+        self.audit = audit
+        self.meter = meter
+        self._clock = clock
+        self._networks = [(ipaddress.ip_network(cidr, strict=False), iri)
+                          for cidr, iri in (locations or {}).items()]
+        self._payments = payments
+        self.permits = 0
+        self.denials = 0
+        self.failures = 0
+
+    # --- decide ----------------------------------------------------------------------
+
+    async def decide(self, request: DataRequest) -> Ticket | Denial:
+        """Permit (a ticket to settle later) or deny (an error), and audit the decision."""
+        if not request.token:
+            return Denial(InvalidToken("a bearer access token is required",
+                                       code="access-token-missing"))
+        try:
+            claims = self.tokens.verify(request.token)
+        except InvalidToken as exc:
+            return Denial(exc)
+        if not self.flows.fresh():
+            try:
+                await self.flows.ensure_fresh()
+            except Exception:
+                _log.exception("flow_sync_failed")
+                return Denial(DataPlaneUnavailable("cannot confirm the transfer is still live"))
+        flow = self.flows.flows.get(claims.transfer_id)
+        if (flow is None or flow.state is not FlowState.LIVE
+                or flow.generation != claims.generation
+                or flow.agreement_id != claims.agreement_id):
+            state = "unknown" if flow is None else (
+                flow.state.value if flow.generation == claims.generation else "reissued")
+            return self._deny(claims, request, Forbidden(
+                f"transfer {claims.transfer_id} is not active ({state}); its access token "
+                "no longer works", code="transfer-not-active"), flow)
+        compiled = flow.compiled
+        if compiled is None:
+            return self._deny(claims, request, Forbidden(
+                "the agreement's policy cannot be enforced", code="agreement-policy-invalid"),
+                flow)
+        plan = compiled.plan
+        now = self._clock()
+        counter: CounterSpec | None = None
+        slot: int | None = None
+        count: int | None = None
+        if plan.count_limit is not None:
+            counter = CounterSpec(flow.agreement_id,
+                                  _window_start(plan, flow.agreed_at, now), plan.count_limit)
+            slot = await self.counters.take(counter)
+            count = slot if slot is not None else counter.limit
+        ctx = self._context(flow, plan, request, now, count)
+        decision = compiled.decide(ctx)
+        if not decision.permitted:
+            if slot is not None and counter is not None:
+                self.counters.give_back(counter, slot)
+            reasons = [r.to_dict() for r in decision.reasons]
+            return self._deny(claims, request, PolicyDenied(
+                "; ".join(r["message"] for r in reasons[:3]) or "the agreement does not permit "
+                "this request", extra={"reasons": reasons, "basis": str(decision.basis)}),
+                flow, basis=str(decision.basis))
+        billable = False
+        headers: dict[str, str] = {}
+        duties: list[str] = []
+        for duty in decision.duties:
+            action = duty.action
+            duties.append(action)
+            if action in ("compensate", "dst:meter"):
+                billable = True
+            elif action == "attribute":
+                party = duty.parties.get("attributedParty") or compiled.policy.assigner
+                if party:
+                    headers["Attribution"] = str(getattr(party, "uid", party))
+        self.permits += 1
+        record: dict[str, Any] = {
+            "decision": "permit", "transfer": flow.transfer_id, "agreement": flow.agreement_id,
+            "consumer": flow.consumer_id, "method": request.method, "path": request.path,
+        }
+        if request.purpose:
+            record["purpose"] = request.purpose
+        if count is not None:
+            record["count"] = count
+        if duties:
+            record["duties"] = duties
+        self.audit.append("permit", record)
+        return Ticket(transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
+                      consumer_id=flow.consumer_id, counter=counter, slot=slot,
+                      billable=billable, headers=headers, flow=flow)
+
+    def _context(self, flow: Flow, plan: Plan, request: DataRequest, now: float,
+                 count: int | None) -> RequestContext:
+        reads = plan.reads
+        elapsed = spatial = pay_amount = pay_unit = None
+        interval: Any = None
+        if "elapsedTime" in reads:
+            elapsed = timedelta(seconds=max(0.0, now - flow.agreed_at))
+        if "spatial" in reads and request.client_ip:
+            spatial = self._locate(request.client_ip)
+        if "payAmount" in reads:
+            paid = self._payments(flow)
+            if paid is not None:
+                pay_amount, pay_unit = paid
+        if "timeInterval" in reads:
+            interval = plan.count_period
+        return RequestContext(
+            action="use",
+            target=flow.dataset_id,
+            assignee=flow.consumer_id,
+            recipient=flow.consumer_id,
+            now=datetime.fromtimestamp(now, UTC),
+            count=count,
+            purpose=request.purpose,
+            elapsed_time=elapsed,
+            time_interval=interval,
+            spatial=spatial,
+            pay_amount=pay_amount,
+            pay_unit=pay_unit,
+        )
+
+    def _locate(self, client_ip: str) -> str | None:
+        try:
+            address = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return None
+        for network, iri in self._networks:
+            if address in network:
+                return iri
+        return None
+
+    def _deny(self, claims: AccessClaims, request: DataRequest, error: DataspaceError,
+              flow: Flow | None, *, basis: str | None = None) -> Denial:
+        self.denials += 1
+        record: dict[str, Any] = {
+            "decision": "deny", "transfer": claims.transfer_id, "agreement": claims.agreement_id,
+            "consumer": claims.consumer_id, "method": request.method, "path": request.path,
+            "code": error.code,
+        }
+        if request.purpose:
+            record["purpose"] = request.purpose
+        if basis is not None:
+            record["basis"] = basis
+        reasons = error.extra.get("reasons")
+        if reasons:
+            record["reasons"] = [r.get("code") for r in reasons]
+        self.audit.append("deny", record)
+        return Denial(error)
+
+    # --- settle ----------------------------------------------------------------------
+
+    def settle(self, ticket: Ticket, *, status: int, size: int, failed: bool = False,
+               error: str | None = None) -> None:
+        """The response of ``ticket`` has ended: meter the use, or give the use back.
+
+        A use is a response the backend answered with a 2xx/3xx status that was
+        delivered whole; anything else is not counted and not billed.
+        """
+        if ticket.settled:
+            return
+        ticket.settled = True
+        if failed or status >= 400:
+            self.failures += 1
+            if ticket.slot is not None and ticket.counter is not None:
+                self.counters.give_back(ticket.counter, ticket.slot)
+            self.meter.add(ticket.agreement_id, ticket.transfer_id, ticket.consumer_id,
+                           billable=ticket.billable, size=0, failed=True)
+            self.audit.append("unbilled", {
+                "transfer": ticket.transfer_id, "agreement": ticket.agreement_id,
+                "status": status, "bytes": size, "error": error or f"status {status}",
+            })
+            return
+        self.meter.add(ticket.agreement_id, ticket.transfer_id, ticket.consumer_id,
+                       billable=ticket.billable, size=size)
+
+    # --- tokens ----------------------------------------------------------------------
+
+    async def refresh(self, token: str, *, grace: float) -> tuple[str, float, Flow]:
+        """A fresh token for a live flow, in exchange for a current (or just expired) one."""
+        claims = self.tokens.verify(token, grace=grace)
+        await self.flows.ensure_fresh()
+        flow = self.flows.flows.get(claims.transfer_id)
+        if flow is None or flow.state is not FlowState.LIVE or flow.generation != claims.generation:
+            raise Forbidden("the transfer is not active; its token cannot be refreshed",
+                            code="transfer-not-active")
+        fresh, expires = self.tokens.issue(
+            transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
+            dataset_id=flow.dataset_id, consumer_id=flow.consumer_id,
+            generation=flow.generation)
+        return fresh, expires, flow
+
+
+def _window_start(plan: Plan, anchor: float, now: float) -> float:
+    """Start of the counting window ``now`` falls in (windows run from the agreement)."""
+    period = plan.count_period
+    if period is None:
+        return 0.0
+    if isinstance(period, timedelta):
+        length = period.total_seconds()
+        if length <= 0:
+            return 0.0
+        return anchor + math.floor(max(0.0, now - anchor) / length) * length
+    # calendar months (P1M, P1Y): step from the agreement's date
+    start = datetime.fromtimestamp(anchor, UTC)
+    current = datetime.fromtimestamp(now, UTC)
+    months = max(1, period.months)
+    elapsed = (current.year - start.year) * 12 + current.month - start.month
+    steps = max(0, elapsed // months)
+    while steps > 0 and _add_months(start, steps * months) > current:
+        steps -= 1
+    return _add_months(start, steps * months).timestamp()
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    total = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(total, 12)
+    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
+    return moment.replace(year=year, month=month + 1, day=day)

@@ -1,0 +1,235 @@
+"""The data plane's runtime: its parts, their background loops, and one flush for them all.
+
+:class:`DataPlane` owns the decision engine and what it stands on (tokens,
+flow registry, counters, audit log, meter), the byte path's backends, the
+signaling the control plane calls, and the policy monitor. :meth:`flush`
+writes the buffered audit records and the metered usage in **one**
+transaction, audit first: usage is never stored, so never billed, before
+the audit records of its decisions are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from connector.dataplane.audit import AuditLog
+from connector.dataplane.backends import Backends
+from connector.dataplane.counters import Counters
+from connector.dataplane.decision import DecisionEngine, PaymentState
+from connector.dataplane.flows import FlowRegistry
+from connector.dataplane.metering import USAGE_REPORT_JOB, Meter, tmf635_usage
+from connector.dataplane.monitor import PolicyMonitor, TransferTerminator
+from connector.dataplane.settings import DataPlaneSettings
+from connector.dataplane.signaling import EnforcingSignaling
+from connector.dataplane.store.tables import audit_head, usage
+from connector.dataplane.tokens import AccessTokens
+from identity.signer import Signer
+from servicekit.jobs import Job, JobRunner, PermanentJobError
+
+__all__ = ["RECEIPT_TYPE", "USAGE_TYPE", "DataPlane"]
+
+_log = structlog.get_logger("connector.dataplane")
+RECEIPT_TYPE = "usage-receipt+jwt"
+USAGE_TYPE = "usage+jwt"
+
+
+class DataPlane:
+    """Everything the data plane is, in one process."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        signer: Signer,
+        settings: DataPlaneSettings,
+        endpoint: str,
+        marketplace_url: str | None = None,
+        clock: Callable[[], float] = time.time,
+        payments: PaymentState | None = None,
+    ) -> None:
+        self.db = engine
+        self.signer = signer
+        self.settings = settings
+        self.endpoint = endpoint.rstrip("/")
+        self.marketplace_url = marketplace_url.rstrip("/") if marketplace_url else None
+        self.clock = clock
+        self.tokens = AccessTokens(signer, audience=self.endpoint, lifetime=settings.token_seconds,
+                                   clock=clock)
+        self.flows = FlowRegistry(engine, sync_seconds=settings.sync_seconds,
+                                  stale_seconds=settings.stale_seconds,
+                                  worker_ttl=settings.worker_ttl_seconds)
+        self.counters = Counters(engine, block_size=settings.block_size,
+                                 wait_seconds=settings.counter_wait_seconds,
+                                 linger_seconds=settings.counter_linger_seconds)
+        self.audit = AuditLog(signer, clock=clock, checkpoint_records=settings.checkpoint_records,
+                              checkpoint_seconds=settings.checkpoint_seconds)
+        self.meter = Meter(bucket_seconds=settings.usage_bucket_seconds,
+                           grace_seconds=max(10.0, 5 * settings.flush_seconds), clock=clock)
+        kwargs: dict[str, Any] = {"payments": payments} if payments is not None else {}
+        self.decisions = DecisionEngine(
+            tokens=self.tokens, flows=self.flows, counters=self.counters, audit=self.audit,
+            meter=self.meter, clock=clock, locations=settings.locations, **kwargs)
+        self.signaling = EnforcingSignaling(self.flows, self.tokens, endpoint=self.endpoint,
+                                            ack_timeout=settings.ack_timeout_seconds)
+        self.monitor = PolicyMonitor(self.flows, stop_flow=self.signaling.terminate, clock=clock,
+                                     max_sleep=settings.monitor_seconds)
+        self.session: aiohttp.ClientSession | None = None
+        self.backends: Backends | None = None
+        self.runner: JobRunner | None = None
+        self._own_runner = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._flush_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._reported_at = 0.0
+
+    @property
+    def data_path(self) -> str:
+        """The path of the data endpoint (``/data`` by default)."""
+        return urlsplit(self.endpoint).path.rstrip("/") or "/"
+
+    # --- wiring ----------------------------------------------------------------------
+
+    def attach(self, *, runner: JobRunner | None = None,
+               terminator: TransferTerminator | None = None) -> None:
+        """Use the control plane's job runner and transfer terminator (call before start)."""
+        if runner is not None:
+            self.runner = runner
+            runner.register(USAGE_REPORT_JOB, self._report_usage)
+        self.monitor.terminator = terminator
+
+    # --- life cycle ------------------------------------------------------------------
+
+    async def start(self, *, own_runner: bool = False) -> None:
+        """Load the flows and start the background loops."""
+        s = self.settings
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(10.0, s.backend_timeout_seconds),
+            sock_read=s.backend_read_timeout_seconds)
+        self.session = aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
+            auto_decompress=False, headers={"User-Agent": "dataspace-toolkit data plane"})
+        self.backends = Backends(self.session, chunk_bytes=s.chunk_bytes, file_roots=s.file_roots)
+        if own_runner and self.runner is None:
+            self.runner = JobRunner(self.db, {}, owner=f"dp-{self.flows.worker_id}"[:64])
+            self.runner.register(USAGE_REPORT_JOB, self._report_usage)
+            self._own_runner = True
+        await self.flows.sync()
+        self._stopping.clear()
+        self._tasks = [
+            asyncio.create_task(self.flows.run(self._stopping), name="dp-sync"),
+            asyncio.create_task(self._every(s.flush_seconds, self.flush), name="dp-flush"),
+            asyncio.create_task(self._every(s.counter_linger_seconds / 2, self.counters.tick),
+                                name="dp-counters"),
+            asyncio.create_task(self.monitor.run(self._stopping), name="dp-monitor"),
+        ]
+        if self._own_runner and self.runner is not None:
+            await self.runner.start()
+
+    async def stop(self) -> None:
+        """Stop the loops, hand back reserved uses, write what is buffered."""
+        # Let the loops finish their round: cancelling one inside a transaction can leave
+        # a connection holding SQLite's write lock until it is garbage-collected.
+        self._stopping.set()
+        _done, pending = await asyncio.wait(self._tasks, timeout=10)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._own_runner and self.runner is not None:
+            await self.runner.stop()
+        try:
+            await self.counters.close()
+            await self.flush(checkpoint=True)
+            await self.flows.leave()
+        finally:
+            if self.backends is not None:
+                await self.backends.close()
+            if self.session is not None:
+                await self.session.close()
+
+    async def _every(self, seconds: float, work: Callable[[], Any]) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
+            try:
+                await work()
+            except Exception:
+                _log.exception("data_plane_task_failed", task=getattr(work, "__name__", "?"))
+
+    async def flush(self, *, checkpoint: bool = False) -> None:
+        """Write buffered audit records and usage in one transaction (audit first)."""
+        async with self._flush_lock:
+            now = time.monotonic()
+            report = self.marketplace_url is not None and now - self._reported_at >= 5.0
+            if not (self.audit.pending or checkpoint or report or self.meter.has_pending()):
+                return
+            async with self.db.begin() as conn:
+                await self.audit.flush(conn, checkpoint=checkpoint)
+                queued = await self.meter.flush(conn, report=report)
+            if report:
+                self._reported_at = now
+            if queued and self.runner is not None:
+                self.runner.wake()
+
+    # --- receipts and reports ----------------------------------------------------------
+
+    async def receipt(self, transfer_id: str) -> dict[str, Any]:
+        """A signed statement of a transfer's stored usage and the audit chain head."""
+        await self.flush()
+        flow_row = None
+        async with self.db.connect() as conn:
+            totals = await self.meter.totals(conn, transfer_id)
+            head = (await conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash))).one()
+            flow_row = await self.flows.get_row(conn, transfer_id)
+        assert flow_row is not None
+        body = {
+            "iss": self.signer.did,
+            "sub": flow_row["consumer_id"],
+            "iat": int(self.clock()),
+            "transferId": transfer_id,
+            "agreementId": flow_row["agreement_id"],
+            "datasetId": flow_row["dataset_id"],
+            "usage": totals,
+            "audit": {"seq": int(head.seq), "hash": head.hash},
+        }
+        return {"receipt": self.signer.sign_jwt(body, typ=RECEIPT_TYPE), "content": body}
+
+    async def _report_usage(self, job: Job) -> None:
+        if self.marketplace_url is None or self.session is None:
+            raise PermanentJobError("no marketplace is configured")
+        payload = job.payload
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(usage).where(
+                usage.c.agreement_id == payload["agreement_id"],
+                usage.c.transfer_id == payload["transfer_id"],
+                usage.c.bucket_start == payload["bucket_start"],
+            ))).first()
+        if row is None:
+            raise PermanentJobError("the usage bucket is gone")
+        document = tmf635_usage(row, provider=self.signer.did,
+                                bucket_seconds=self.settings.usage_bucket_seconds)
+        signed = self.signer.sign_jwt(document, typ=USAGE_TYPE)
+        url = f"{self.marketplace_url}/tmf-api/usageManagement/v4/usage"
+        async with self.session.post(
+            url, data=orjson.dumps(document),
+            headers={"Content-Type": "application/json", "X-Usage-Signature": signed},
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            # 409: the marketplace has this report already (a retry after a lost answer)
+            if response.status >= 300 and response.status != 409:
+                raise RuntimeError(f"marketplace answered {response.status}")
+        _log.info("usage_reported", agreement=row.agreement_id, transfer=row.transfer_id,
+                  requests=row.requests, bytes=row.bytes)

@@ -1,0 +1,315 @@
+"""The data plane over HTTP: the byte path (streaming proxy) and the data plane's own endpoints.
+
+* ``GET|HEAD <data path>[/<sub-path>]``: pull data with the access token
+  (``Authorization: Bearer``); the purpose goes in the purpose header.
+* ``POST /dataplane/refresh``: a fresh access token for a live transfer.
+* ``GET /dataplane/receipt``: a signed receipt of the caller's own usage.
+* ``POST /dataplane/decide`` and ``POST /dataplane/settle``: the decision half
+  for a front that moves the bytes itself (nginx ``auth_request``); they need
+  the internal key (``X-Dataplane-Key``).
+
+The handlers only translate between HTTP and the decision engine; the proxy
+streams chunks from the backend to the client as they come, so memory stays
+flat whatever the size. There is no per-request log line on the data path:
+counters are on ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.dataplane.backends import BackendBroken, SourceRequest
+from connector.dataplane.decision import DataRequest, Denial, Ticket
+from connector.dataplane.runtime import DataPlane
+from connector.dataplane.tickets import decode_ticket, encode_ticket
+from servicekit.auth import ApiKeyVerifier, bearer_token
+from servicekit.errors import DataspaceError, InvalidToken, Unauthorized
+from servicekit.openapi import operation
+from servicekit.web import json_response, parse_body, problem_response
+
+__all__ = [
+    "DATA_PLANE",
+    "INTERNAL_KEYS",
+    "METRICS",
+    "DataPlaneMetrics",
+    "add_data_plane_routes",
+]
+
+DATA_PLANE = web.AppKey("data_plane", DataPlane)
+INTERNAL_KEYS = web.AppKey("data_plane_internal_keys", ApiKeyVerifier)
+
+_log = structlog.get_logger("connector.dataplane")
+_TAGS = ["data plane"]
+_BEARER = "bearer"
+_PURPOSE_PARAM = {"name": "X-Purpose", "in": "header", "required": False,
+                  "schema": {"type": "string"},
+                  "description": "The purpose of this use (an IRI); the header name is a setting."}
+
+
+class DataPlaneMetrics:
+    """Counters of the data path (instead of a log line per request)."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.requests = Counter("dataplane_requests_total", "Data requests by outcome",
+                                ["outcome"], registry=registry)
+        self.bytes = Counter("dataplane_bytes_total", "Bytes streamed to consumers",
+                             registry=registry)
+        self._permit = self.requests.labels("permit")
+        self._deny = self.requests.labels("deny")
+        self._failed = self.requests.labels("backend-failed")
+
+    def permit(self, size: int) -> None:
+        """One permitted, delivered request."""
+        self._permit.inc()
+        self.bytes.inc(size)
+
+    def deny(self) -> None:
+        """One refused request."""
+        self._deny.inc()
+
+    def failed(self) -> None:
+        """One permitted request whose backend failed."""
+        self._failed.inc()
+
+
+METRICS = web.AppKey("data_plane_metrics", DataPlaneMetrics)
+
+
+def _plane(request: web.Request) -> DataPlane:
+    return request.config_dict[DATA_PLANE]
+
+
+def _metrics(request: web.Request) -> DataPlaneMetrics:
+    return request.config_dict[METRICS]
+
+
+# --- the byte path ---------------------------------------------------------------------
+
+
+@operation("Pull data under a transfer's agreement", tags=_TAGS, security=_BEARER,
+           parameters=[_PURPOSE_PARAM],
+           response_content_type="application/octet-stream",
+           responses={200: "The data, streamed from the source",
+                      401: {"type": "object"}, 403: {"type": "object"},
+                      502: {"type": "object"}, 504: {"type": "object"}})
+async def pull(request: web.Request) -> web.StreamResponse:
+    """Check the access token and the agreement's policy, then stream from the data source."""
+    plane = _plane(request)
+    data_request = DataRequest(
+        token=bearer_token(request), method=request.method,
+        path=request.match_info.get("tail", ""), query=request.query_string,
+        purpose=request.headers.get(plane.settings.purpose_header),
+        client_ip=request.remote)
+    verdict = await plane.decisions.decide(data_request)
+    if isinstance(verdict, Denial):
+        _metrics(request).deny()
+        return problem_response(verdict.error, instance=request.path)
+    return await _stream(request, plane, verdict, data_request)
+
+
+async def _stream(request: web.Request, plane: DataPlane, ticket: Ticket,
+                  data_request: DataRequest) -> web.StreamResponse:  # fmt: skip
+    decisions = plane.decisions
+    metrics = _metrics(request)
+    assert ticket.flow is not None
+    assert plane.backends is not None
+    try:
+        source = await plane.backends.open(ticket.flow.backend, SourceRequest(
+            method=request.method, path=data_request.path, query=data_request.query,
+            accept=request.headers.get("Accept")))
+    except DataspaceError as error:
+        decisions.settle(ticket, status=error.status, size=0, failed=True, error=error.code)
+        metrics.failed()
+        return problem_response(error, instance=request.path)
+    headers = source.headers
+    if ticket.headers:
+        headers.update(ticket.headers)
+    sent = 0
+    try:
+        if source.body is not None or request.method == "HEAD":
+            body = source.body if request.method != "HEAD" else None
+            response = web.Response(status=source.status, body=body, headers=headers)
+            if body is None and source.content_length is not None:
+                response.content_length = source.content_length
+            decisions.settle(ticket, status=source.status, size=len(body or b""))
+            metrics.permit(len(body or b""))
+            return response
+        stream = web.StreamResponse(status=source.status, headers=headers)
+        if source.content_length is not None:
+            stream.content_length = source.content_length
+        await stream.prepare(request)
+        try:
+            async for chunk in source.chunks():
+                await stream.write(chunk)
+                sent += len(chunk)
+        except BackendBroken as exc:
+            # Headers are gone; the only honest signal left is to cut the connection
+            # short (no final chunk, or fewer bytes than announced).
+            _log.warning("backend_failed_mid_stream", transfer=ticket.transfer_id,
+                         sent=sent, error=str(exc))
+            decisions.settle(ticket, status=502, size=sent, failed=True,
+                             error="backend-broke-mid-stream")
+            metrics.failed()
+            if request.transport is not None:
+                request.transport.close()
+            return stream
+        await stream.write_eof()
+        decisions.settle(ticket, status=source.status, size=sent)
+        metrics.permit(sent)
+        return stream
+    except (ConnectionError, asyncio.CancelledError):
+        # the consumer went away: not delivered whole, so not a use
+        decisions.settle(ticket, status=499, size=sent, failed=True, error="client-disconnected")
+        raise
+    finally:
+        await source.close()
+
+
+# --- tokens and receipts ----------------------------------------------------------------
+
+
+class TokenOut(BaseModel):
+    """A fresh access token."""
+
+    token: str
+    expires_at: float = Field(description="Expiry, epoch seconds.")
+    endpoint: str
+    transfer_id: str
+
+
+@operation("Exchange a current (or just expired) access token for a fresh one", tags=_TAGS,
+           security=_BEARER,
+           responses={200: TokenOut, 401: {"type": "object"}, 403: {"type": "object"}})
+async def refresh(request: web.Request) -> web.Response:
+    """Refresh the access token of a live transfer."""
+    plane = _plane(request)
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidToken("a bearer access token is required", code="access-token-missing")
+    fresh, expires, flow = await plane.decisions.refresh(
+        token, grace=plane.settings.refresh_grace_seconds)
+    return json_response(TokenOut(token=fresh, expires_at=expires, endpoint=plane.endpoint,
+                                  transfer_id=flow.transfer_id))
+
+
+@operation("A signed receipt of the caller's usage under its transfer", tags=_TAGS,
+           security=_BEARER, responses={200: {"type": "object"}, 401: {"type": "object"}})
+async def receipt(request: web.Request) -> web.Response:
+    """Usage of the caller's transfer (requests, bytes), signed with the connector's key."""
+    plane = _plane(request)
+    token = bearer_token(request)
+    if token is None:
+        raise InvalidToken("a bearer access token is required", code="access-token-missing")
+    claims = plane.tokens.verify(token, grace=plane.settings.refresh_grace_seconds)
+    return json_response(await plane.receipt(claims.transfer_id))
+
+
+# --- the decision over HTTP (for an nginx auth_request front) ---------------------------
+
+
+class DecideIn(BaseModel):
+    """The request to decide; headers of the call fill what the body leaves out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = Field(default=None, max_length=16_384)
+    method: str = Field(default="GET", pattern="^(GET|HEAD)$")
+    path: str = Field(default="", max_length=4096)
+    query: str = Field(default="", max_length=8192)
+    purpose: str | None = Field(default=None, max_length=2000)
+    client_ip: str | None = Field(default=None, max_length=64)
+
+
+class SettleIn(BaseModel):
+    """How a permitted response ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: str = Field(min_length=1, max_length=4096)
+    status: int = Field(ge=100, le=599)
+    bytes: int = Field(ge=0)
+    failed: bool = False
+
+
+def _internal(request: web.Request) -> None:
+    keys = request.config_dict.get(INTERNAL_KEYS)
+    if keys is None or not keys.verify(request.headers.get("X-Dataplane-Key")):
+        raise Unauthorized("this endpoint needs the data plane's internal key (X-Dataplane-Key)",
+                           code="internal-key-required")
+
+
+def _split_uri(uri: str, prefix: str) -> tuple[str, str]:
+    path, _, query = uri.partition("?")
+    if path.startswith(prefix):
+        path = path[len(prefix):]
+    return path.lstrip("/"), query
+
+
+@operation("Decide a data request (nginx auth_request)", tags=["data plane (internal)"],
+           request=DecideIn,
+           responses={200: {"type": "object"}, 400: {"type": "object"},
+                      401: {"type": "object"}, 403: {"type": "object"}})
+async def decide(request: web.Request) -> web.Response:
+    """Allow (200, ``X-Dataplane-Ticket``) or deny (401/403 problem+json) a data request.
+
+    With an empty body the request is read from the headers nginx passes:
+    ``Authorization``, ``X-Original-Method``, ``X-Original-URI``, ``X-Real-IP``
+    and the purpose header.
+    """
+    _internal(request)
+    plane = _plane(request)
+    if request.can_read_body:
+        body = await parse_body(request, DecideIn)
+    else:
+        path, query = _split_uri(request.headers.get("X-Original-URI", ""),
+                                 plane.data_path)
+        body = DecideIn(token=bearer_token(request),
+                        method=request.headers.get("X-Original-Method", "GET"),
+                        path=path, query=query,
+                        purpose=request.headers.get(plane.settings.purpose_header),
+                        client_ip=request.headers.get("X-Real-IP"))
+    verdict = await plane.decisions.decide(DataRequest(
+        token=body.token, method=body.method, path=body.path, query=body.query,
+        purpose=body.purpose, client_ip=body.client_ip))
+    if isinstance(verdict, Denial):
+        _metrics(request).deny()
+        response = problem_response(verdict.error, instance=request.path)
+        response.headers["X-Dataplane-Decision"] = "deny"
+        return response
+    ticket = encode_ticket(verdict)
+    headers = {"X-Dataplane-Decision": "allow", "X-Dataplane-Ticket": ticket, **verdict.headers}
+    out: dict[str, Any] = {"decision": "allow", "ticket": ticket, "headers": verdict.headers}
+    return json_response(out, headers=headers)
+
+
+@operation("Report how a permitted response ended", tags=["data plane (internal)"],
+           request=SettleIn, responses={204: None, 400: {"type": "object"}})
+async def settle(request: web.Request) -> web.Response:
+    """Meter the use (or give it back when the response failed)."""
+    _internal(request)
+    body = await parse_body(request, SettleIn)
+    ticket = decode_ticket(body.ticket)
+    plane = _plane(request)
+    plane.decisions.settle(ticket, status=body.status, size=body.bytes, failed=body.failed)
+    if body.failed or body.status >= 400:
+        _metrics(request).failed()
+    else:
+        _metrics(request).permit(body.bytes)
+    return web.Response(status=204)
+
+
+def add_data_plane_routes(app: web.Application, data_path: str) -> None:
+    """Add the data plane's routes; ``data_path`` is the path of the data endpoint (``/data``)."""
+    base = "/" + data_path.strip("/")
+    for path in (base, base + "/{tail:.*}"):
+        app.router.add_get(path, pull)
+    app.router.add_post("/dataplane/refresh", refresh)
+    app.router.add_get("/dataplane/receipt", receipt)
+    app.router.add_post("/dataplane/decide", decide)
+    app.router.add_post("/dataplane/settle", settle)
