@@ -13,7 +13,14 @@ from pydantic_settings import SettingsConfigDict
 from connector.dataplane.settings import DataPlaneSettings
 from servicekit.settings import ServiceSettings
 
-__all__ = ["AuthSettings", "ConnectorSettings", "FixedCaller", "JobSettings", "TckSettings"]
+__all__ = [
+    "AuthSettings",
+    "ConnectorSettings",
+    "DcpSettings",
+    "FixedCaller",
+    "JobSettings",
+    "TckSettings",
+]
 
 
 class _Group(BaseModel):
@@ -30,14 +37,46 @@ class FixedCaller(_Group):
     )
 
 
+class DcpSettings(_Group):
+    """The ``dcp`` mode: whom we trust, how long verified facts are kept."""
+
+    trust_anchor_did: str | None = Field(
+        default=None,
+        description="The root of trust (the registry's RootTAO). Default: did:web of the "
+        "trust anchor URL.",
+    )
+    required_credentials: list[str] = Field(
+        default_factory=lambda: ["MembershipCredential"],
+        description="Credential types every DSP caller must present; a negotiation request "
+        "adds the types its offer's policy names.",
+    )
+    status_list_ttl: float = Field(default=60.0, gt=0,
+                                   description="Seconds a fetched status list is trusted.")
+    registry_ttl: float = Field(default=60.0, gt=0,
+                                description="Seconds a trusted-issuers registry entry is kept.")
+    cache_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Longest a caller's verified credentials are reused (bounded by the "
+        "status-list and registry refresh and the credentials' expiry).",
+    )
+    token_seconds: float = Field(default=120.0, gt=0, le=600,
+                                 description="Lifetime of the self-issued tokens we send.")
+
+
 class AuthSettings(_Group):
     """How DSP callers are authenticated and how we authenticate to peers.
 
-    ``mode`` names an implementation registered in :mod:`connector.auth`
-    (``fixed-token`` ships here; DCP registers ``dcp``).
+    ``mode`` names an implementation registered in :mod:`connector.auth`:
+    ``dcp`` (the default when a trust anchor is configured, outside TCK mode)
+    or ``fixed-token`` (development, tests, the TCK).
     """
 
-    mode: str = Field(default="fixed-token")
+    mode: str | None = Field(
+        default=None,
+        description="'dcp' or 'fixed-token'. Default: 'dcp' with a trust anchor URL (and "
+        "no TCK mode), 'fixed-token' otherwise.",
+    )
+    dcp: DcpSettings = Field(default_factory=DcpSettings)
     tokens: dict[str, FixedCaller] = Field(
         default_factory=dict,
         repr=False,
@@ -129,8 +168,12 @@ class ConnectorSettings(ServiceSettings):
     def _management_port(self) -> Self:
         if self.management_port is None:
             self.management_port = self.port + 1 if self.port else 0
+        if self.auth.mode is None:
+            dcp = self.trust_anchor_url is not None and not self.tck.enabled
+            self.auth.mode = "dcp" if dcp else "fixed-token"
         if self.did_method is None:
-            self.did_method = "key" if self.dev else "web"
+            # DCP needs a DID document that names our Credential Service: did:web.
+            self.did_method = "key" if self.dev and self.auth.mode != "dcp" else "web"
         if self.jobs.lease_seconds <= self.http_timeout_seconds:
             # A lease that expires while a peer is still answering would let a
             # second replica send the same message.

@@ -102,7 +102,7 @@ def known_modes() -> list[str]:
 
 async def create_auth(context: AuthContext) -> AuthSeam:
     """Build the implementation ``context.settings.auth.mode`` names."""
-    mode = context.settings.auth.mode
+    mode = context.settings.auth.mode or "fixed-token"
     factory = _FACTORIES.get(mode)
     if factory is None:
         raise ValueError(
