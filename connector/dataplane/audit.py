@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connector.dataplane.sql import lock_row
 from connector.dataplane.store.tables import audit, audit_checkpoints, audit_head
@@ -47,6 +47,7 @@ __all__ = [
     "VerifyReport",
     "chain_hash",
     "verify_chain",
+    "verify_store",
 ]
 
 GENESIS = "0" * 64
@@ -206,3 +207,17 @@ def verify_chain(
         elif hashes[seq] != cp["hash"]:
             problems.append(f"checkpoint {seq}: the chain differs from what was signed")
     return report
+
+
+async def verify_store(engine: AsyncEngine, *, public_key: PublicKey | None) -> VerifyReport:
+    """Verify the audit log kept in ``engine``'s database (records read in stored order)."""
+    async with engine.connect() as conn:
+        head_row = (await conn.execute(sa.select(audit_head))).first()
+        checkpoints = [dict(r._mapping) for r in (await conn.execute(
+            sa.select(audit_checkpoints).order_by(audit_checkpoints.c.seq))).all()]
+        stream = await conn.stream(
+            sa.select(audit.c.seq, audit.c.kind, audit.c.body, audit.c.prev_hash, audit.c.hash)
+            .order_by(audit.c.seq).execution_options(yield_per=2000))
+        rows = [dict(r._mapping) async for r in stream]
+    return verify_chain(rows, checkpoints, dict(head_row._mapping) if head_row else None,
+                        public_key=public_key)
