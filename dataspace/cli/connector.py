@@ -315,3 +315,78 @@ def pull(data_dir: Path, url: str | None, api_key: str | None, transfer_id: str 
         sys.stdout.buffer.write(data)
     else:
         output.write_bytes(data)
+
+
+# --- the data plane's audit log ------------------------------------------------------------
+
+
+def _audit_commands() -> None:
+    """``dataspace connector audit verify``: check the data plane's hash-chained audit log."""
+    import sqlalchemy as sa
+
+    from connector.dataplane.audit import verify_store
+    from connector.dataplane.store.tables import audit as audit_table
+    from identity.keys import public_key_from_jwk
+    from servicekit.db import create_engine
+    from servicekit.errors import DataspaceError
+
+    @connector.group()
+    def audit() -> None:
+        """The data plane's tamper-evident audit log."""
+
+    @audit.command("verify")
+    @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                  help="The connector's data folder (database and key) [.dataspace].")
+    @click.option("--database-url", default=None, help="The connector's database URL.")
+    @click.option("--database-schema", default=None, help="Its PostgreSQL schema, if any.")
+    @click.option("--public-key", type=click.File("r"), default=None,
+                  help="The connector's public JWK (default: read the key store).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def verify(data_dir: Path | None, database_url: str | None, database_schema: str | None,
+               public_key: Any, as_json: bool) -> None:
+        """Check every record's hash, link and position and every signed checkpoint.
+
+        Exit 0 when the log is intact, 1 when it was edited, cut or reordered.
+        """
+        try:
+            settings = ConnectorSettings.load(data_dir=data_dir, database_url=database_url,
+                                              database_schema=database_schema)
+            if public_key is not None:
+                key = public_key_from_jwk(json.load(public_key))
+            elif not (settings.data_dir / "keys").is_dir():
+                fail(f"no connector key store in {settings.data_dir}; give --public-key")
+            else:
+                from connector.dataplane.app import connector_signer
+
+                key = connector_signer(settings).key.public_key
+        except (ValueError, OSError, DataspaceError) as exc:
+            fail(f"cannot read the settings or the key: {exc}".replace("\n", "; "))
+
+        async def check() -> Any:
+            engine = create_engine(settings.sqlalchemy_url, schema=settings.database_schema)
+            try:
+                async with engine.connect() as conn:
+                    found = await conn.run_sync(lambda c: sa.inspect(c).has_table(
+                        audit_table.name))
+                return await verify_store(engine, public_key=key) if found else None
+            finally:
+                await engine.dispose()
+
+        report = _run(check())
+        if report is None:
+            fail("no data-plane audit log in this database")
+        if as_json:
+            print_json({"ok": report.ok, "records": report.records,
+                        "checkpoints": report.checkpoints, "problems": report.problems})
+        elif report.ok:
+            click.echo(f"audit log intact: {report.records} records, "
+                       f"{report.checkpoints} signed checkpoints verified")
+        else:
+            for problem in report.problems:
+                click.echo(problem, err=True)
+            click.echo(f"audit log NOT intact: {len(report.problems)} problem(s) in "
+                       f"{report.records} records", err=True)
+        sys.exit(0 if report.ok else 1)
+
+
+_audit_commands()
