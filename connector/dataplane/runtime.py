@@ -75,7 +75,8 @@ class DataPlane:
         self.audit = AuditLog(signer, clock=clock, checkpoint_records=settings.checkpoint_records,
                               checkpoint_seconds=settings.checkpoint_seconds)
         self.meter = Meter(bucket_seconds=settings.usage_bucket_seconds,
-                           grace_seconds=max(10.0, 5 * settings.flush_seconds), clock=clock)
+                           grace_seconds=max(settings.usage_grace_seconds,
+                                             2 * settings.flush_seconds), clock=clock)
         kwargs: dict[str, Any] = {"payments": payments} if payments is not None else {}
         self.decisions = DecisionEngine(
             tokens=self.tokens, flows=self.flows, counters=self.counters, audit=self.audit,

@@ -41,6 +41,9 @@ class DataPlaneSettings(BaseModel):
         default=5.0, gt=0, description="A worker silent for this long is not waited for.")
     usage_bucket_seconds: float = Field(default=3600.0, gt=0,
                                         description="Length of a metering bucket.")
+    usage_grace_seconds: float = Field(
+        default=30.0, ge=0,
+        description="How long after its end a bucket is final (flush interval + clock skew).")
     checkpoint_records: int = Field(default=10_000, ge=1,
                                     description="Sign a checkpoint at least every N records.")
     checkpoint_seconds: float = Field(default=60.0, gt=0,
