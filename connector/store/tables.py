@@ -13,12 +13,16 @@ import sqlalchemy as sa
 
 __all__ = [
     "agreements",
+    "credential_requests",
     "datasets",
+    "holder_credentials",
+    "membership_applications",
     "metadata",
     "negotiations",
     "offers",
     "outbox",
     "policies",
+    "replay_keys",
     "transfers",
 ]
 
@@ -148,4 +152,66 @@ outbox = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("delivered_at", sa.Float, nullable=True),
     sa.Index("ix_outbox_process", "process_id", "status", "id"),
+)
+
+# --- DCP: what the verifier remembers and what the holder keeps ----------------------
+
+# Self-issued token ids (jti) the DCP verifier has accepted, shared by every
+# replica: a key is recorded once (insert-or-fail) until its token expires,
+# so a token replayed to another replica is refused. ``key`` is the SHA-256
+# (hex) of issuer and jti; expired rows are purged.
+replay_keys = sa.Table(
+    "replay_keys",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_replay_keys_expires", "expires_at"),
+)
+
+# Our own verifiable credentials (we are their holder): presented through
+# our Credential Service only as far as a verifier's access token grants.
+holder_credentials = sa.Table(
+    "holder_credentials",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("credential_id", sa.String(500), nullable=True),
+    sa.Column("types", sa.Text, nullable=False),
+    sa.Column("issuer", sa.String(500), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=True),
+    sa.Column("format", sa.String(40), nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("claims", sa.Text, nullable=False),
+    sa.Column("valid_until", sa.Float, nullable=True),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# Credentials we asked an issuer for over DCP issuance; a delivery to our
+# Credential Service is accepted only for a pending request of ours.
+credential_requests = sa.Table(
+    "credential_requests",
+    metadata,
+    sa.Column("holder_pid", sa.String(255), primary_key=True),
+    sa.Column("issuer_did", sa.String(500), nullable=False),
+    sa.Column("credential_types", sa.Text, nullable=False),
+    sa.Column("status_url", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Our applications for membership at the trust anchor. The status token
+# reads the application there; it is never shown by our API.
+membership_applications = sa.Table(
+    "membership_applications",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("trust_anchor_url", sa.String(2000), nullable=False),
+    sa.Column("trust_anchor_did", sa.String(500), nullable=False),
+    sa.Column("status_token", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_membership_created", "created_at"),
 )
