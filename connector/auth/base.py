@@ -3,20 +3,23 @@
 Inbound, an :class:`Authenticator` turns a request into a verified
 :class:`~connector.domain.caller.Caller` or raises
 :class:`~servicekit.errors.Unauthorized` (the DSP app renders it as the
-protocol's error body with status 401). Outbound, a :class:`TokenProvider`
-gives the ``Authorization`` value for a message to a peer.
+protocol's error body with status 401; a caller lacking a required
+credential is a 403). The endpoint may name credential types the caller
+must prove on top of the mode's own (a contract request: what its offer's
+policy names). Outbound, a :class:`TokenProvider` gives the
+``Authorization`` value for a message to a peer.
 
 Implementations are chosen by ``settings.auth.mode`` from a registry:
 :func:`register_auth` adds a factory, :func:`create_auth` builds the one
-configured. The connector ships ``fixed-token`` (development and the TCK);
-DCP registers ``dcp``. A factory receives an :class:`AuthContext` with what
-an implementation may need (our identity, the HTTP clients, the database for
-replay protection).
+configured. The connector ships ``fixed-token`` (development and the TCK)
+and ``dcp`` (:mod:`connector.auth.dcp`). A factory receives an
+:class:`AuthContext` with what an implementation may need (our identity, the
+HTTP clients, the database, the process's DCP components).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.domain.caller import Caller
 from connector.settings import ConnectorSettings
+from connector.trust import Trust
 from identity.signer import Signer
 
 __all__ = [
@@ -44,8 +48,13 @@ __all__ = [
 class Authenticator(Protocol):
     """Verifies who sent an inbound DSP request."""
 
-    async def authenticate(self, request: web.Request) -> Caller:
-        """The verified caller, or raise ``Unauthorized`` (401, DSP error body)."""
+    async def authenticate(self, request: web.Request,
+                           required: Collection[str] = ()) -> Caller:
+        """The verified caller, or raise ``Unauthorized`` (401, DSP error body).
+
+        ``required`` are credential types this request needs the caller to
+        prove (an implementation without credentials may ignore them).
+        """
         ...
 
 
@@ -83,6 +92,7 @@ class AuthContext:
     engine: AsyncEngine
     http: aiohttp.ClientSession
     guarded_http: aiohttp.ClientSession
+    trust: Trust | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

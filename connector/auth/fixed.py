@@ -10,7 +10,7 @@ participants.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from aiohttp import web
 
@@ -37,8 +37,13 @@ class FixedTokenAuth:
         }
         self._outbound = outbound
 
-    async def authenticate(self, request: web.Request) -> Caller:
-        """The caller the presented token stands for."""
+    async def authenticate(self, request: web.Request,
+                           required: Collection[str] = ()) -> Caller:
+        """The caller the presented token stands for.
+
+        ``required`` is not checked here: the configured caller's credential
+        types are what the offer policy is evaluated against.
+        """
         header = request.headers.get("Authorization", "").strip()
         if header[:7].lower() == "bearer ":
             header = header[7:].strip()

@@ -4,6 +4,8 @@
 * :func:`check_offer` — does a caller's verified identity satisfy an offer's
   policy at negotiation time (automatic agreement)?
 * :func:`can_see` — does an access policy let a caller see an offer at all?
+* :func:`required_credentials` — which credential types must a caller prove
+  (over DCP) to request an offer?
 
 All ODRL reading and evaluation happens in :mod:`policies` (parsed once,
 compiled through its cache); this module only builds the request context
@@ -34,7 +36,7 @@ from policies import (
     validate_policy,
 )
 
-__all__ = ["PolicyCheck", "can_see", "check_offer", "policy_issues"]
+__all__ = ["PolicyCheck", "can_see", "check_offer", "policy_issues", "required_credentials"]
 
 #: The action a contract and an access policy are checked for.
 USE = "use"
@@ -138,3 +140,16 @@ def can_see(
     """Whether an access policy lets ``caller`` see (and request) an offer of ``target``."""
     return _decide(access_policy_id, body, target=target, caller=caller, kind="Set",
                    now=now).satisfied
+
+
+def required_credentials(offer_id: str, body: Mapping[str, Any], *,
+                         target: str | None = None) -> frozenset[str]:
+    """The credential types an offer's policy names (its compiled plan's).
+
+    A policy that is not valid ODRL names none; checking it refuses anyway.
+    """
+    try:
+        policy = _parse(offer_id, body, target, "Offer")
+    except PolicyError:
+        return frozenset()
+    return compile_cached(policy).plan.required_credentials

@@ -26,6 +26,7 @@ import structlog
 
 from connector.core import SEND_JOB, ControlPlane
 from connector.domain.negotiation import NEGOTIATION_TRANSITIONS, NegotiationState
+from connector.domain.policy import required_credentials
 from connector.domain.transfer import TRANSFER_TRANSITIONS, TransferState
 from connector.errors import PeerError
 from connector.protocol.schemas import validator
@@ -33,7 +34,7 @@ from connector.store import outbox, processes
 from servicekit.errors import DataspaceError
 from servicekit.jobs import Job
 
-__all__ = ["Delivery", "DspClient"]
+__all__ = ["Delivery", "DspClient", "outbound_scopes"]
 
 _log = structlog.get_logger("connector.delivery")
 _PLACEHOLDERS = ("{providerPid}", "{consumerPid}")
@@ -55,6 +56,24 @@ _RANK = {"REQUESTED": 1, "OFFERED": 1, "ACCEPTED": 2, "AGREED": 3, "VERIFIED": 4
          "FINALIZED": 5}
 
 
+def outbound_scopes(configured: list[str], message: Mapping[str, Any] | None) -> list[str]:
+    """What the peer may read from our Credential Service while handling ``message``.
+
+    The configured scopes, plus, for a contract request, the credential
+    types its offer's policy names (the provider asks for exactly those).
+    """
+    scopes = list(configured)
+    offer = message.get("offer") if message is not None else None
+    if message is not None and message.get("@type") == "ContractRequestMessage" and isinstance(
+        offer, Mapping
+    ):
+        target = offer.get("target")
+        scopes.extend(sorted(required_credentials(
+            str(offer.get("@id") or "urn:offer"), offer,
+            target=target if isinstance(target, str) else None)))
+    return scopes
+
+
 def _fill(text: str, provider_pid: str | None, consumer_pid: str | None) -> str:
     if provider_pid:
         text = text.replace("{providerPid}", provider_pid)
@@ -71,7 +90,8 @@ class DspClient:
 
     async def _call(self, method: str, url: str, audience: str,
                     body: Mapping[str, Any] | None) -> tuple[int, Any, aiohttp.ClientResponse]:
-        token = await self.plane.auth.tokens.token_for(audience, self.plane.settings.auth.scopes)
+        token = await self.plane.auth.tokens.token_for(
+            audience, outbound_scopes(self.plane.settings.auth.scopes, body))
         headers = {"Authorization": token, "Accept": "application/json"}
         data = None
         if body is not None:
@@ -165,8 +185,8 @@ class Delivery:
         except DataspaceError as exc:
             await self._give_up(queued, f"our message is not valid DSP: {exc.detail}")
             return
-        token = await self.plane.auth.tokens.token_for(queued.audience,
-                                                       self.plane.settings.auth.scopes)
+        token = await self.plane.auth.tokens.token_for(
+            queued.audience, outbound_scopes(self.plane.settings.auth.scopes, body))
         headers = {"Authorization": token, "Content-Type": "application/json"}
         try:
             async with self.plane.http.post(url, data=orjson.dumps(body),
@@ -181,14 +201,18 @@ class Delivery:
             return
         if status >= 500 or status in _RETRY_STATUSES:
             raise PeerError(f"{url} answered HTTP {status}", code="peer-error")
-        if await self._landed(body, process, headers):
+        if status in (401, 403):
+            # Not a repeat: the peer does not accept who we are (or our credentials).
+            await self._give_up(queued, f"the peer refused us with HTTP {status}: "
+                                        f"{raw[:300].decode(errors='replace')}")
+            return
+        if await self._landed(body, process, queued.audience):
             await self._delivered(queued, body, b"")
             return
         await self._give_up(queued, f"the peer refused the message with HTTP {status}: "
                                     f"{raw[:300].decode(errors='replace')}")
 
-    async def _landed(self, body: Mapping[str, Any], process: Any,
-                      headers: Mapping[str, str]) -> bool:
+    async def _landed(self, body: Mapping[str, Any], process: Any, audience: str) -> bool:
         """Whether a refused message had in fact been received before (a redelivery).
 
         Delivery is at least once: an attempt can reach the peer and still
@@ -205,9 +229,10 @@ class Delivery:
             else process.provider_pid
         url = (f"{process.counterparty_address}/"
                f"{'negotiations' if negotiation else 'transfers'}/{peer_pid}")
+        # A fresh token: the one the refused message carried is single-use (DCP).
+        token = await self.plane.auth.tokens.token_for(audience, self.plane.settings.auth.scopes)
         try:
-            async with self.plane.http.get(url, headers={
-                    "Authorization": headers["Authorization"]}) as resp:
+            async with self.plane.http.get(url, headers={"Authorization": token}) as resp:
                 if resp.status != 200:
                     return False
                 answer = orjson.loads(await resp.read())

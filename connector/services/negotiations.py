@@ -39,7 +39,7 @@ from connector.domain.negotiation import (
     NegotiationState,
     Role,
 )
-from connector.domain.policy import check_offer
+from connector.domain.policy import check_offer, required_credentials
 from connector.errors import ProcessNotFound, UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validate_message
@@ -136,6 +136,28 @@ class NegotiationService:
         if found is None:
             raise ProcessNotFound(f"no agreement {agreement_id}", code="agreement-not-found")
         return found
+
+    async def credentials_for_offer(self, offer_id: str | None) -> frozenset[str]:
+        """The credential types a caller must prove to request our offer ``offer_id``.
+
+        What the offer's policy names; nothing for an unknown offer (the
+        request is refused later, as for anyone).
+        """
+        if not offer_id:
+            return frozenset()
+        async with self.plane.read() as conn:
+            offer = await catalog_store.get_offer(conn, offer_id)
+        if offer is None:
+            return frozenset()
+        return required_credentials(offer.id, offer.policy, target=offer.dataset_id)
+
+    async def credentials_for_negotiation(self, pid: str) -> frozenset[str]:
+        """The credential types a counter-request in our negotiation ``pid`` needs."""
+        async with self.plane.read() as conn:
+            found = await processes.get_negotiation(conn, pid)
+        if found is None or found.role is not Role.PROVIDER:
+            return frozenset()
+        return await self.credentials_for_offer(found.offer_id)
 
     # --- inbound, provider -----------------------------------------------------------
 

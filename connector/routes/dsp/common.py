@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from connector.domain.caller import Caller
@@ -14,7 +15,14 @@ from connector.protocol.schemas import validator
 from servicekit.errors import InvalidRequest
 from servicekit.web import json_response, read_json
 
-__all__ = ["MESSAGE_SCHEMA", "answer", "authenticate", "read_message", "services"]
+__all__ = [
+    "MESSAGE_SCHEMA",
+    "answer",
+    "authenticate",
+    "peek_offer_id",
+    "read_message",
+    "services",
+]
 
 #: The OpenAPI request/response schema of a DSP message (the JSON Schemas are normative).
 MESSAGE_SCHEMA: dict[str, Any] = {
@@ -29,9 +37,29 @@ def services(request: web.Request) -> Services:
     return request.config_dict[SERVICES]
 
 
-async def authenticate(request: web.Request) -> Caller:
-    """The verified caller (401 in the DSP error shape otherwise)."""
-    return await request.config_dict[CONTROL_PLANE].auth.authenticator.authenticate(request)
+async def authenticate(request: web.Request, required: Collection[str] = ()) -> Caller:
+    """The verified caller (401/403 in the DSP error shape otherwise).
+
+    ``required``: credential types this request needs proven on top of what
+    every caller proves (see :mod:`connector.auth`).
+    """
+    authenticator = request.config_dict[CONTROL_PLANE].auth.authenticator
+    return await authenticator.authenticate(request, required)
+
+
+async def peek_offer_id(request: web.Request) -> str | None:
+    """The ``offer.@id`` of a contract request body, before it is authenticated or validated.
+
+    Only to know which credentials to ask the caller for; anything unreadable
+    is None here and refused by :func:`read_message` after authentication.
+    """
+    try:
+        body = orjson.loads(await request.read())
+    except (orjson.JSONDecodeError, web.HTTPRequestEntityTooLarge):
+        return None
+    offer = body.get("offer") if isinstance(body, dict) else None
+    offer_id = offer.get("@id") if isinstance(offer, dict) else None
+    return offer_id if isinstance(offer_id, str) else None
 
 
 async def read_message(request: web.Request, message_type: str) -> dict[str, Any]:

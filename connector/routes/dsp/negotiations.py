@@ -12,6 +12,7 @@ from connector.routes.dsp.common import (
     MESSAGE_SCHEMA,
     answer,
     authenticate,
+    peek_offer_id,
     read_message,
     remember_pids,
     services,
@@ -46,8 +47,14 @@ async def get_negotiation(request: web.Request) -> web.Response:
 @operation("Provider: start a negotiation (ContractRequestMessage → 201 ContractNegotiation)",
            tags=_TAGS, request=MESSAGE_SCHEMA, responses={201: MESSAGE_SCHEMA})
 async def request_contract(request: web.Request) -> web.Response:
-    """An initial contract request for one of our offers."""
-    caller = await authenticate(request)
+    """An initial contract request for one of our offers.
+
+    The caller proves the credentials the offer's policy names as it
+    authenticates (DCP), so automatic agreement sees verified claims.
+    """
+    negotiations = services(request).negotiations
+    caller = await authenticate(
+        request, await negotiations.credentials_for_offer(await peek_offer_id(request)))
     message = await read_message(request, "ContractRequestMessage")
     negotiation, _created = await services(request).negotiations.on_request(caller, message)
     return _state(negotiation, status=201)
@@ -59,7 +66,9 @@ async def request_contract(request: web.Request) -> web.Response:
            responses=_OK)
 async def counter_request(request: web.Request) -> web.Response:
     """The consumer's counter-request to our offer."""
-    caller = await authenticate(request)
+    negotiations = services(request).negotiations
+    caller = await authenticate(
+        request, await negotiations.credentials_for_negotiation(request.match_info["pid"]))
     remember_pids(request, request.match_info["pid"], None)
     message = await read_message(request, "ContractRequestMessage")
     negotiation = await services(request).negotiations.on_counter_request(
