@@ -74,6 +74,7 @@ def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Si
     """The data plane of a connector (start it with :meth:`DataPlane.start`)."""
     return DataPlane(engine=engine, signer=signer, settings=settings.data_plane,
                      endpoint=settings.public_data_plane_url,
+                     token_seconds=settings.edr_token_seconds,
                      marketplace_url=settings.marketplace_url, clock=clock)
 
 

@@ -54,6 +54,7 @@ class DataPlane:
         signer: Signer,
         settings: DataPlaneSettings,
         endpoint: str,
+        token_seconds: float = 300.0,
         marketplace_url: str | None = None,
         clock: Callable[[], float] = time.time,
         payments: PaymentState | None = None,
@@ -64,7 +65,7 @@ class DataPlane:
         self.endpoint = endpoint.rstrip("/")
         self.marketplace_url = marketplace_url.rstrip("/") if marketplace_url else None
         self.clock = clock
-        self.tokens = AccessTokens(signer, audience=self.endpoint, lifetime=settings.token_seconds,
+        self.tokens = AccessTokens(signer, audience=self.endpoint, lifetime=token_seconds,
                                    clock=clock)
         self.flows = FlowRegistry(engine, sync_seconds=settings.sync_seconds,
                                   stale_seconds=settings.stale_seconds,
@@ -83,6 +84,7 @@ class DataPlane:
             meter=self.meter, clock=clock, locations=settings.locations, **kwargs)
         self.signaling = EnforcingSignaling(self.flows, self.tokens, endpoint=self.endpoint,
                                             ack_timeout=settings.ack_timeout_seconds)
+        self.signaling.plane = self
         self.monitor = PolicyMonitor(self.flows, stop_flow=self.signaling.terminate, clock=clock,
                                      max_sleep=settings.monitor_seconds)
         self.session: aiohttp.ClientSession | None = None

@@ -12,8 +12,6 @@ class DataPlaneSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_seconds: float = Field(default=300.0, gt=0,
-                                 description="Lifetime of an access token.")
     refresh_grace_seconds: float = Field(
         default=300.0, ge=0,
         description="How long after expiry a token may still be exchanged for a fresh one.")

@@ -45,6 +45,8 @@ class EnforcingSignaling:
                  ack_timeout: float) -> None:  # fmt: skip
         self._flows = flows
         self._tokens = tokens
+        #: The data plane this signaling belongs to (set by :class:`DataPlane`).
+        self.plane: Any = None
         self.endpoint = endpoint
         self._ack_timeout = ack_timeout
 

@@ -304,12 +304,19 @@ async def settle(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_data_plane_routes(app: web.Application, data_path: str) -> None:
-    """Add the data plane's routes; ``data_path`` is the path of the data endpoint (``/data``)."""
-    base = "/" + data_path.strip("/")
-    for path in (base, base + "/{tail:.*}"):
-        app.router.add_get(path, pull)
-    app.router.add_post("/dataplane/refresh", refresh)
-    app.router.add_get("/dataplane/receipt", receipt)
-    app.router.add_post("/dataplane/decide", decide)
-    app.router.add_post("/dataplane/settle", settle)
+def add_data_plane_routes(app: web.Application, data_path: str, *, internal: bool = True,
+                          public: bool = True) -> None:  # fmt: skip
+    """Add the data plane's routes; ``data_path`` is the path of the data endpoint (``/data``).
+
+    ``public``: the data path, refresh and receipt (what consumers call);
+    ``internal``: decide and settle (what a front in front of the byte path calls).
+    """
+    if public:
+        base = "/" + data_path.strip("/")
+        for path in (base, base + "/{tail:.*}"):
+            app.router.add_get(path, pull)
+        app.router.add_post("/dataplane/refresh", refresh)
+        app.router.add_get("/dataplane/receipt", receipt)
+    if internal:
+        app.router.add_post("/dataplane/decide", decide)
+        app.router.add_post("/dataplane/settle", settle)

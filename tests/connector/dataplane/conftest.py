@@ -47,6 +47,6 @@ def api(backend: TestServer) -> Backend:
 async def dp(database: Database, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Running]:
     """A data plane on ``database`` with the fake clock."""
     running = await serve_data_plane(
-        settings_for(database, tmp_path, token_seconds=365 * 86400), clock)
+        settings_for(database, tmp_path, edr_token_seconds=365 * 86400), clock)
     yield running
     await running.server.close()

@@ -47,14 +47,15 @@ class FakeClock:
 
 
 def settings_for(database: Database, data_dir: Path, *, port: int | None = None,
-                 data_plane_url: str | None = None, **data_plane: Any) -> ConnectorSettings:
+                 data_plane_url: str | None = None, edr_token_seconds: float = 300.0,
+                 **data_plane: Any) -> ConnectorSettings:
     """Connector settings for a data plane on loopback over ``database``."""
     port = port or free_port()
     return ConnectorSettings(
         dev=True, host="127.0.0.1", port=port, data_dir=data_dir, name="provider",
         database_url=database.url, database_schema=database.schema, did_method="key",
         key_passphrase="test-passphrase", log_level="WARNING", data_plane_url=data_plane_url,
-        data_plane={"flush_seconds": 0.05, **data_plane},
+        edr_token_seconds=edr_token_seconds, data_plane={"flush_seconds": 0.05, **data_plane},
     )
 
 

@@ -34,7 +34,7 @@ def environment(settings: ConnectorSettings, **extra: str) -> dict[str, str]:
         "CONNECTOR_KEY_PASSPHRASE": settings.key_passphrase or "",
         "CONNECTOR_LOG_LEVEL": "WARNING",
         "CONNECTOR_DATA_PLANE__FLUSH_SECONDS": str(settings.data_plane.flush_seconds),
-        "CONNECTOR_DATA_PLANE__TOKEN_SECONDS": str(settings.data_plane.token_seconds),
+        "CONNECTOR_EDR_TOKEN_SECONDS": str(settings.edr_token_seconds),
         "PYTHONPATH": str(REPO_ROOT),
         **extra,
     })

@@ -1,0 +1,107 @@
+"""Through the real control plane: negotiate, transfer, pull under the agreement, suspend."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+
+from connector.settings import FixedCaller
+from tests.connector.conftest import StoreFactory
+from tests.connector.dataplane.harness import COMMERCE, RESEARCH, bearer
+from tests.connector.harness import RunningConnector, connector_settings, start_connector
+
+CONSUMER = "did:web:consumer.example"
+POLICY = {"permission": [{"action": "use", "constraint": [
+    {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": [RESEARCH]},
+    {"leftOperand": "count", "operator": "lt",
+     "rightOperand": {"@value": "3", "@type": "xsd:integer"}},
+]}]}
+
+
+@pytest_asyncio.fixture
+async def pair(stores: StoreFactory, tmp_path: Path) -> AsyncIterator[
+    tuple[RunningConnector, RunningConnector]
+]:
+    """A provider whose data plane enforces, and a consumer."""
+    provider = await start_connector(connector_settings(
+        "provider", tmp_path, stores(), signaling="data-plane",
+        data_plane={"flush_seconds": 0.05},
+        tokens={"consumer-token": FixedCaller(id=CONSUMER,
+                                              credential_types=["MembershipCredential"])},
+        outbound_token="provider-token"))
+    consumer = await start_connector(connector_settings(
+        "consumer", tmp_path, stores(), role="consumer", outbound_token="consumer-token",
+        tokens={"provider-token": FixedCaller(id="did:web:provider.example")}))
+    yield provider, consumer
+    await consumer.stop()
+    await provider.stop()
+
+
+async def _agree(provider: RunningConnector, consumer: RunningConnector,
+                 http: aiohttp.ClientSession, backend_url: str) -> dict[str, Any]:
+    await provider.api(http, "POST", "/api/v1/datasets", expect=201, json={
+        "id": "urn:city:counts", "title": "Traffic counts", "policy": POLICY,
+        "backend": {"address": backend_url, "properties": {
+            "proxyQueryParams": "true", "header.Authorization": "Bearer backend-secret-key"}}})
+    started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
+        "counterparty_address": provider.dsp_url, "dataset_id": "urn:city:counts"})
+    for _ in range(500):  # purpose and count are unknown at negotiation: the owner decides
+        waiting = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner",
+                                     expect=200)
+        found = [n for n in waiting["items"] if n["consumer_pid"] == started["id"]]
+        if found:
+            break
+        await asyncio.sleep(0.01)
+    await provider.api(http, "POST", f"/api/v1/negotiations/{found[0]['id']}/approve",
+                       expect=200)
+    done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
+    transfer = await consumer.api(http, "POST", "/api/v1/transfers", expect=201,
+                                  json={"agreement_id": done["agreement_id"]})
+    await consumer.wait_for(http, "transfers", transfer["id"], {"STARTED"})
+    edr = await consumer.api(http, "GET", f"/api/v1/transfers/{transfer['id']}/edr",
+                             expect=200)
+    return dict(edr)
+
+
+async def test_an_agreement_from_the_control_plane_is_enforced_per_request(
+    pair: tuple[RunningConnector, RunningConnector], backend: TestServer
+) -> None:
+    provider, consumer = pair
+    async with aiohttp.ClientSession() as http:
+        edr = await _agree(provider, consumer, http, str(backend.make_url("/api/items")))
+        assert edr["endpoint"] == provider.base_url + "/data"
+        research = {**bearer(edr["token"]), "X-Purpose": RESEARCH}
+
+        async def status(headers: dict[str, str]) -> int:
+            async with http.get(edr["endpoint"] + "?page=1", headers=headers) as response:
+                await response.read()
+                return response.status
+
+        assert await status({**bearer(edr["token"]), "X-Purpose": COMMERCE}) == 403
+        statuses = await asyncio.gather(*(status(research) for _ in range(5)))
+        assert collections.Counter(statuses) == {200: 3, 403: 2}
+
+        # the provider's owner suspends: the consumer's token stops at once
+        transfers = (await provider.api(http, "GET", "/api/v1/transfers?role=provider",
+                                        expect=200))["items"]
+        await provider.api(http, "POST", f"/api/v1/transfers/{transfers[0]['id']}/suspend",
+                           expect=200, json={"reason": "maintenance"})
+        async with http.get(edr["endpoint"], headers=research) as response:
+            assert response.status == 403
+            assert (await response.json(content_type=None))["code"] == "transfer-not-active"
+
+        # the decision is also on the management port, for an nginx front
+        async with http.post(provider.management_url + "/dataplane/decide",
+                             headers={"X-Dataplane-Key": provider.info["admin_api_key"]},
+                             json={"token": edr["token"], "purpose": RESEARCH}) as response:
+            assert response.status == 403
+        async with http.post(provider.base_url + "/dataplane/decide",
+                             json={"token": edr["token"]}) as response:
+            assert response.status in (404, 405)  # not on the DSP port
