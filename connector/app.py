@@ -21,6 +21,7 @@ from aiohttp import web
 
 from connector.auth import AuthContext, create_auth
 from connector.core import ControlPlane
+from connector.dataplane import wiring as data_plane
 from connector.errors import render_dsp_error
 from connector.keys import API_KEYS, CONTROL_PLANE, SERVICES, Services
 from connector.routes import metadata
@@ -46,6 +47,7 @@ from servicekit.app import (
     DB_ENGINE,
     GUARDED_HTTP_CLIENT,
     HTTP_CLIENT,
+    METRICS_REGISTRY,
     SERVICE_INFO,
     SETTINGS,
     create_service_app,
@@ -115,6 +117,7 @@ def create_app(settings: ConnectorSettings) -> web.Application:
     app.add_routes(metadata.routes)
     app.add_subapp("/dsp", _dsp_app(settings))
     app[MANAGEMENT_APP] = create_management_app(settings)
+    data_plane.mount(app, app[MANAGEMENT_APP], settings, app[METRICS_REGISTRY])
     app.cleanup_ctx.append(
         database_context(MIGRATIONS, metadata=table_metadata, version_table=VERSION_TABLE)
     )
@@ -168,6 +171,9 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     management[CONTROL_PLANE] = plane
     management[SERVICES] = services
     management[API_KEYS] = ApiKeyVerifier([hash_api_key(admin_key)])
+    stop_data_plane = await data_plane.start(
+        app, management, plane.signaling, transfers=services.transfers, runner=plane.runner,
+        internal_keys=management[API_KEYS])
     runner = web.AppRunner(management, access_log=None, handle_signals=False)
     await runner.setup()
     host = settings.management_host or settings.host
@@ -190,6 +196,7 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await plane.runner.stop()
+        await stop_data_plane()
         await runner.cleanup()
         if auth.close is not None:
             await auth.close()
