@@ -1,12 +1,13 @@
 """The connector's applications: DSP on the main port, the management API on its own port.
 
 :func:`create_app` builds the main application (health, metrics, OpenAPI,
-``/.well-known/dspace-version`` and the DSP sub-application under ``/dsp``,
-which answers errors in the DSP error shapes) and the management
-application. The ``control_plane_context`` cleanup context opens the
-control plane once the database and HTTP clients are up: our identity, the
-auth and signaling seams, the services, the job runner, TCK seeding, and the
-management site, which it serves on ``management_port`` (default port + 1).
+``/.well-known/dspace-version``, our DCP Credential Service under ``/dcp``
+and the DSP sub-application under ``/dsp``, which answers errors in the DSP
+error shapes) and the management application. The ``control_plane_context``
+cleanup context opens the control plane once the database and HTTP clients
+are up: our identity and DCP components, the auth and signaling seams, the
+services, the job runner, TCK seeding, and the management site, which it
+serves on ``management_port`` (default port + 1).
 Nothing administrative is routed on the DSP port.
 """
 
@@ -24,16 +25,20 @@ from connector.core import ControlPlane
 from connector.dataplane import wiring as data_plane
 from connector.errors import render_dsp_error
 from connector.keys import API_KEYS, CONTROL_PLANE, SERVICES, Services
+from connector.routes import dcp as dcp_routes
 from connector.routes import metadata
 from connector.routes.dsp import catalog as dsp_catalog
 from connector.routes.dsp import negotiations as dsp_negotiations
 from connector.routes.dsp import tck as dsp_tck
 from connector.routes.dsp import transfers as dsp_transfers
 from connector.routes.management import catalog as mgmt_catalog
+from connector.routes.management import credentials as mgmt_credentials
 from connector.routes.management import negotiations as mgmt_negotiations
 from connector.routes.management import transfers as mgmt_transfers
 from connector.services.catalog import CatalogService
 from connector.services.delivery import Delivery, DspClient
+from connector.services.holder import HolderService
+from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
 from connector.services.transfers import TransferService
 from connector.settings import ConnectorSettings
@@ -41,6 +46,7 @@ from connector.signaling import SignalingContext, create_signaling
 from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store.tables import metadata as table_metadata
 from connector.tck import TckScript, seed
+from connector.trust import Trust, credential_service_entry
 from identity.service_identity import ServiceIdentity
 from identity.signer import Signer
 from servicekit.app import (
@@ -102,6 +108,7 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
     app.add_routes(mgmt_catalog.routes)
     app.add_routes(mgmt_negotiations.routes)
     app.add_routes(mgmt_transfers.routes)
+    app.add_routes(mgmt_credentials.routes)
     return app
 
 
@@ -115,6 +122,7 @@ def create_app(settings: ConnectorSettings) -> web.Application:
         "transfer process, provider and consumer.",
     )
     app.add_routes(metadata.routes)
+    app.add_routes(dcp_routes.routes)
     app.add_subapp("/dsp", _dsp_app(settings))
     app[MANAGEMENT_APP] = create_management_app(settings)
     data_plane.mount(app, app[MANAGEMENT_APP], settings, app[METRICS_REGISTRY])
@@ -137,13 +145,18 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         method=settings.did_method or "web",
         key_name="connector",
         services=[{"id": "#dsp", "type": "DataService",
-                   "serviceEndpoint": settings.base_url + "/.well-known/dspace-version"}],
+                   "serviceEndpoint": settings.base_url + "/.well-known/dspace-version"},
+                  credential_service_entry(settings.base_url)],
     )
     did = settings.did or identity.did
     signer = identity.signer if settings.did is None else Signer.for_did(identity.key, did)
+    trust = Trust.build(
+        settings, signer=signer, engine=app[DB_ENGINE], session=app[GUARDED_HTTP_CLIENT],
+        did_document=identity.document if settings.did is None else None,
+    )
     auth = await create_auth(AuthContext(
         settings=settings, did=did, signer=signer, engine=app[DB_ENGINE],
-        http=app[HTTP_CLIENT], guarded_http=app[GUARDED_HTTP_CLIENT],
+        http=app[HTTP_CLIENT], guarded_http=app[GUARDED_HTTP_CLIENT], trust=trust,
     ))
     plane = ControlPlane(
         settings=settings, engine=app[DB_ENGINE], did=did, signer=signer, auth=auth,
@@ -154,11 +167,14 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     )
     script = TckScript() if settings.tck.enabled else None
     catalog = CatalogService(plane)
+    holder = HolderService(plane, trust)
     services = Services(
         catalog=catalog,
         negotiations=NegotiationService(plane, catalog, script),
         transfers=TransferService(plane, script),
         client=DspClient(plane),
+        holder=holder,
+        membership=MembershipService(plane, trust, holder),
     )
     Delivery(plane)
     app[CONTROL_PLANE] = plane
@@ -200,6 +216,7 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         await runner.cleanup()
         if auth.close is not None:
             await auth.close()
+        await trust.close()
 
 
 def _bound_port(runner: web.AppRunner, configured: int) -> int:

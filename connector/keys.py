@@ -9,6 +9,8 @@ from aiohttp import web
 from connector.core import ControlPlane
 from connector.services.catalog import CatalogService
 from connector.services.delivery import DspClient
+from connector.services.holder import HolderService
+from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
 from connector.services.transfers import TransferService
 from servicekit.auth import ApiKeyVerifier
@@ -24,6 +26,8 @@ class Services:
     negotiations: NegotiationService
     transfers: TransferService
     client: DspClient
+    holder: HolderService
+    membership: MembershipService
 
 
 CONTROL_PLANE = web.AppKey("control_plane", ControlPlane)

@@ -1,0 +1,172 @@
+"""The connector as a DCP holder: its credentials and its Credential Service.
+
+* the owner lists, adds and removes our credentials (management API); a
+  credential is verified before it is stored (signature, validity, status,
+  and that we are its subject);
+* ``POST /dcp/presentations/query``: a verifier asks for our credentials
+  with its self-issued token and the access token we gave it; the answer
+  holds only what the query asks for *and* the token grants
+  (:meth:`identity.dcp.DcpHolder.answer_query`);
+* ``POST /dcp/credentials`` (DCP storage): an issuer delivers credentials we
+  asked for over DCP issuance; accepted only from that issuer, for a
+  pending request of ours, of the types we asked for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from connector.core import ControlPlane, new_pid
+from connector.store import holder as store
+from connector.store.holder import CredentialRecord, CredentialRequest
+from connector.trust import Trust
+from identity.dcp import StoredCredential
+from identity.errors import VerificationError
+from identity.vc import VerifiedCredential
+from servicekit.errors import Forbidden, InvalidRequest, NotFound
+
+__all__ = ["HolderService"]
+
+_log = structlog.get_logger("connector.holder")
+_BASE_TYPE = "VerifiableCredential"
+
+
+def _record(verified: VerifiedCredential, source: str) -> CredentialRecord:
+    until = verified.valid_until.timestamp() if verified.valid_until is not None else None
+    raw = verified.raw if isinstance(verified.raw, str) else dict(verified.raw)
+    return CredentialRecord(
+        id=new_pid(), credential_id=verified.id,
+        types=[t for t in verified.types if t != _BASE_TYPE] or list(verified.types),
+        issuer=verified.issuer, subject=verified.subject_id, format=verified.format.value,
+        raw=raw, claims=dict(verified.claims), valid_until=until, source=source,
+        created_at=time.time(),
+    )
+
+
+class HolderService:
+    """Our credentials, for the owner and for verifiers (see the module docstring)."""
+
+    def __init__(self, plane: ControlPlane, trust: Trust) -> None:
+        self.plane = plane
+        self.trust = trust
+
+    # --- the owner --------------------------------------------------------------------
+
+    async def find(self, *, credential_type: str | None = None, limit: int = 50,
+                   offset: int = 0) -> list[CredentialRecord]:
+        """Our credentials, oldest first."""
+        async with self.plane.read() as conn:
+            return await store.list_credentials(conn, credential_type=credential_type,
+                                                limit=limit, offset=offset)
+
+    async def get(self, record_id: str) -> CredentialRecord:
+        """One of our credentials, or NotFound."""
+        async with self.plane.read() as conn:
+            found = await store.get_credential(conn, record_id)
+        if found is None:
+            raise NotFound(f"no credential {record_id}", code="credential-not-found")
+        return found
+
+    async def verify_ours(self, credential: str | Mapping[str, Any]) -> VerifiedCredential:
+        """Verify a credential about us (400 ``credential-invalid`` / ``credential-not-ours``)."""
+        try:
+            verified = await self.trust.credentials.verify(credential)
+        except VerificationError as exc:
+            raise InvalidRequest(f"the credential does not verify: {exc.detail}",
+                                 code="credential-invalid",
+                                 extra={"reason": exc.code}) from None
+        if verified.subject_id != self.trust.did:
+            raise InvalidRequest(
+                f"the credential is about {verified.subject_id}, not about us ({self.trust.did})",
+                code="credential-not-ours")
+        return verified
+
+    async def add(self, credential: str | Mapping[str, Any], *,
+                  source: str = "manual") -> CredentialRecord:
+        """Verify and store a credential about us; the same one twice is stored once."""
+        record = _record(await self.verify_ours(credential), source)
+        async with self.plane.transaction() as tx:
+            stored = await store.insert_credential(tx.conn, record)
+        _log.info("credential_stored", credential=stored.id, types=stored.types,
+                  issuer=stored.issuer, source=source)
+        return stored
+
+    async def delete(self, record_id: str) -> None:
+        """Remove one of our credentials (it is presented no more)."""
+        async with self.plane.transaction() as tx:
+            if not await store.delete_credential(tx.conn, record_id):
+                raise NotFound(f"no credential {record_id}", code="credential-not-found")
+
+    async def stored(self) -> list[StoredCredential]:
+        """Our credentials as the DCP holder selects from them."""
+        records = await self.find(limit=10_000)
+        return [
+            StoredCredential(raw=r.raw, types=("VerifiableCredential", *r.types),
+                             id=r.credential_id, issuer=r.issuer, subject=r.subject,
+                             valid_until=r.valid_until)
+            for r in records
+        ]
+
+    # --- verifiers and issuers (the Credential Service) ------------------------------------
+
+    async def answer_query(self, authorization: str | None, body: Any) -> dict[str, Any]:
+        """A ``PresentationResponseMessage`` for a verifier's ``PresentationQueryMessage``."""
+        return await self.trust.holder.answer_query(authorization, body, await self.stored())
+
+    async def request_pending(self, holder_pid: str, issuer_did: str,
+                              types: list[str]) -> CredentialRequest:
+        """Record a DCP issuance request before it is sent (the issuer may deliver at once)."""
+        now = time.time()
+        request = CredentialRequest(holder_pid=holder_pid, issuer_did=issuer_did,
+                                    credential_types=types, status_url="",
+                                    status="REQUESTED", created_at=now, updated_at=now)
+        async with self.plane.transaction() as tx:
+            await store.insert_request(tx.conn, request)
+        return request
+
+    async def request_sent(self, holder_pid: str, status_url: str) -> None:
+        """Remember where the issuer keeps the request's status."""
+        async with self.plane.transaction() as tx:
+            await store.set_request_status_url(tx.conn, holder_pid, status_url)
+
+    async def request_failed(self, holder_pid: str, reason: str) -> None:
+        """The issuer did not take the request."""
+        async with self.plane.transaction() as tx:
+            await store.settle_request(tx.conn, holder_pid, "FAILED", reason, time.time())
+
+    async def accept(self, authorization: str | None, body: Any) -> int:
+        """Verify and store an issuer's ``CredentialMessage``; how many credentials were stored."""
+        delivered = await self.trust.holder.accept_credentials(authorization, body)
+        # Verified by accept_credentials; this reads the cached results back.
+        records = [_record(await self.trust.credentials.verify(c.raw), "dcp")
+                   for c in delivered.credentials]
+        async with self.plane.transaction() as tx:
+            request = (await store.get_request(tx.conn, delivered.holder_pid)
+                       if delivered.holder_pid else None)
+            if request is None or request.issuer_did != delivered.issuer:
+                raise NotFound("no request of ours matches this delivery",
+                               code="credential-request-not-found")
+            if request.status != "REQUESTED":
+                raise Forbidden(f"the request is {request.status} already",
+                                code="credential-request-settled")
+            wanted = set(request.credential_types)
+            for credential in delivered.credentials:
+                if not wanted.intersection(credential.types):
+                    raise Forbidden("a delivered credential is of a type we did not ask for",
+                                    code="credential-type-unrequested")
+            for record in records:
+                await store.insert_credential(tx.conn, record)
+            await store.settle_request(tx.conn, request.holder_pid, delivered.status,
+                                       delivered.rejection_reason, time.time())
+        _log.info("credentials_delivered", issuer=delivered.issuer, status=delivered.status,
+                  count=len(delivered.credentials))
+        return len(delivered.credentials)
+
+    async def latest_request(self) -> CredentialRequest | None:
+        """The DCP issuance request we sent last."""
+        async with self.plane.read() as conn:
+            return await store.latest_request(conn)
