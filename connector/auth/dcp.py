@@ -35,6 +35,7 @@ from connector.domain.caller import Caller
 from identity.dcp import DcpTokenProvider, DcpVerifier, VerifiedCaller
 from identity.did_web import did_web_from_url
 from identity.vp import PresentationVerifier
+from servicekit.errors import DataspaceError
 
 __all__ = ["DCP_PROTOCOL", "DcpAuth", "caller_of", "create_dcp_auth"]
 
@@ -82,8 +83,13 @@ class DcpAuth:
     async def authenticate(self, request: web.Request,
                            required: Collection[str] = ()) -> Caller:
         """The verified caller; 401 (token), 403 (credentials) or 502 (its services)."""
-        verified = await self.verifier.verify_caller(
-            request.headers.get("Authorization"), self._types(required))
+        types = self._types(required)
+        try:
+            verified = await self.verifier.verify_caller(request.headers.get("Authorization"),
+                                                         types)
+        except DataspaceError as exc:
+            _log.info("dsp_caller_refused", code=exc.code, status=exc.status, required=types)
+            raise
         return caller_of(verified)
 
     async def token_for(self, audience: str, scopes: Sequence[str] = ()) -> str:
