@@ -74,12 +74,16 @@ class AuthSeam:
     ``protocol`` is the ``auth`` member of ``/.well-known/dspace-version``
     (``{"protocol": "DCP", "version": "1.0", ...}``), or None.
     ``close`` releases resources (caches, sessions) at shutdown.
+    ``participant_id``, when a mode can tell, is the participant id bound to
+    a peer's DSP URL (DCP: the did:web of that host); a catalog naming
+    another ``participantId`` is not believed.
     """
 
     authenticator: Authenticator
     tokens: TokenProvider
     protocol: Mapping[str, Any] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+    participant_id: Callable[[str], Awaitable[str]] | None = None
 
 
 @dataclass(frozen=True)

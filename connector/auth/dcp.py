@@ -15,7 +15,9 @@ Outbound, a fresh self-issued token (``aud`` = the peer's DID) carries an
 access token to our Credential Service for exactly the scopes the peer will
 ask for: the required types plus the ones a message's offer names. A peer
 known only by its DSP URL is looked up in its ``/.well-known/dspace-version``
-(the ``serviceId`` DID), falling back to the did:web of its origin.
+(the ``serviceId`` DID, believed only if it is a did:web of that very host,
+so a peer cannot make us address a token to someone else), falling back to
+the did:web of its origin.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from aiohttp import web
 from connector.auth.base import AuthContext, AuthSeam
 from connector.domain.caller import Caller
 from identity.dcp import DcpTokenProvider, DcpVerifier, VerifiedCaller
-from identity.did_web import did_web_from_url
+from identity.did_web import did_web_base_url, did_web_from_url
 from identity.vp import PresentationVerifier
 from servicekit.errors import DataspaceError
 
@@ -44,6 +46,7 @@ _log = structlog.get_logger("connector.auth")
 #: What ``/.well-known/dspace-version`` advertises as ``auth``.
 DCP_PROTOCOL = {"protocol": "DCP", "version": "1.0"}
 _BASE_TYPE = "VerifiableCredential"
+_MAX_PARTICIPANTS = 4096
 
 
 def caller_of(verified: VerifiedCaller) -> Caller:
@@ -105,6 +108,8 @@ class DcpAuth:
         if known is not None:
             return known
         did = await self._advertised_did(origin) or did_web_from_url(origin)
+        if len(self._participants) >= _MAX_PARTICIPANTS:
+            self._participants.clear()
         self._participants[origin] = did
         return did
 
@@ -121,9 +126,19 @@ class DcpAuth:
         versions = body.get("protocolVersions") if isinstance(body, dict) else None
         for entry in versions if isinstance(versions, list) else []:
             service = entry.get("serviceId") if isinstance(entry, dict) else None
-            if isinstance(service, str) and service.startswith("did:"):
-                return service.split("#", 1)[0]
+            if isinstance(service, str) and service.startswith("did:web:"):
+                did = service.split("#", 1)[0]
+                if _same_origin(did, origin):
+                    return did
         return None
+
+
+def _same_origin(did: str, origin: str) -> bool:
+    try:
+        base = urlsplit(did_web_base_url(did, allow_http_loopback=True))
+    except DataspaceError:  # not a well-formed did:web
+        return False
+    return urlsplit(origin).netloc.lower() == base.netloc.lower()
 
 
 def create_dcp_auth(context: AuthContext) -> AuthSeam:
@@ -151,4 +166,5 @@ def create_dcp_auth(context: AuthContext) -> AuthSeam:
     auth = DcpAuth(verifier, tokens, trust.session, required=dcp.required_credentials)
     _log.info("dcp_auth_ready", trust_anchor=trust.trust_anchor_url,
               root=trust.trust_anchor_did, required=list(auth.required))
-    return AuthSeam(authenticator=auth, tokens=auth, protocol=DCP_PROTOCOL)
+    return AuthSeam(authenticator=auth, tokens=auth, protocol=DCP_PROTOCOL,
+                    participant_id=auth.participant_id)

@@ -40,7 +40,7 @@ from connector.domain.negotiation import (
     Role,
 )
 from connector.domain.policy import check_offer, required_credentials
-from connector.errors import ProcessNotFound, UnknownOffer
+from connector.errors import PeerError, ProcessNotFound, UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validate_message
 from connector.services.catalog import CatalogService
@@ -442,6 +442,11 @@ class NegotiationService:
         if counterparty_id is None:
             catalog, _next = await client.catalog(address, audience=audience)
             counterparty_id = str(catalog["participantId"])
+            bound = self.plane.auth.participant_id
+            if bound is not None and counterparty_id != await bound(address):
+                raise PeerError(
+                    f"the catalog at {address} names {counterparty_id}, not the participant "
+                    "at that address", code="participant-id-mismatch")
         dataset = await client.dataset(address, dataset_id, audience=counterparty_id)
         offers = [o for o in dataset.get("hasPolicy", []) if isinstance(o, dict)]
         chosen = next((o for o in offers if offer_id is None or o.get("@id") == offer_id), None)

@@ -26,6 +26,7 @@ import aiohttp
 import jwt
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from connector.auth.dcp import DcpAuth
@@ -488,3 +489,37 @@ async def test_the_credential_service_presents_only_what_the_access_token_grants
             "type": "PresentationQueryMessage",
             "scope": [f"org.eclipse.dspace.dcp.vc.type:{MEMBERSHIP}:read"]}) as resp:
         assert resp.status == 401
+
+
+async def test_a_peer_cannot_make_us_address_tokens_to_someone_else(space: Space) -> None:
+    """A server claiming to be the provider gets tokens for its own did:web, and is refused."""
+    provider, consumer, http = space.provider, space.consumer, space.http
+    seen: list[str] = []
+
+    async def version(_request: web.Request) -> web.Response:
+        return web.json_response({"protocolVersions": [{
+            "version": "2025-1", "path": "/dsp", "binding": "HTTPS",
+            "serviceId": provider.plane.did + "#dsp"}]})
+
+    async def catalog(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.json_response({
+            "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+            "@id": "urn:uuid:evil", "@type": "Catalog", "participantId": provider.plane.did})
+
+    app = web.Application()
+    app.router.add_get("/.well-known/dspace-version", version)
+    app.router.add_post("/dsp/catalog/request", catalog)
+    port = free_port()
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        failed = await consumer.api(http, "POST", "/api/v1/negotiations", json={
+            "counterparty_address": f"http://127.0.0.1:{port}/dsp", "dataset_id": "urn:x"})
+    finally:
+        await server.close()
+    assert failed["code"] == "participant-id-mismatch", failed
+    [authorization] = seen
+    claims = jwt.decode(authorization.split(" ", 1)[1], options={"verify_signature": False})
+    assert claims["aud"] == f"did:web:127.0.0.1%3A{port}"
+    assert claims["aud"] != provider.plane.did
