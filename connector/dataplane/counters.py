@@ -63,6 +63,8 @@ class _Lease:
     last_used: float = 0.0
     exhausted_until: float = 0.0
     checked_at: float = -1.0
+    low_water: int = 0  # refill in the background below this many slots
+    refilling: bool = False
     seen: tuple[int, int] = (0, 0)  # (allocated, consumed) at the last reservation
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -85,6 +87,7 @@ class Counters:
         self._linger = linger_seconds
         self._monotonic = monotonic
         self._leases: dict[str, _Lease] = {}
+        self._refills: set[asyncio.Task[None]] = set()
         self.reservations = 0
 
     async def take(self, spec: CounterSpec) -> int | None:
@@ -117,7 +120,25 @@ class Counters:
     def _give(self, lease: _Lease) -> int:
         lease.consumed += 1
         lease.last_used = self._monotonic()
-        return lease.available.pop()
+        slot = lease.available.pop()
+        if len(lease.available) < lease.low_water and not lease.refilling:
+            # fetch the next block before this one runs out, so requests never wait for it
+            lease.refilling = True
+            task = asyncio.create_task(self._refill(lease))
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+        return slot
+
+    async def _refill(self, lease: _Lease) -> None:
+        try:
+            async with lease.lock:
+                if len(lease.available) < lease.low_water:
+                    lease.seen = await self._reserve(lease, keep=True)
+                    lease.checked_at = self._monotonic()
+        except Exception:  # the next take() reserves in the foreground and reports it
+            lease.low_water = 0
+        finally:
+            lease.refilling = False
 
     def give_back(self, spec: CounterSpec, slot: int) -> None:
         """The use of ``slot`` did not happen (denied or failed): it may serve another request."""
@@ -131,7 +152,7 @@ class Counters:
         lease = self._leases[spec.key] = _Lease(spec)
         lease.refunds += 1
 
-    async def _reserve(self, lease: _Lease) -> tuple[int, int]:
+    async def _reserve(self, lease: _Lease, *, keep: bool = False) -> tuple[int, int]:
         spec = lease.spec
         c = counters.c
         remaining = sa.literal(spec.limit) - c.allocated
@@ -169,8 +190,12 @@ class Counters:
         lease.refunds -= refunds
         allocated, took, consumed = int(row[0]), int(row[1]), int(row[2])
         if took > 0:
-            # slots [allocated - took, allocated); hand out the lowest first
-            lease.available = list(range(allocated - 1, allocated - took - 1, -1))
+            # slots [allocated - took, allocated), highest first: pop() hands out the lowest,
+            # and slots still held (keep) are lower still, so they go first
+            block = list(range(allocated - 1, allocated - took - 1, -1))
+            lease.available = block + lease.available if keep else block
+            # only big blocks are worth refilling early; near the limit, every slot counts
+            lease.low_water = took // 4 if took >= 64 else 0
         return allocated, consumed
 
     async def tick(self) -> None:
@@ -206,5 +231,7 @@ class Counters:
 
     async def close(self) -> None:
         """Hand everything back (on shutdown)."""
+        for task in list(self._refills):
+            await task
         self._linger = 0.0
         await self.tick()

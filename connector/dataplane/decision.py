@@ -151,8 +151,11 @@ class DecisionEngine:
         slot: int | None = None
         count: int | None = None
         if plan.count_limit is not None:
-            counter = CounterSpec(flow.agreement_id,
-                                  _window_start(plan, flow.agreed_at, now), plan.count_limit)
+            counter = flow.counter
+            if counter is None or now >= flow.counter_until or now < counter.window_start:
+                counter = flow.counter = CounterSpec(
+                    flow.agreement_id, _window_start(plan, flow.agreed_at, now), plan.count_limit)
+                flow.counter_until = _window_end(plan, counter.window_start)
             slot = await self.counters.take(counter)
             count = slot if slot is not None else counter.limit
         ctx = self._context(flow, plan, request, now, count)
@@ -313,6 +316,16 @@ def _window_start(plan: Plan, anchor: float, now: float) -> float:
     while steps > 0 and _add_months(start, steps * months) > current:
         steps -= 1
     return _add_months(start, steps * months).timestamp()
+
+
+def _window_end(plan: Plan, start: float) -> float:
+    """When the window that starts at ``start`` ends (a lifetime window never does)."""
+    period = plan.count_period
+    if period is None:
+        return math.inf
+    if isinstance(period, timedelta):
+        return start + period.total_seconds() if period.total_seconds() > 0 else math.inf
+    return _add_months(datetime.fromtimestamp(start, UTC), max(1, period.months)).timestamp()
 
 
 def _add_months(moment: datetime, months: int) -> datetime:

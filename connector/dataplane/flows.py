@@ -75,6 +75,9 @@ class Flow:
     reason: str | None = None
     compiled: CompiledPolicy | None = field(default=None, repr=False)
     policy_error: str | None = None
+    counter: Any = field(default=None, repr=False)
+    """The current counting window's counter (a cache of the decision engine)."""
+    counter_until: float = 0.0
 
 
 class FlowRegistry:

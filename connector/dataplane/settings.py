@@ -26,7 +26,7 @@ class DataPlaneSettings(BaseModel):
         default=0.05, gt=0,
         description="Idle time after which a worker hands back unused reserved uses.")
     flush_seconds: float = Field(
-        default=0.2, gt=0, description="How often audit records and usage are written.")
+        default=0.1, gt=0, description="How often audit records and usage are written.")
     sync_seconds: float = Field(
         default=0.05, gt=0, description="How often a worker reads the revocation epoch.")
     stale_seconds: float = Field(

@@ -17,7 +17,7 @@ import aiohttp
 
 from connector.dataplane.backends.base import BackendBroken, Source, SourceRequest
 from connector.dataplane.backends.files import open_file
-from connector.dataplane.backends.http import open_http
+from connector.dataplane.backends.http import PreparedHttp, open_http
 from connector.dataplane.backends.sql import SqlBackends
 from connector.domain.catalog import Backend
 
@@ -38,11 +38,24 @@ class Backends:
         self._chunk = chunk_bytes
         self._roots = tuple(file_roots)
         self.sql = SqlBackends(chunk_bytes=chunk_bytes)
+        # id(backend) -> (backend, prepared); flows keep their Backend object until they change
+        self._prepared: dict[int, tuple[Backend, PreparedHttp]] = {}
+
+    def _http(self, backend: Backend) -> PreparedHttp:
+        entry = self._prepared.get(id(backend))
+        if entry is not None and entry[0] is backend:
+            return entry[1]
+        if len(self._prepared) > 10_000:
+            self._prepared.clear()
+        prepared = PreparedHttp.of(backend)
+        self._prepared[id(backend)] = (backend, prepared)
+        return prepared
 
     async def open(self, backend: Backend, request: SourceRequest) -> Source:
         """Open the backend for ``request`` (raises 502/504 families before any byte)."""
         if backend.type == "http":
-            return await open_http(self._session, backend, request, chunk_bytes=self._chunk)
+            return await open_http(self._session, self._http(backend), request,
+                                   chunk_bytes=self._chunk)
         if backend.type == "file":
             return await open_file(backend, request, chunk_bytes=self._chunk, roots=self._roots)
         return await self.sql.open(backend, request)

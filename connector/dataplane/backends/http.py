@@ -15,6 +15,7 @@ disposition); the backend's status 5xx becomes 502, a timeout 504.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import aiohttp
@@ -23,38 +24,56 @@ from connector.dataplane.backends.base import BackendBroken, Source, SourceReque
 from connector.domain.catalog import Backend
 from servicekit.errors import UpstreamError, UpstreamTimeout
 
-__all__ = ["open_http"]
+__all__ = ["PreparedHttp", "open_http"]
 
 _PASS_BACK = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Content-Disposition",
               "Content-Language")
 _SMALL = 64 * 1024
 
 
-def _url(backend: Backend, request: SourceRequest) -> str:
-    props = backend.properties
-    url = backend.address
-    if flag(props, "proxyPath") and request.path:
-        url = url.rstrip("/") + "/" + quote(request.path.lstrip("/"), safe="/-._~!$&'()*+,;=:@")
-    query = [q for q in (props.get("queryParams", ""),) if q]
-    if flag(props, "proxyQueryParams") and request.query:
-        query.append(request.query)
-    if query:
-        url += ("&" if "?" in url else "?") + "&".join(query)
-    return url
+@dataclass(frozen=True, slots=True)
+class PreparedHttp:
+    """What a backend's properties say, read once per flow instead of once per request."""
+
+    address: str
+    proxy_path: bool
+    proxy_query: bool
+    fixed_query: str
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, backend: Backend) -> PreparedHttp:
+        """Read ``backend``'s properties."""
+        props = backend.properties
+        headers = {"Accept-Encoding": "identity"}
+        headers.update({k[7:]: v for k, v in props.items() if k.startswith("header.")})
+        return cls(address=backend.address, proxy_path=flag(props, "proxyPath"),
+                   proxy_query=flag(props, "proxyQueryParams"),
+                   fixed_query=props.get("queryParams", ""), headers=headers)
+
+    def url(self, request: SourceRequest) -> str:
+        """The backend URL for ``request``."""
+        url = self.address
+        if self.proxy_path and request.path:
+            url = url.rstrip("/") + "/" + quote(request.path.lstrip("/"),
+                                                safe="/-._~!$&'()*+,;=:@")
+        query = [self.fixed_query] if self.fixed_query else []
+        if self.proxy_query and request.query:
+            query.append(request.query)
+        if query:
+            url += ("&" if "?" in url else "?") + "&".join(query)
+        return url
 
 
-async def open_http(session: aiohttp.ClientSession, backend: Backend, request: SourceRequest, *,
-                    chunk_bytes: int) -> Source:  # fmt: skip
+async def open_http(session: aiohttp.ClientSession, backend: PreparedHttp,
+                    request: SourceRequest, *, chunk_bytes: int) -> Source:  # fmt: skip
     """Send the request to the backend and return its response as a source."""
-    headers = {"Accept-Encoding": "identity"}
+    headers = backend.headers
     if request.accept:
-        headers["Accept"] = request.accept
-    for name, value in backend.properties.items():
-        if name.startswith("header."):
-            headers[name[7:]] = value
+        headers = {**headers, "Accept": request.accept}
     method = "HEAD" if request.method == "HEAD" else "GET"
     try:
-        response = await session.request(method, _url(backend, request), headers=headers,
+        response = await session.request(method, backend.url(request), headers=headers,
                                          allow_redirects=False)
     except TimeoutError:
         raise UpstreamTimeout("the data source did not answer in time",
