@@ -5,7 +5,8 @@
 whether it was new. The insert is ``ON CONFLICT DO NOTHING`` on the primary
 key, so of two replicas recording one token id at once exactly one wins; a
 row whose token has expired is taken over by a conditional update (the same
-race, the same single winner). Expired rows are deleted at most once per
+race, the same single winner). Both statements run in autocommit mode (one
+round trip on the hot path). Expired rows are deleted at most once per
 ``purge_seconds`` by whichever replica notices first.
 """
 
@@ -52,7 +53,10 @@ class DatabaseReplayStore:
         """Record ``key`` until ``expires_at``; False if it is recorded and not yet expired."""
         digest = self.digest(key)
         current = self._clock()
-        async with self._engine.begin() as conn:
+        # Each statement is atomic on its own, so no transaction is needed around
+        # them: autocommit saves the BEGIN/COMMIT round trips on every DSP request.
+        async with self._engine.connect() as connection:
+            conn = await connection.execution_options(isolation_level="AUTOCOMMIT")
             inserted = await conn.execute(
                 self._insert(replay_keys)
                 .values(key=digest, expires_at=expires_at)
