@@ -31,7 +31,7 @@ from aiohttp.test_utils import TestServer
 
 from connector.auth.dcp import DcpAuth
 from connector.keys import SERVICES
-from connector.settings import AuthSettings, DcpSettings
+from connector.settings import AuthSettings, DcpSettings, FixedCaller
 from identity import KeyPair, Signer, build_credential, create_self_issued_token, issue_vc_jwt
 from identity.dcp import make_dsp_token
 from servicekit.app import SERVICE_INFO
@@ -77,7 +77,11 @@ class Space:
         database = overrides.pop("database", None) or self.stores()
         values: dict[str, Any] = {
             "did": None, "did_method": "web", "trust_anchor_url": self.ta_url,
-            "auth": AuthSettings(dcp=DcpSettings(status_list_ttl=1.0, registry_ttl=1.0)),
+            # A fixed token is configured too: the dcp mode must not accept it.
+            "auth": AuthSettings(
+                dcp=DcpSettings(status_list_ttl=1.0, registry_ttl=1.0),
+                tokens={"consumer-token": FixedCaller(id="did:web:anyone.example",
+                                                      credential_types=[MEMBERSHIP])}),
             "jobs": {"poll_seconds": 0.2, "max_attempts": 2, "base_backoff_seconds": 0.05},
         }
         values.update(overrides)
@@ -220,7 +224,12 @@ async def test_onboarded_connectors_are_members_with_did_web(space: Space) -> No
         assert service["serviceEndpoint"] == connector.base_url + "/dcp"
     code, out, _ = await _cli(space.consumer, "membership", "status")
     assert code == 0
-    assert '"status": "active"' in out
+    assert json.loads(out)["status"] == "active"
+    code, out, _ = await _cli(space.consumer, "credentials", "list", "--type", MEMBERSHIP)
+    assert code == 0
+    [listed] = json.loads(out)["items"]
+    assert listed["source"] == "oid4vci"
+    assert listed["claims"]["legalName"] == "Analyse AS"
     async with space.http.get(space.provider.base_url + "/.well-known/dspace-version") as resp:
         assert (await resp.json())["protocolVersions"][0]["auth"] == {
             "protocol": "DCP", "version": "1.0"}
