@@ -1,9 +1,11 @@
 """A bounded cache of verified callers, keyed by the presented credential's hash.
 
-An authenticator whose verification is expensive (DCP: token signature, DID
-resolution, presentation query) keeps the :class:`Caller` here until the
-earlier of its own ``expires_at`` and ``max_age``. Keys are SHA-256 digests,
-so the cache never holds tokens.
+An authenticator whose tokens are reusable and whose verification is
+expensive keeps the :class:`Caller` here until the earlier of its own
+``expires_at`` and ``max_age``. Keys are SHA-256 digests, so the cache never
+holds tokens. The ``dcp`` mode does not use it: every DCP token is
+single-use, so :class:`identity.dcp.DcpVerifier` checks each one and caches
+the caller's verified credentials instead.
 """
 
 from __future__ import annotations
