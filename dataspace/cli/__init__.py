@@ -36,7 +36,8 @@ def _register() -> None:
     import dataspace.cli.operator
     import dataspace.cli.participant
     import dataspace.cli.policy
-    import dataspace.cli.trust_anchor  # noqa: F401
+    import dataspace.cli.trust_anchor
+    import dataspace.cli.up  # noqa: F401
 
 
 _register()

@@ -1,0 +1,283 @@
+"""The local data space: which services run, how they are bootstrapped, where state lives.
+
+``dataspace up`` is this module: a list of services (add one with a few
+lines in :data:`PARTICIPANTS` or :func:`service_specs`), supervised as child
+processes on loopback, bootstrapped through the real protocols (connectors
+apply at the trust anchor with their own DIDs, the operator approves, the
+connectors collect their MembershipCredentials over OID4VCI), seeded with
+example datasets, and described in ``<data-dir>/dataspace.json``.
+
+Everything is idempotent: a second ``up`` on the same data directory reuses
+keys, DIDs, databases and the bootstrap state (``bootstrap.json``), so no
+participant or dataset is created twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataspace.client import ApiClient, ApiError
+from dataspace.local.supervisor import ServiceSpec, Supervisor
+from servicekit.service_info import write_private_json
+
+__all__ = [
+    "PARTICIPANTS",
+    "LocalSpace",
+    "Participant",
+    "service_specs",
+]
+
+SEED = Path(__file__).parent / "seed"
+TRUST_ANCHOR_PORT = 8600
+PARKING_PORT = 8690
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A participant of the local data space and its connector."""
+
+    name: str
+    legal_name: str
+    organisation_number: str
+    role: str  # the connector's role: provider or consumer
+    roles: tuple[str, ...]  # the roles it applies for at the trust anchor
+    port: int
+    contact_name: str
+    contact_email: str
+    #: Datasets the bootstrap registers in this connector.
+    datasets: tuple[Callable[[LocalSpace], dict[str, Any]], ...] = ()
+
+
+def _air_quality(space: LocalSpace) -> dict[str, Any]:
+    return {
+        "id": "halden-air-quality",
+        "title": "Luftkvalitet i Halden (AirQualityObserved)",
+        "description": "Hourly PM10, PM2.5, NO2 and temperature from three stations in Halden, "
+                       "as Smart Data Models AirQualityObserved entities.",
+        "keywords": ["luftkvalitet", "air quality", "PM10", "NO2"],
+        "themes": ["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
+        "publisher": "Halden kommune",
+        "media_type": "application/json",
+        "access_level": "PUBLIC",
+        "backend": {"type": "file", "address": str(space.seed_file("air-quality.json"))},
+    }
+
+
+def _parking(space: LocalSpace) -> dict[str, Any]:
+    return {
+        "id": "halden-parking",
+        "title": "Parkering i Halden (OffStreetParking)",
+        "description": "Free spaces in Halden's car parks right now, as Smart Data Models "
+                       "OffStreetParking entities.",
+        "keywords": ["parkering", "parking"],
+        "themes": ["http://publications.europa.eu/resource/authority/data-theme/TRAN"],
+        "publisher": "Halden kommune",
+        "media_type": "application/json",
+        "access_level": "PUBLIC",
+        "backend": {"type": "http", "address": f"http://127.0.0.1:{PARKING_PORT}/parking"},
+    }
+
+
+def _building_energy(space: LocalSpace) -> dict[str, Any]:
+    return {
+        "id": "halden-building-energy",
+        "title": "Energibruk i kommunale bygg",
+        "description": "Monthly electricity and district heating use of municipal buildings. "
+                       "Restricted: the municipality approves each request.",
+        "keywords": ["energi", "bygg", "energy"],
+        "themes": ["http://publications.europa.eu/resource/authority/data-theme/ENER"],
+        "publisher": "Halden kommune",
+        "media_type": "text/csv",
+        "access_level": "RESTRICTED",
+        "backend": {"type": "file", "address": str(space.seed_file("building-energy.csv"))},
+    }
+
+
+PARTICIPANTS: tuple[Participant, ...] = (
+    Participant("halden", "Halden kommune", "959 159 092", "provider", ("provider",), 8620,
+                "Dataforvaltning", "data@halden.kommune.no",
+                datasets=(_air_quality, _parking, _building_energy)),
+    Participant("example-analytics", "Example Analytics AS", "912 345 678", "consumer",
+                ("consumer",), 8630, "Kari Nordmann", "kari@example-analytics.no"),
+)
+
+
+def service_specs(data_dir: Path, postgres: str | None) -> list[ServiceSpec]:
+    """The processes of the local data space, in start order."""
+    def database(prefix: str, schema: str) -> dict[str, str]:
+        if postgres is None:
+            return {}
+        return {f"{prefix}DATABASE_URL": postgres, f"{prefix}DATABASE_SCHEMA": schema}
+
+    trust_anchor_url = f"http://127.0.0.1:{TRUST_ANCHOR_PORT}"
+    specs = [
+        ServiceSpec("trust-anchor", "trust-anchor",
+                    ["trust-anchor", "serve", "--dev", "--port", str(TRUST_ANCHOR_PORT),
+                     "--data-dir", str(data_dir / "trust-anchor"),
+                     "--operator-name", "Local data space operator"],
+                    TRUST_ANCHOR_PORT, data_dir / "trust-anchor",
+                    env=database("TA_", "trust_anchor")),
+        ServiceSpec("parking-api", "backend", ["--port", str(PARKING_PORT)], PARKING_PORT,
+                    data_dir / "parking-api", module="dataspace.local.parking"),
+    ]
+    for participant in PARTICIPANTS:
+        specs.append(ServiceSpec(
+            participant.name, participant.role,
+            ["connector", "serve", "--dev", "--name", participant.name,
+             "--role", participant.role, "--port", str(participant.port),
+             "--trust-anchor", trust_anchor_url,
+             "--data-dir", str(data_dir / participant.name)],
+            participant.port, data_dir / participant.name,
+            env=database("CONNECTOR_", participant.name.replace("-", "_"))))
+    return specs
+
+
+@dataclass
+class LocalSpace:
+    """One local data space in a data directory."""
+
+    data_dir: Path
+    postgres: str | None = None
+    log: Callable[[str], None] = print
+    specs: list[ServiceSpec] = field(init=False)
+    supervisor: Supervisor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self.specs = service_specs(self.data_dir, self.postgres)
+        env = dict(os.environ)
+        # Development keys are sealed with a passphrase kept in each data dir
+        # (--dev); never do this with real keys.
+        self.supervisor = Supervisor(self.specs, env=env,
+                                     on_event=lambda name, msg: self.log(f"  {name}: {msg}"))
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def state_file(self) -> Path:
+        """What the bootstrap has done already."""
+        return self.data_dir / "bootstrap.json"
+
+    def _state(self) -> dict[str, Any]:
+        if self.state_file.exists():
+            data: dict[str, Any] = json.loads(self.state_file.read_text())
+            return data
+        return {}
+
+    def _save(self, state: dict[str, Any]) -> None:
+        write_private_json(self.state_file, state)
+
+    def seed_file(self, name: str) -> Path:
+        """A seed data file, copied into the data directory (the provider's backend)."""
+        target = self.data_dir / "seed" / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(SEED / name, target)
+        return target
+
+    def spec(self, name: str) -> ServiceSpec:
+        """The service called ``name``."""
+        return next(s for s in self.specs if s.name == name)
+
+    def service(self, name: str) -> dict[str, Any]:
+        """The ``service.json`` of service ``name``."""
+        info = self.spec(name).service_json()
+        if info is None:
+            raise RuntimeError(f"{name} has not written its service.json")
+        return info
+
+    def management(self, name: str) -> ApiClient:
+        """A client of a connector's management API."""
+        info = self.service(name)
+        return ApiClient(info["management_url"], api_key=info["admin_api_key"])
+
+    def operator(self) -> ApiClient:
+        """A client of the trust anchor's admin API."""
+        info = self.service("trust-anchor")
+        return ApiClient(info["base_url"], api_key=info["admin_api_key"])
+
+    # -- running ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every service, bootstrap what is not done yet, write dataspace.json."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.supervisor.start()
+        await self.bootstrap()
+        self.write_description()
+
+    async def stop(self) -> None:
+        """Stop every child cleanly."""
+        await self.supervisor.stop()
+
+    async def bootstrap(self) -> None:
+        """Onboard every participant and seed its datasets (skipping what is done)."""
+        state = self._state()
+        for participant in PARTICIPANTS:
+            done = state.setdefault(participant.name, {})
+            if not done.get("member"):
+                await self._onboard(participant, state)
+                done["member"] = True
+                self._save(state)
+                self.log(f"  {participant.name}: onboarded as {participant.legal_name}")
+            seeded = set(done.get("datasets", []))
+            for make in participant.datasets:
+                dataset = make(self)
+                if dataset["id"] in seeded:
+                    continue
+                await self._seed(participant, dataset)
+                seeded.add(dataset["id"])
+                done["datasets"] = sorted(seeded)
+                self._save(state)
+                self.log(f"  {participant.name}: published {dataset['id']}")
+
+    async def _onboard(self, participant: Participant, state: dict[str, Any]) -> None:
+        """Apply (once), approve (once), collect: each step resumes after a crash."""
+        done = state[participant.name]
+        async with self.management(participant.name) as connector, self.operator() as operator:
+            status = await connector.get("/api/v1/membership")
+            if status["status"] in ("none", "rejected"):
+                status = await connector.post("/api/v1/membership/apply", {
+                    "legal_name": participant.legal_name,
+                    "organisation_number": participant.organisation_number,
+                    "country": "NO",
+                    "contact": {"name": participant.contact_name,
+                                "email": participant.contact_email},
+                    "roles": list(participant.roles),
+                })
+            if status["status"] == "submitted":
+                approved = await operator.post(
+                    f"/admin/applications/{status['application_id']}/approve",
+                    {"reason": "local data space bootstrap"})
+                done["tx_code"] = approved["tx_code"]
+                self._save(state)
+            current = await connector.get("/api/v1/membership")
+            if not current["credentials"]:
+                await connector.post("/api/v1/membership/collect",
+                                     {"tx_code": done.get("tx_code")})
+            done.pop("tx_code", None)
+
+    async def _seed(self, participant: Participant, dataset: dict[str, Any]) -> None:
+        async with self.management(participant.name) as connector:
+            try:
+                await connector.post("/api/v1/datasets", dataset)
+            except ApiError as error:
+                if error.http_status != 409:  # already there from an earlier run
+                    raise
+
+    def write_description(self) -> Path:
+        """``<data-dir>/dataspace.json``: every service's service.json, with its role."""
+        services = []
+        for spec in self.specs:
+            info = spec.service_json()
+            if info is None:
+                continue
+            services.append({**info, "role": spec.role})
+        path = self.data_dir / "dataspace.json"
+        write_private_json(path, {"services": services})
+        return path
