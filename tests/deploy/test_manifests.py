@@ -120,6 +120,8 @@ def test_edge_runs_connector_replicas_on_postgres(edge: list[dict[str, Any]]) ->
     # The database URL comes from a Secret, never a literal.
     assert env["CONNECTOR_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == (
         "CONNECTOR_DATABASE_URL")
+    # DSP requests are authenticated with DCP against the trust anchor.
+    assert env["CONNECTOR_TRUST_ANCHOR_URL"]["value"].startswith("https://")
     migrate = spec["initContainers"][0]
     assert migrate["args"][:3] == ["db", "upgrade", "connector"]
     assert ("StatefulSet", "postgres") in by_kind
