@@ -76,7 +76,8 @@ def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Si
     return DataPlane(engine=engine, signer=signer, settings=settings.data_plane,
                      endpoint=settings.public_data_plane_url,
                      token_seconds=settings.edr_token_seconds,
-                     marketplace_url=settings.marketplace_url, clock=clock)
+                     marketplace_url=settings.marketplace_url, clock=clock,
+                     schema=settings.database_schema)
 
 
 @operation("Liveness", tags=["health"], responses={200: {"type": "object"}})

@@ -64,6 +64,19 @@ def chain_hash(prev_hash: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_COLUMNS = ("seq", "at", "kind", "transfer_id", "agreement_id", "body", "prev_hash", "hash")
+
+
+async def _insert(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert audit rows in ``conn``'s transaction: binary COPY on PostgreSQL (a tenth of
+    the CPU of a multi-row INSERT per record), executemany elsewhere."""
+    if conn.dialect.name == "postgresql":
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        await raw.copy_records_to_table(audit.name, records=rows, columns=_COLUMNS)
+        return
+    await conn.execute(audit.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+
+
 class AuditLog:
     """Buffers audit records and appends them to the chain."""
 
@@ -100,21 +113,18 @@ class AuditLog:
             await lock_row(conn, audit_head, 1)
             head = (await conn.execute(sa.select(audit_head))).one()
             seq, prev = int(head.seq), str(head.hash)
-            rows = []
+            rows: list[tuple[Any, ...]] = []
             for index, (at, kind, fields) in enumerate(batch):
                 if index and not index % 256:
                     await asyncio.sleep(0)  # long batches: let requests through meanwhile
                 seq += 1
                 body = orjson.dumps({**fields, "seq": seq, "at": at, "kind": kind}, option=_SORT)
                 digest = chain_hash(prev, body)
-                rows.append({
-                    "seq": seq, "at": at, "kind": kind,
-                    "transfer_id": fields.get("transfer"), "agreement_id": fields.get("agreement"),
-                    "body": body.decode(), "prev_hash": prev, "hash": digest,
-                })
+                rows.append((seq, at, kind, fields.get("transfer"), fields.get("agreement"),
+                             body.decode(), prev, digest))
                 prev = digest
             if rows:
-                await conn.execute(audit.insert(), rows)
+                await _insert(conn, rows)
             values: dict[str, Any] = {"seq": seq, "hash": prev}
             now = time.time()
             due = (seq - int(head.checkpoint_seq) >= self._every

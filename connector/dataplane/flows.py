@@ -91,6 +91,8 @@ class FlowRegistry:
         stale_seconds: float,
         worker_ttl: float,
         clock: Callable[[], float] = time.time,
+        channel: str = "dp_epoch",
+        listen_poll_seconds: float = 0.5,
     ) -> None:
         self._engine = engine
         self.engine = engine
@@ -106,6 +108,12 @@ class FlowRegistry:
         self._sync_lock = asyncio.Lock()
         self._policies = PolicyCache(maxsize=4096)
         self.listeners: list[Callable[[Flow], None]] = []
+        # PostgreSQL: a NOTIFY on this channel wakes every worker at once, so polling can
+        # be slow (it only covers a lost listener connection)
+        self.channel = channel
+        self._listen_poll = listen_poll_seconds
+        self._notified = asyncio.Event()
+        self._listening: Any = None  # the AsyncConnection held for LISTEN
 
     # --- reading (hot path) ----------------------------------------------------------
 
@@ -189,13 +197,52 @@ class FlowRegistry:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """The sync loop (a background task) until ``stopping`` is set."""
-        while not stopping.is_set():
-            try:
-                await self.sync()
-            except Exception:
-                _log.exception("flow_sync_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self._sync_seconds)
+        try:
+            while not stopping.is_set():
+                if self._engine.dialect.name == "postgresql" and not self._listen_ok():
+                    await self._listen()
+                self._notified.clear()
+                try:
+                    await self.sync()
+                except Exception:
+                    _log.exception("flow_sync_failed")
+                pause = self._listen_poll if self._listen_ok() else self._sync_seconds
+                wake = asyncio.ensure_future(self._notified.wait())
+                stop = asyncio.ensure_future(stopping.wait())
+                try:
+                    await asyncio.wait({wake, stop}, timeout=pause,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    wake.cancel()
+                    stop.cancel()
+        finally:
+            await self._unlisten()
+
+    def _listen_ok(self) -> bool:
+        conn = self._listening
+        if conn is None:
+            return False
+        raw = conn.sync_connection.connection.driver_connection if not conn.closed else None
+        return raw is not None and not raw.is_closed()
+
+    async def _listen(self) -> None:
+        await self._unlisten()
+        try:
+            conn = await self._engine.connect()
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            await raw.add_listener(self.channel, self._on_notify)
+            self._listening = conn
+        except Exception:
+            _log.warning("flow_listen_failed", channel=self.channel, exc_info=True)
+
+    async def _unlisten(self) -> None:
+        conn, self._listening = self._listening, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._notified.set()
 
     async def leave(self) -> None:
         """Forget this worker (on shutdown), so nobody waits for it."""
@@ -221,6 +268,8 @@ class FlowRegistry:
                 epoch_table.update().where(epoch_table.c.id == 1)
                 .values(epoch=epoch_table.c.epoch + 1).returning(epoch_table.c.epoch)
             )).scalar_one())
+            if conn.dialect.name == "postgresql":  # delivered on commit, to every listener
+                await conn.execute(sa.select(sa.func.pg_notify(self.channel, str(new_epoch))))
             row = (await conn.execute(
                 sa.select(flows.c.generation).where(flows.c.transfer_id == transfer_id)
             )).first()

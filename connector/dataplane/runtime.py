@@ -58,6 +58,7 @@ class DataPlane:
         marketplace_url: str | None = None,
         clock: Callable[[], float] = time.time,
         payments: PaymentState | None = None,
+        schema: str | None = None,
     ) -> None:
         self.db = engine
         self.signer = signer
@@ -69,7 +70,8 @@ class DataPlane:
                                    clock=clock)
         self.flows = FlowRegistry(engine, sync_seconds=settings.sync_seconds,
                                   stale_seconds=settings.stale_seconds,
-                                  worker_ttl=settings.worker_ttl_seconds)
+                                  worker_ttl=settings.worker_ttl_seconds,
+                                  channel=f"dp_epoch_{schema or 'public'}")
         self.counters = Counters(engine, block_size=settings.block_size,
                                  wait_seconds=settings.counter_wait_seconds,
                                  linger_seconds=settings.counter_linger_seconds)

@@ -17,7 +17,7 @@ class DataPlaneSettings(BaseModel):
         description="How long after expiry a token may still be exchanged for a fresh one.")
     purpose_header: str = Field(default="X-Purpose",
                                 description="Request header that states the purpose of use.")
-    block_size: int = Field(default=256, ge=1, le=100_000,
+    block_size: int = Field(default=1024, ge=1, le=100_000,
                             description="Most uses one worker reserves at a time.")
     counter_wait_seconds: float = Field(
         default=2.0, ge=0,
@@ -26,11 +26,14 @@ class DataPlaneSettings(BaseModel):
         default=0.05, gt=0,
         description="Idle time after which a worker hands back unused reserved uses.")
     flush_seconds: float = Field(
-        default=0.1, gt=0, description="How often audit records and usage are written.")
+        default=0.25, gt=0,
+        description="How often audit records and usage are written (what a crash can lose).")
     sync_seconds: float = Field(
-        default=0.05, gt=0, description="How often a worker reads the revocation epoch.")
+        default=0.05, gt=0,
+        description="How often a worker reads the revocation epoch (on PostgreSQL a NOTIFY "
+        "wakes it at once and it polls only every half second).")
     stale_seconds: float = Field(
-        default=1.0, gt=0,
+        default=2.0, gt=0,
         description="A worker that could not read the epoch for this long checks per request.")
     ack_timeout_seconds: float = Field(
         default=3.0, gt=0,
