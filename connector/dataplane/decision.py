@@ -113,6 +113,8 @@ class DecisionEngine:
         self.permits = 0
         self.denials = 0
         self.failures = 0
+        #: Uses to notify, per (agreement, transfer, consumer, endpoint), until the next flush.
+        self.notices: dict[tuple[str, str, str, str], int] = {}
 
     # --- decide ----------------------------------------------------------------------
 
@@ -180,6 +182,12 @@ class DecisionEngine:
                 party = duty.parties.get("attributedParty") or compiled.policy.assigner
                 if party:
                     headers["Attribution"] = str(getattr(party, "uid", party))
+            elif action in ("dst:notify", "inform"):
+                endpoint = duty.parameters.get("dst:endpoint") or duty.parties.get(
+                    "informedParty", "")
+                if endpoint.startswith(("https://", "http://")):
+                    key = (flow.agreement_id, flow.transfer_id, flow.consumer_id, endpoint)
+                    self.notices[key] = self.notices.get(key, 0) + 1
         self.permits += 1
         record: dict[str, Any] = {
             "decision": "permit", "transfer": flow.transfer_id, "agreement": flow.agreement_id,

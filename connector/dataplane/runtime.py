@@ -35,12 +35,15 @@ from connector.dataplane.signaling import EnforcingSignaling
 from connector.dataplane.store.tables import audit_head, usage
 from connector.dataplane.tokens import AccessTokens
 from identity.signer import Signer
+from servicekit import jobs
 from servicekit.jobs import Job, JobRunner, PermanentJobError
 
-__all__ = ["RECEIPT_TYPE", "USAGE_TYPE", "DataPlane"]
+__all__ = ["NOTICE_TYPE", "NOTIFY_JOB", "RECEIPT_TYPE", "USAGE_TYPE", "DataPlane"]
 
 _log = structlog.get_logger("connector.dataplane")
 RECEIPT_TYPE = "usage-receipt+jwt"
+NOTICE_TYPE = "usage-notice+jwt"
+NOTIFY_JOB = "connector.dataplane.notify"
 USAGE_TYPE = "usage+jwt"
 
 
@@ -111,6 +114,7 @@ class DataPlane:
         if runner is not None:
             self.runner = runner
             runner.register(USAGE_REPORT_JOB, self._report_usage)
+            runner.register(NOTIFY_JOB, self._notify)
         self.monitor.terminator = terminator
 
     # --- life cycle ------------------------------------------------------------------
@@ -128,6 +132,7 @@ class DataPlane:
         if own_runner and self.runner is None:
             self.runner = JobRunner(self.db, {}, owner=f"dp-{self.flows.worker_id}"[:64])
             self.runner.register(USAGE_REPORT_JOB, self._report_usage)
+            self.runner.register(NOTIFY_JOB, self._notify)
             self._own_runner = True
         await self.flows.sync()
         self._stopping.clear()
@@ -179,15 +184,52 @@ class DataPlane:
         async with self._flush_lock:
             now = time.monotonic()
             report = self.marketplace_url is not None and now - self._reported_at >= 5.0
-            if not (self.audit.pending or checkpoint or report or self.meter.has_pending()):
+            notices = self.decisions.notices
+            if not (self.audit.pending or checkpoint or report or self.meter.has_pending()
+                    or notices):
                 return
-            async with self.db.begin() as conn:
-                await self.audit.flush(conn, checkpoint=checkpoint)
-                queued = await self.meter.flush(conn, report=report)
+            self.decisions.notices = {}
+            try:
+                async with self.db.begin() as conn:
+                    await self.audit.flush(conn, checkpoint=checkpoint)
+                    queued = await self.meter.flush(conn, report=report)
+                    queued += await self._queue_notices(conn, notices)
+            except BaseException:
+                for key, uses in notices.items():
+                    self.decisions.notices[key] = self.decisions.notices.get(key, 0) + uses
+                raise
             if report:
                 self._reported_at = now
             if queued and self.runner is not None:
                 self.runner.wake()
+
+    async def _queue_notices(self, conn: Any,
+                             notices: dict[tuple[str, str, str, str], int]) -> int:
+        """Queue one notification per endpoint and transfer for the uses since the last flush."""
+        at = self.clock()
+        for (agreement_id, transfer_id, consumer_id, endpoint), uses in notices.items():
+            if self.runner is None:
+                break
+            await jobs.enqueue(conn, NOTIFY_JOB, {
+                "endpoint": endpoint, "agreementId": agreement_id, "transferId": transfer_id,
+                "consumer": consumer_id, "uses": uses, "at": at,
+            }, max_attempts=self.settings.usage_report_attempts)
+        return len(notices) if self.runner is not None else 0
+
+    async def _notify(self, job: Job) -> None:
+        if self.session is None:
+            raise RuntimeError("the data plane is not running")
+        payload = dict(job.payload)
+        endpoint = str(payload.pop("endpoint"))
+        document = {"@type": "UsageNotification", "provider": self.signer.did, **payload}
+        signed = self.signer.sign_jwt(document, typ=NOTICE_TYPE)
+        async with self.session.post(
+            endpoint, data=orjson.dumps(document),
+            headers={"Content-Type": "application/json", "X-Notification-Signature": signed},
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"the notified party answered {response.status}")
 
     # --- receipts and reports ----------------------------------------------------------
 

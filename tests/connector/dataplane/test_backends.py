@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from connector.domain.catalog import Backend
 from identity.jose import decode_jws, verify_jws
-from policies.presets import pay_per_use, research_use
+from policies.presets import PlanTerms, pay_per_use, research_use
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port
 from tests.connector.dataplane.harness import (
@@ -163,6 +163,43 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
         verify_jws(jws, running.plane.signer.key.public_key)
         assert jws.claims() == document
         assert market.calls == 2  # one refusal, one acknowledgement
+    finally:
+        await running.server.close()
+        await server.close()
+
+
+async def test_duties_attribution_header_and_notifications(
+    database: Database, tmp_path: Path, api: Backend
+) -> None:
+    notices: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        notices.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    running = await serve_data_plane(settings_for(database, tmp_path))
+    try:
+        notify = {"action": {"rdf:value": {"@id": "dst:notify"}, "refinement": [
+            {"leftOperand": "dst:endpoint", "operator": "eq",
+             "rightOperand": {"@id": str(server.make_url("/hook"))}}]}}
+        attribute = {"action": "attribute", "attributedParty": "https://halden.kommune.no"}
+        policy = agreement(PlanTerms(duties=(notify, attribute), uses_profile=True))
+        edr = await running.plane.signaling.start(data_flow(policy, api))
+        async with aiohttp.ClientSession() as http:
+            for _ in range(4):
+                async with http.get(running.url, headers=bearer(edr)) as response:
+                    assert response.status == 200
+                    assert response.headers["Attribution"] == "https://halden.kommune.no"
+        for _ in range(200):
+            if sum(n["uses"] for n in notices) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert sum(n["uses"] for n in notices) == 4
+        assert {n["transferId"] for n in notices} == {edr.transfer_id}
     finally:
         await running.server.close()
         await server.close()
