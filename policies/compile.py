@@ -173,15 +173,21 @@ class CompiledPolicy:
     """A policy compiled to closures, with what enforcers need to plan.
 
     ``decide(ctx)`` is the hot path; ``explain(ctx)`` gives the full explanation
-    (the interpreter's decision with every reason). ``plan`` describes which
-    context fields the policy reads, its count limit, time window and the
-    credentials and purposes it asks for.
+    (the interpreter's decision with every reason). ``agreeable(ctx)`` answers
+    the question of contract negotiation rather than of use. ``plan``
+    describes which context fields the policy reads, its count limit, time
+    window and the credentials and purposes it asks for.
     """
 
-    __slots__ = ("_terms", "decide", "plan", "policy", "uid")
+    __slots__ = ("_terms", "agreeable", "decide", "plan", "policy", "uid")
 
     def __init__(
-        self, policy: Policy, decide: Callable[[RequestContext], Decision], plan: Plan, terms: Terms
+        self,
+        policy: Policy,
+        decide: Callable[[RequestContext], Decision],
+        plan: Plan,
+        terms: Terms,
+        agreeable: Callable[[RequestContext], bool],
     ) -> None:
         self.policy = policy
         """The spelled-out policy (policy-level properties pushed into rules)."""
@@ -189,6 +195,17 @@ class CompiledPolicy:
         self.decide = decide
         self.plan = plan
         self._terms = terms
+        self.agreeable = agreeable
+        """Whether an agreement on this policy may be made with what ``ctx`` knows now.
+
+        At negotiation time the context knows who asks (credentials, claims),
+        for what and when; what only a use will tell (purpose, count, place,
+        payment...) is left out, so constraints on it are undetermined. An
+        agreement may be made when some permission for the action is not
+        ruled out by what is known, and no prohibition certainly applies
+        (unless the conflict strategy lets permissions win). Each use is
+        then decided in full by ``decide``.
+        """
 
     def explain(self, ctx: RequestContext) -> Decision:
         """The interpreter's decision for ``ctx``, with every reason."""
@@ -286,5 +303,14 @@ def compile_policy(
             explain=lazy(ctx),
         )
 
-    compiled = CompiledPolicy(spelled, decide, plan(spelled, terms), terms)
+    def agreeable(ctx: RequestContext) -> bool:
+        action = ctx.action
+        possible = any(action in actions and applies(ctx) is not False
+                       for actions, applies, _ in entries)
+        if not possible:
+            return False
+        certain_prohibition = any(action in r.actions and r.applies(ctx) is True for r in prohibs)
+        return not certain_prohibition or strategy is ConflictStrategy.PERM
+
+    compiled = CompiledPolicy(spelled, decide, plan(spelled, terms), terms, agreeable)
     return compiled

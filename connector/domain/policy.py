@@ -10,9 +10,11 @@
 All ODRL reading and evaluation happens in :mod:`policies` (parsed once,
 compiled through its cache); this module only builds the request context
 from a :class:`~connector.domain.caller.Caller`. At negotiation time the
-context says who asks (their verified credentials and claims), when, and
-that nothing has been used yet (``count`` 0); anything else a constraint
-needs is unknown, so such an offer waits for the owner.
+context says who asks (their verified credentials and claims) and when;
+what only a use will tell (purpose, count, place, payment) is left
+undetermined, and the engine's ``agreeable`` asks whether an agreement may
+be made with what is known: a member may agree to "100 calls, for research"
+now, and the data plane decides each call in full.
 """
 
 from __future__ import annotations
@@ -93,7 +95,6 @@ def _context(caller: Caller, target: str, now: datetime | None) -> RequestContex
         target=target,
         assignee=caller.id,
         now=now or datetime.now(UTC),
-        count=0,  # at negotiation time nothing has been used yet
         credentials=credentials,
     )
 
@@ -106,7 +107,7 @@ def _decide(policy_id: str, body: Mapping[str, Any], *, target: str, caller: Cal
         return PolicyCheck(False, (f"the policy is not valid ODRL: {exc}",))
     compiled = compile_cached(policy)
     context = _context(caller, target, now)
-    if compiled.decide(context).permitted:
+    if compiled.agreeable(context):
         return PolicyCheck(True)
     reasons = compiled.explain(context).reasons
     return PolicyCheck(False, tuple(reason.message for reason in reasons[:5]))
@@ -120,11 +121,10 @@ def check_offer(
     caller: Caller,
     now: datetime | None = None,
 ) -> PolicyCheck:
-    """Whether ``caller`` (its verified credentials) satisfies the offer now.
+    """Whether ``caller`` (its verified credentials) may agree to the offer now.
 
-    A constraint on something only known when data is used (a count, a
-    purpose) is undetermined here, and the engine fails closed: such offers
-    wait for the owner's approval.
+    Constraints on what only a use will tell (a count, a purpose) do not
+    stand in the way; what is known now (credentials, claims, time) must hold.
     """
     return _decide(offer_id, body, target=target, caller=caller, kind="Offer", now=now)
 
