@@ -12,6 +12,7 @@ import aiohttp
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
+from connector.dataplane.web import DATA_PLANE
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
 from tests.connector.dataplane.harness import COMMERCE, RESEARCH, bearer
@@ -52,15 +53,21 @@ async def _agree(provider: RunningConnector, consumer: RunningConnector,
             "proxyQueryParams": "true", "header.Authorization": "Bearer backend-secret-key"}}})
     started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
         "counterparty_address": provider.dsp_url, "dataset_id": "urn:city:counts"})
-    for _ in range(500):  # purpose and count are unknown at negotiation: the owner decides
+    # Purpose and count are only known per use: depending on the control plane's rule the
+    # offer is agreed at once or waits for the owner, who approves it here.
+    for _ in range(3000):
+        mine = await consumer.api(http, "GET", f"/api/v1/negotiations/{started['id']}",
+                                  expect=200)
+        if mine["state"] in ("AGREED", "VERIFIED", "FINALIZED"):
+            break
         waiting = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner",
                                      expect=200)
         found = [n for n in waiting["items"] if n["consumer_pid"] == started["id"]]
         if found:
+            await provider.api(http, "POST", f"/api/v1/negotiations/{found[0]['id']}/approve",
+                               expect=200)
             break
         await asyncio.sleep(0.01)
-    await provider.api(http, "POST", f"/api/v1/negotiations/{found[0]['id']}/approve",
-                       expect=200)
     done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
     transfer = await consumer.api(http, "POST", "/api/v1/transfers", expect=201,
                                   json={"agreement_id": done["agreement_id"]})
@@ -105,3 +112,28 @@ async def test_an_agreement_from_the_control_plane_is_enforced_per_request(
         async with http.post(provider.base_url + "/dataplane/decide",
                              json={"token": edr["token"]}) as response:
             assert response.status in (404, 405)  # not on the DSP port
+
+
+async def test_the_policy_monitor_terminates_through_the_control_plane(
+    pair: tuple[RunningConnector, RunningConnector], backend: TestServer
+) -> None:
+    provider, consumer = pair
+    async with aiohttp.ClientSession() as http:
+        edr = await _agree(provider, consumer, http, str(backend.make_url("/api/items")))
+        plane = provider.app[DATA_PLANE]
+        assert plane.monitor.terminator is not None
+        await plane.monitor.terminator.terminate_transfer(
+            await _provider_transfer(provider, http),
+            code="agreement-expired", reason="the agreement's time window has closed")
+        consumer_transfers = (await consumer.api(http, "GET", "/api/v1/transfers",
+                                                 expect=200))["items"]
+        await consumer.wait_for(http, "transfers", consumer_transfers[0]["id"], {"TERMINATED"})
+        async with http.get(edr["endpoint"], headers={**bearer(edr["token"]),
+                                                      "X-Purpose": RESEARCH}) as response:
+            assert response.status == 403
+
+
+async def _provider_transfer(provider: RunningConnector, http: aiohttp.ClientSession) -> str:
+    items = (await provider.api(http, "GET", "/api/v1/transfers?role=provider",
+                                expect=200))["items"]
+    return str(items[0]["id"])

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import collections
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.domain.catalog import Backend
-from policies.presets import calls_per_period, research_use, subscription
+from policies.presets import PlanTerms, calls_per_period, research_use, subscription
+from tests.conftest import Database
 from tests.connector.dataplane.harness import (
     COMMERCE,
     RESEARCH,
@@ -22,6 +25,8 @@ from tests.connector.dataplane.harness import (
     data_flow,
     fetch,
     gather_statuses,
+    serve_data_plane,
+    settings_for,
 )
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -125,3 +130,25 @@ async def test_refresh_gives_a_working_token_while_the_transfer_lives(
         await dp.plane.signaling.suspend(flow.transfer_id)
         async with http.post(dp.base + "/dataplane/refresh", headers=bearer(edr)) as response:
             assert response.status == 403
+
+
+OSLO = "https://sws.geonames.org/3143244/"
+
+
+@pytest.mark.parametrize(("locations", "status"), [
+    ({"127.0.0.0/8": OSLO}, 200),
+    ({"10.0.0.0/8": OSLO, "127.0.0.0/8": "https://sws.geonames.org/2618425/"}, 403),
+    ({}, 403),  # location unknown: a spatial constraint cannot hold
+])
+async def test_client_location_is_read_only_when_the_policy_is_spatial(
+    database: Database, tmp_path: Path, api: Backend, locations: dict[str, str], status: int
+) -> None:
+    running = await serve_data_plane(settings_for(database, tmp_path, locations=locations))
+    try:
+        policy = agreement(PlanTerms(constraints=(
+            {"leftOperand": "spatial", "operator": "eq", "rightOperand": {"@id": OSLO}},)))
+        edr = await running.plane.signaling.start(data_flow(policy, api))
+        async with aiohttp.ClientSession() as http:
+            assert (await fetch(http, running.url, bearer(edr)))[0] == status
+    finally:
+        await running.server.close()
