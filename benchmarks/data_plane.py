@@ -282,6 +282,38 @@ def data_plane_env(settings: Any) -> dict[str, str]:
     return env
 
 
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants (worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, []))
+    return found
+
+
+def cpu_seconds(root: int | None) -> float:
+    """CPU time (user + system) used so far by ``root`` and its worker processes."""
+    if root is None:
+        return 0.0
+    total = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def vm_hwm_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -322,29 +354,38 @@ async def run(seconds: float, database_url: str | None, huge: bool,
         small_headers = {"Authorization": f"Bearer {tokens['small']}", "X-Purpose": RESEARCH}
         big_headers = {"Authorization": f"Bearer {tokens['big']}", "X-Purpose": RESEARCH}
 
-        async def rounds(targets: dict[str, tuple[str, str, dict[str, str], dict[str, str]]],
-                         count: int) -> None:
+        async def rounds(targets: dict[str, tuple[str, str, dict[str, str], dict[str, str],
+                                                  list[int]]], count: int) -> None:
             """Alternate the targets round by round (so drifting background load hits all
             alike); keep each one's best round."""
-            for url, _big, headers, _bh in targets.values():
+            for url, _big, headers, _bh, _pids in targets.values():
                 wrk(url, seconds=2, connections=32, headers=headers)  # warm up
             for label in targets:
                 results[label] = {"small_rounds": [], "big_rounds": []}
             for _ in range(count):
-                for label, (url, big_url, headers, big_headers) in targets.items():
-                    results[label]["small_rounds"].append(
-                        wrk(url, seconds=seconds, connections=32, headers=headers))
+                for label, (url, big_url, headers, big_headers, pids) in targets.items():
+                    before = sum(cpu_seconds(pid) for pid in pids)
+                    small = wrk(url, seconds=seconds, connections=32, headers=headers)
+                    used = sum(cpu_seconds(pid) for pid in pids) - before
+                    # CPU per request: what a dedicated core would make of it, whatever
+                    # else the machine is doing meanwhile
+                    small["cpu_us_per_request"] = used / max(1.0, small["rps"] * seconds) * 1e6
+                    results[label]["small_rounds"].append(small)
                     results[label]["big_rounds"].append(
                         wrk(big_url, seconds=seconds, connections=2, headers=big_headers))
             for label in targets:
                 entry = results[label]
                 entry["small"] = max(entry["small_rounds"], key=lambda r: r["rps"])
+                entry["cpu_us_per_request"] = min(r["cpu_us_per_request"]
+                                                  for r in entry["small_rounds"])
                 entry["big"] = max(entry["big_rounds"], key=lambda r: r["mib_s"])
                 print(f"  {label}: " + ", ".join(f"{r['rps']:.0f}" for r in entry["small_rounds"])
                       + " req/s; " + ", ".join(f"{r['mib_s']:.0f}" for r in entry["big_rounds"])
                       + " MiB/s", flush=True)
 
-        await rounds({"direct": (backend + "/small", f"{backend}/big?size={BIG}", {}, {})}, 1)
+        backend_process = servers.processes[0]
+        await rounds({"direct": (backend + "/small", f"{backend}/big?size={BIG}", {}, {},
+                                 [backend_process.pid])}, 1)
         for workers in (1, 2):
             port = free_port()
             procs = [servers.script("proxy", port, backend) for _ in range(workers)]
@@ -356,9 +397,10 @@ async def run(seconds: float, database_url: str | None, huge: bool,
             bare = f"http://127.0.0.1:{port}"
             ours = f"http://127.0.0.1:{dp_port}/data"
             await rounds({
-                f"bare_{workers}w": (bare + "/small", f"{bare}/big?size={BIG}", {}, {}),
+                f"bare_{workers}w": (bare + "/small", f"{bare}/big?size={BIG}", {}, {},
+                                     [p.pid for p in procs]),
                 f"data_plane_{workers}w": (ours, f"{ours}?size={BIG}", small_headers,
-                                           big_headers),
+                                           big_headers, [process.pid]),
             }, rounds_count)
             if workers == 1:
                 results["data_plane_1w"]["peak_rss_mib"] = vm_hwm_mb(process.pid)
@@ -396,11 +438,13 @@ def report(results: dict[str, Any]) -> None:
     rows = []
     for label in ("direct", "bare_1w", "data_plane_1w", "bare_2w", "data_plane_2w"):
         small, big = results[label]["small"], results[label]["big"]
-        rows.append([label, small["rps"], small["p50_ms"], small["p99_ms"], big["mib_s"],
+        rows.append([label, small["rps"], small["p50_ms"], small["p99_ms"],
+                     results[label]["cpu_us_per_request"], big["mib_s"],
                      int(small["non_2xx"] + small["socket_errors"])])
     print_table("Data plane vs a bare proxy (wrk, loopback; 1 KiB: 32 connections, "
                 "256 MiB: 2 connections; best of the alternating rounds)",
-                ["server", "1 KiB req/s", "p50 ms", "p99 ms", "256 MiB MiB/s", "errors"], rows)
+                ["server", "1 KiB req/s", "p50 ms", "p99 ms", "CPU us/req", "256 MiB MiB/s",
+                 "errors"], rows)
     ratios = {}
     for workers in (1, 2):
         bare, ours = results[f"bare_{workers}w"], results[f"data_plane_{workers}w"]
@@ -408,13 +452,15 @@ def report(results: dict[str, Any]) -> None:
             "rps_ratio": ours["small"]["rps"] / bare["small"]["rps"],
             "p99_ratio": ours["small"]["p99_ms"] / bare["small"]["p99_ms"],
             "mib_s_ratio": ours["big"]["mib_s"] / bare["big"]["mib_s"],
+            "cpu_efficiency": bare["cpu_us_per_request"] / ours["cpu_us_per_request"],
         }
     ratios["scaling_2w_over_1w"] = (results["data_plane_2w"]["small"]["rps"]
                                     / results["data_plane_1w"]["small"]["rps"])
     results["ratios"] = ratios
-    print_table("Data plane / bare proxy (targets: req/s >= 0.85, p99 <= 1.3, MiB/s >= 0.90)",
-                ["workers", "req/s", "p99", "MiB/s"],
-                [[w, r["rps_ratio"], r["p99_ratio"], r["mib_s_ratio"]]
+    print_table("Data plane / bare proxy (targets: req/s >= 0.85, p99 <= 1.3, MiB/s >= 0.90; "
+                "CPU: bare CPU per request / ours)",
+                ["workers", "req/s", "p99", "MiB/s", "CPU"],
+                [[w, r["rps_ratio"], r["p99_ratio"], r["mib_s_ratio"], r["cpu_efficiency"]]
                  for w, r in ratios.items() if isinstance(r, dict)])
     print(f"\n2 workers / 1 worker (data plane, 1 KiB req/s): {ratios['scaling_2w_over_1w']:.2f}")
     print(f"data plane peak RSS (1 worker): {results['data_plane_1w']['peak_rss_mib']:.0f} MiB")
