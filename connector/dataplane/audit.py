@@ -3,7 +3,7 @@
 Record format (one row of ``dp_audit``)::
 
     seq        1, 2, 3 ... (one sequence across all workers and replicas)
-    body       canonical JSON (sorted keys) of {"seq", "at", "kind", ...fields}
+    body       JSON of {...fields, "seq", "at", "kind"}; the stored text is what is hashed
     prev_hash  the previous record's hash ("0" * 64 before the first)
     hash       sha256(prev_hash + "\\n" + body), hex
 
@@ -53,7 +53,6 @@ __all__ = [
 
 GENESIS = "0" * 64
 CHECKPOINT_TYPE = "audit-checkpoint+jwt"
-_SORT = orjson.OPT_SORT_KEYS
 
 
 def chain_hash(prev_hash: str, body: bytes) -> str:
@@ -118,7 +117,8 @@ class AuditLog:
                 if index and not index % 256:
                     await asyncio.sleep(0)  # long batches: let requests through meanwhile
                 seq += 1
-                body = orjson.dumps({**fields, "seq": seq, "at": at, "kind": kind}, option=_SORT)
+                fields["seq"], fields["at"], fields["kind"] = seq, at, kind
+                body = orjson.dumps(fields)
                 digest = chain_hash(prev, body)
                 rows.append((seq, at, kind, fields.get("transfer"), fields.get("agreement"),
                              body.decode(), prev, digest))

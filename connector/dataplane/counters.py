@@ -47,11 +47,11 @@ class CounterSpec:
     agreement_id: str
     window_start: float
     limit: int
+    key: str = field(init=False, compare=False)
+    """The counter row's key (agreement and window)."""
 
-    @property
-    def key(self) -> str:
-        """The counter row's key."""
-        return f"{self.agreement_id}|{self.window_start:.0f}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.agreement_id}|{self.window_start:.0f}")
 
 
 @dataclass

@@ -97,6 +97,8 @@ async def open_http(session: aiohttp.ClientSession, backend: PreparedHttp,
             raise UpstreamError("the data source broke off", code="backend-failed") from None
         finally:
             response.release()
+        return Source(status=response.status, headers=out, content_length=length,
+                      chunks=_no_chunks, body=body)
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
@@ -111,4 +113,9 @@ async def open_http(session: aiohttp.ClientSession, backend: PreparedHttp,
         response.release()
 
     return Source(status=response.status, headers=out, content_length=length, chunks=chunks,
-                  body=body, close=close)
+                  close=close)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
