@@ -63,6 +63,10 @@ class DataFlow:
     format: str
     agreement: Mapping[str, Any] = field(default_factory=dict)
     backend: Backend | None = None
+    #: The consumer's verified credentials (type → credentialSubjects) as the
+    #: control plane verified them over DCP when the contract was made; the
+    #: data plane evaluates ``dst:credentialType`` / ``dst:claim`` against them.
+    credentials: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
 
 class EndpointDataReference(BaseModel):

@@ -232,6 +232,7 @@ class DecisionEngine:
             spatial=spatial,
             pay_amount=pay_amount,
             pay_unit=pay_unit,
+            credentials=flow.credentials,
         )
 
     def _locate(self, client_ip: str) -> str | None:

@@ -73,6 +73,8 @@ class Flow:
     backend: Backend = field(repr=False)
     agreed_at: float
     reason: str | None = None
+    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The consumer's credentials verified when the contract was made (type → subjects)."""
     compiled: CompiledPolicy | None = field(default=None, repr=False)
     policy_error: str | None = None
     counter: Any = field(default=None, repr=False)
@@ -175,6 +177,7 @@ class FlowRegistry:
             backend=Backend.model_validate_json(row["backend"]),
             agreed_at=float(row["agreed_at"]),
             reason=row["reason"],
+            credentials=orjson.loads(row["credentials"]) if row["credentials"] else {},
             compiled=compiled,
             policy_error=error,
         )

@@ -61,6 +61,8 @@ class EnforcingSignaling:
             "policy_version": policy_version(policy),
             "backend": flow.backend.model_dump_json() if flow.backend else _NO_BACKEND,
             "agreed_at": _agreed_at(policy),
+            "credentials": orjson.dumps(
+                {k: [dict(s) for s in v] for k, v in flow.credentials.items()}).decode(),
         }
 
     async def prepare(self, flow: DataFlow) -> None:

@@ -36,6 +36,15 @@ class Caller:
             "claims": {k: dict(v) for k, v in self.claims.items()},
         }
 
+    def credentials(self) -> dict[str, tuple[Mapping[str, Any], ...]]:
+        """The verified credentials as the policies context reads them (type → subjects)."""
+        held: dict[str, tuple[Mapping[str, Any], ...]] = {
+            ctype: (dict(self.claims.get(ctype, {})),) for ctype in self.credential_types
+        }
+        for ctype, subject in self.claims.items():
+            held.setdefault(ctype, (dict(subject),))
+        return held
+
     @classmethod
     def from_summary(cls, data: Mapping[str, Any]) -> Caller:
         """The inverse of :meth:`summary`."""

@@ -85,17 +85,12 @@ def policy_issues(body: Mapping[str, Any], *, policy_id: str = "urn:policy:check
 
 
 def _context(caller: Caller, target: str, now: datetime | None) -> RequestContext:
-    credentials: dict[str, list[Mapping[str, Any]]] = {
-        ctype: [dict(caller.claims.get(ctype, {}))] for ctype in caller.credential_types
-    }
-    for ctype, subject in caller.claims.items():
-        credentials.setdefault(ctype, [dict(subject)])
     return RequestContext(
         action=USE,
         target=target,
         assignee=caller.id,
         now=now or datetime.now(UTC),
-        credentials=credentials,
+        credentials=caller.credentials(),
     )
 
 

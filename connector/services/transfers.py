@@ -118,6 +118,10 @@ class TransferService:
         async with self.plane.read() as conn:
             agreement = await get_agreement(conn, transfer.agreement_id, role=Role.PROVIDER)
             dataset = await catalog_store.get_dataset(conn, transfer.dataset_id or "")
+            negotiation = (await processes.get_negotiation(conn, agreement.negotiation_id)
+                           if agreement is not None and agreement.negotiation_id else None)
+        caller = (Caller.from_summary(negotiation.caller)
+                  if negotiation is not None and negotiation.caller else None)
         return DataFlow(
             transfer_id=transfer.id,
             agreement_id=transfer.agreement_id,
@@ -126,6 +130,7 @@ class TransferService:
             format=transfer.format,
             agreement=agreement.policy if agreement is not None else {},
             backend=dataset.backend if dataset is not None else None,
+            credentials=caller.credentials() if caller is not None else {},
         )
 
     # --- inbound -------------------------------------------------------------------

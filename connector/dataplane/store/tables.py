@@ -39,6 +39,7 @@ flows = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("epoch", sa.BigInteger, nullable=False, index=True),
     sa.Column("agreed_at", sa.Float, nullable=False),
+    sa.Column("credentials", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
