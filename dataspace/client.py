@@ -6,7 +6,9 @@ Problem+json answers become :class:`ApiError` with the service's stable
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,12 @@ class ApiClient:
     """Calls one service: ``await client.get("/path")`` returns the decoded JSON."""
 
     def __init__(self, base_url: str, *, api_key: str | None = None,
-                 session: aiohttp.ClientSession | None = None, timeout: float = 30.0) -> None:
+                 session: aiohttp.ClientSession | None = None, timeout: float = 30.0,
+                 unreachable_grace: float = 0.0) -> None:
         self.base_url = base_url.rstrip("/")
+        #: Keep retrying this long while the service cannot be reached (it may be
+        #: restarting); 0 fails at once.
+        self.unreachable_grace = unreachable_grace
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._session = session
         self._owns = session is None
@@ -71,6 +77,18 @@ class ApiClient:
                       headers: dict[str, str] | None = None,
                       params: dict[str, Any] | None = None) -> Any:
         """Send a request; return JSON (or text), raise :class:`ApiError` on 4xx/5xx."""
+        deadline = time.monotonic() + self.unreachable_grace
+        while True:
+            try:
+                return await self._request(method, path, json_body=json_body,
+                                           headers=headers, params=params)
+            except DataspaceError as error:
+                if error.code != "service-unreachable" or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0.25)
+
+    async def _request(self, method: str, path: str, *, json_body: Any,
+                       headers: dict[str, str] | None, params: dict[str, Any] | None) -> Any:
         all_headers = {**self._headers, **(headers or {})}
         url = path if path.startswith("http") else self.base_url + path
         try:

@@ -31,6 +31,7 @@ def _register() -> None:
     # parallel work on different commands does not collide.
     import dataspace.cli.connector
     import dataspace.cli.db
+    import dataspace.cli.demo
     import dataspace.cli.did
     import dataspace.cli.keys
     import dataspace.cli.operator

@@ -22,13 +22,18 @@ __all__ = ["up"]
               help="Where every service keeps its state (reused on the next run).")
 @click.option("--postgres", "postgres_url", default=None,
               help="A PostgreSQL URL to use instead of SQLite (one schema per service).")
-def up(data_dir: Path, postgres_url: str | None) -> None:
+@click.option("--base-port", type=click.IntRange(1024, 65000), default=None,
+              help="First port (trust anchor); the others follow it [8600, or as before].")
+def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
     """Start the trust anchor and two connectors on loopback, onboarded and seeded.
 
     Runs until Ctrl-C; a child that dies is restarted. Writes
     <data-dir>/dataspace.json with every service's URL, DID and role.
     """
-    space = LocalSpace(data_dir, postgres_url, log=click.echo)
+    try:
+        space = LocalSpace(data_dir, postgres_url, log=click.echo, base_port=base_port)
+    except DataspaceError as error:
+        fail(f"{error.code}: {error.detail}")
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -24,6 +24,7 @@ from typing import Any
 
 from dataspace.client import ApiClient, ApiError
 from dataspace.local.supervisor import ServiceSpec, Supervisor
+from servicekit.errors import DataspaceError
 from servicekit.service_info import write_private_json
 
 __all__ = [
@@ -34,8 +35,12 @@ __all__ = [
 ]
 
 SEED = Path(__file__).parent / "seed"
-TRUST_ANCHOR_PORT = 8600
-PARKING_PORT = 8690
+#: Ports are ``base_port`` + these offsets (8600, 8620/21, 8630/31, 8690 by default).
+DEFAULT_BASE_PORT = 8600
+TRUST_ANCHOR_OFFSET = 0
+PARKING_OFFSET = 90
+#: How long clients keep trying a service the supervisor is restarting.
+RESTART_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Participant:
     organisation_number: str
     role: str  # the connector's role: provider or consumer
     roles: tuple[str, ...]  # the roles it applies for at the trust anchor
-    port: int
+    port_offset: int
     contact_name: str
     contact_email: str
     #: Datasets the bootstrap registers in this connector.
@@ -80,7 +85,7 @@ def _parking(space: LocalSpace) -> dict[str, Any]:
         "publisher": "Halden kommune",
         "media_type": "application/json",
         "access_level": "PUBLIC",
-        "backend": {"type": "http", "address": f"http://127.0.0.1:{PARKING_PORT}/parking"},
+        "backend": {"type": "http", "address": space.spec("parking-api").base_url + "/parking"},
     }
 
 
@@ -100,41 +105,46 @@ def _building_energy(space: LocalSpace) -> dict[str, Any]:
 
 
 PARTICIPANTS: tuple[Participant, ...] = (
-    Participant("halden", "Halden kommune", "959 159 092", "provider", ("provider",), 8620,
+    Participant("halden", "Halden kommune", "959 159 092", "provider", ("provider",), 20,
                 "Dataforvaltning", "data@halden.kommune.no",
                 datasets=(_air_quality, _parking, _building_energy)),
     Participant("example-analytics", "Example Analytics AS", "912 345 678", "consumer",
-                ("consumer",), 8630, "Kari Nordmann", "kari@example-analytics.no"),
+                ("consumer",), 30, "Kari Nordmann", "kari@example-analytics.no"),
 )
 
 
-def service_specs(data_dir: Path, postgres: str | None) -> list[ServiceSpec]:
-    """The processes of the local data space, in start order."""
+def service_specs(data_dir: Path, postgres: str | None,
+                  base_port: int = DEFAULT_BASE_PORT) -> list[ServiceSpec]:
+    """The processes of the local data space."""
     def database(prefix: str, schema: str) -> dict[str, str]:
         if postgres is None:
             return {}
         return {f"{prefix}DATABASE_URL": postgres, f"{prefix}DATABASE_SCHEMA": schema}
 
-    trust_anchor_url = f"http://127.0.0.1:{TRUST_ANCHOR_PORT}"
+    trust_anchor_port = base_port + TRUST_ANCHOR_OFFSET
+    parking_port = base_port + PARKING_OFFSET
+    trust_anchor_url = f"http://127.0.0.1:{trust_anchor_port}"
     specs = [
         ServiceSpec("trust-anchor", "trust-anchor",
-                    ["trust-anchor", "serve", "--dev", "--port", str(TRUST_ANCHOR_PORT),
+                    ["trust-anchor", "serve", "--dev", "--port", str(trust_anchor_port),
                      "--data-dir", str(data_dir / "trust-anchor"),
                      "--operator-name", "Local data space operator"],
-                    TRUST_ANCHOR_PORT, data_dir / "trust-anchor",
+                    trust_anchor_port, data_dir / "trust-anchor",
                     env=database("TA_", "trust_anchor")),
-        ServiceSpec("parking-api", "backend", ["--port", str(PARKING_PORT)], PARKING_PORT,
+        ServiceSpec("parking-api", "backend", ["--port", str(parking_port)], parking_port,
                     data_dir / "parking-api", module="dataspace.local.parking"),
     ]
     for participant in PARTICIPANTS:
+        port = base_port + participant.port_offset
         specs.append(ServiceSpec(
             participant.name, participant.role,
             ["connector", "serve", "--dev", "--name", participant.name,
-             "--role", participant.role, "--port", str(participant.port),
+             "--role", participant.role, "--port", str(port),
              "--trust-anchor", trust_anchor_url,
              "--data-dir", str(data_dir / participant.name)],
-            participant.port, data_dir / participant.name,
-            env=database("CONNECTOR_", participant.name.replace("-", "_"))))
+            port, data_dir / participant.name,
+            env={"CONNECTOR_SIGNALING": "data-plane",
+                 **database("CONNECTOR_", participant.name.replace("-", "_"))}))
     return specs
 
 
@@ -145,12 +155,21 @@ class LocalSpace:
     data_dir: Path
     postgres: str | None = None
     log: Callable[[str], None] = print
+    base_port: int | None = None
     specs: list[ServiceSpec] = field(init=False)
     supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
-        self.specs = service_specs(self.data_dir, self.postgres)
+        # DIDs are did:web of the ports, so a data space keeps the ports it began with.
+        state = self._state()
+        if self.base_port is None:
+            self.base_port = int(state.get("base_port", DEFAULT_BASE_PORT))
+        elif state.get("base_port", self.base_port) != self.base_port:
+            raise DataspaceError(
+                f"{self.data_dir} was set up on base port {state['base_port']}; its DIDs "
+                "name those ports", code="base-port-mismatch")
+        self.specs = service_specs(self.data_dir, self.postgres, self.base_port)
         env = dict(os.environ)
         # Development keys are sealed with a passphrase kept in each data dir
         # (--dev); never do this with real keys.
@@ -193,14 +212,16 @@ class LocalSpace:
         return info
 
     def management(self, name: str) -> ApiClient:
-        """A client of a connector's management API."""
+        """A client of a connector's management API (rides out a restart of it)."""
         info = self.service(name)
-        return ApiClient(info["management_url"], api_key=info["admin_api_key"])
+        return ApiClient(info["management_url"], api_key=info["admin_api_key"],
+                         unreachable_grace=RESTART_GRACE)
 
     def operator(self) -> ApiClient:
-        """A client of the trust anchor's admin API."""
+        """A client of the trust anchor's admin API (rides out a restart of it)."""
         info = self.service("trust-anchor")
-        return ApiClient(info["base_url"], api_key=info["admin_api_key"])
+        return ApiClient(info["base_url"], api_key=info["admin_api_key"],
+                         unreachable_grace=RESTART_GRACE)
 
     # -- running ---------------------------------------------------------------
 
@@ -218,6 +239,7 @@ class LocalSpace:
     async def bootstrap(self) -> None:
         """Onboard every participant and seed its datasets (skipping what is done)."""
         state = self._state()
+        state.setdefault("base_port", self.base_port)
         for participant in PARTICIPANTS:
             done = state.setdefault(participant.name, {})
             if not done.get("member"):
