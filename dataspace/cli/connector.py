@@ -349,16 +349,22 @@ def _audit_commands() -> None:
         Exit 0 when the log is intact, 1 when it was edited, cut or reordered.
         """
         try:
-            settings = ConnectorSettings.load(data_dir=data_dir, database_url=database_url,
-                                              database_schema=database_schema)
+            # The database file is named after the connector: take its name from the
+            # service.json it wrote, when there is one.
+            written = read_service_json(data_dir) if data_dir is not None else None
+            settings = ConnectorSettings.load(
+                data_dir=data_dir, database_url=database_url, database_schema=database_schema,
+                name=written.get("name") if written else None)
             if public_key is not None:
                 key = public_key_from_jwk(json.load(public_key))
             elif not (settings.data_dir / "keys").is_dir():
                 fail(f"no connector key store in {settings.data_dir}; give --public-key")
             else:
-                from connector.dataplane.app import connector_signer
+                # Checking signatures needs only the public key: no passphrase.
+                from identity.keystore import KeyStore
 
-                key = connector_signer(settings).key.public_key
+                key = public_key_from_jwk(
+                    KeyStore(settings.data_dir / "keys").public_jwk("connector"))
         except (ValueError, OSError, DataspaceError) as exc:
             fail(f"cannot read the settings or the key: {exc}".replace("\n", "; "))
 

@@ -11,82 +11,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.local.conftest import DATASPACE, Up, children_of, free_base_port
 
-DATASPACE = [sys.executable, "-m", "dataspace"]
 pytestmark = pytest.mark.slow
-
-
-def children_of(pid: int) -> set[int]:
-    """Every descendant process of ``pid`` (from /proc)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in parents.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie has exited
-        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
-    except OSError:
-        return False
-
-
-class Up:
-    """A running `dataspace up`."""
-
-    def __init__(self, data_dir: Path, base_port: int) -> None:
-        self.data_dir = data_dir
-        self.log = data_dir.parent / f"up-{time.monotonic_ns()}.log"
-        with self.log.open("w") as sink:
-            self.process = subprocess.Popen(
-                [*DATASPACE, "up", "--data-dir", str(data_dir), "--base-port", str(base_port)],
-                stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while "The data space is up" not in self.log.read_text():
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.2)
-
-    def services(self) -> dict[str, dict[str, object]]:
-        data = json.loads((self.data_dir / "dataspace.json").read_text())
-        return {s["name"]: s for s in data["services"]}
-
-    def interrupt(self) -> float:
-        """Ctrl-C; returns how long until every child was gone."""
-        children = children_of(self.process.pid)
-        assert children, "up has no children"
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
-        while any(alive(pid) for pid in children) and time.monotonic() - started < 30:
-            time.sleep(0.05)
-        assert not [pid for pid in children if alive(pid)], "children outlived up"
-        return time.monotonic() - started
 
 
 def demo(data_dir: Path, *, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -97,10 +30,7 @@ def demo(data_dir: Path, *, timeout: float = 180) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    base = free_port()
-    while base > 60000:
-        base = free_port()
-    running = Up(tmp_path_factory.mktemp("up") / "space", base)
+    running = Up(tmp_path_factory.mktemp("up") / "space", free_base_port())
     yield running
     if running.process.poll() is None:
         running.interrupt()
@@ -172,9 +102,7 @@ def test_the_story_on_postgres(tmp_path: Path) -> None:
             await drop_schema(url, schema)
 
     asyncio.run(clean())
-    base = free_port()
-    while base > 60000:
-        base = free_port()
+    base = free_base_port()
     log = tmp_path / "up.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
