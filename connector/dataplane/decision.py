@@ -166,9 +166,12 @@ class DecisionEngine:
             if slot is not None and counter is not None:
                 self.counters.give_back(counter, slot)
             reasons = [r.to_dict() for r in decision.reasons]
+            # Say what failed: the verdict, then the constraints that did not hold.
+            failing = [r["message"] for r in reasons
+                       if r.get("code") not in ("constraint-satisfied",)][:4]
             return self._deny(claims, request, PolicyDenied(
-                "; ".join(r["message"] for r in reasons[:3]) or "the agreement does not permit "
-                "this request", extra={"reasons": reasons, "basis": str(decision.basis)}),
+                "; ".join(failing) or "the agreement does not permit this request",
+                extra={"reasons": reasons, "basis": str(decision.basis)}),
                 flow, basis=str(decision.basis))
         billable = False
         headers: dict[str, str] = {}
