@@ -273,8 +273,11 @@ class JobRunner:
                 task.add_done_callback(self._running.discard)
             if len(jobs) == self._batch:
                 continue  # more may be due; do not wait
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that lands as the wake-up does, and stop() would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
 
     async def _claim(self) -> list[Job]:
         now = self._clock()

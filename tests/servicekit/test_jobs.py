@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -178,3 +179,21 @@ async def test_background_loop_wakes_on_demand(engine: AsyncEngine) -> None:
         await asyncio.wait_for(ran.wait(), timeout=2)
     finally:
         await runner.stop()
+
+
+async def test_stop_is_not_lost_to_a_wake_up_at_the_same_moment(engine: AsyncEngine) -> None:
+    """A wake() racing stop() must not swallow the cancellation (Python 3.11 wait_for)."""
+    async def work(_job: Job) -> None:
+        return None
+
+    for yields in range(6):
+        runner = JobRunner(engine, {"send": work}, poll_interval=30)
+        await runner.start()
+        await asyncio.sleep(0.05)  # the loop is waiting for a wake-up
+        runner.wake()
+        for _ in range(yields):  # the wake-up is part-way through being delivered
+            await asyncio.sleep(0)
+        started = time.monotonic()
+        await runner.stop()
+        # A lost cancellation leaves the loop waiting for its next poll (30 s).
+        assert time.monotonic() - started < 2, f"stop hung after {yields} yields"
