@@ -156,7 +156,7 @@ class ConnectorSettings(ServiceSettings):
     edr_token_seconds: float = Field(default=300.0, gt=0,
                                      description="Lifetime of data-plane access tokens.")
     catalog_page_size: int = Field(default=100, ge=1, le=1000)
-    signaling: str = Field(default="in-process",
+    signaling: str = Field(default="data-plane",
                            description="Data-plane signaling implementation: 'in-process' "
                            "(tokens only) or 'data-plane' (the enforcing data plane).")
     data_plane: DataPlaneSettings = Field(default_factory=DataPlaneSettings)

@@ -143,8 +143,7 @@ def service_specs(data_dir: Path, postgres: str | None,
              "--trust-anchor", trust_anchor_url,
              "--data-dir", str(data_dir / participant.name)],
             port, data_dir / participant.name,
-            env={"CONNECTOR_SIGNALING": "data-plane",
-                 **database("CONNECTOR_", participant.name.replace("-", "_"))}))
+            env=database("CONNECTOR_", participant.name.replace("-", "_"))))
     return specs
 
 

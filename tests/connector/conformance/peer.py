@@ -199,6 +199,7 @@ class Peer:
         """
         assert self.http is not None
         self._validate(body, f"sent {path}")
+        seen = len(self.received)
         async with self.http.post(self.target + path, json=body,
                                   headers={"Authorization": TOKEN}) as resp:
             answer = await resp.json()
@@ -211,7 +212,12 @@ class Peer:
             self._validate(answer, f"answer from {path}", _ANSWERS[str(body["@type"])])
         else:
             self._validate(answer, f"answer from {path}")
-        if 200 <= expect < 300 and mine is not None:
+        # The connector may already have sent its next message (e.g. a termination)
+        # before answering ours: then that message, not ours, set our state.
+        overtaken = mine is not None and any(
+            mine in (r.body.get("consumerPid"), r.body.get("providerPid"))
+            for r in self.received[seen:])
+        if 200 <= expect < 300 and mine is not None and not overtaken:
             self._advance(mine, body)
         return dict(answer)
 
