@@ -24,6 +24,7 @@ from identity.did_key import resolve_did_key
 from identity.did_web import did_web_document_url
 from identity.errors import DidResolutionError, VerificationError
 from servicekit.http import AddressRefused, GuardedConnector, create_client_session
+from servicekit.singleflight import SingleFlight
 
 __all__ = ["DEFAULT_MAX_DOCUMENT_BYTES", "DidResolver"]
 
@@ -66,7 +67,7 @@ class DidResolver:
         self._methods: dict[
             tuple[str, str | tuple[str, ...]], tuple[float, VerificationMethod]
         ] = {}
-        self._inflight: dict[str, asyncio.Future[DidDocument]] = {}
+        self._flights: SingleFlight[str, DidDocument] = SingleFlight()
 
     async def close(self) -> None:
         """Close the session if this resolver made it."""
@@ -130,24 +131,10 @@ class DidResolver:
             raise DidResolutionError(
                 f"unsupported DID method: {did[:40]}", code="did-method-not-supported"
             )
-        pending = self._inflight.get(did)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[DidDocument] = asyncio.get_running_loop().create_future()
-        self._inflight[did] = future
-        try:
-            document = await self._fetch_web(did)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters get it, nobody else must
-            raise
-        else:
-            future.set_result(document)
-        finally:
-            del self._inflight[did]
+        return await self._flights.run(did, lambda: self._fetch_and_store(did))
+
+    async def _fetch_and_store(self, did: str) -> DidDocument:
+        document = await self._fetch_web(did)
         self._store(did, document, now(self._clock) + self.cache_ttl)
         return document
 

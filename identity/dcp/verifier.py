@@ -60,6 +60,7 @@ from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier, VerifiedPresentation
 from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from servicekit.http import AddressRefused, GuardedConnector
+from servicekit.singleflight import SingleFlight
 
 __all__ = ["DcpVerifier", "VerifiedCaller"]
 
@@ -160,7 +161,7 @@ class DcpVerifier:
             relationships=("capabilityInvocation",),
         )
         self._cache: dict[_Key, _Proof] = {}
-        self._inflight: dict[_Key, asyncio.Future[_Proof]] = {}
+        self._flights: SingleFlight[_Key, _Proof] = SingleFlight()
 
     def forget(self, did: str | None = None) -> None:
         """Drop cached answers (of one caller, or all), e.g. after a revocation notice."""
@@ -194,24 +195,7 @@ class DcpVerifier:
 
     async def _shared_proof(self, key: _Key, token: SelfIssuedToken) -> _Proof:
         """One query per caller and types at a time; concurrent requests share its answer."""
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Proof] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            proof = await self._prove(token, key[1])
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters get it, nobody else must
-            raise
-        else:
-            future.set_result(proof)
-        finally:
-            del self._inflight[key]
+        proof = await self._flights.run(key, lambda: self._prove(token, key[1]))
         if proof.expires_at > now(self.clock):
             if key not in self._cache and len(self._cache) >= self.max_cached_callers:
                 del self._cache[next(iter(self._cache))]
