@@ -11,9 +11,6 @@ without ``node`` these tests are skipped.
 from __future__ import annotations
 
 import copy
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from identity import CredentialFormat, CredentialVerifier, KeyPair, Signer, Veri
 from identity.data_integrity import UNDEFINED_TERMS_V2_CONTEXT, issue_data_integrity
 from identity.jsonld import canonicalize
 from identity.vc import build_credential
+from tests.nodejs import node_with, run_script
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
 SCRIPT = NODE_DIR / "data-integrity.mjs"
@@ -33,31 +31,11 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("Node.js and npm are needed for the interop tests")
-    marker = NODE_DIR / "node_modules" / "@digitalbazaar" / "eddsa-rdfc-2022-cryptosuite"
-    if not marker.is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return node
+    return node_with(NODE_DIR, "@digitalbazaar/eddsa-rdfc-2022-cryptosuite")
 
 
 def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any]:
-    result = subprocess.run(
-        [node, str(SCRIPT), command],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer: dict[str, Any] = json.loads(result.stdout)
-    return answer
+    return run_script(node, SCRIPT, command, payload)
 
 
 def credential(issuer: str) -> dict[str, Any]:

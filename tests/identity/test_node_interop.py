@@ -6,15 +6,13 @@ lock file); without ``node`` on the machine these tests are skipped.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from identity import StatusList
+from tests.nodejs import node_with, run_script
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
 SCRIPT = NODE_DIR / "status-list.mjs"
@@ -24,30 +22,11 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("Node.js and npm are needed for the interop tests")
-    if not (NODE_DIR / "node_modules" / "@digitalbazaar" / "vc-bitstring-status-list").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return node
+    return node_with(NODE_DIR, "@digitalbazaar/vc-bitstring-status-list")
 
 
 def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any]:
-    result = subprocess.run(
-        [node, str(SCRIPT), command],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer: dict[str, Any] = json.loads(result.stdout)
-    return answer
+    return run_script(node, SCRIPT, command, payload)
 
 
 def test_digital_bazaar_decodes_our_list(node: str) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from identity.resolver import DidResolver
 from identity.status_check import StatusListChecker
 from identity.vc_verify import CredentialVerifier
 from servicekit.http import create_client_session
+from tests.nodejs import node_with
 from tests.trust_anchor.conftest import Applicant, TrustAnchor, apply, new_applicant
 
 WALLET_DIR = Path(__file__).resolve().parents[1] / "interop" / "oid4vci"
@@ -37,17 +36,7 @@ pytestmark = pytest.mark.node
 @pytest.fixture(scope="session")
 def node() -> str:
     """``node``, with the wallet's npm dependencies installed from the lock file."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("Node.js and npm are needed for the interop tests")
-    if not LIBRARY.is_file():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(WALLET_DIR)],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return node
+    return node_with(WALLET_DIR, "@openid4vc/openid4vci/package.json")
 
 
 async def run_wallet(node: str, applicant: Applicant, offer_uri: str,
