@@ -23,17 +23,16 @@ import argparse
 import asyncio
 import json
 import platform
-import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import rate_sync, rate_tight, unshadow
+
 # Run as a script, this file's folder comes first on sys.path and its name
 # would shadow the ``identity`` package it measures.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+unshadow()
 
 import jwt  # noqa: E402
 
@@ -53,38 +52,6 @@ from identity import (  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "identity.json"
 AUDIENCE = "did:web:provider.example"
-
-
-def rate_sync(call: Callable[[], object], seconds: float, rounds: int) -> float:
-    best = 0.0
-    for _ in range(rounds):
-        count, started = 0, time.perf_counter()
-        deadline = started + seconds
-        while True:
-            for _ in range(200):
-                call()
-            count += 200
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-        best = max(best, count / (now - started))
-    return best
-
-
-async def rate_async(call: Callable[[], Awaitable[object]], seconds: float, rounds: int) -> float:
-    best = 0.0
-    for _ in range(rounds):
-        count, started = 0, time.perf_counter()
-        deadline = started + seconds
-        while True:
-            for _ in range(200):
-                await call()
-            count += 200
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-        best = max(best, count / (now - started))
-    return best
 
 
 def credential_token(signer: Signer) -> str:
@@ -117,8 +84,8 @@ async def bench_algorithm(key_type: str, seconds: float, rounds: int) -> dict[st
         await cached.verify(token)
         return {
             "pyjwt_bare": rate_sync(bare, seconds, rounds),
-            "vc_jwt_cold": await rate_async(lambda: cold.verify(token), seconds, rounds),
-            "vc_jwt_cached": await rate_async(lambda: cached.verify(token), seconds, rounds),
+            "vc_jwt_cold": await rate_tight(lambda: cold.verify(token), seconds, rounds),
+            "vc_jwt_cached": await rate_tight(lambda: cached.verify(token), seconds, rounds),
         }
 
 

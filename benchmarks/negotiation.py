@@ -37,7 +37,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import median, percentile, print_table, unshadow, write_results
+from bench import free_port, median, percentile, print_table, unshadow, write_results
 
 unshadow()
 
@@ -68,11 +67,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PROVIDER_DID = "did:web:provider.example"
 CONSUMER_DID = "did:web:consumer.example"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _service_json(data_dir: Path, what: str) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import print_table, rate_async, rate_sync, unshadow, write_results
+from bench import free_port, print_table, rate_async, rate_sync, unshadow, write_results
 
 unshadow()
 
@@ -48,11 +47,6 @@ SUBJECT = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 CLAIMS = {"legalName": "Halden kommune", "organisationNumber": "959 159 092", "country": "NO",
           "roles": ["provider", "consumer"]}
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def in_process(workdir: Path, seconds: float, rounds: int) -> dict[str, float]:
