@@ -85,8 +85,8 @@ def rule_violations(objects: list[dict[str, Any]]) -> list[str]:
         for rule in p["spec"].get("ingress", []) if not rule.get("from")
         for port in rule.get("ports", [])
     }
-    if public_ports != {8620, 8622}:
-        problems.append(f"only the DSP and data-plane ports may be public, got {public_ports}")
+    if public_ports != {8620}:
+        problems.append(f"only the DSP/data-plane port may be public, got {public_ports}")
     return problems
 
 
