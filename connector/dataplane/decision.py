@@ -15,6 +15,10 @@ registry), the use is taken from an in-memory block of the counter, and the
 audit record and metering are buffered for the next flush. A count-limited
 policy reserves its slot *before* it decides, because the slot number is the
 ``count`` the policy reads; a denied or failed request gives the slot back.
+
+``HEAD`` is decided (token, flow, policy, audit record) but is not a use: it
+evaluates the count with the slot a ``GET`` would get now, hands the slot
+back at once, and is neither metered nor counted for notifications.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class Ticket:
     flow: Flow | None = None
     """The flow (with its backend) when decided in this process."""
     settled: bool = False
+    use: bool = True
+    """False for ``HEAD``: checked and audited, but neither counted nor metered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +166,13 @@ class DecisionEngine:
                 flow.counter_until = _window_end(plan, counter.window_start)
             slot = await self.counters.take(counter)
             count = slot if slot is not None else counter.limit
+        use = request.method != "HEAD"
         ctx = self._context(flow, plan, request, now, count)
         decision = compiled.decide(ctx)
+        if slot is not None and counter is not None and not (use and decision.permitted):
+            self.counters.give_back(counter, slot)
+            slot = None
         if not decision.permitted:
-            if slot is not None and counter is not None:
-                self.counters.give_back(counter, slot)
             reasons = [r.to_dict() for r in decision.reasons]
             # Say what failed: the verdict, then the constraints that did not hold.
             failing = [r["message"] for r in reasons
@@ -185,7 +193,7 @@ class DecisionEngine:
                 party = duty.parties.get("attributedParty") or compiled.policy.assigner
                 if party:
                     headers["Attribution"] = str(getattr(party, "uid", party))
-            elif action in ("dst:notify", "inform"):
+            elif action in ("dst:notify", "inform") and use:
                 endpoint = duty.parameters.get("dst:endpoint") or duty.parties.get(
                     "informedParty", "")
                 if endpoint.startswith(("https://", "http://")):
@@ -205,7 +213,7 @@ class DecisionEngine:
         self.audit.append("permit", record)
         return Ticket(transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
                       consumer_id=flow.consumer_id, counter=counter, slot=slot,
-                      billable=billable, headers=headers, flow=flow)
+                      billable=billable, headers=headers, flow=flow, use=use)
 
     def _context(self, flow: Flow, plan: Plan, request: DataRequest, now: float,
                  count: int | None) -> RequestContext:
@@ -272,12 +280,14 @@ class DecisionEngine:
                error: str | None = None) -> None:
         """The response of ``ticket`` has ended: meter the use, or give the use back.
 
-        A use is a response the backend answered with a 2xx/3xx status that was
-        delivered whole; anything else is not counted and not billed.
+        A use is a ``GET`` the backend answered with a 2xx/3xx status that was
+        delivered whole; anything else (and any ``HEAD``) is not counted and not billed.
         """
         if ticket.settled:
             return
         ticket.settled = True
+        if not ticket.use:
+            return
         if failed or status >= 400:
             self.failures += 1
             if ticket.slot is not None and ticket.counter is not None:

@@ -19,7 +19,7 @@ def encode_ticket(ticket: Ticket) -> str:
     counter = ticket.counter
     return b64url_encode(orjson.dumps({
         "t": ticket.transfer_id, "a": ticket.agreement_id, "c": ticket.consumer_id,
-        "b": ticket.billable, "s": ticket.slot,
+        "b": ticket.billable, "s": ticket.slot, "u": ticket.use,
         "k": [counter.agreement_id, counter.window_start, counter.limit] if counter else None,
     }))
 
@@ -35,7 +35,7 @@ def decode_ticket(text: str) -> Ticket:
             raise ValueError("slot without counter")
         return Ticket(transfer_id=str(data["t"]), agreement_id=str(data["a"]),
                       consumer_id=str(data["c"]), counter=counter, slot=slot,
-                      billable=bool(data["b"]))
+                      billable=bool(data["b"]), use=bool(data.get("u", True)))
     except (ValueError, KeyError, TypeError, IndexError, binascii.Error,
             orjson.JSONDecodeError):
         raise InvalidRequest("the ticket is not one this data plane issued",

@@ -148,9 +148,9 @@ async def _stream(request: web.Request, plane: DataPlane, ticket: Ticket,
     try:
         if source.body is not None or request.method == "HEAD":
             body = source.body if request.method != "HEAD" else None
-            response = web.Response(status=source.status, body=body, headers=headers)
             if body is None and source.content_length is not None:
-                response.content_length = source.content_length
+                headers["Content-Length"] = str(source.content_length)  # what a GET would send
+            response = web.Response(status=source.status, body=body, headers=headers)
             decisions.settle(ticket, status=source.status, size=len(body or b""))
             metrics.permit(len(body or b""))
             return response

@@ -39,6 +39,14 @@ async def test_decide_and_settle_meter_like_the_proxy(dp: Running, api: Backend)
     edr = await dp.plane.signaling.start(data_flow(
         agreement(calls_per_period(2, "P3650D") + research_use()), api))
     async with aiohttp.ClientSession() as http:
+        # a HEAD is decided, but settling it takes no use and meters nothing
+        async with http.post(dp.base + "/dataplane/decide", headers=internal(dp), json={
+            "token": edr.token, "purpose": RESEARCH, "method": "HEAD"}) as response:
+            assert response.status == 200
+            head = (await response.json())["ticket"]
+        async with http.post(dp.base + "/dataplane/settle", headers=internal(dp), json={
+            "ticket": head, "status": 200, "bytes": 0}) as response:
+            assert response.status == 204
         # nginx auth_request style: no body, the original request in headers
         headers = {**internal(dp), **bearer(edr), "X-Purpose": RESEARCH,
                    "X-Original-URI": "/data/v1?x=1", "X-Original-Method": "GET"}

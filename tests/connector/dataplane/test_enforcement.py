@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import collections
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
+from connector.dataplane.store.tables import audit
 from connector.domain.catalog import Backend
 from policies.presets import PlanTerms, calls_per_period, research_use, subscription
 from tests.conftest import Database
@@ -76,6 +79,32 @@ async def test_another_purpose_is_denied_and_not_counted(dp: Running, api: Backe
         assert status == 403
         assert await gather_statuses(http, dp.url, {**bearer(edr), "X-Purpose": RESEARCH},
                                      100) == [200] * 100
+
+
+async def test_head_is_checked_and_audited_but_not_a_use(dp: Running, api: Backend) -> None:
+    edr = await dp.plane.signaling.start(data_flow(
+        agreement(calls_per_period(2, "P3650D") + research_use()), api))
+    research = {**bearer(edr), "X-Purpose": RESEARCH}
+    async with aiohttp.ClientSession() as http:
+        for _ in range(5):  # more than the limit: a HEAD takes no use
+            async with http.head(dp.url, headers=research) as response:
+                assert response.status == 200
+                assert response.headers["Content-Length"] == str(len(SMALL_BODY))
+                assert await response.read() == b""
+        async with http.head(dp.url, headers={**bearer(edr), "X-Purpose": COMMERCE}) as response:
+            assert response.status == 403  # the policy still decides a HEAD
+        assert [(await fetch(http, dp.url, research))[0] for _ in range(3)] == [200, 200, 403]
+        async with http.head(dp.url, headers=research) as response:
+            assert response.status == 403  # no use left: a GET now would be refused
+    receipt = await dp.plane.receipt(edr.transfer_id)
+    assert receipt["content"]["usage"] == {"requests": 2, "bytes": 2 * len(SMALL_BODY),
+                                           "failures": 0}
+    async with dp.plane.db.connect() as conn:
+        bodies = (await conn.execute(sa.select(audit.c.body).where(
+            audit.c.transfer_id == edr.transfer_id).order_by(audit.c.seq))).scalars().all()
+    records = [(r["decision"], r["method"]) for r in map(json.loads, bodies)]
+    assert records == [("permit", "HEAD")] * 5 + [("deny", "HEAD"), ("permit", "GET"),
+                       ("permit", "GET"), ("deny", "GET"), ("deny", "HEAD")]
 
 
 async def test_after_the_end_date_everything_is_denied(dp: Running, api: Backend,
