@@ -24,7 +24,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.dataplane.audit import AuditLog
-from connector.dataplane.backends import Backends
+from connector.dataplane.backends import Backends, ConnectionPool
+from connector.dataplane.backends.http import USER_AGENT
 from connector.dataplane.counters import Counters
 from connector.dataplane.decision import DecisionEngine, PaymentState
 from connector.dataplane.flows import FlowRegistry
@@ -127,8 +128,12 @@ class DataPlane:
             sock_read=s.backend_read_timeout_seconds)
         self.session = aiohttp.ClientSession(
             timeout=timeout, connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
-            auto_decompress=False, headers={"User-Agent": "dataspace-toolkit data plane"})
-        self.backends = Backends(self.session, chunk_bytes=s.chunk_bytes, file_roots=s.file_roots)
+            auto_decompress=False, headers={"User-Agent": USER_AGENT})
+        pool = ConnectionPool(connect_timeout=min(10.0, s.backend_timeout_seconds),
+                              head_timeout=s.backend_timeout_seconds,
+                              read_timeout=s.backend_read_timeout_seconds,
+                              high_water=s.chunk_bytes)
+        self.backends = Backends(pool, chunk_bytes=s.chunk_bytes, file_roots=s.file_roots)
         if own_runner and self.runner is None:
             self.runner = JobRunner(self.db, {}, owner=f"dp-{self.flows.worker_id}"[:64])
             self.runner.register(USAGE_REPORT_JOB, self._report_usage)

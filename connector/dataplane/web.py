@@ -117,7 +117,7 @@ async def pull(request: web.Request) -> web.StreamResponse:
     plane = _plane(request)
     data_request = DataRequest(
         token=bearer_token(request), method=request.method,
-        path=request.match_info.get("tail", ""), query=request.query_string,
+        path=request.match_info.get("tail", ""), query=request.rel_url.raw_query_string,
         purpose=request.headers.get(plane.settings.purpose_header),
         client_ip=request.remote)
     verdict = await plane.decisions.decide(data_request)

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiohttp
-
 from connector.dataplane.backends.base import BackendBroken, Source, SourceRequest
 from connector.dataplane.backends.files import open_file
+from connector.dataplane.backends.h1 import ConnectionPool
 from connector.dataplane.backends.http import PreparedHttp, open_http
 from connector.dataplane.backends.sql import SqlBackends
 from connector.domain.catalog import Backend
 
-__all__ = ["BackendBroken", "Backends", "Source", "SourceRequest"]
+__all__ = ["BackendBroken", "Backends", "ConnectionPool", "Source", "SourceRequest"]
 
 
 class Backends:
@@ -29,12 +28,12 @@ class Backends:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        pool: ConnectionPool,
         *,
         chunk_bytes: int,
         file_roots: Sequence[str] = (),
     ) -> None:
-        self._session = session
+        self._pool = pool
         self._chunk = chunk_bytes
         self._roots = tuple(file_roots)
         self.sql = SqlBackends(chunk_bytes=chunk_bytes)
@@ -54,12 +53,12 @@ class Backends:
     async def open(self, backend: Backend, request: SourceRequest) -> Source:
         """Open the backend for ``request`` (raises 502/504 families before any byte)."""
         if backend.type == "http":
-            return await open_http(self._session, self._http(backend), request,
-                                   chunk_bytes=self._chunk)
+            return await open_http(self._pool, self._http(backend), request)
         if backend.type == "file":
             return await open_file(backend, request, chunk_bytes=self._chunk, roots=self._roots)
         return await self.sql.open(backend, request)
 
     async def close(self) -> None:
         """Release pooled connections."""
+        await self._pool.close()
         await self.sql.close()

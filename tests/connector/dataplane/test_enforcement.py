@@ -49,7 +49,7 @@ async def test_exactly_100_permits_then_403_then_purpose_and_end_date(
     assert edr.endpoint == dp.url
     research = {**bearer(edr), "X-Purpose": RESEARCH}
     async with aiohttp.ClientSession() as http:
-        status, body = await fetch(http, dp.url + "/v1?year=2025", research)
+        status, body = await fetch(http, dp.url + "/v1?year=2025&q=a%2Bb", research)
         assert (status, body) == (200, SMALL_BODY)
         statuses = await gather_statuses(http, dp.url, research, 120)
         assert collections.Counter(statuses) == {200: 99, 403: 21}
@@ -65,7 +65,7 @@ async def test_exactly_100_permits_then_403_then_purpose_and_end_date(
     seen = backend.app[SEEN]
     assert len(seen) == 100
     assert seen[0]["path"] == "/api/items/v1"
-    assert seen[0]["query"] == "year=2025"
+    assert seen[0]["query"] == "year=2025&q=a%2Bb"  # passed on as sent
     assert seen[0]["auth"] == "Bearer backend-secret-key"
 
 
