@@ -35,6 +35,7 @@ __all__ = [
     "ErrorRenderer",
     "Handler",
     "error_middleware",
+    "high_volume",
     "json_response",
     "parse_body",
     "problem_response",
@@ -53,6 +54,8 @@ ErrorRenderer = Callable[[web.Request, DataspaceError], web.Response]
 ERROR_RENDERER: web.AppKey[ErrorRenderer] = web.AppKey("error_renderer")
 
 _M = TypeVar("_M", bound=BaseModel)
+_H = TypeVar("_H", bound=Handler)
+_HIGH_VOLUME = "__servicekit_high_volume__"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _log = structlog.get_logger("servicekit.web")
 
@@ -189,6 +192,17 @@ def _route_name(request: web.Request) -> str:
     return info.canonical if info is not None else "unmatched"
 
 
+def high_volume(handler: _H) -> _H:
+    """Flag a route's handler as too busy to log request by request (a data path).
+
+    :func:`request_context_middleware` still binds the request id and records
+    each of its requests in the metrics (``observe``), but writes no
+    ``request_served`` line for them.
+    """
+    setattr(handler, _HIGH_VOLUME, True)
+    return handler
+
+
 def request_context_middleware(
     *, service: str, access_log: bool = True, observe: Callable[..., None] | None = None
 ) -> Any:
@@ -196,7 +210,8 @@ def request_context_middleware(
 
     ``observe(method, route, status, seconds)`` is called once per request
     (the metrics hook). The id comes from a well-formed ``X-Request-ID``
-    header or is generated, and is echoed in the response.
+    header or is generated, and is echoed in the response. Routes whose
+    handler is flagged :func:`high_volume` are observed but not logged.
     """
 
     @web.middleware
@@ -221,7 +236,7 @@ def request_context_middleware(
             route = _route_name(request)
             if observe is not None:
                 observe(request.method, route, status, elapsed)
-            if access_log:
+            if access_log and not getattr(request.match_info.handler, _HIGH_VOLUME, False):
                 _log.info(
                     "request_served",
                     method=request.method,

@@ -33,7 +33,7 @@ from connector.dataplane.tickets import decode_ticket, encode_ticket
 from servicekit.auth import ApiKeyVerifier, bearer_token
 from servicekit.errors import DataspaceError, InvalidToken, Unauthorized
 from servicekit.openapi import operation
-from servicekit.web import json_response, parse_body, problem_response
+from servicekit.web import high_volume, json_response, parse_body, problem_response
 
 __all__ = [
     "DATA_PLANE",
@@ -106,6 +106,7 @@ def _metrics(request: web.Request) -> DataPlaneMetrics:
 # --- the byte path ---------------------------------------------------------------------
 
 
+@high_volume  # inside the connector's app: counted in its metrics, not logged line by line
 @operation("Pull data under a transfer's agreement", tags=_TAGS, security=_BEARER,
            parameters=[_PURPOSE_PARAM],
            response_content_type="application/octet-stream",

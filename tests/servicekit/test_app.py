@@ -21,6 +21,7 @@ from servicekit import (
 )
 from servicekit.app import DB_ENGINE, READINESS_CHECKS
 from servicekit.logging import configure_logging
+from servicekit.web import high_volume
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -192,6 +193,29 @@ async def test_one_json_summary_line_per_request(
     assert served[0]["status"] == 404
     assert served[0]["route"] == "/notes/{note_id}"
     assert served[0]["service"] == "test-svc"
+
+
+async def test_high_volume_routes_are_counted_but_not_logged(
+    aiohttp_client, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    @high_volume
+    async def bulk(_request: web.Request) -> web.Response:
+        return web.Response(text="data")
+
+    configure_logging("INFO", json=True, service="test-svc")
+    app = make_app(tmp_path)
+    app.router.add_get("/bulk", bulk)
+    client = await aiohttp_client(app)
+    capsys.readouterr()
+    for _ in range(3):
+        response = await client.get("/bulk")
+        assert response.status == 200
+        assert len(response.headers["X-Request-ID"]) == 32
+    await client.get("/notes/5")
+    lines = [json.loads(ln) for ln in capsys.readouterr().err.splitlines() if ln.startswith("{")]
+    assert [ln["path"] for ln in lines if ln["event"] == "request_served"] == ["/notes/5"]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'http_requests_total{method="GET",route="/bulk",status="200"} 3.0' in metrics
 
 
 async def test_a_sub_app_renders_its_own_errors(aiohttp_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
