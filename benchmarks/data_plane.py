@@ -10,6 +10,11 @@ generator (its own process, so the client does not share the server's core):
   policy decision (time window, purpose, count limit), usage counter,
   metering and audit on every request.
 
+And, as a reference rather than a target, ``lean``: the same bare proxy with
+the data plane's own HTTP/1.1 backend client (``connector.dataplane.backends.h1``)
+instead of aiohttp's. The data plane uses that client, so (c) can pass (b);
+(c) against ``lean`` is what the checks and the data plane's plumbing cost.
+
 For 1 KiB responses: requests/s and p99 latency; for 256 MiB downloads:
 MiB/s. (b) and (c) also run with two worker processes (SO_REUSEPORT).
 Prints a table and writes ``benchmarks/results/data_plane.json``; with
@@ -128,11 +133,55 @@ def bare_proxy_app(upstream: str) -> web.Application:
     return app
 
 
+def lean_proxy_app(upstream: str) -> web.Application:
+    """The reference: the bare proxy on the data plane's HTTP/1.1 client instead of aiohttp's."""
+    from urllib.parse import urlsplit
+
+    from connector.dataplane.backends.h1 import ConnectionPool, Origin
+
+    parts = urlsplit(upstream)
+    origin = Origin(host=parts.hostname or "", port=parts.port or 80, tls=False)
+    fields = f"Host: {parts.netloc}\r\nAccept-Encoding: identity\r\n\r\n".encode()
+    pool = ConnectionPool(connect_timeout=10, head_timeout=60, read_timeout=60)
+
+    async def cleanup(_app: web.Application) -> None:
+        await pool.close()
+
+    async def proxy(request: web.Request) -> web.StreamResponse:
+        target = "/" + request.match_info["tail"]
+        if request.query_string:
+            target += "?" + request.rel_url.raw_query_string
+        upstream_response = await pool.request(origin, b"GET %s HTTP/1.1\r\n%s" % (
+            target.encode(), fields))
+        try:
+            headers = {"Content-Type": upstream_response.fields.get("content-type", "")}
+            length = upstream_response.content_length
+            if length is not None and length <= 64 * 1024:
+                return web.Response(status=upstream_response.status, headers=headers,
+                                    body=await upstream_response.read())
+            response = web.StreamResponse(status=upstream_response.status, headers=headers)
+            if length is not None:
+                response.content_length = length
+            await response.prepare(request)
+            async for chunk in upstream_response.chunks():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+        finally:
+            upstream_response.release()
+
+    app = web.Application()
+    app.on_cleanup.append(cleanup)
+    app.router.add_get("/{tail:.*}", proxy)
+    return app
+
+
 def serve(kind: str, port: int, upstream: str | None) -> None:
     """Run one server process (uvloop, like the services)."""
     import uvloop
 
-    app = backend_app() if kind == "backend" else bare_proxy_app(upstream or "")
+    factories = {"proxy": bare_proxy_app, "lean": lean_proxy_app}
+    app = backend_app() if kind == "backend" else factories[kind](upstream or "")
     uvloop.install()
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None,
                 reuse_port=True, backlog=1024)
@@ -389,6 +438,11 @@ async def run(seconds: float, database_url: str | None, huge: bool,
         for workers in (1, 2):
             port = free_port()
             procs = [servers.script("proxy", port, backend) for _ in range(workers)]
+            lean = None
+            if workers == 1:
+                lean_port = free_port()
+                lean = servers.script("lean", lean_port, backend)
+                await wait_up(f"http://127.0.0.1:{lean_port}/small")
             process = servers.start([sys.executable, "-m", "connector.dataplane", "--workers",
                                      str(workers)], env=data_plane_env(settings))
             await wait_up(f"http://127.0.0.1:{port}/small")
@@ -396,12 +450,16 @@ async def run(seconds: float, database_url: str | None, huge: bool,
             await asyncio.sleep(1.0)  # let every worker join
             bare = f"http://127.0.0.1:{port}"
             ours = f"http://127.0.0.1:{dp_port}/data"
-            await rounds({
+            targets = {
                 f"bare_{workers}w": (bare + "/small", f"{bare}/big?size={BIG}", {}, {},
                                      [p.pid for p in procs]),
                 f"data_plane_{workers}w": (ours, f"{ours}?size={BIG}", small_headers,
                                            big_headers, [process.pid]),
-            }, rounds_count)
+            }
+            if lean is not None:
+                url = f"http://127.0.0.1:{lean_port}"
+                targets["lean_1w"] = (url + "/small", f"{url}/big?size={BIG}", {}, {}, [lean.pid])
+            await rounds(targets, rounds_count)
             if workers == 1:
                 results["data_plane_1w"]["peak_rss_mib"] = vm_hwm_mb(process.pid)
                 if huge:
@@ -410,7 +468,7 @@ async def run(seconds: float, database_url: str | None, huge: bool,
                     results["huge"] = {"bytes": total, "seconds": elapsed,
                                        "mib_s": total / elapsed / (1 << 20),
                                        "peak_rss_mib": vm_hwm_mb(process.pid)}
-            for proc in procs:
+            for proc in [*procs, *([lean] if lean else [])]:
                 servers.stop(proc)
             servers.stop(process)
         receipt = await plane.receipt("urn:transfer:small")
@@ -436,13 +494,14 @@ async def run(seconds: float, database_url: str | None, huge: bool,
 
 def report(results: dict[str, Any]) -> None:
     rows = []
-    for label in ("direct", "bare_1w", "data_plane_1w", "bare_2w", "data_plane_2w"):
+    for label in ("direct", "bare_1w", "data_plane_1w", "lean_1w", "bare_2w", "data_plane_2w"):
         small, big = results[label]["small"], results[label]["big"]
         rows.append([label, small["rps"], small["p50_ms"], small["p99_ms"],
                      results[label]["cpu_us_per_request"], big["mib_s"],
                      int(small["non_2xx"] + small["socket_errors"])])
     print_table("Data plane vs a bare proxy (wrk, loopback; 1 KiB: 32 connections, "
-                "256 MiB: 2 connections; best of the alternating rounds)",
+                "256 MiB: 2 connections; best of the alternating rounds; lean: the bare "
+                "proxy on the data plane's HTTP client, a reference)",
                 ["server", "1 KiB req/s", "p50 ms", "p99 ms", "CPU us/req", "256 MiB MiB/s",
                  "errors"], rows)
     ratios = {}
@@ -462,7 +521,15 @@ def report(results: dict[str, Any]) -> None:
                 ["workers", "req/s", "p99", "MiB/s", "CPU"],
                 [[w, r["rps_ratio"], r["p99_ratio"], r["mib_s_ratio"], r["cpu_efficiency"]]
                  for w, r in ratios.items() if isinstance(r, dict)])
-    print(f"\n2 workers / 1 worker (data plane, 1 KiB req/s): {ratios['scaling_2w_over_1w']:.2f}")
+    lean, ours = results["lean_1w"], results["data_plane_1w"]
+    results["against_lean_1w"] = against = {
+        "rps_ratio": ours["small"]["rps"] / lean["small"]["rps"],
+        "cpu_us_more": ours["cpu_us_per_request"] - lean["cpu_us_per_request"],
+    }
+    print(f"\n1 KiB, data plane / lean proxy (same HTTP client, 1 worker): req/s "
+          f"{against['rps_ratio']:.2f}; checks and plumbing cost "
+          f"{against['cpu_us_more']:.0f} us of CPU per request")
+    print(f"2 workers / 1 worker (data plane, 1 KiB req/s): {ratios['scaling_2w_over_1w']:.2f}")
     print(f"data plane peak RSS (1 worker): {results['data_plane_1w']['peak_rss_mib']:.0f} MiB")
     if "huge" in results:
         huge = results["huge"]
@@ -477,7 +544,7 @@ def main() -> None:
                         help="alternating rounds of (b) and (c); the best of each is kept")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--huge", action="store_true", help="also stream 2 GiB through (c)")
-    parser.add_argument("--serve", choices=["backend", "proxy"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["backend", "proxy", "lean"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
     args = parser.parse_args()
