@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from connector.dataplane.backends.base import SourceRequest
 from connector.dataplane.backends.h1 import (
@@ -40,7 +48,7 @@ class Scripted:
         self.writers.append(writer)
         try:
             await self.answer(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             writer.close()
@@ -314,3 +322,51 @@ async def test_prepared_requests_encode_what_the_consumer_sends(
     with pytest.raises(UpstreamError):
         PreparedHttp.of(Backend(type="http", address="http://127.0.0.1/x",
                                 properties={"header.X-Bad": "a\r\nInjected: 1"}))
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "backend")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_tls_backends_are_verified(tmp_path: Path) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(cert_file, key_file)
+    backend = Scripted(forever(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret"))
+    server = await asyncio.start_server(backend._handle, "127.0.0.1", 0, ssl=server_ssl)
+    origin = Origin(host="127.0.0.1", port=server.sockets[0].getsockname()[1], tls=True)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    pools = [ConnectionPool(connect_timeout=2.0, head_timeout=2.0, read_timeout=2.0,
+                            ssl_context=context) for context in (trusting, None)]
+    try:
+        for _ in range(2):
+            response = await pools[0].request(origin, GET)
+            assert await response.read() == b"secret"
+            response.release()
+        with pytest.raises(BackendClosed):  # the system's CAs do not know this certificate
+            await pools[1].request(origin, GET)
+    finally:
+        for pool in pools:
+            await pool.close()
+        server.close()
+        for writer in backend.writers:
+            writer.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.01)
+    assert backend.connections == 1  # kept alive for both (the refused one never got that far)
