@@ -13,6 +13,7 @@ Nothing administrative is routed on the DSP port.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 from collections.abc import AsyncIterator
 from typing import cast
@@ -40,6 +41,7 @@ from connector.services.delivery import Delivery, DspClient
 from connector.services.holder import HolderService
 from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
+from connector.services.standing import StandingCheck
 from connector.services.transfers import TransferService
 from connector.settings import ConnectorSettings
 from connector.signaling import SignalingContext, create_signaling
@@ -206,11 +208,21 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         "dsp_url": plane.dsp_url,
     })
     await plane.runner.start()
+    stopping = asyncio.Event()
+    checking = None
+    if settings.auth.mode == "dcp":
+        dcp = settings.auth.dcp
+        check = StandingCheck(services.transfers, trust,
+                              interval=dcp.standing_check_seconds or dcp.status_list_ttl)
+        checking = asyncio.create_task(check.run(stopping), name="standing-check")
     _log.info("connector_ready", did=did, dsp=plane.dsp_url, management=plane.management_url,
               tck=settings.tck.enabled, auth=settings.auth.mode)
     try:
         yield
     finally:
+        stopping.set()
+        if checking is not None:
+            await checking
         await plane.runner.stop()
         await stop_data_plane()
         await runner.cleanup()

@@ -61,6 +61,12 @@ class DcpSettings(_Group):
     )
     token_seconds: float = Field(default=120.0, gt=0, le=600,
                                  description="Lifetime of the self-issued tokens we send.")
+    standing_check_seconds: float | None = Field(
+        default=None, gt=0,
+        description="How often the transfers we provide are checked against the consumer's "
+        "credentials (revoked, suspended, expired, issuer no longer trusted); default: "
+        "status_list_ttl, so a revocation ends them within one status-list refresh.",
+    )
 
 
 class AuthSettings(_Group):

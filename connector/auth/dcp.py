@@ -33,7 +33,7 @@ import structlog
 from aiohttp import web
 
 from connector.auth.base import AuthContext, AuthSeam
-from connector.domain.caller import Caller
+from connector.domain.caller import Caller, Standing
 from identity.dcp import DcpTokenProvider, DcpVerifier, VerifiedCaller
 from identity.did_web import did_web_base_url, did_web_from_url
 from identity.vp import PresentationVerifier
@@ -60,6 +60,14 @@ def caller_of(verified: VerifiedCaller) -> Caller:
         claims={kind: dict(subject) for kind, subject in verified.claims.items()},
         expires_at=verified.expires_at,
         method="dcp",
+        standing=tuple(
+            Standing(issuer=credential.issuer,
+                     types=tuple(t for t in credential.types if t != _BASE_TYPE),
+                     id=credential.id,
+                     valid_until=(credential.valid_until.timestamp()
+                                  if credential.valid_until is not None else None),
+                     status=credential.status)
+            for credential in verified.credentials),
     )
 
 

@@ -6,7 +6,47 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Caller"]
+__all__ = ["Caller", "Standing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One verified credential a caller stood on: enough to ask later whether it still holds.
+
+    ``status`` are its ``credentialStatus`` entries (Bitstring Status List);
+    ``valid_until`` is epoch seconds.
+    """
+
+    issuer: str
+    types: tuple[str, ...]
+    id: str | None = None
+    valid_until: float | None = None
+    status: tuple[Mapping[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form kept with a negotiation or transfer."""
+        return {"id": self.id, "issuer": self.issuer, "types": list(self.types),
+                "validUntil": self.valid_until, "status": [dict(s) for s in self.status]}
+
+    @classmethod
+    def list_from_json(cls, data: Any) -> tuple[Standing, ...]:
+        """The inverse of :meth:`to_json` over a list (malformed items are dropped)."""
+        if not isinstance(data, list):
+            return ()
+        items = []
+        for item in data:
+            if not isinstance(item, Mapping) or not isinstance(item.get("issuer"), str):
+                continue
+            until = item.get("validUntil")
+            status = item.get("status") or []
+            items.append(cls(
+                issuer=item["issuer"],
+                types=tuple(str(t) for t in item.get("types") or ()),
+                id=item.get("id") if isinstance(item.get("id"), str) else None,
+                valid_until=float(until) if isinstance(until, int | float) else None,
+                status=tuple(dict(s) for s in status if isinstance(s, Mapping)),
+            ))
+        return tuple(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +58,10 @@ class Caller:
     ``claims`` maps a credential type to its ``credentialSubject`` (what the
     policies context reads as ``dst:credentialType`` and
     ``dst:claim/<Type>/<path>``). ``expires_at`` (epoch seconds) bounds how
-    long an authenticator may cache this caller.
+    long an authenticator may cache this caller. ``standing`` lists the
+    verified credentials the caller stood on (:class:`Standing`), so a
+    provider can later see whether that still holds (revoked, suspended,
+    expired, or issuer no longer accredited).
     """
 
     id: str
@@ -26,6 +69,7 @@ class Caller:
     claims: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     expires_at: float | None = None
     method: str = "unknown"
+    standing: tuple[Standing, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """What is kept with a negotiation (for the owner's approval view)."""
@@ -34,6 +78,7 @@ class Caller:
             "method": self.method,
             "credentialTypes": sorted(self.credential_types),
             "claims": {k: dict(v) for k, v in self.claims.items()},
+            "standing": [item.to_json() for item in self.standing],
         }
 
     def credentials(self) -> dict[str, tuple[Mapping[str, Any], ...]]:
@@ -53,4 +98,5 @@ class Caller:
             credential_types=frozenset(data.get("credentialTypes") or ()),
             claims={k: dict(v) for k, v in (data.get("claims") or {}).items()},
             method=str(data.get("method", "unknown")),
+            standing=Standing.list_from_json(data.get("standing")),
         )

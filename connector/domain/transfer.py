@@ -88,7 +88,10 @@ class Transfer(BaseModel):
 
     ``id`` is our own process id (providerPid as provider, consumerPid as
     consumer). ``data_address`` is, on the consumer side, the endpoint data
-    reference the provider sent with its start message.
+    reference the provider sent with its start message. ``standing`` is, on
+    the provider side, what the consumer's credentials were when it asked for
+    (or resumed) the transfer (:class:`~connector.domain.caller.Standing` as
+    JSON): the standing check ends the transfer when that no longer holds.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -106,6 +109,7 @@ class Transfer(BaseModel):
     data_address: dict[str, Any] | None = None
     error_code: str | None = None
     error_reason: str | None = None
+    standing: list[dict[str, Any]] | None = None
     created_at: float
     updated_at: float
     version: int = 0

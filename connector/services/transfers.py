@@ -61,6 +61,11 @@ class TransferScript(Protocol):
         ...
 
 
+def _standing(caller: Caller) -> list[dict[str, Any]] | None:
+    """What is kept of the caller's credentials with a transfer (``None``: nothing verified)."""
+    return [item.to_json() for item in caller.standing] or None
+
+
 def _reason_text(message: Mapping[str, Any]) -> str | None:
     reason = message.get("reason")
     return "; ".join(str(r) for r in reason) if isinstance(reason, list) else None
@@ -177,7 +182,8 @@ class TransferService:
             provider_pid=pid, consumer_pid=consumer_pid, agreement_id=agreement_id,
             dataset_id=agreement.dataset_id, counterparty_id=caller.id,
             counterparty_address=callback.rstrip("/"), format=transfer_format,
-            data_address=message.get("dataAddress"), created_at=now, updated_at=now,
+            data_address=message.get("dataAddress"), standing=_standing(caller),
+            created_at=now, updated_at=now,
         )
         flow = await self._flow(transfer)
         await self.plane.signaling.prepare(flow)
@@ -263,6 +269,8 @@ class TransferService:
         def changes(current: Transfer) -> dict[str, Any]:
             if current.role is Role.CONSUMER and isinstance(address, Mapping):
                 return {"data_address": dict(address)}
+            if current.role is Role.PROVIDER and caller.standing:
+                return {"standing": _standing(caller)}  # the consumer resumes: as it is now
             return {}
 
         async with self.plane.read() as conn:

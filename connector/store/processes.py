@@ -32,7 +32,7 @@ __all__ = [
     "update_transfer",
 ]
 
-_JSON_FIELDS = {"offer", "caller", "data_address"}
+_JSON_FIELDS = {"offer", "caller", "data_address", "standing"}
 
 
 class StaleProcess(Conflict):

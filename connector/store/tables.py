@@ -127,6 +127,7 @@ transfers = sa.Table(
     sa.Column("data_address", sa.Text, nullable=True),
     sa.Column("error_code", sa.String(100), nullable=True),
     sa.Column("error_reason", sa.Text, nullable=True),
+    sa.Column("standing", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=0),

@@ -361,6 +361,83 @@ async def test_a_revoked_member_is_refused_after_the_status_list_refresh(space: 
         "revoked"
 
 
+async def _running_transfer(space: Space, name: str,
+                            legal_name: str) -> tuple[RunningConnector, dict[str, Any], str]:
+    """A new member with a STARTED transfer from the provider: it, its agreement, the id."""
+    provider, http = space.provider, space.http
+    member = await space.start(name)
+    await space.onboard(member, legal_name)
+    await _dataset(provider, http, f"urn:dcp:{name}")
+    started = await _negotiate(member, provider, http, f"urn:dcp:{name}")
+    done = await member.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
+    transfer = await member.api(http, "POST", "/api/v1/transfers", expect=201,
+                                json={"agreement_id": done["agreement_id"]})
+    await member.wait_for(http, "transfers", transfer["id"], {"STARTED"})
+    return member, done, transfer["id"]
+
+
+async def _refresh(space: Space, member: RunningConnector, transfer_id: str) -> tuple[int, Any]:
+    edr = await member.api(space.http, "GET", f"/api/v1/transfers/{transfer_id}/edr")
+    if "token" not in edr:
+        return 409, edr
+    async with space.http.post(space.provider.base_url + "/dataplane/refresh",
+                               headers={"Authorization": f"Bearer {edr['token']}"}) as resp:
+        return resp.status, await resp.json()
+
+
+async def _provider_side(space: Space, transfer_id: str) -> dict[str, Any]:
+    [theirs] = [t for t in (await space.provider.api(
+        space.http, "GET", "/api/v1/transfers?role=provider&limit=500", expect=200))["items"]
+        if t["consumer_pid"] == transfer_id]
+    return dict(theirs)
+
+
+async def test_a_revoked_members_running_transfer_ends_within_one_refresh(
+    space: Space,
+) -> None:
+    member, _, transfer_id = await _running_transfer(space, "puller", "Puller AS")
+    theirs = await _provider_side(space, transfer_id)
+    [membership] = [s for s in theirs["standing"] if MEMBERSHIP in s["types"]]
+    assert membership["status"], "the status entries the consumer stood on are kept"
+    assert (await _refresh(space, member, transfer_id))[0] == 200
+    await asyncio.sleep(1.5)  # a check passes: a member in good standing keeps its transfer
+    assert (await _provider_side(space, transfer_id))["state"] == "STARTED"
+
+    status = await member.api(space.http, "GET", "/api/v1/membership", expect=200)
+    await space.ta("POST", f"/admin/applications/{status['application_id']}/revoke",
+                   {"reason": "left the data space"})
+    # One status-list refresh (1 s) and one check (1 s), with room for a loaded machine.
+    ended = await member.wait_for(space.http, "transfers", transfer_id, {"TERMINATED"},
+                                  timeout=8.0)
+    assert ended["error_code"] == "credential-revoked"
+    assert "revoked" in ended["error_reason"]
+    theirs = await _provider_side(space, transfer_id)
+    assert (theirs["state"], theirs["error_code"]) == ("TERMINATED", "credential-revoked")
+    code, body = await _refresh(space, member, transfer_id)
+    assert code in (403, 409), body  # no fresh token for an ended transfer
+
+
+async def test_a_suspended_members_transfer_ends_and_a_new_one_starts_after_reinstatement(
+    space: Space,
+) -> None:
+    member, agreement, transfer_id = await _running_transfer(space, "pauser", "Pauser AS")
+    status = await member.api(space.http, "GET", "/api/v1/membership", expect=200)
+    application = status["application_id"]
+    await space.ta("POST", f"/admin/applications/{application}/suspend",
+                   {"reason": "unpaid fee"})
+    ended = await member.wait_for(space.http, "transfers", transfer_id, {"TERMINATED"},
+                                  timeout=8.0)
+    assert ended["error_code"] == "credential-suspended"
+
+    await space.ta("POST", f"/admin/applications/{application}/reinstate", {"reason": "paid"})
+    await asyncio.sleep(1.2)  # one status-list refresh
+    again = await member.api(space.http, "POST", "/api/v1/transfers", expect=201,
+                             json={"agreement_id": agreement["agreement_id"]})
+    await member.wait_for(space.http, "transfers", again["id"], {"STARTED"})
+    await asyncio.sleep(1.5)  # a check passes: the reinstated member keeps it
+    assert (await _provider_side(space, again["id"]))["state"] == "STARTED"
+
+
 async def test_a_membership_credential_from_an_untrusted_issuer_is_refused(
     space: Space,
 ) -> None:

@@ -106,7 +106,7 @@ async def test_killed_provider_finishes_the_negotiation_after_restart(
         await provider.start()
         done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"},
                                        timeout=30)
-        assert done["agreement_id"] == theirs["agreement_id"] or done["agreement_id"]
+        assert done["agreement_id"], done
         final = await provider.api(http, "GET", f"/api/v1/negotiations/{theirs['id']}")
         for _ in range(100):
             if final["state"] == "FINALIZED":
