@@ -8,24 +8,27 @@ backend the provider configured and handing the answer on, and this module
 does only that (``benchmarks/data_plane.py``: a bare proxy on this client
 uses about half the CPU per request of the same proxy on aiohttp's).
 
+* Answers are parsed by llhttp (through ``httptools``, the parser of
+  uvicorn and Node.js), strictly: no bare CR or LF, no obsolete line
+  folding, one ``Content-Length`` and none beside chunked coding, well-formed
+  chunks. The body is framed by chunked coding, ``Content-Length`` or the
+  end of the connection (RFC 9112 §6.3), and is empty for HEAD, 1xx, 204 and
+  304. This module adds limits llhttp leaves to its user: a head of at most
+  64 KiB and 100 fields; and refuses a switch of protocols.
 * Connections are kept alive and pooled per origin (host, port, TLS); at
   most ``limit`` are open in all (a request waits for one beyond that);
   idle ones are closed after ``idle_seconds``.
 * A request is one write: the request line and a prepared header block.
-* The response head is parsed here: at most 64 KiB and 100 fields; bare CR
-  or LF, obsolete line folding and conflicting lengths are refused. The body
-  is framed by chunked transfer coding, ``Content-Length`` or the end of the
-  connection (RFC 9112 §6.3), and is empty for HEAD, 1xx, 204 and 304.
-* A connection goes back to the pool only when its response was read whole,
-  framed by length or chunks, with nothing left over, and the backend did not
-  ask to close it. A request on a reused connection that the backend closed
+* A connection goes back to the pool only when its answer was read whole,
+  framed by length or chunks, the backend did not ask to close it and sent
+  nothing more. A request on a reused connection that the backend closed
   before answering is retried once on a new one (GET and HEAD are
   idempotent, RFC 9112 §9.3.1).
 * No timer per request: a connection carries the deadline of its current
   wait, and one sweeper task (every quarter of the shortest timeout, at most
   every second) fails the waits that passed it.
-* Back-pressure: reading pauses while more than ``high_water`` bytes wait
-  for the consumer.
+* Back-pressure: reading pauses while more than ``high_water`` bytes of body
+  wait for the consumer.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ import asyncio
 import collections
 import contextlib
 import functools
-import re
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import cast
+
+import httptools
 
 __all__ = [
     "BackendClosed",
@@ -51,10 +55,7 @@ __all__ = [
 
 _MAX_HEAD = 64 * 1024
 _MAX_FIELDS = 100
-_MAX_LINE = 4096  # a chunk-size or trailer line
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _NO_BODY = frozenset({204, 304})
-_LENGTH, _CHUNKED, _UNTIL_CLOSE, _NONE = range(4)
 
 
 class BackendTimeout(TimeoutError):
@@ -69,6 +70,10 @@ class BackendProtocolError(Exception):
     """The backend's answer is not well-formed HTTP/1.1."""
 
 
+class _Unasked(Exception):
+    """The backend sent more after its answer (a second answer, or a body to a HEAD)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a backend is: host, port and whether to speak TLS."""
@@ -79,20 +84,44 @@ class Origin:
 
 
 class _Connection(asyncio.Protocol):
-    """One connection; received bytes queue up until the response reader takes them."""
+    """One connection, and the answer it is receiving: head fields, then body pieces.
+
+    Bytes go to llhttp as they arrive; its callbacks (the ``on_*`` methods)
+    fill in the head and queue the body until the reader takes it.
+    """
 
     def __init__(self, pool: ConnectionPool, origin: Origin) -> None:
         self.pool = pool
         self.origin = origin
         self.transport: asyncio.Transport | None = None
-        self.buffer: collections.deque[bytes] = collections.deque()
-        self.buffered = 0
+        self.parser: httptools.HttpResponseParser | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.deadline = 0.0  # loop time the current wait ends; 0 while not waiting
         self.idle_since = 0.0
-        self.received = False  # any byte of the current response yet
         self.closed = False
         self.paused = False
+        self.spoiled = False  # it sent something unasked: never reused
+        self.body: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self._reset(head_only=False)
+
+    def _reset(self, *, head_only: bool) -> None:
+        self.head_only = head_only
+        self.received = False  # any byte of the current answer yet
+        self.status = 0
+        self.fields: dict[str, str] = {}
+        self.head_size = 0
+        self.field_count = 0
+        self.head_done = False  # the final answer's head is parsed ...
+        self.body_done = False  # ... and its body
+        self.keep_alive = False
+        self.until_close = False  # the body ends with the connection
+        self.error: BaseException | None = None
+
+    def begin(self, *, head_only: bool) -> None:
+        """Expect the answer to a request about to be sent (a HEAD's has no body)."""
+        self._reset(head_only=head_only)
+        self.parser = httptools.HttpResponseParser(self)
 
     # --- asyncio.Protocol -----------------------------------------------------------
 
@@ -100,9 +129,24 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self.buffer.append(data)
-        self.buffered += len(data)
         self.received = True
+        parser = self.parser
+        if parser is None or self.error is not None:
+            self._spoil()  # while idle, or after a refused answer
+            return
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(BackendProtocolError("the backend switched protocols"))
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Unasked):
+                self._spoil()
+            elif isinstance(cause, BackendProtocolError):
+                self._fail(cause)
+            else:
+                self._fail(BackendProtocolError(
+                    f"the backend's answer is not well-formed HTTP/1.1 ({exc})"))
         if self.buffered > self.pool.high_water and not self.paused and self.transport:
             self.paused = True
             self.transport.pause_reading()
@@ -110,10 +154,80 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.head_done and not self.body_done and self.until_close and self.error is None:
+            self.body_done = True  # the end of the connection is the end of this body
         self._wake(None)
         self.pool._lost(self)
 
+    # --- llhttp callbacks -----------------------------------------------------------
+
+    def _count(self, size: int) -> None:
+        self.head_size += size
+        if self.head_size > _MAX_HEAD:
+            raise BackendProtocolError("the backend sent an over-long head")
+
+    def on_message_begin(self) -> None:
+        if self.body_done:
+            raise _Unasked
+        self.fields = {}  # an interim answer's fields do not carry over
+        self.head_size = 0
+        self.field_count = 0
+
+    def on_status(self, status: bytes) -> None:
+        self._count(len(status))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        self.field_count += 1
+        if self.field_count > _MAX_FIELDS:
+            raise BackendProtocolError("the backend sent too many head fields")
+        fields = self.fields
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        known = fields.get(key)
+        fields[key] = text if known is None else f"{known}, {text}"
+
+    def on_headers_complete(self) -> None:
+        parser = cast(httptools.HttpResponseParser, self.parser)
+        status = parser.get_status_code()
+        if status < 200:
+            return  # an interim answer (103 Early Hints): the final one follows
+        self.status = status
+        self.head_done = True
+        fields = self.fields
+        if self.head_only:
+            # llhttp cannot be told the request was a HEAD: the answer ends here
+            tokens = fields.get("connection", "").lower()
+            if parser.get_http_version() == "1.1":
+                self.keep_alive = "close" not in tokens
+            else:
+                self.keep_alive = "keep-alive" in tokens
+            self.body_done = True
+            return
+        self.keep_alive = parser.should_keep_alive()
+        coding = fields.get("transfer-encoding")
+        chunked = coding is not None and coding.lower().rsplit(",", 1)[-1].strip() == "chunked"
+        self.until_close = status not in _NO_BODY and not chunked and "content-length" not in fields
+
+    def on_body(self, body: bytes) -> None:
+        if self.body_done:
+            raise _Unasked
+        self.body.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.head_done:
+            self.body_done = True
+
     # --- reading --------------------------------------------------------------------
+
+    def _spoil(self) -> None:
+        self.spoiled = True
+        self.close()
+
+    def _fail(self, error: BaseException) -> None:
+        self.error = error
+        self.close()
 
     def _wake(self, error: BaseException | None) -> None:
         waiter, self.waiter = self.waiter, None
@@ -124,7 +238,9 @@ class _Connection(asyncio.Protocol):
                 waiter.set_exception(error)
 
     async def wait(self, deadline: float) -> None:
-        """Wait for more bytes until ``deadline`` (loop time); ``BackendClosed`` if none will."""
+        """Wait for more until ``deadline`` (loop time); ``BackendClosed`` if nothing will come."""
+        if self.error is not None:
+            raise self.error
         if self.closed:
             raise BackendClosed("the backend closed the connection")
         if self.paused and self.transport is not None:
@@ -142,34 +258,11 @@ class _Connection(asyncio.Protocol):
         self._wake(BackendTimeout("the backend did not answer in time"))
         self.close()
 
-    def take(self, limit: int) -> bytes:
-        """Up to ``limit`` of the buffered bytes (some must be buffered)."""
-        data = self.buffer.popleft()
-        if len(data) > limit:
-            self.buffer.appendleft(data[limit:])
-            data = data[:limit]
+    def take(self) -> bytes:
+        """The oldest queued body piece (one must be queued)."""
+        data = self.body.popleft()
         self.buffered -= len(data)
         return data
-
-    async def read_until(self, delimiter: bytes, limit: int, deadline: float) -> bytes:
-        """The bytes before ``delimiter`` (which is consumed too); at most ``limit`` of them."""
-        start = 0
-        while True:
-            if len(self.buffer) > 1:
-                self.buffer = collections.deque([b"".join(self.buffer)])
-            data = self.buffer[0] if self.buffer else b""
-            end = data.find(delimiter, start)
-            if end > limit or (end < 0 and len(data) - len(delimiter) >= limit):
-                raise BackendProtocolError("the backend sent an over-long line or head")
-            if end >= 0:
-                rest = data[end + len(delimiter):]
-                self.buffer.clear()
-                if rest:
-                    self.buffer.append(rest)
-                self.buffered = len(rest)
-                return data[:end]
-            start = max(0, len(data) - len(delimiter) + 1)
-            await self.wait(deadline)
 
     def close(self) -> None:
         """Close the connection (the pool forgets it once it is gone)."""
@@ -181,81 +274,36 @@ class _Connection(asyncio.Protocol):
 class Response:
     """A backend's answer: status and head fields now, the body to read or stream."""
 
-    __slots__ = ("_conn", "_done", "_keep_alive", "_left", "_mode", "_released", "content_length",
-                 "fields", "status")
+    __slots__ = ("_conn", "_released", "content_length", "fields", "status")
 
-    def __init__(self, conn: _Connection, status: int, fields: dict[str, str], *, mode: int,
-                 length: int | None, keep_alive: bool) -> None:  # fmt: skip
+    def __init__(self, conn: _Connection) -> None:
         self._conn = conn
-        self.status = status
-        self.fields = fields
+        self.status = conn.status
+        self.fields = conn.fields
         """Head fields by lower-case name (repeated fields joined with ", ")."""
-        self.content_length = length
+        declared = conn.fields.get("content-length")
+        self.content_length = int(declared) if declared is not None else None
         """The length the backend announced (for a HEAD, that of the GET)."""
-        self._mode = mode
-        self._left = (length or 0) if mode == _LENGTH else 0
-        self._keep_alive = keep_alive
-        self._done = mode == _NONE or (mode == _LENGTH and not self._left)
         self._released = False
 
     async def read(self) -> bytes:
         """The whole body."""
         conn = self._conn
-        if self._mode == _LENGTH:
-            left = self._left
-            while conn.buffered < left:
-                await conn.wait(conn.pool.loop.time() + conn.pool.read_timeout)
-            pieces = []
-            while left:
-                piece = conn.take(left)
-                pieces.append(piece)
-                left -= len(piece)
-            self._left = 0
-            self._done = True
-            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if conn.body_done and len(conn.body) <= 1:  # all there already: the usual small answer
+            return conn.take() if conn.body else b""
         return b"".join([chunk async for chunk in self.chunks()])
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives (``BackendClosed``/``BackendTimeout`` if it stops short)."""
         conn = self._conn
         pool = conn.pool
-        if self._mode == _LENGTH:
-            while self._left:
-                while not conn.buffered:
-                    await conn.wait(pool.loop.time() + pool.read_timeout)
-                piece = conn.take(self._left)
-                self._left -= len(piece)
-                yield piece
-        elif self._mode == _CHUNKED:
-            while True:
-                deadline = pool.loop.time() + pool.read_timeout
-                line = await conn.read_until(b"\r\n", _MAX_LINE, deadline)
-                size_text = line.split(b";", 1)[0].strip(b" \t")
-                if not _HEX.fullmatch(size_text):
-                    raise BackendProtocolError("the backend sent a malformed chunk size")
-                left = int(size_text, 16)
-                if not left:
-                    while await conn.read_until(b"\r\n", _MAX_LINE, deadline):
-                        pass  # trailer fields: not passed on
-                    break
-                while left:
-                    while not conn.buffered:
-                        await conn.wait(pool.loop.time() + pool.read_timeout)
-                    piece = conn.take(left)
-                    left -= len(piece)
-                    yield piece
-                if await conn.read_until(b"\r\n", 0, pool.loop.time() + pool.read_timeout):
-                    raise BackendProtocolError("the backend sent a malformed chunk")
-        elif self._mode == _UNTIL_CLOSE:
-            while True:
-                if conn.buffered:
-                    yield conn.take(conn.buffered)
-                    continue
-                try:
-                    await conn.wait(pool.loop.time() + pool.read_timeout)
-                except BackendClosed:
-                    break
-        self._done = True
+        while True:
+            if conn.body:
+                yield conn.take()
+            elif conn.body_done:
+                return
+            else:
+                await conn.wait(pool.loop.time() + pool.read_timeout)
 
     def release(self) -> None:
         """Give the connection back (kept alive if the answer was read whole), or close it."""
@@ -263,64 +311,12 @@ class Response:
             return
         self._released = True
         conn = self._conn
-        if self._done and self._keep_alive and not conn.buffered and not conn.closed:
+        if (conn.body_done and conn.keep_alive and not conn.body and not conn.closed
+                and not conn.spoiled and conn.error is None):
+            conn.parser = None
             conn.pool._put_back(conn)
         else:
             conn.pool._discard(conn)
-
-
-def _parse_head(head: bytes) -> tuple[int, int, dict[str, str]]:
-    """Status, minor version and fields of a response head (without its final CRLF CRLF)."""
-    crlf = head.count(b"\r\n")
-    if head.count(b"\r") != crlf or head.count(b"\n") != crlf:
-        raise BackendProtocolError("the backend sent a bare CR or LF in its head")
-    lines = head.split(b"\r\n")
-    first = lines[0]
-    if (len(first) < 12 or first[:7] != b"HTTP/1." or first[7:8] not in (b"0", b"1")
-            or first[8:9] != b" " or not first[9:12].isdigit() or first[12:13] not in (b"", b" ")):
-        raise BackendProtocolError("the backend sent a malformed status line")
-    if len(lines) > _MAX_FIELDS + 1:
-        raise BackendProtocolError("the backend sent too many head fields")
-    fields: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name.strip(b" \t") != name:
-            raise BackendProtocolError("the backend sent a malformed head field")
-        key = name.decode("latin-1").lower()
-        text = value.strip(b" \t").decode("latin-1")
-        known = fields.get(key)
-        if known is None:
-            fields[key] = text
-        elif key == "content-length":
-            if known != text:
-                raise BackendProtocolError("the backend announced two lengths")
-        else:
-            fields[key] = f"{known}, {text}"
-    return int(first[9:12]), 1 if first[7:8] == b"1" else 0, fields
-
-
-def _framing(status: int, minor: int, fields: dict[str, str], head_only: bool
-             ) -> tuple[int, int | None, bool]:  # fmt: skip
-    """How the body is framed (RFC 9112 §6.3), the announced length, and keep-alive."""
-    tokens = fields.get("connection", "").lower()
-    keep_alive = "close" not in tokens if minor else "keep-alive" in tokens
-    length: int | None = None
-    declared = fields.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()) or len(declared) > 18:
-            raise BackendProtocolError("the backend sent a malformed length")
-        length = int(declared)
-    coding = fields.get("transfer-encoding")
-    if head_only or status in _NO_BODY:
-        return _NONE, length, keep_alive
-    if coding is not None:
-        if coding.lower().rsplit(",", 1)[-1].strip() == "chunked":
-            # a length beside chunked coding is ignored, and the connection not trusted again
-            return _CHUNKED, None, keep_alive and declared is None
-        return _UNTIL_CLOSE, None, False
-    if length is not None:
-        return _LENGTH, length, keep_alive
-    return _UNTIL_CLOSE, None, False
 
 
 class ConnectionPool:
@@ -361,11 +357,11 @@ class ConnectionPool:
             self._sweeper = self.loop.create_task(self._sweep(), name="dp-backend-sweeper")
         for attempt in (1, 2):
             conn, reused = await self._acquire(origin)
-            conn.received = False
+            conn.begin(head_only=head_only)
             assert conn.transport is not None
             conn.transport.write(head)
             try:
-                return await self._response(conn, head_only)
+                return await self._response(conn)
             except BackendClosed:
                 self._discard(conn)
                 if attempt == 1 and reused and not conn.received:
@@ -376,25 +372,18 @@ class ConnectionPool:
                 raise
         raise AssertionError("unreachable")
 
-    async def _response(self, conn: _Connection, head_only: bool) -> Response:
+    async def _response(self, conn: _Connection) -> Response:
         deadline = self.loop.time() + self.head_timeout
-        while True:
-            status, minor, fields = _parse_head(
-                await conn.read_until(b"\r\n\r\n", _MAX_HEAD, deadline))
-            if status >= 200:
-                break
-            if status == 101:
-                raise BackendProtocolError("the backend switched protocols")
-            # an interim answer (103 Early Hints): the final one follows
-        mode, length, keep_alive = _framing(status, minor, fields, head_only)
-        return Response(conn, status, fields, mode=mode, length=length, keep_alive=keep_alive)
+        while not conn.head_done:
+            await conn.wait(deadline)
+        return Response(conn)
 
     async def _acquire(self, origin: Origin) -> tuple[_Connection, bool]:
         while True:
             idle = self._idle.get(origin)
             while idle:
                 conn = idle.pop()
-                if not conn.closed and not conn.buffered:
+                if not conn.closed and not conn.spoiled:
                     self._busy.add(conn)
                     return conn, True
                 conn.close()  # it sent something unasked: not to be trusted

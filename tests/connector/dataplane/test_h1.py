@@ -159,6 +159,45 @@ async def test_head_reports_the_length_without_a_body(serve: Serve, pool: Connec
     assert backend.connections == 1
 
 
+async def test_a_connection_that_sends_more_than_its_answer_is_not_reused(
+    serve: Serve, pool: ConnectionPool,
+) -> None:
+    backend = await serve(forever(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",  # a 2nd answer
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ))
+    response = await pool.request(backend.origin, GET)
+    assert await response.read() == b"ok"  # the answer asked for is whole ...
+    response.release()
+    response = await pool.request(backend.origin, GET)  # ... but its connection is not trusted
+    assert await response.read() == b"ok"
+    response.release()
+    assert backend.connections == 2
+
+    head = await serve(forever(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad"))
+    for _ in range(2):  # a body to a HEAD is as unasked
+        response = await pool.request(head.origin, b"HEAD / HTTP/1.1\r\n\r\n", head_only=True)
+        assert (response.content_length, await response.read()) == (3, b"")
+        response.release()
+        await asyncio.sleep(0.01)
+    assert head.connections == 2
+
+
+async def test_a_head_over_http_1_0_keeps_the_connection_only_when_asked(
+    serve: Serve, pool: ConnectionPool,
+) -> None:
+    plain = await serve(forever(b"HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\n"))
+    kept = await serve(forever(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+                               b"Content-Length: 9\r\n\r\n"))
+    for backend in (plain, kept):
+        for _ in range(2):
+            response = await pool.request(backend.origin, b"HEAD / HTTP/1.1\r\n\r\n",
+                                          head_only=True)
+            assert response.content_length == 9
+            response.release()
+    assert (plain.connections, kept.connections) == (2, 1)
+
+
 async def test_a_connection_the_backend_closed_while_idle_is_retried_once(
     serve: Serve, pool: ConnectionPool,
 ) -> None:
@@ -187,6 +226,11 @@ async def test_a_connection_the_backend_closed_while_idle_is_retried_once(
     b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",
     b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n",
     b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    # a length beside chunked coding: the framing is ambiguous (request smuggling)
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"5\r\nhello\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX\r\n\r\n",  # a field without a colon
+    b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",  # whitespace before the colon
 ])
 async def test_malformed_answers_are_refused(
     serve: Serve, pool: ConnectionPool, head: bytes,
