@@ -317,7 +317,9 @@ async def data_plane_setup(workdir: Path, database_url: str | None, port: int,
 
 
 def data_plane_env(settings: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    # data-plane tuning (CONNECTOR_DATA_PLANE__*) passes through; nothing else of ours does
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CONNECTOR_") or k.startswith("CONNECTOR_DATA_PLANE__")}
     env.update({
         "CONNECTOR_DEV": "true", "CONNECTOR_HOST": "127.0.0.1",
         "CONNECTOR_PORT": str(settings.port),

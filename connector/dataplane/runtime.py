@@ -195,7 +195,7 @@ class DataPlane:
                 return
             self.decisions.notices = {}
             try:
-                async with self.db.begin() as conn:
+                async with self.counters.writing() as conn:
                     await self.audit.flush(conn, checkpoint=checkpoint)
                     queued = await self.meter.flush(conn, report=report)
                     queued += await self._queue_notices(conn, notices)
