@@ -22,22 +22,19 @@ Block sizes shrink as the limit nears (an eighth of what is left, at most
 ``block_size``), so little is ever held idle. The next block is asked for in
 the background when half of the current one is left. On SQLite, one
 process's writers (these reservations and the data plane's flush) take
-turns in the event loop rather than in SQLite's busy handler, whose sleeps
-grow to 100 ms: a reservation waits for at most the one flush before it.
+turns through one :class:`~connector.dataplane.sql.Writer`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connector.dataplane.sql import insert_ignore
+from connector.dataplane.sql import Writer, insert_ignore
 from connector.dataplane.store.tables import counters
 
 __all__ = ["CounterSpec", "Counters"]
@@ -79,14 +76,14 @@ class Counters:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        writer: Writer,
         *,
         block_size: int,
         wait_seconds: float,
         linger_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._engine = engine
+        self.writer = writer
         self._block = block_size
         self._wait = wait_seconds
         self._linger = linger_seconds
@@ -94,23 +91,6 @@ class Counters:
         self._leases: dict[str, _Lease] = {}
         self._refills: set[asyncio.Task[None]] = set()
         self.reservations = 0
-        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; on SQLite, this process's writers take turns first.
-
-        SQLite has one write lock: a writer that finds it taken sleeps in
-        SQLite's busy handler, in steps that grow to 100 ms, long after the
-        lock is free again. Taking turns in the event loop instead, a counter
-        reservation waits for at most the one flush before it.
-        """
-        if self._write_lock is None:
-            async with self._engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self._engine.begin() as conn:
-            yield conn
 
     async def take(self, spec: CounterSpec) -> int | None:
         """A slot for one use (its number is the count of uses before it), or None if none."""
@@ -177,11 +157,10 @@ class Counters:
     async def _reserve(self, lease: _Lease, *, keep: bool = False) -> tuple[int, int]:
         spec = lease.spec
         c = counters.c
-        want = self._block
         remaining = sa.literal(spec.limit) - c.allocated
         take = sa.case(
             (remaining <= 0, 0),
-            (remaining >= 8 * want, want),
+            (remaining >= 8 * self._block, self._block),
             (remaining >= 8, remaining // 8),
             else_=1,
         )
@@ -198,7 +177,7 @@ class Counters:
             )
             .returning(c.allocated, c.last_take, c.consumed)
         )
-        async with self.writing() as conn:
+        async with self.writer.begin() as conn:
             row = (await conn.execute(statement)).first()
             if row is None:
                 await insert_ignore(conn, counters, {
@@ -238,7 +217,7 @@ class Counters:
                 report, refunds = lease.consumed, lease.refunds
                 c = counters.c
                 try:
-                    async with self.writing() as conn:
+                    async with self.writer.begin() as conn:
                         await conn.execute(
                             counters.update().where(c.key == key).values(
                                 allocated=c.allocated - len(returned) - refunds,

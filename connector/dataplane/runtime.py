@@ -33,6 +33,7 @@ from connector.dataplane.metering import USAGE_REPORT_JOB, Meter, tmf635_usage
 from connector.dataplane.monitor import PolicyMonitor, TransferTerminator
 from connector.dataplane.settings import DataPlaneSettings
 from connector.dataplane.signaling import EnforcingSignaling
+from connector.dataplane.sql import Writer
 from connector.dataplane.store.tables import audit_head, usage
 from connector.dataplane.tokens import AccessTokens
 from identity.signer import Signer
@@ -76,7 +77,8 @@ class DataPlane:
                                   stale_seconds=settings.stale_seconds,
                                   worker_ttl=settings.worker_ttl_seconds,
                                   channel=f"dp_epoch_{schema or 'public'}")
-        self.counters = Counters(engine, block_size=settings.block_size,
+        self.writer = Writer(engine)
+        self.counters = Counters(self.writer, block_size=settings.block_size,
                                  wait_seconds=settings.counter_wait_seconds,
                                  linger_seconds=settings.counter_linger_seconds)
         self.audit = AuditLog(signer, clock=clock, checkpoint_records=settings.checkpoint_records,
@@ -195,7 +197,7 @@ class DataPlane:
                 return
             self.decisions.notices = {}
             try:
-                async with self.counters.writing() as conn:
+                async with self.writer.begin() as conn:
                     await self.audit.flush(conn, checkpoint=checkpoint)
                     queued = await self.meter.flush(conn, report=report)
                     queued += await self._queue_notices(conn, notices)

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["insert_ignore", "lock_row", "upsert_add"]
+__all__ = ["Writer", "insert_ignore", "lock_row", "upsert_add"]
+
+
+class Writer:
+    """Write transactions on the data plane's store; on SQLite, one process's writers take turns.
+
+    SQLite has one write lock: a writer that finds it taken sleeps in
+    SQLite's busy handler, in steps that grow to 100 ms, long after the lock
+    is free again. Taking turns in the event loop instead, a counter
+    reservation waits for at most the one flush before it. PostgreSQL locks
+    rows, so there nobody waits here.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (after this process's earlier writers, on SQLite)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._turns is not None:
+                await stack.enter_async_context(self._turns)
+            yield await stack.enter_async_context(self.engine.begin())
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.dataplane.app import migrate_data_plane
 from connector.dataplane.counters import Counters, CounterSpec
+from connector.dataplane.sql import Writer
 from connector.dataplane.store.tables import counters
 from servicekit.db import create_engine
 from tests.conftest import Database
@@ -32,7 +33,7 @@ async def _allocated(engine: AsyncEngine, spec: CounterSpec) -> int:
 
 
 async def test_the_next_block_is_reserved_when_half_is_left(engine: AsyncEngine) -> None:
-    pool = Counters(engine, block_size=64, wait_seconds=0.5, linger_seconds=10.0)
+    pool = Counters(Writer(engine), block_size=64, wait_seconds=0.5, linger_seconds=10.0)
     spec = CounterSpec("urn:agreement:busy", 0.0, 1_000_000)
     slots = [await pool.take(spec) for _ in range(32)]
     assert await _allocated(engine, spec) == 64  # half used: nothing asked yet
@@ -49,9 +50,9 @@ async def test_the_next_block_is_reserved_when_half_is_left(engine: AsyncEngine)
 async def test_a_sqlite_reservation_waits_its_turn_behind_a_writer(
     engine: AsyncEngine, database: Database,
 ) -> None:
-    pool = Counters(engine, block_size=64, wait_seconds=2.0, linger_seconds=10.0)
+    pool = Counters(Writer(engine), block_size=64, wait_seconds=2.0, linger_seconds=10.0)
     spec = CounterSpec("urn:agreement:turns", 0.0, 1000)
-    async with pool.writing():  # a flush holds the write lock
+    async with pool.writer.begin():  # a flush holds the write lock
         taking = asyncio.ensure_future(pool.take(spec))
         await asyncio.sleep(0.2)
         # on SQLite it waits in the event loop; on PostgreSQL nothing is shared to wait for
@@ -61,7 +62,7 @@ async def test_a_sqlite_reservation_waits_its_turn_behind_a_writer(
 
 
 async def test_blocks_never_pass_the_limit(engine: AsyncEngine) -> None:
-    pool = Counters(engine, block_size=64, wait_seconds=0.2, linger_seconds=0.05)
+    pool = Counters(Writer(engine), block_size=64, wait_seconds=0.2, linger_seconds=0.05)
     spec = CounterSpec("urn:agreement:limited", 0.0, 700)
     served = [await pool.take(spec) for _ in range(750)]
     assert sorted(s for s in served if s is not None) == list(range(700))
