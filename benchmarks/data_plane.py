@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,25 @@ def backend_app() -> web.Application:
     return app
 
 
+async def relay(request: web.Request, status: int, content_type: str, length: int | None,
+                read: Callable[[], Awaitable[bytes]],
+                chunks: Callable[[], AsyncIterator[bytes]]) -> web.StreamResponse:  # fmt: skip
+    """Answer ``request`` with the backend's answer: small ones in one write, others streamed.
+
+    Both reference proxies answer through this, so they differ only in their client."""
+    headers = {"Content-Type": content_type}
+    if length is not None and length <= 64 * 1024:
+        return web.Response(status=status, headers=headers, body=await read())
+    response = web.StreamResponse(status=status, headers=headers)
+    if length is not None:
+        response.content_length = length
+    await response.prepare(request)
+    async for chunk in chunks():
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
 def bare_proxy_app(upstream: str) -> web.Application:
     """The ceiling: forward GET to the backend and stream the answer back, nothing else."""
     session: aiohttp.ClientSession | None = None
@@ -112,19 +132,10 @@ def bare_proxy_app(upstream: str) -> web.Application:
         if request.query_string:
             url += "?" + request.query_string
         async with session.get(url, headers={"Accept-Encoding": "identity"}) as upstream_response:
-            headers = {"Content-Type": upstream_response.headers.get("Content-Type", "")}
-            length = upstream_response.content_length
-            if length is not None and length <= 64 * 1024:
-                return web.Response(status=upstream_response.status, headers=headers,
-                                    body=await upstream_response.read())
-            response = web.StreamResponse(status=upstream_response.status, headers=headers)
-            if length is not None:
-                response.content_length = length
-            await response.prepare(request)
-            async for chunk in upstream_response.content.iter_chunked(256 * 1024):
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+            return await relay(request, upstream_response.status,
+                               upstream_response.headers.get("Content-Type", ""),
+                               upstream_response.content_length, upstream_response.read,
+                               lambda: upstream_response.content.iter_chunked(256 * 1024))
 
     app = web.Application()
     app.on_startup.append(startup)
@@ -154,19 +165,10 @@ def lean_proxy_app(upstream: str) -> web.Application:
         upstream_response = await pool.request(origin, b"GET %s HTTP/1.1\r\n%s" % (
             target.encode(), fields))
         try:
-            headers = {"Content-Type": upstream_response.fields.get("content-type", "")}
-            length = upstream_response.content_length
-            if length is not None and length <= 64 * 1024:
-                return web.Response(status=upstream_response.status, headers=headers,
-                                    body=await upstream_response.read())
-            response = web.StreamResponse(status=upstream_response.status, headers=headers)
-            if length is not None:
-                response.content_length = length
-            await response.prepare(request)
-            async for chunk in upstream_response.chunks():
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+            return await relay(request, upstream_response.status,
+                               upstream_response.fields.get("content-type", ""),
+                               upstream_response.content_length, upstream_response.read,
+                               upstream_response.chunks)
         finally:
             upstream_response.release()
 
