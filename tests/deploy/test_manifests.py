@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ from tests.conftest import REPO_ROOT
 KUBERNETES_VERSION = "1.32.0"
 DEPLOY = REPO_ROOT / "deploy"
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
+# What a cluster may pull: the toolkit's released image (the version in
+# pyproject.toml) and one PostgreSQL release, never a bare or floating name
+# (a bare `dataspace-toolkit` would be pulled from docker.io/library).
+VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+RELEASED_IMAGE = f"ghcr.io/dataspace-toolkit/dataspace:{VERSION}"
+POSTGRES_IMAGE = "postgres:16.9"
+ALLOWED_IMAGES = {RELEASED_IMAGE, POSTGRES_IMAGE}
 
 
 def render(path: Path) -> list[dict[str, Any]]:
@@ -42,8 +50,17 @@ def schema_errors(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    return [(f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
-            for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+    """Every pod template the manifests would start, whatever workload holds it."""
+    specs = []
+    for o in objects:
+        name = f"{o['kind']}/{o['metadata']['name']}"
+        if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+            specs.append((name, o["spec"]["template"]["spec"]))
+        elif o["kind"] == "CronJob":
+            specs.append((name, o["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+        elif o["kind"] == "Pod":
+            specs.append((name, o["spec"]))
+    return specs
 
 
 def rule_violations(objects: list[dict[str, Any]]) -> list[str]:
@@ -53,13 +70,25 @@ def rule_violations(objects: list[dict[str, Any]]) -> list[str]:
         pod_security = spec.get("securityContext") or {}
         if pod_security.get("runAsNonRoot") is not True:
             problems.append(f"{name}: pod must run as non-root")
+        if (pod_security.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+            problems.append(f"{name}: pod must use the RuntimeDefault seccomp profile")
         for container in spec.get("containers", []) + spec.get("initContainers", []):
             where = f"{name}/{container['name']}"
+            if container.get("image") not in ALLOWED_IMAGES:
+                problems.append(f"{where}: image {container.get('image')!r} is not "
+                                f"{RELEASED_IMAGE} or {POSTGRES_IMAGE}")
             security = container.get("securityContext") or {}
+            # The container's own setting wins over the pod's (Kubernetes' rule).
+            run_as_non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
+            run_as_user = security.get("runAsUser", pod_security.get("runAsUser"))
+            if run_as_non_root is not True or run_as_user == 0:
+                problems.append(f"{where}: container must run as non-root")
             if security.get("readOnlyRootFilesystem") is not True:
                 problems.append(f"{where}: root filesystem must be read-only")
             if security.get("allowPrivilegeEscalation") is not False:
                 problems.append(f"{where}: privilege escalation must be off")
+            if (security.get("capabilities") or {}).get("drop") != ["ALL"]:
+                problems.append(f"{where}: all capabilities must be dropped")
             resources = container.get("resources") or {}
             for kind in ("requests", "limits"):
                 if not {"cpu", "memory"} <= set(resources.get(kind) or {}):
@@ -69,7 +98,7 @@ def rule_violations(objects: list[dict[str, Any]]) -> list[str]:
             for probe in ("readinessProbe", "livenessProbe"):
                 if probe not in container or container[probe] is None:
                     problems.append(f"{where}: {probe} is required")
-            if container["image"].startswith("postgres"):
+            if container.get("image") == POSTGRES_IMAGE:
                 continue
             if (container.get("readinessProbe") or {}).get("httpGet", {}).get("path") != "/readyz":
                 problems.append(f"{where}: readiness must probe /readyz")
@@ -104,6 +133,20 @@ def test_base_renders_and_validates() -> None:
 def test_edge_renders_and_validates(edge: list[dict[str, Any]]) -> None:
     assert schema_errors(edge) == []
     assert rule_violations(edge) == []
+
+
+def test_every_container_runs_a_released_image(edge: list[dict[str, Any]]) -> None:
+    images = {f"{name}/{container['name']}": container["image"]
+              for name, spec in pod_specs(edge)
+              for container in spec.get("containers", []) + spec.get("initContainers", [])}
+    # The migrate init container is added by the overlay's patch, after the
+    # base's `images` transformer: it must still get the released image.
+    assert images == {
+        "Deployment/trust-anchor/trust-anchor": RELEASED_IMAGE,
+        "Deployment/connector/connector": RELEASED_IMAGE,
+        "Deployment/connector/migrate": RELEASED_IMAGE,
+        "StatefulSet/postgres/postgres": POSTGRES_IMAGE,
+    }
 
 
 def test_edge_runs_connector_replicas_on_postgres(edge: list[dict[str, Any]]) -> None:
@@ -141,3 +184,9 @@ def test_a_broken_manifest_is_caught() -> None:
     assert "Deployment/connector/connector: root filesystem must be read-only" in problems
     assert "Deployment/connector/connector: cpu and memory limits are required" in problems
     assert "Deployment/connector/connector: readinessProbe is required" in problems
+    assert ("Deployment/connector/migrate: image 'dataspace-toolkit' is not "
+            f"{RELEASED_IMAGE} or {POSTGRES_IMAGE}") in problems
+    assert "Deployment/connector/migrate: container must run as non-root" in problems
+    assert "Deployment/connector/migrate: privilege escalation must be off" in problems
+    assert "Deployment/connector/migrate: all capabilities must be dropped" in problems
+    assert "Deployment/connector: pod must use the RuntimeDefault seccomp profile" in problems
