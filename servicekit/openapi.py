@@ -9,6 +9,7 @@ schemas; every error response points at the shared Problem schema.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -104,18 +105,23 @@ def operation(
     return decorate
 
 
-def iter_routes(app: web.Application, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
-    """(method, path template, handler) for every route, sub-apps included."""
+def iter_routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:
+    """(method, path template, handler) for every route, sub-apps included.
+
+    aiohttp already prefixes a sub-application's resources when it is
+    mounted (``add_subapp`` rewrites their ``canonical``), so the path is
+    taken as it stands; adding the mount prefix again would document
+    ``/dsp/dsp/...`` routes that do not exist.
+    """
     for resource in app.router.resources():
-        info = resource.get_info()
-        sub_app = info.get("app")
+        sub_app = resource.get_info().get("app")
         if isinstance(sub_app, web.Application):
-            yield from iter_routes(sub_app, prefix + str(info.get("prefix", "")))
+            yield from iter_routes(sub_app)
             continue
         for route in resource:
             if route.method == "HEAD":
                 continue
-            yield route.method, prefix + resource.canonical, route.handler
+            yield route.method, resource.canonical, route.handler
 
 
 class _Schemas:
@@ -140,25 +146,22 @@ class _Schemas:
         return dict(generated)
 
 
+# A variable in an aiohttp path template, anywhere in a segment
+# (``/schemas/{credential_type}.json``), optionally with a regex that may hold
+# one level of braces (``{tail:[^{}]+}``, ``{n:\d{3}}``): aiohttp's own grammar.
+_VARIABLE = re.compile(r"\{(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
+
+
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    params = []
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            name = part[1:-1].split(":", 1)[0]
-            params.append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            )
-    return params
+    return [
+        {"name": match["name"], "in": "path", "required": True, "schema": {"type": "string"}}
+        for match in _VARIABLE.finditer(path)
+    ]
 
 
 def _clean_path(path: str) -> str:
     # aiohttp allows {name:regex}; OpenAPI wants {name}.
-    parts = []
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            part = "{" + part[1:-1].split(":", 1)[0] + "}"
-        parts.append(part)
-    return "/".join(parts)
+    return _VARIABLE.sub(lambda match: "{" + match["name"] + "}", path)
 
 
 def build_openapi(
@@ -232,8 +235,8 @@ def build_openapi(
 
 def _operation_id(method: str, path: str) -> str:
     words = [
-        part.strip("{}").split(":", 1)[0].replace("-", "_").replace(".", "_")
-        for part in path.split("/")
+        part.replace("{", "").replace("}", "").replace("-", "_").replace(".", "_")
+        for part in _clean_path(path).split("/")
         if part
     ]
     return method.lower() + "_" + "_".join(words or ["root"])

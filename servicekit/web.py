@@ -132,7 +132,7 @@ async def parse_body(request: web.Request, model: type[_M] | TypeAdapter[_M]) ->
 
 _HTTP_CODES = {
     400: ("bad-request", InvalidRequest),
-    404: ("not-found", NotFound),
+    404: ("route-not-found", NotFound),
     405: ("method-not-allowed", InvalidRequest),
     413: ("payload-too-large", PayloadTooLarge),
 }

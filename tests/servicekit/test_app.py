@@ -164,7 +164,7 @@ async def test_unexpected_errors_hide_internals(client: TestClient) -> None:
 async def test_unknown_routes_and_methods_are_problems(client: TestClient) -> None:
     response = await client.get("/nowhere")
     assert response.status == 404
-    assert (await response.json())["code"] == "not-found"
+    assert (await response.json())["code"] == "route-not-found"
     response = await client.delete("/notes")
     assert response.status == 405
     assert (await response.json())["code"] == "method-not-allowed"
