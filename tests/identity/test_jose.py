@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from identity import (
     CredentialVerifier,
+    DidResolver,
     KeyPair,
     Signer,
     VerificationError,
@@ -23,6 +24,8 @@ from identity import (
 )
 from identity.encoding import b64url_encode
 from identity.keys import jwk_thumbprint
+
+from .conftest import FakeClock
 
 RFC8037_PRIVATE = {
     "kty": "OKP",
@@ -97,12 +100,50 @@ def test_malformed_tokens(token: str) -> None:
         assert err.value.code == "jwt-malformed"
 
 
-async def test_alg_none_is_refused(verifier: CredentialVerifier, issuer: Signer) -> None:
+class RecordingResolver(DidResolver):
+    """A resolver that notes every key look-up (and then answers as usual)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up: list[str | None] = []
+
+    async def resolve(self, did: str) -> Any:
+        self.looked_up.append(did)
+        return await super().resolve(did)
+
+    async def verification_method(self, kid: str | None, relationships: Any, *,
+                                  did: str | None = None) -> Any:
+        self.looked_up.append(kid)
+        return await super().verification_method(kid, relationships, did=did)
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+def test_alg_none_is_refused_when_the_token_is_parsed(alg: str, issuer: Signer) -> None:
     credential = build_credential(issuer=issuer.did, subject={"id": "did:example:bob"})
-    token = forge({"alg": "none", "typ": "vc+jwt", "kid": issuer.kid}, credential)
     with pytest.raises(VerificationError) as err:
-        await verifier.verify(token)
+        decode_jws(forge({"alg": alg, "typ": "vc+jwt", "kid": issuer.kid}, credential))
     assert err.value.code == "jwt-algorithm-not-allowed"
+    assert str(err.value) == f"algorithm {alg!r} is not allowed"
+
+
+async def test_alg_none_is_refused_before_any_key_is_looked_at(
+    issuer: Signer, clock: FakeClock
+) -> None:
+    resolver = RecordingResolver()
+    verifier = CredentialVerifier(resolver, clock=clock)
+    credential = build_credential(issuer=issuer.did, subject={"id": "did:example:bob"})
+    # The same credential, properly signed, does make the verifier look the key up.
+    await verifier.verify(issue_vc_jwt(credential, issuer))
+    assert resolver.looked_up
+    resolver.looked_up.clear()
+    for token in (
+        forge({"alg": "none", "typ": "vc+jwt", "kid": issuer.kid}, credential),
+        forge({"alg": "none", "typ": "vc+jwt", "kid": issuer.kid}, credential, b"x" * 64),
+    ):
+        with pytest.raises(VerificationError) as err:
+            await verifier.verify(token)
+        assert err.value.code == "jwt-algorithm-not-allowed"
+    assert resolver.looked_up == []
 
 
 @pytest.mark.parametrize("secret_form", ["raw", "pem", "jwk"])
