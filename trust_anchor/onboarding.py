@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.errors import VerificationError
 from identity.self_issued import SelfIssuedTokenVerifier
 from servicekit.auth import hash_api_key
+from servicekit.errors import InvalidRequest
 from servicekit.ids import new_id
 from trust_anchor.domain.participants import (
     Application,
@@ -34,6 +35,21 @@ from trust_anchor.store import offers as offer_store
 from trust_anchor.store import participants as participant_store
 
 __all__ = ["Applied", "Approved", "Onboarding"]
+
+#: What the audit trail says when the operator gives no reason for a positive step.
+DEFAULT_REASONS = {"approve": "approved", "reinstate": "reinstated"}
+
+
+def _required(reason: str | None, action: str) -> str:
+    """The operator's reason for a negative step: never empty, it is what the member is told."""
+    if reason is None or not reason.strip():
+        raise InvalidRequest(f"give a reason to {action} a participant (it is kept in the "
+                             "audit trail)", code="reason-required", extra={"action": action})
+    return reason.strip()
+
+
+def _or_default(reason: str | None, action: str) -> str:
+    return reason.strip() if reason and reason.strip() else DEFAULT_REASONS[action]
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,11 @@ class Onboarding:
         return Applied(participant, token)
 
     async def approve(self, participant_id: str, *, actor: str, reason: str | None) -> Approved:
-        """Approve, issue the on-approval credentials and an offer to collect them."""
+        """Approve, issue the on-approval credentials and an offer to collect them.
+
+        Without a reason the audit trail records "approved".
+        """
+        reason = _or_default(reason, "approve")
         membership = self._on_approval_type()
         async with self._engine.begin() as conn:
             participant, _ = await participant_store.transition(
@@ -150,7 +170,8 @@ class Onboarding:
         return Approved(participant, credential.id, membership.type, offer_id, code, tx_code)
 
     async def reject(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
-        """Reject a submitted application (final)."""
+        """Reject a submitted application (final); ``reason`` is required."""
+        reason = _required(reason, "reject")
         async with self._engine.begin() as conn:
             participant, _ = await participant_store.transition(
                 conn, participant_id, ApplicationState.REJECTED, actor=actor, reason=reason,
@@ -159,19 +180,22 @@ class Onboarding:
         return participant
 
     async def suspend(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
-        """Suspend: set the suspension bit of every credential of the participant."""
+        """Suspend: set the suspension bit of every credential; ``reason`` is required."""
+        reason = _required(reason, "suspend")
         return await self._flip(participant_id, ApplicationState.SUSPENDED, "suspension", True,
                                 actor=actor, reason=reason)
 
     async def reinstate(
         self, participant_id: str, *, actor: str, reason: str | None
     ) -> Participant:
-        """Lift a suspension: clear the suspension bits."""
+        """Lift a suspension: clear the suspension bits ("reinstated" without a reason)."""
+        reason = _or_default(reason, "reinstate")
         return await self._flip(participant_id, ApplicationState.ACTIVE, "suspension", False,
                                 actor=actor, reason=reason)
 
     async def revoke(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
-        """Revoke (final): set the revocation bit of every credential."""
+        """Revoke (final): set the revocation bit of every credential; ``reason`` is required."""
+        reason = _required(reason, "revoke")
         return await self._flip(participant_id, ApplicationState.REVOKED, "revocation", True,
                                 actor=actor, reason=reason)
 

@@ -67,7 +67,8 @@ def list_command(url: str | None, api_key: str | None, data_dir: Path | None,
 @operator.command("approve")
 @_options
 @click.argument("application_id")
-@click.option("--reason", default=None)
+@click.option("--reason", default=None,
+              help="Kept in the audit trail [approved].")
 @handle_errors
 def approve(url: str | None, api_key: str | None, data_dir: Path | None,
             application_id: str, reason: str | None) -> None:
@@ -80,11 +81,14 @@ def approve(url: str | None, api_key: str | None, data_dir: Path | None,
                 "tx_code": result["tx_code"]})
 
 
-def _transition(name: str, summary: str) -> None:
+def _transition(name: str, summary: str, *, reason_required: bool) -> None:
+    reason_help = ("Why (required: kept in the audit trail and told to the participant)."
+                   if reason_required else "Kept in the audit trail [reinstated].")
+
     @operator.command(name, help=summary)
     @_options
     @click.argument("application_id")
-    @click.option("--reason", default=None)
+    @click.option("--reason", required=reason_required, help=reason_help)
     @handle_errors
     def command(url: str | None, api_key: str | None, data_dir: Path | None,
                 application_id: str, reason: str | None) -> None:
@@ -94,7 +98,8 @@ def _transition(name: str, summary: str) -> None:
         click.echo(f"{application_id} is now {result['status']}")
 
 
-_transition("reject", "Reject an application (final).")
-_transition("suspend", "Suspend a member: its credentials stop verifying.")
-_transition("reinstate", "Lift a suspension.")
-_transition("revoke", "Revoke a member (final).")
+_transition("reject", "Reject an application (final).", reason_required=True)
+_transition("suspend", "Suspend a member: its credentials stop verifying.",
+            reason_required=True)
+_transition("reinstate", "Lift a suspension.", reason_required=False)
+_transition("revoke", "Revoke a member (final).", reason_required=True)

@@ -105,3 +105,16 @@ def test_operator_errors_are_one_line(served: tuple[Path, dict[str, str]]) -> No
                     env=env, check=False)
     assert wrong_key.returncode == 2
     assert "api-key-required" in wrong_key.stderr
+
+
+def test_negative_steps_need_a_reason(served: tuple[Path, dict[str, str]]) -> None:
+    ta_dir, env = served
+    for action in ("reject", "suspend", "revoke"):
+        result = run("operator", action, "p-nope", "--data-dir", str(ta_dir), env=env,
+                     check=False)
+        assert result.returncode == 2, result.stderr
+        assert "Missing option '--reason'" in result.stderr
+    # With a reason the command reaches the trust anchor (which knows no p-nope).
+    result = run("operator", "reject", "p-nope", "--data-dir", str(ta_dir), "--reason",
+                 "unknown company", env=env, check=False)
+    assert "participant-not-found" in result.stderr

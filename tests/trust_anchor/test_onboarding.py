@@ -120,3 +120,43 @@ def _encode(did: str) -> str:
     from urllib.parse import quote
 
     return quote(did, safe="")
+
+
+@pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "   "}],
+                         ids=["no-body", "no-reason", "empty", "blank"])
+async def test_a_negative_step_needs_a_reason_and_changes_nothing_without(
+    trust_anchor: TrustAnchor, body: dict[str, str] | None
+) -> None:
+    """Rejecting, suspending and revoking tell the participant why: 400 without a reason."""
+    _, submitted = await apply(trust_anchor, new_applicant())
+    member, _credential = await onboard(trust_anchor, new_applicant())
+    for application_id, action in ((submitted["id"], "reject"), (member, "suspend"),
+                                   (member, "revoke")):
+        status, problem = await trust_anchor.post(
+            f"/admin/applications/{application_id}/{action}", body, admin=True)
+        assert status == 400, (action, problem)
+        assert problem["code"] == "validation-failed"
+        assert problem["errors"][0]["path"].endswith("reason"), problem
+    status, view = await trust_anchor.get(f"/admin/applications/{submitted['id']}", admin=True)
+    assert view["status"] == "submitted"
+    assert len(view["audit"]) == 1
+    status, view = await trust_anchor.get(f"/admin/applications/{member}", admin=True)
+    assert view["status"] == "active"
+
+
+async def test_the_audit_trail_always_says_why(trust_anchor: TrustAnchor) -> None:
+    """Approve and reinstate without a reason record a default; the others record theirs."""
+    _, created = await apply(trust_anchor, new_applicant())
+    status, _ = await trust_anchor.post(f"/admin/applications/{created['id']}/approve",
+                                        admin=True)
+    assert status == 200
+    for action, body in (("suspend", {"reason": "unpaid fee"}), ("reinstate", None),
+                         ("revoke", {"reason": "left the data space"})):
+        status, answer = await trust_anchor.post(
+            f"/admin/applications/{created['id']}/{action}", body, admin=True)
+        assert status == 200, answer
+    status, view = await trust_anchor.get(f"/admin/applications/{created['id']}", admin=True)
+    assert [(e["to_state"], e["reason"]) for e in view["audit"][1:]] == [
+        ("approved", "approved"), ("active", "membership credential issued"),
+        ("suspended", "unpaid fee"), ("active", "reinstated"),
+        ("revoked", "left the data space")]

@@ -138,7 +138,8 @@ async def test_a_marketplace_is_accredited_and_requests_purchases(
     status, body = await request_purchase(buyer.signer, buyer.did)
     assert (status, body["code"]) == (403, "not-accredited")
     # A suspended marketplace loses its accreditation until reinstated.
-    await trust_anchor.post(f"/admin/applications/{market_id}/suspend", admin=True)
+    await trust_anchor.post(f"/admin/applications/{market_id}/suspend",
+                            {"reason": "unpaid fee"}, admin=True)
     status, entry = await trust_anchor.get(f"/v4/issuers/{did_path(market.did)}")
     assert entry["attributes"][0]["issuerType"] == "Revoked"
     status, body = await request_purchase(market.signer, buyer.did)

@@ -26,10 +26,25 @@ _ACTOR = "operator"
 
 
 class Decision(BaseModel):
-    """Why the operator decides as they do (kept in the audit trail)."""
+    """Why the operator decides as they do (kept in the audit trail).
+
+    Optional for approve and reinstate (the trail then says "approved" or
+    "reinstated").
+    """
 
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class ReasonedDecision(BaseModel):
+    """Why the operator rejects, suspends or revokes: required, the participant is told."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+#: The transitions that need a reason (400 without one).
+_REASON_REQUIRED = frozenset({"reject", "suspend", "revoke"})
 
 
 class ApplicationPage(BaseModel):
@@ -57,10 +72,16 @@ class IssuerUpdate(BaseModel):
     credentialTypes: list[str] = Field(min_length=1, max_length=50)
 
 
-async def _decision(request: web.Request) -> str | None:
+async def _decision(request: web.Request, *, required: bool = False) -> str | None:
+    model: type[Decision] | type[ReasonedDecision] = ReasonedDecision if required else Decision
     if not request.can_read_body:
-        return None
-    return (await parse_body(request, Decision)).reason
+        # No body: a required reason is missing (400 through the error middleware).
+        parsed: Decision | ReasonedDecision = model.model_validate({})
+    elif required:
+        parsed = await parse_body(request, ReasonedDecision)
+    else:
+        parsed = await parse_body(request, Decision)
+    return parsed.reason
 
 
 @operation("List applications (operator)", tags=["admin"], security="bearer",
@@ -128,11 +149,14 @@ async def approve(request: web.Request) -> web.Response:
 
 
 def _transition(name: str) -> Any:
+    required = name in _REASON_REQUIRED
+    model = ReasonedDecision if required else Decision
+
     @operation(f"{name.capitalize()} a participant (operator)", tags=["admin"],
-               security="bearer", request=Decision, responses={200: ApplicationView})
+               security="bearer", request=model, responses={200: ApplicationView})
     @operator_only
     async def handler(request: web.Request) -> web.Response:
-        reason = await _decision(request)
+        reason = await _decision(request, required=required)
         participant_id = request.match_info["application_id"]
         participant = await getattr(request.config_dict[ONBOARDING], name)(
             participant_id, actor=_ACTOR, reason=reason
