@@ -51,9 +51,11 @@ Credentials and presentations
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from servicekit.errors import InvalidToken
 
-__all__ = ["DidResolutionError", "VerificationError"]
+__all__ = ["DataModelError", "DidResolutionError", "VerificationError"]
 
 
 class VerificationError(InvalidToken):
@@ -71,3 +73,19 @@ class DidResolutionError(VerificationError):
 
     default_code = "did-resolution-failed"
     title = "DID resolution failed"
+
+
+class DataModelError(VerificationError):
+    """A document breaks a VC 2.0 data-model rule (:mod:`identity.vc_model` lists the codes).
+
+    Answered as HTTP 422 when it reaches a client; ``pointer`` is the JSON
+    pointer of the offending member (also in the problem body).
+    """
+
+    status: ClassVar[int] = 422
+    default_code = "credential-invalid"
+    title = "Not a valid VC 2.0 document"
+
+    def __init__(self, detail: str, *, code: str, pointer: str) -> None:
+        super().__init__(detail, code=code, extra={"pointer": pointer})
+        self.pointer = pointer

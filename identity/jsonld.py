@@ -38,8 +38,10 @@ from identity.errors import VerificationError
 __all__ = [
     "CONTEXT_FILES",
     "DocumentLoader",
+    "JsonLdProblem",
     "canonicalize",
     "document_loader",
+    "expand",
     "local_document_loader",
 ]
 
@@ -53,6 +55,7 @@ CONTEXT_FILES: Mapping[str, str] = {
     "https://w3id.org/security/multikey/v1": "multikey-v1.jsonld",
     "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
     "https://w3id.org/security/suites/jws-2020/v1": "jws-2020-v1.jsonld",
+    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
 }
 
 #: pyld's document loader signature: (url, options) -> remote document.
@@ -275,6 +278,100 @@ def _loader_error(exc: BaseException) -> VerificationError | None:
     return None
 
 
+class JsonLdProblem(VerificationError):
+    """Why a document does not expand cleanly; ``kind`` says which rule it broke.
+
+    Kinds: ``context-unknown`` (a context we do not ship), ``context-invalid``
+    (a context that is not valid JSON-LD), ``term-protected`` (a protected
+    term redefined), ``term-undefined`` (a property no context defines),
+    ``type-undefined`` (a type that does not expand to an absolute IRI),
+    ``iri-relative`` (a relative ``@id``), ``jsonld-invalid`` (anything else).
+    ``term`` names the offending term or URL when known.
+    """
+
+    def __init__(self, detail: str, *, kind: str, term: str | None = None) -> None:
+        super().__init__(detail, code="credential-malformed")
+        self.kind = kind
+        self.term = term
+
+
+_PYLD_KINDS = {
+    "protected term redefinition": "term-protected",
+    "invalid IRI mapping": "context-invalid",
+    "invalid term definition": "context-invalid",
+    "invalid type mapping": "context-invalid",
+    "invalid local context": "context-invalid",
+    "invalid remote context": "context-unknown",
+    "loading remote context failed": "context-unknown",
+    "invalid context entry": "context-invalid",
+    "invalid vocab mapping": "context-invalid",
+    "invalid @version value": "context-invalid",
+    "keyword redefinition": "context-invalid",
+    "invalid typed value": "jsonld-invalid",
+    "invalid type value": "type-undefined",
+}
+
+
+def _pyld_kind(exc: BaseException) -> str:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        code = getattr(cause, "code", None)
+        if isinstance(code, str) and code in _PYLD_KINDS:
+            return _PYLD_KINDS[code]
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "jsonld-invalid"
+
+
+def _expand_checked(document: Mapping[str, Any], loader: DocumentLoader) -> tuple[Any, Any, Any]:
+    """Expand ``document`` refusing what would go unsigned; caller holds ``_lock``."""
+    dropped: list[str] = []
+    processor = jsonld.JsonLdProcessor(on_property_dropped=lambda p: dropped.append(str(p)))
+    options = {
+        "documentLoader": loader,
+        "contextResolver": ContextResolver(_resolved_contexts, loader),
+        "base": None,  # relative IRIs stay relative (and are refused)
+        # keep what RDF conversion would drop, so that it can be refused
+        "keepFreeFloatingNodes": True,
+    }
+    try:
+        expanded = processor.expand(dict(document), options)
+    except (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        refused = _loader_error(exc)
+        if refused is not None:
+            raise JsonLdProblem(refused.detail, kind="context-unknown",
+                                term=str(refused.extra.get("context", "")) or None) from exc
+        message = exc.args[0] if isinstance(exc, jsonld.JsonLdError) and exc.args else "invalid"
+        raise JsonLdProblem(f"not valid JSON-LD: {str(message)[:200]}",
+                            kind=_pyld_kind(exc)) from exc
+    if dropped:
+        raise JsonLdProblem(
+            f"{dropped[0][:80]!r} is not defined by the document's contexts "
+            "and would not be signed",
+            kind="term-undefined", term=dropped[0],
+        )
+    try:
+        _check_expanded(expanded)
+    except VerificationError as exc:
+        kind = "type-undefined" if exc.detail.startswith("type ") else "iri-relative"
+        raise JsonLdProblem(exc.detail, kind=kind) from exc
+    return processor, expanded, options
+
+
+def expand(
+    document: Mapping[str, Any], *, loader: DocumentLoader = local_document_loader
+) -> list[Any]:
+    """The JSON-LD expanded form of ``document`` in the same safe mode as :func:`canonicalize`.
+
+    Raises :class:`JsonLdProblem` (a ``credential-malformed``
+    :class:`~identity.errors.VerificationError`) whose ``kind`` says what was wrong.
+    """
+    with _lock:
+        _processor, expanded, _options = _expand_checked(document, loader)
+    return list(expanded) if isinstance(expanded, list) else [expanded]
+
+
 def canonicalize(
     document: Mapping[str, Any], *, loader: DocumentLoader = local_document_loader
 ) -> str:
@@ -284,27 +381,16 @@ def canonicalize(
     contexts do not define, a relative IRI, invalid JSON-LD, or a graph too
     complex to label.
     """
-    dropped: list[str] = []
-    processor = jsonld.JsonLdProcessor(on_property_dropped=lambda p: dropped.append(str(p)))
     try:
         with _lock:
-            options = {
-                "documentLoader": loader,
-                "contextResolver": ContextResolver(_resolved_contexts, loader),
-                "base": None,  # relative IRIs stay relative (and are refused)
-                # keep what RDF conversion would drop, so that it can be refused
-                "keepFreeFloatingNodes": True,
-            }
-            expanded = processor.expand(dict(document), options)
-            if dropped:
-                raise VerificationError(
-                    f"{dropped[0][:80]!r} is not defined by the document's contexts "
-                    "and would not be signed",
-                    code="credential-malformed",
-                )
-            _check_expanded(expanded)
+            processor, expanded, options = _expand_checked(document, loader)
             dataset = processor.to_rdf(expanded, options)
             nquads = _Rdfc10().canonical_nquads(dataset)
+    except JsonLdProblem as exc:
+        if exc.kind == "context-unknown":
+            raise VerificationError(exc.detail, code="credential-malformed",
+                                    extra={"context": exc.term or ""}) from exc
+        raise VerificationError(exc.detail, code="credential-malformed") from exc
     except VerificationError:
         raise
     except _TooComplex as exc:
@@ -313,9 +399,6 @@ def canonicalize(
             code="credential-malformed",
         ) from exc
     except (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError) as exc:
-        refused = _loader_error(exc)
-        if refused is not None:
-            raise refused from exc
         message = exc.args[0] if isinstance(exc, jsonld.JsonLdError) and exc.args else "invalid"
         raise VerificationError(
             f"not valid JSON-LD: {str(message)[:200]}", code="credential-malformed"
