@@ -1,7 +1,8 @@
 """Fixtures shared by every test package.
 
 ``TEST_DATABASE_URL`` (set by ``.ci/run``) adds PostgreSQL to the store and
-end-to-end tests; without it they run on SQLite only.
+end-to-end tests; without it they run on SQLite only, and one skip line
+(``postgresql-cases``) says how many PostgreSQL cases did not run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,39 @@ from dataclasses import dataclass  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgres"] if TEST_DATABASE_URL else ["sqlite"]
+#: The fixtures parametrized by DATABASES: each test using one has a PostgreSQL twin.
+DATABASE_FIXTURES = ("database", "stores", "module_stores")
+
+
+class _PostgresNotRun(pytest.Item):
+    """Stands for the PostgreSQL twins a run without ``TEST_DATABASE_URL`` never collects."""
+
+    def __init__(self, *, missing: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.missing = missing
+
+    def runtest(self) -> None:
+        pytest.skip(f"TEST_DATABASE_URL is not set: the {self.missing} PostgreSQL cases "
+                    "did not run (their SQLite twins did)")
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(__file__), 0, self.name
+
+
+def _on_sqlite(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(
+        callspec.params.get(name) == "sqlite" for name in DATABASE_FIXTURES)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, say so in one skip line, with how many cases did not run."""
+    if TEST_DATABASE_URL:
+        return
+    missing = len([item for item in items if _on_sqlite(item)])
+    if missing:
+        items.append(_PostgresNotRun.from_parent(session, name="postgresql-cases",
+                                                 missing=missing))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The Kubernetes manifests render, validate against the schemas, and follow our rules.
 
-Rendering uses ``kubectl kustomize`` (kubectl is on the machine; `.ci/run`
-checks it); validation uses the offline schemas of ``kubernetes-validate``.
+Rendering uses ``kubectl kustomize``: kubectl must be on the machine (`.ci/run`
+neither checks nor installs it); without it these tests fail saying how to
+install it. Validation uses the offline schemas of ``kubernetes-validate``.
 """
 
 from __future__ import annotations
