@@ -9,14 +9,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from servicekit.errors import DataspaceError
+from servicekit.errors import DataspaceError, InvalidRequest
+from servicekit.service_info import SERVICE_FILE
 
-__all__ = ["ApiClient", "ApiError", "load_service"]
+__all__ = [
+    "CONNECTOR_ROLES",
+    "DATASPACE_FILE",
+    "ApiClient",
+    "ApiError",
+    "find_service",
+    "load_service",
+]
 
 
 class ApiError(DataspaceError):
@@ -28,14 +37,78 @@ class ApiError(DataspaceError):
         self.body = body
 
 
-def load_service(data_dir: Path) -> dict[str, Any]:
-    """A running service's ``service.json`` from its data directory."""
-    path = data_dir / "service.json"
+#: What ``dataspace up`` writes in its data directory: every service's service.json.
+DATASPACE_FILE = "dataspace.json"
+#: The roles a connector writes in its service.json.
+CONNECTOR_ROLES = ("provider", "consumer", "connector")
+
+
+def load_service(data_dir: Path, *, roles: Collection[str] = ("trust-anchor",),
+                 name: str | None = None, what: str = "trust anchor",
+                 announce: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The ``service.json`` of the service in ``data_dir`` (see :func:`find_service`)."""
+    return find_service(data_dir, roles=roles, name=name, what=what, announce=announce)[1]
+
+
+def find_service(data_dir: Path, *, roles: Collection[str], name: str | None = None,
+                 what: str = "service", announce: Callable[[str], None] | None = None,
+                 ) -> tuple[Path, dict[str, Any]]:
+    """Where a service keeps its state, and its ``service.json``.
+
+    ``data_dir`` is either the service's own data directory (it holds
+    ``service.json``) or a ``dataspace up`` folder (it holds ``dataspace.json``):
+    there the service is the one called ``name``, or else the only one with one
+    of ``roles``; ``announce`` is told which was chosen. ``what`` names the
+    kind of service in messages. Raises
+    ``service-not-found`` or ``service-ambiguous`` (the message says what to pass).
+    """
+    own = data_dir / SERVICE_FILE
+    described = data_dir / DATASPACE_FILE
+    if own.exists():
+        info = _read(own)
+        found = f"{info.get('name')} ({info.get('role')})"
+        if name is not None and info.get("name") != name:
+            raise InvalidRequest(f"{data_dir} holds {found}, not {name}",
+                                 code="service-not-found")
+        if info.get("role") not in roles:
+            raise InvalidRequest(f"{data_dir} holds {found}, not a {what}",
+                                 code="service-not-found")
+        return data_dir, info
+    if not described.exists():
+        raise InvalidRequest(
+            f"no {what} service.json in {data_dir} (nor the dataspace.json of "
+            "`dataspace up`): is it running there?", code="service-not-found")
+    services: list[dict[str, Any]] = _read(described).get("services", [])
+    listed = ", ".join(f"{s.get('name')} ({s.get('role')})" for s in services) or "none"
+    if name is not None:
+        chosen = [s for s in services if s.get("name") == name]
+        if chosen and chosen[0].get("role") not in roles:
+            raise InvalidRequest(f"{name} in {data_dir} is a {chosen[0].get('role')}, not a "
+                                 f"{what}", code="service-not-found")
+    else:
+        chosen = [s for s in services if s.get("role") in roles]
+    if not chosen:
+        wanted = f"{what} called {name}" if name else what
+        raise InvalidRequest(f"no {wanted} in the data space in {data_dir} (it has: {listed})",
+                             code="service-not-found")
+    if len(chosen) > 1:
+        names = ", ".join(str(s.get("name")) for s in chosen)
+        raise InvalidRequest(f"the data space in {data_dir} has several {what}s: {names}; "
+                             "choose one", code="service-ambiguous")
+    entry = chosen[0]
+    folder = data_dir / str(entry["name"])
+    # The service's own file is fresher than the summary (a restart may rewrite it).
+    info = _read(folder / SERVICE_FILE) if (folder / SERVICE_FILE).exists() else entry
+    if announce is not None:
+        announce(f"using {entry['name']} ({entry.get('role')}) in {folder}")
+    return folder, info
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataspaceError(f"no service.json in {data_dir}: is the service running there?",
-                             code="service-not-found") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc}", code="service-not-found") from None
     return data
 
 

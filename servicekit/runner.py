@@ -14,21 +14,54 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from servicekit.app import SERVICE_INFO, SETTINGS
+from servicekit.errors import Conflict
 from servicekit.service_info import SERVICE_FILE, write_private_json
 from servicekit.settings import ServiceSettings
 
-__all__ = ["AppFactory", "run_service", "serve_until_stopped", "write_service_json"]
+__all__ = [
+    "AppFactory",
+    "PortInUse",
+    "ensure_ports_free",
+    "run_service",
+    "serve_until_stopped",
+    "write_service_json",
+]
 
 S = TypeVar("S", bound=ServiceSettings)
 AppFactory = Callable[[Any], web.Application | Awaitable[web.Application]]
 ReadyHook = Callable[[web.Application, int], None]
+
+
+class PortInUse(Conflict):
+    """Another process listens on a port this service needs."""
+
+    default_code = "port-in-use"
+
+
+def ensure_ports_free(host: str, ports: Iterable[int], *, advice: str = "") -> None:
+    """Raise :class:`PortInUse` unless every port can be listened on at ``host``.
+
+    Checked before anything starts: a service (or its workers, or the children
+    of ``dataspace up``) that finds its port taken would otherwise crash and be
+    restarted over and over, while whoever holds the port answers in its stead.
+    The probe binds as the server will (``SO_REUSEADDR``), so a port left in
+    TIME_WAIT by a stopped service counts as free.
+    """
+    for port in ports:
+        try:
+            probe = socket.create_server((host, port))
+        except OSError as exc:
+            raise PortInUse(f"port {port} is in use{advice}",
+                            extra={"port": port, "reason": exc.strerror}) from None
+        probe.close()
 
 
 def write_service_json(app: web.Application, _worker_index: int = 0) -> None:
@@ -93,7 +126,12 @@ def run_service(
     workers: int = 1,
     on_ready: ReadyHook | None = write_service_json,
 ) -> None:
-    """Run the service in the foreground until SIGINT or SIGTERM."""
+    """Run the service in the foreground until SIGINT or SIGTERM.
+
+    Raises :class:`PortInUse` before starting when the port is taken.
+    """
+    ensure_ports_free(settings.host, [settings.port] if settings.port else [],
+                      advice="; use another port")
     if workers <= 1:
         _install_uvloop()
         asyncio.run(serve_until_stopped(factory, settings, on_ready=on_ready))

@@ -5,18 +5,27 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from servicekit.errors import DataspaceError
-from servicekit.logging import configure_logging
-from servicekit.runner import AppFactory, run_service
-from servicekit.settings import ServiceSettings
 
-__all__ = ["fail", "handle_errors", "print_json", "serve", "service_options"]
+if TYPE_CHECKING:  # the service libraries load only for the commands that run them
+    from servicekit.runner import AppFactory
+    from servicekit.settings import ServiceSettings
+
+__all__ = [
+    "fail",
+    "handle_errors",
+    "locate_service",
+    "print_json",
+    "serve",
+    "service_name_option",
+    "service_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,13 +66,90 @@ def serve(
     workers: int = 1,
     **flags: Any,
 ) -> None:
-    """Build settings (flags > environment > TOML > defaults), configure logging, run."""
+    """Build settings (flags > environment > TOML > defaults), configure logging, run.
+
+    ``--data-dir`` may name a ``dataspace up`` folder: the service then runs in
+    the folder of the service of its name there. A port that is taken ends the
+    command with exit 1 before anything starts.
+    """
+    from dataspace.client import DATASPACE_FILE
+    from servicekit.logging import configure_logging
+    from servicekit.runner import ensure_ports_free, run_service
+
+    def load(**overrides: Any) -> ServiceSettings:
+        try:
+            return settings_cls.load(config_file=config_file, **{**flags, **overrides})
+        except Exception as exc:  # pydantic's ValidationError, TOML errors
+            fail(f"invalid settings: {exc}".replace("\n", "; "))
+
+    settings = load()
+    if (settings.data_dir / DATASPACE_FILE).exists():
+        folder = _up_folder(settings.data_dir, settings.name)
+        settings = load(data_dir=folder)
+    ports = {name: value for name, value in settings.model_dump().items()
+             if (name == "port" or name.endswith("_port")) and isinstance(value, int) and value}
     try:
-        settings = settings_cls.load(config_file=config_file, **flags)
-    except Exception as exc:  # pydantic's ValidationError, TOML errors
-        fail(f"invalid settings: {exc}".replace("\n", "; "))
+        for name, port in ports.items():
+            ensure_ports_free(settings.host, [port],
+                              advice=f"; use another --{name.replace('_', '-')}")
+    except DataspaceError as error:
+        fail(error.detail, code=1)
     configure_logging(settings.log_level, json=settings.log_json, service=settings.name)
     run_service(factory, settings, workers=workers)
+
+
+def _up_folder(data_dir: Path, name: str) -> Path:
+    """The folder of service ``name`` in the ``dataspace up`` folder ``data_dir``."""
+    from dataspace.client import DATASPACE_FILE
+
+    services = json.loads((data_dir / DATASPACE_FILE).read_text()).get("services", [])
+    names = [str(s.get("name")) for s in services]
+    if name not in names:
+        fail(f"{data_dir} is a `dataspace up` folder without a service called {name} "
+             f"(it has {', '.join(names) or 'none'}); give --name or the service's own folder")
+    folder = data_dir / name
+    click.echo(f"using {name} in {folder}", err=True)
+    return folder
+
+
+# --- finding a running service ------------------------------------------------------------
+
+_SERVICE_NAME = "dataspace.service-name"
+
+
+def _remember_name(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_SERVICE_NAME] = value
+
+
+def service_name_option(flag: str, what: str) -> Callable[[F], F]:
+    """``flag NAME``: which service of a ``dataspace up`` folder a command talks to.
+
+    The value is kept in the click context (not passed to the command), so
+    :func:`locate_service` finds it without every command growing a parameter.
+    """
+    return click.option(flag, metavar="NAME", expose_value=False, callback=_remember_name,
+                        help=f"Which {what} of a `dataspace up` --data-dir (by name).")
+
+
+def locate_service(data_dir: Path, roles: Collection[str], what: str,
+                   flag: str) -> tuple[Path, dict[str, Any]]:
+    """The service's folder and ``service.json`` for a command (see ``find_service``).
+
+    Says on stderr which service of a ``dataspace up`` folder it chose; a
+    missing or ambiguous service ends the command with one line (exit 2).
+    """
+    from dataspace.client import find_service
+
+    context = click.get_current_context(silent=True)
+    name = context.meta.get(_SERVICE_NAME) if context is not None else None
+    try:
+        return find_service(data_dir, roles=roles, name=name, what=what,
+                            announce=lambda line: click.echo(line, err=True))
+    except DataspaceError as error:
+        hint = {"service-ambiguous": f" with {flag} NAME",
+                "service-not-found": "; or give --url and --api-key"}.get(error.code, "")
+        fail(f"{error.code}: {error.detail}{hint}")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -20,7 +20,15 @@ import click
 from connector.app import create_app
 from connector.settings import ConnectorSettings
 from dataspace.cli import cli
-from dataspace.cli.common import fail, print_json, serve, service_options
+from dataspace.cli.common import (
+    fail,
+    locate_service,
+    print_json,
+    serve,
+    service_name_option,
+    service_options,
+)
+from dataspace.client import CONNECTOR_ROLES
 from servicekit.service_info import read_service_json
 
 __all__ = ["connector"]
@@ -65,7 +73,8 @@ def serve_command(config_file: Path | None, workers: int, tck: bool, **flags: An
 _client_options = [
     click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                  default=Path(".dataspace"), show_default=True,
-                 help="Where the connector's service.json is."),
+                 help="Where the connector's service.json is (or a `dataspace up` folder)."),
+    service_name_option("--connector", "connector"),
     click.option("--url", default=None, help="Management API URL (instead of service.json)."),
     click.option("--api-key", default=None, envvar="CONNECTOR_API_KEY",
                  help="Admin API key (instead of service.json)."),
@@ -84,8 +93,8 @@ class Management:
 
     def __init__(self, data_dir: Path, url: str | None, api_key: str | None) -> None:
         if url is None or api_key is None:
-            info = read_service_json(data_dir)
-            if info is None or "management_url" not in info:
+            _folder, info = locate_service(data_dir, CONNECTOR_ROLES, "connector", "--connector")
+            if "management_url" not in info:
                 fail(f"no connector service.json in {data_dir}; give --url and --api-key")
             url = url or str(info["management_url"])
             api_key = api_key or str(info["admin_api_key"])

@@ -1,0 +1,87 @@
+"""The ``dataspace`` command's plumbing: quick start-up, one short help per command."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dataspace.cli import COMMANDS, _short_help, cli
+from tests.conftest import free_port
+
+#: What the sub-commands need and the bare group must not import (about a second).
+HEAVY = ("aiohttp", "sqlalchemy", "pydantic", "pydantic_settings", "connector",
+         "trust_anchor", "identity", "servicekit", "rich")
+
+
+def _imported_after(code: str) -> list[str]:
+    """The heavy top-level modules a fresh interpreter holds after running ``code``."""
+    loaded = "{m.split('.')[0] for m in sys.modules}"
+    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted({loaded} & {set(HEAVY)!r})))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=60)
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_command_imports_no_service_or_web_library() -> None:
+    assert _imported_after("import dataspace.cli") == []
+
+
+def test_help_and_version_import_no_sub_command() -> None:
+    run = ("from dataspace.cli import cli\n"
+           "for args in (['--help'], ['version'], ['--version']):\n"
+           "    try:\n"
+           "        cli(args, prog_name='dataspace')\n"
+           "    except SystemExit as stop:\n"
+           "        assert stop.code == 0, (args, stop.code)")
+    assert _imported_after(run) == []
+
+
+def test_help_lists_every_command_with_its_own_short_help() -> None:
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for name, (module, short) in COMMANDS.items():
+        importlib.import_module(module)
+        command = cli.commands[name]  # the module registered the command it is listed for
+        assert command.get_short_help_str(200) == _short_help(short, 200), name
+        assert re.search(rf"^  {re.escape(name)} +{re.escape(short)}$", result.output, re.M)
+
+
+def test_a_lazy_command_runs() -> None:
+    result = CliRunner().invoke(cli, ["policy", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "validate" in result.output
+
+
+# --- a port that is taken ---------------------------------------------------------------
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dataspace", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_serve_on_a_taken_port_exits_1_with_one_line(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _serve("trust-anchor", "serve", "--dev", "--port", str(port),
+                        "--data-dir", str(tmp_path / "ta"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"error: port {port} is in use; use another --port\n"
+    assert not (tmp_path / "ta" / "service.json").exists()
+
+
+def test_connector_serve_checks_its_management_port_too(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _serve("connector", "serve", "--dev", "--port", str(free_port()),
+                        "--management-port", str(port), "--data-dir", str(tmp_path / "c"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"error: port {port} is in use; use another --management-port\n"
