@@ -111,6 +111,7 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
     app.add_routes(mgmt_negotiations.routes)
     app.add_routes(mgmt_transfers.routes)
     app.add_routes(mgmt_credentials.routes)
+    metadata.add_management_root(app, settings)
     return app
 
 
@@ -124,6 +125,7 @@ def create_app(settings: ConnectorSettings) -> web.Application:
         "transfer process, provider and consumer.",
     )
     app.add_routes(metadata.routes)
+    metadata.add_protocol_root(app, settings)
     app.add_routes(dcp_routes.routes)
     app.add_subapp("/dsp", _dsp_app(settings))
     app[MANAGEMENT_APP] = create_management_app(settings)

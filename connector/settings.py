@@ -133,6 +133,11 @@ class ConnectorSettings(ServiceSettings):
     default_port: ClassVar[int] = 8620
 
     name: str = "connector"
+    legal_name: str | None = Field(
+        default=None, min_length=2, max_length=200,
+        description="The participant's legal name (publisher of its datasets, title of its "
+        "catalog). Default: the legalName of our MembershipCredential, else the name.",
+    )
     role: Literal["provider", "consumer"] = Field(
         default="provider",
         description="What this connector mainly does (written to service.json); "

@@ -41,6 +41,7 @@ from trust_anchor.routes import (
     applications,
     credentials,
     dcp,
+    home,
     oid4vci,
     operator,
     registry,
@@ -83,7 +84,7 @@ def create_app(settings: TrustAnchorSettings) -> web.Application:
     app.cleanup_ctx.append(http_client_context)
     app.cleanup_ctx.append(_trust_context)
     for module in (wellknown, applications, registry, status, credentials, accredited, dcp,
-                   admin, operator):
+                   admin, operator, home):
         module.setup(app)
     oid4vci.setup(app)
     return app

@@ -86,7 +86,9 @@ class DatasetIn(_In):
     description: str = Field(default="", max_length=20_000)
     keywords: list[str] = Field(default_factory=list, max_length=100)
     themes: list[str] = Field(default_factory=list, max_length=50)
-    publisher: str | None = Field(default=None, max_length=500)
+    publisher: str | None = Field(
+        default=None, max_length=500,
+        description="Defaults to the participant's legal name (settings or membership).")
     contact_point: str | None = Field(default=None, max_length=500)
     license: str | None = Field(default=None, max_length=500)
     access_level: AccessLevel = AccessLevel.PUBLIC

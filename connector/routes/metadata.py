@@ -1,4 +1,4 @@
-"""Unauthenticated discovery on the main port: DSP versions and our DID document."""
+"""Unauthenticated discovery: DSP versions, our DID document, and each port's root page."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from aiohttp import web
 from connector.keys import CONTROL_PLANE
 from connector.protocol.messages import DSP_VERSION
 from connector.protocol.schemas import validator
+from connector.settings import ConnectorSettings
 from servicekit.errors import NotFound
+from servicekit.home import HomeLink, add_home
 from servicekit.openapi import operation
 from servicekit.web import json_response
 
-__all__ = ["routes", "version_document"]
+__all__ = ["add_management_root", "add_protocol_root", "routes", "version_document"]
 
 routes = web.RouteTableDef()
 
@@ -52,3 +54,41 @@ async def did_document(request: web.Request) -> web.Response:
     if plane.did_document is None or not plane.did.startswith("did:web:"):
         raise NotFound("this connector has no did:web document here", code="did-not-here")
     return json_response(plane.did_document, content_type="application/did+json")
+
+
+def add_protocol_root(app: web.Application, settings: ConnectorSettings) -> None:
+    """``/`` on the protocol port: what a peer or a curious browser can reach here."""
+    links = [
+        HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)",
+                 description="every route on this port: DSP under /dsp, the data plane, DCP"),
+        HomeLink(href="/.well-known/dspace-version", title="Dataspace Protocol versions",
+                 description="where DSP 2025-1 is served and how callers authenticate"),
+    ]
+    if settings.did is None and settings.did_method == "web":
+        links.append(HomeLink(href="/.well-known/did.json", title="DID document",
+                              description="our did:web identity and its services"))
+    links.append(HomeLink(href="/healthz", title="Health"))
+    add_home(app, service=f"Connector {settings.name}",
+             description="A data-space connector: catalog, contract negotiation and transfer "
+             "over the Dataspace Protocol, and the policy-enforcing data plane. DSP calls "
+             "need a DCP token; the owner's management API is on another port.",
+             links=links)
+
+
+def add_management_root(app: web.Application, settings: ConnectorSettings) -> None:
+    """``/`` on the management port: the owner's API and how to call it."""
+    add_home(app, service=f"Connector {settings.name}: management API",
+             description="The owner's API: datasets, policies, offers, negotiations, "
+             "agreements, transfers, credentials and membership. Every /api/v1 call needs "
+             "the admin API key as 'Authorization: Bearer <key>' (`dataspace connector "
+             "--help` wraps it).",
+             links=[
+                 HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)"),
+                 HomeLink(href="/api/v1/datasets", title="Datasets",
+                          description="admin API key needed"),
+                 HomeLink(href="/api/v1/negotiations", title="Negotiations",
+                          description="admin API key needed"),
+                 HomeLink(href="/api/v1/membership", title="Membership",
+                          description="admin API key needed"),
+                 HomeLink(href="/healthz", title="Health"),
+             ])

@@ -21,6 +21,7 @@ from connector.domain.caller import Caller
 from connector.domain.catalog import (
     AccessLevel,
     Approval,
+    Backend,
     Dataset,
     DatasetIn,
     Offer,
@@ -29,19 +30,22 @@ from connector.domain.catalog import (
     PolicyRecord,
     policy_body,
     render_dataset,
-    render_offer,
 )
-from connector.domain.policy import can_see, policy_issues
+from connector.domain.policy import can_see
 from connector.errors import UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validator
+from connector.services.checks import backend_problems, policy_problems
 from connector.store import catalog as store
+from connector.store import holder as holder_store
 from policies import to_dsp
 from policies.presets import AccessLevel as PresetLevel
 from policies.presets import Licence, traffic_light_offer
 from servicekit.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 
 __all__ = ["CatalogService", "default_policy"]
+
+_MEMBERSHIP = "MembershipCredential"
 
 
 def default_policy(level: AccessLevel, *, assigner: str, licence: str | None) -> dict[str, Any]:
@@ -90,18 +94,22 @@ class CatalogService:
 
     @staticmethod
     def check_policy(body: dict[str, Any]) -> None:
-        issues = policy_issues(body)
-        if issues:
-            raise ValidationFailed("the policy is not valid ODRL", errors=issues,
-                                   code="policy-invalid")
-        probe = messages.offer_message(
-            provider_pid="urn:check", consumer_pid="urn:check",
-            offer=render_offer("urn:offer:check", body, target="urn:dataset:check"),
-        )
-        errors = validator().errors(probe)
-        if errors:
+        """Refuse a policy the connector would not offer (see :func:`policy_problems`)."""
+        problems = policy_problems(body)
+        if any(p["code"] == "dsp-schema" for p in problems):
             raise ValidationFailed("the policy cannot be offered in DSP 2025-1",
-                                   errors=errors, code="policy-not-dsp")
+                                   errors=problems, code="policy-not-dsp")
+        if problems:
+            raise ValidationFailed("the policy is not one a connector can offer",
+                                   errors=problems, code="policy-invalid")
+
+    def check_backend(self, backend: Backend) -> None:
+        """Refuse a backend the data plane could not serve (a missing file...)."""
+        problems = backend_problems(backend,
+                                    file_roots=self.plane.settings.data_plane.file_roots)
+        if problems:
+            raise ValidationFailed(problems[0]["message"], errors=problems,
+                                   code=problems[0]["code"])
 
     async def add_dataset(self, data: DatasetIn) -> tuple[Dataset, Offer | None]:
         """Register a dataset; unless it is NON_PUBLIC, offer it under ``data.policy``."""
@@ -109,7 +117,11 @@ class CatalogService:
         fields = data.model_dump(exclude={"id", "policy"})
         if fields["license"] is None and data.access_level is not AccessLevel.NON_PUBLIC:
             fields["license"] = str(Licence.NLOD_2_0)
+        if fields["publisher"] is None:
+            # DCAT-AP-NO requires a publisher: by default, us.
+            fields["publisher"] = await self.legal_name()
         dataset = Dataset(id=data.id or new_pid(), **fields, created_at=now, updated_at=now)
+        self.check_backend(dataset.backend)
         if data.policy is not None and dataset.access_level is AccessLevel.NON_PUBLIC:
             raise InvalidRequest("a NON_PUBLIC dataset is never offered; leave out the policy",
                                  code="not-offerable")
@@ -134,6 +146,23 @@ class CatalogService:
                 )
                 await store.insert_offer(tx.conn, offer)
         return dataset, offer
+
+    async def legal_name(self) -> str:
+        """Who we are to a reader of our catalog.
+
+        The configured legal name, else the ``legalName`` of our newest
+        MembershipCredential (the trust anchor verified it at onboarding),
+        else the connector's name.
+        """
+        if self.plane.settings.legal_name:
+            return self.plane.settings.legal_name
+        async with self.plane.read() as conn:
+            memberships = await holder_store.list_credentials(conn, credential_type=_MEMBERSHIP)
+        for record in reversed(memberships):
+            name = record.claims.get("legalName")
+            if isinstance(name, str) and name.strip():
+                return name.strip()
+        return self.plane.settings.name
 
     @staticmethod
     def _default_approval(dataset: Dataset) -> Approval:
@@ -260,6 +289,7 @@ class CatalogService:
         size = self.plane.settings.catalog_page_size
         rendered: list[dict[str, Any]] = []
         more = False
+        title = f"Catalog of {await self.legal_name()}"
         async with self.plane.read() as conn:
             while True:
                 batch = await store.dataset_page(conn, after=after, limit=size + 1,
@@ -285,7 +315,7 @@ class CatalogService:
             "@id": self.catalog_id,
             "@type": "Catalog",
             "participantId": self.plane.did,
-            "dct:title": f"Catalog of {self.plane.settings.name}",
+            "dct:title": title,
             "service": [self.data_service()],
         }
         if rendered:

@@ -17,7 +17,7 @@ from tests.connector.harness import RunningConnector, connector_settings, start_
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"
-OPEN = ("/healthz", "/readyz", "/metrics", "/openapi.json")
+OPEN = ("/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
