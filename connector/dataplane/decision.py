@@ -1,4 +1,4 @@
-"""The decision half of the data plane: token -> policy -> context -> decide -> reserve -> audit.
+"""The decision half of the data plane: token -> sub-path -> policy -> reserve -> decide -> audit.
 
 :class:`DecisionEngine` is one async component with no web request in it: it
 takes a :class:`DataRequest` (what any front can tell about a request: the
@@ -39,6 +39,7 @@ from connector.dataplane.counters import Counters, CounterSpec
 from connector.dataplane.errors import DataPlaneUnavailable
 from connector.dataplane.flows import Flow, FlowRegistry, FlowState
 from connector.dataplane.metering import Meter
+from connector.dataplane.paths import leaves_base
 from connector.dataplane.tokens import AccessClaims, AccessTokens
 from policies import Plan, RequestContext
 from servicekit.errors import DataspaceError, Forbidden, InvalidToken, PolicyDenied
@@ -148,6 +149,10 @@ class DecisionEngine:
             return self._deny(claims, request, Forbidden(
                 f"transfer {claims.transfer_id} is not active ({state}); its access token "
                 "no longer works", code="transfer-not-active"), flow)
+        if request.path and leaves_base(request.path):
+            return self._deny(claims, request, Forbidden(
+                "the sub-path leaves the dataset (dot segments, decoded or not, climb above "
+                "its base path)", code="path-outside-dataset"), flow)
         compiled = flow.compiled
         if compiled is None:
             return self._deny(claims, request, Forbidden(
