@@ -100,7 +100,8 @@ TRANSFER_SCRIPTS: dict[str, dict[str, list[Step]]] = {
     "ATP0305": {"requested": [_s(_T.START)]},
     "ATP0306": {"requested": [_s(_T.START)]},
     # TP_C: we are the consumer
-    "ATPC0101": {}, "ATPC0102": {}, "ATPC0103": {}, "ATPC0104": {},
+    # The TCK's sample configuration gives TP_C:01-05 ATPC0104 (a slip): seeded both ways.
+    "ATPC0101": {}, "ATPC0102": {}, "ATPC0103": {}, "ATPC0104": {}, "ATPC0105": {},
     "ATPC0201": {"started": [_s(_T.TERMINATE)]},
     "ATPC0202": {"started": [_s(_T.COMPLETE)]},
     "ATPC0203": {"started": [_s(_T.SUSPEND), _s(_T.TERMINATE, _PAUSE)]},

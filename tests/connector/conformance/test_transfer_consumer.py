@@ -100,7 +100,7 @@ async def test_tp_c_01_04(peer: Peer) -> None:
 
 async def test_tp_c_01_05(peer: Peer) -> None:
     """TP_C:01-05: transfer request, provider terminated."""
-    cpid, ppid = await _start(peer, "ATPC0104")
+    cpid, ppid = await _start(peer, "ATPC0105")
     await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
     await _both(peer, cpid, ppid, "TERMINATED")
 
