@@ -4,6 +4,12 @@
 with its reasons and the duties to perform; exit 0 permit, 1 deny, 2 invalid
 policy or context. ``dataspace policy validate POLICY.json`` exits 0 when the
 policy is valid and 2 with its issues (code, JSON pointer, message) when not.
+
+Both give the answer a connector gives when the policy is offered with a
+dataset (:func:`connector.services.checks.policy_problems`, the one
+validation): ``@id`` is optional (a connector names its policies and offers
+itself; ``check`` calls an unnamed policy ``urn:policy:unnamed``) and
+``@type`` defaults to ``Offer``.
 The context file is a JSON object keyed by ODRL left operands (``dateTime``,
 ``purpose``, ``count``...) plus ``assignee``, ``action`` and ``target``; see
 :mod:`policies.context`. Without ``dateTime`` the current time is used.
@@ -29,12 +35,13 @@ from policies import (
     RequestContext,
     compile_policy,
     parse_policy,
-    validate_policy,
 )
 
 __all__ = ["policy"]
 
 _file = click.Path(path_type=Path, dir_okay=False)
+#: What ``check`` calls a policy without an ``@id``.
+UNNAMED = "urn:policy:unnamed"
 
 
 def _read_json(path: Path, what: str, as_json: bool) -> Any:
@@ -61,8 +68,14 @@ def policy() -> None:
 @click.argument("policy_file", type=_file)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def validate(policy_file: Path, as_json: bool) -> None:
-    """Check that POLICY_FILE is a valid ODRL policy (exit 0) or list its issues (exit 2)."""
-    issues = validate_policy(_read_json(policy_file, "policy", as_json))
+    """Check that POLICY_FILE is a policy a connector would offer (exit 0), or list its issues.
+
+    The same check as a connector's ``dataset add`` (exit 2 with the issues).
+    """
+    from connector.services.checks import policy_problems
+
+    issues = [Issue(**problem)
+              for problem in policy_problems(_read_json(policy_file, "policy", as_json))]
     if issues:
         count = f"{len(issues)} issue{'s' if len(issues) > 1 else ''}"
         if not as_json:
@@ -102,6 +115,10 @@ def _print_decision(decision: Decision) -> None:
 def check(policy_file: Path, context_file: Path, as_json: bool) -> None:
     """Decide the request in --context against POLICY_FILE: exit 0 permit, 1 deny."""
     document = _read_json(policy_file, "policy", as_json)
+    if isinstance(document, dict):
+        # The defaults a connector applies (see the module docstring).
+        document = {**document, "@id": document.get("@id") or UNNAMED,
+                    "@type": document.get("@type") or "Offer"}
     data = _read_json(context_file, "context", as_json)
     try:
         parsed = parse_policy(document)

@@ -124,6 +124,52 @@ async def test_dataset_bad_input(cut: RunningConnector, http: aiohttp.ClientSess
                    code="dataset-not-found")
 
 
+async def test_a_file_backend_must_exist(cut: RunningConnector, http: aiohttp.ClientSession,
+                                        tmp_path: Any) -> None:
+    """A file backend the data plane could not serve is refused before anything is stored."""
+    data = tmp_path / "aq.csv"
+    data.write_text("station,pm10\n")
+    cases = [
+        ({"type": "file", "address": str(tmp_path / "missing.csv")}, "backend-not-found"),
+        ({"type": "file", "address": "aq.csv"}, "backend-path-relative"),
+        ({"type": "file", "address": str(tmp_path)}, "backend-is-a-folder"),
+    ]
+    for backend, code in cases:
+        await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code=code,
+                       json={"id": "urn:file:bad", "title": "t", "backend": backend})
+    await _problem(cut, http, "GET", "/api/v1/datasets/urn:file:bad", status=404,
+                   code="dataset-not-found")
+    listed = await cut.api(http, "GET", "/api/v1/offers?limit=500", expect=200)
+    assert not [o for o in listed["items"] if o["dataset_id"] == "urn:file:bad"]
+    # A folder with proxyPath, and a file, are served.
+    for dataset_id, backend in (
+            ("urn:file:folder", {"type": "file", "address": str(tmp_path),
+                                 "properties": {"proxyPath": "true"}}),
+            ("urn:file:ok", {"type": "file", "address": str(data)})):
+        await cut.api(http, "POST", "/api/v1/datasets", expect=201,
+                      json={"id": dataset_id, "title": "t", "backend": backend})
+        await cut.api(http, "DELETE", f"/api/v1/datasets/{dataset_id}", expect=204)
+
+
+async def test_a_policy_is_checked_as_policy_validate_checks_it(
+    cut: RunningConnector, http: aiohttp.ClientSession
+) -> None:
+    """No @id is fine (the connector names it); a member an offer would drop is refused."""
+    backend = {"address": "https://example.org/data"}
+    created = await cut.api(http, "POST", "/api/v1/datasets", expect=201, json={
+        "id": "urn:unnamed", "title": "t", "backend": backend,
+        "policy": {"@type": "Set", "permission": [{"action": "use"}]}})
+    assert created["offer"]["policy"]["permission"] == [{"action": "use"}]
+    await cut.api(http, "DELETE", "/api/v1/datasets/urn:unnamed", expect=204)
+    await _problem(cut, http, "POST", "/api/v1/datasets", status=400, code="policy-invalid",
+                   json={"id": "urn:dropped", "title": "t", "backend": backend,
+                         "policy": {"permission": [{"action": "use"}],
+                                    "constraint": [{"leftOperand": "purpose",
+                                                    "operator": "eq", "rightOperand": "x"}]}})
+    await _problem(cut, http, "GET", "/api/v1/datasets/urn:dropped", status=404,
+                   code="dataset-not-found")
+
+
 async def test_red_datasets_are_never_offered(cut: RunningConnector,
                                               http: aiohttp.ClientSession) -> None:
     created = await cut.api(http, "POST", "/api/v1/datasets", expect=201, json={

@@ -136,3 +136,29 @@ def test_validate(files: dict[str, Path]) -> None:
     assert json.loads(_run("validate", str(files["policy"]), "--json").stdout) == {
         "valid": True, "issues": []
     }  # fmt: skip
+
+
+def test_validate_gives_the_answer_a_connector_gives(tmp_path: Path) -> None:
+    """One validation: what `dataset add` accepts, `policy validate` accepts, and no more."""
+    from connector.services.checks import policy_problems
+
+    unnamed = {"permission": [{"action": "use"}]}  # dataset add accepts and enforces it
+    dropped = {**POLICY, "constraint": [{"leftOperand": "purpose", "operator": "eq",
+                                         "rightOperand": "urn:purpose:research"}]}
+    for document, valid in ((unnamed, True), (POLICY, True), (dropped, False)):
+        path = tmp_path / "policy.json"
+        path.write_text(json.dumps(document))
+        result = _run("validate", str(path), "--json")
+        assert (result.exit_code == 0) is valid, result.output
+        assert json.loads(result.stdout)["issues"] == policy_problems(document)
+    # A policy-level constraint would be dropped from the offer: refused, with its pointer.
+    assert policy_problems(dropped)[0]["code"] == "member-not-offered"
+    assert policy_problems(dropped)[0]["path"] == "/constraint"
+
+
+def test_check_takes_a_policy_without_an_id(tmp_path: Path, files: dict[str, Path]) -> None:
+    path = tmp_path / "unnamed.json"
+    path.write_text(json.dumps({k: v for k, v in POLICY.items() if k != "@id"}))
+    result = _run("check", str(path), "--context", str(files["permit"]))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("PERMIT (permitted) policy urn:policy:unnamed")
