@@ -33,7 +33,12 @@ from servicekit.db import create_engine, migrate
 from servicekit.http import HttpClientConfig, create_client_session
 from servicekit.openapi import build_openapi, operation
 from servicekit.settings import ServiceSettings
-from servicekit.web import error_middleware, json_response, request_context_middleware
+from servicekit.web import (
+    body_limit_middleware,
+    error_middleware,
+    json_response,
+    request_context_middleware,
+)
 
 __all__ = [
     "DB_ENGINE",
@@ -106,6 +111,7 @@ def create_service_app(
             request_context_middleware(service=settings.name, access_log=access_log,
                                        observe=observe),
             error_middleware,
+            body_limit_middleware,
             *middlewares,
         ],
     )

@@ -34,12 +34,14 @@ __all__ = [
     "REQUEST_ID",
     "ErrorRenderer",
     "Handler",
+    "body_limit_middleware",
     "error_middleware",
     "high_volume",
     "json_response",
     "parse_body",
     "problem_response",
     "pydantic_errors",
+    "read_body",
     "read_json",
     "request_context_middleware",
 ]
@@ -92,12 +94,17 @@ def problem_response(error: DataspaceError, instance: str | None = None) -> web.
     return response
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or ``InvalidRequest`` with a stable code."""
+async def read_body(request: web.Request) -> bytes:
+    """The whole request body (kept for later reads), or 413 ``payload-too-large``."""
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge("the request body exceeds the size limit") from None
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or ``InvalidRequest`` with a stable code."""
+    raw = await read_body(request)
     if not raw:
         raise InvalidRequest(
             "request body is empty; a JSON document is required", code="empty-body"
@@ -161,6 +168,23 @@ def _render(request: web.Request, error: DataspaceError) -> web.Response:
         if renderer is not None:
             return renderer(request, error)
     return problem_response(error, instance=request.path)
+
+
+@web.middleware
+async def body_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a body declared longer than the limit (413) before the handler does any work.
+
+    Handlers that authenticate before they read the body (a DCP caller's
+    Credential Service is queried) would otherwise do that work for a body
+    they then refuse. A body of undeclared length (chunked) is only known
+    as it is read: read it with :func:`read_body` before such work.
+    """
+    length = request.content_length
+    if length is not None and length > request.client_max_size:
+        raise PayloadTooLarge(
+            f"the request body ({length} bytes) exceeds the limit of "
+            f"{request.client_max_size} bytes")
+    return await handler(request)
 
 
 @web.middleware

@@ -13,7 +13,7 @@ from connector.errors import DSP_PIDS
 from connector.keys import CONTROL_PLANE, SERVICES, Services
 from connector.protocol.schemas import validator
 from servicekit.errors import InvalidRequest
-from servicekit.web import json_response, read_json
+from servicekit.web import json_response, read_body, read_json
 
 __all__ = [
     "MESSAGE_SCHEMA",
@@ -41,8 +41,13 @@ async def authenticate(request: web.Request, required: Collection[str] = ()) -> 
     """The verified caller (401/403 in the DSP error shape otherwise).
 
     ``required``: credential types this request needs proven on top of what
-    every caller proves (see :mod:`connector.auth`).
+    every caller proves (see :mod:`connector.auth`). A body of undeclared
+    length (chunked) is read first, so one over the size limit is a 413
+    before the caller's services are queried (a declared length is checked
+    by ``body_limit_middleware``).
     """
+    if request.body_exists and request.content_length is None:
+        await read_body(request)
     authenticator = request.config_dict[CONTROL_PLANE].auth.authenticator
     return await authenticator.authenticate(request, required)
 
@@ -51,11 +56,13 @@ async def peek_offer_id(request: web.Request) -> str | None:
     """The ``offer.@id`` of a contract request body, before it is authenticated or validated.
 
     Only to know which credentials to ask the caller for; anything unreadable
-    is None here and refused by :func:`read_message` after authentication.
+    is None here and refused by :func:`read_message` after authentication;
+    a body over the size limit is a 413 at once.
     """
+    raw = await read_body(request)
     try:
-        body = orjson.loads(await request.read())
-    except (orjson.JSONDecodeError, web.HTTPRequestEntityTooLarge):
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return None
     offer = body.get("offer") if isinstance(body, dict) else None
     offer_id = offer.get("@id") if isinstance(offer, dict) else None
