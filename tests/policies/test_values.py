@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -35,11 +36,19 @@ def test_parse_datetime(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2025-01-01", "2025-13-01T00:00:00Z", "2025-01-01T25:00:00Z", "01/01/2025",
-             "2025-01-01T24:00:01Z", "2025-01-01T00:00:00+15:00", "0000-01-01T00:00:00Z"],
+    ("text", "message"),
+    [
+        ("2025-01-01", "not an xsd:dateTime: '2025-01-01'"),
+        ("2025-13-01T00:00:00Z", "month must be in 1..12"),
+        ("2025-01-01T25:00:00Z", "hour must be in 0..23"),
+        ("01/01/2025", "not an xsd:dateTime: '01/01/2025'"),
+        ("2025-01-01T24:00:01Z", "only 24:00:00 may use hour 24: '2025-01-01T24:00:01Z'"),
+        ("2025-01-01T00:00:00+15:00", "timezone offset out of range: +15:00"),
+        ("0000-01-01T00:00:00Z", "year 0000 is outside 0001-9999"),
+    ],
 )  # fmt: skip
-def test_invalid_datetimes(text: str) -> None:
-    with pytest.raises(ValueError, match=r"."):
+def test_invalid_datetimes(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_datetime(text)
 
 
