@@ -21,11 +21,16 @@ what the caller can do about them::
 
 Expected outcomes (a policy denies, a credential is revoked) are values in
 the domain; these exceptions are for requests that cannot be served.
+
+When a service calls another on its caller's behalf, :func:`peer_refused`
+turns the other service's 4xx into an error of the same family (the peer's
+status, code and detail ride along), and anything else into an
+``UpstreamError``: 502 means the peer failed, not that the input was wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamTimeout",
     "ValidationFailed",
+    "peer_refused",
 ]
 
 PROBLEM_BASE_URI = "https://dataspace-toolkit.dev/problems/"
@@ -202,3 +208,47 @@ class UpstreamTimeout(UpstreamError):
     status = 504
     default_code = "upstream-timeout"
     title = "Upstream timeout"
+
+
+# What a peer's 4xx means to our caller. A peer's 401/403 says the peer does
+# not accept *us* (or our request): to our caller that is a 403, not a
+# request to authenticate.
+_PEER_FAMILIES: dict[int, type[DataspaceError]] = {
+    401: Forbidden,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: NotFound,
+    429: RateLimited,
+}
+
+
+def _text(value: Any, limit: int = 500) -> str | None:
+    if isinstance(value, str) and value:
+        return value[:limit]
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        texts = [v for v in value if isinstance(v, str)]
+        return "; ".join(texts)[:limit] or None
+    return None
+
+
+def peer_refused(status: int, answer: Any, detail: str, *, code: str) -> DataspaceError:
+    """Our error for a peer's error answer to a call made for our caller.
+
+    A 4xx keeps its family (400, 403, 404, 409, 429) with ``code`` as ours and
+    the peer's ``upstream_status``, ``upstream_code`` and ``upstream_detail``
+    (a problem+json ``detail``, or a DSP error's ``reason``) alongside; the
+    peer's detail is also appended to ``detail``. A 5xx or anything else is
+    an :class:`UpstreamError`.
+    """
+    peer = answer if isinstance(answer, Mapping) else {}
+    peer_code = _text(peer.get("code"), 100)
+    peer_detail = _text(peer.get("detail")) or _text(peer.get("reason")) or _text(
+        peer.get("title"))
+    extra = {"upstream_status": status, "upstream_code": peer_code,
+             "upstream_detail": peer_detail}
+    text = f"{detail}: {peer_detail or peer_code}" if peer_detail or peer_code else detail
+    if 400 <= status < 500:
+        family = _PEER_FAMILIES.get(status, InvalidRequest)
+        return family(text, code=code, extra=extra)
+    return UpstreamError(text, code=code, extra=extra)

@@ -9,29 +9,40 @@ runs on the resolved addresses, so a public name pointing at 10.0.0.1 or
 169.254.169.254 is refused too. aiohttp never asks the resolver about IP
 literals (``http://10.0.0.1/``), so a guarded session also uses
 :class:`GuardedConnector`, which puts literals through the same check.
+
+An address that arrives in a request (a DSP ``callbackAddress``, a peer's
+address given to the management API) is checked when it arrives with
+:func:`check_address`: the same parse and the same guard the session will
+apply when it connects, so a request is refused at once instead of being
+accepted and failing later.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.tracing import Trace
 
-from servicekit.errors import Forbidden
+from servicekit.errors import Forbidden, InvalidRequest
 
 __all__ = [
     "AddressRefused",
     "GuardedConnector",
     "GuardedResolver",
     "HttpClientConfig",
+    "check_address",
     "create_client_session",
     "is_public_address",
+    "parse_http_url",
 ]
 
 
@@ -134,6 +145,73 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+# One DNS label after IDNA encoding (underscores occur in container service names).
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+
+
+def parse_http_url(url: str, *, code: str = "url-invalid", name: str = "the URL") -> yarl.URL:
+    """``url`` as an absolute http(s) URL with a well-formed host and port.
+
+    Raises :class:`InvalidRequest` with ``code`` for anything the HTTP client
+    could not connect to as written: no scheme or host, a port that is not a
+    number in 1..65535, an unclosed IPv6 literal, a host with characters no
+    DNS name has, or one that does not encode to DNS (IDNA).
+    """
+
+    def invalid(why: str) -> InvalidRequest:
+        return InvalidRequest(f"{name} is not a usable http(s) URL: {why}", code=code)
+
+    if not isinstance(url, str) or not url or len(url) > 4096:
+        raise invalid("empty or too long")
+    try:
+        parsed = yarl.URL(url)
+        port = parsed.port
+        raw_host = parsed.raw_host
+    except (ValueError, UnicodeError) as exc:
+        raise invalid(str(exc)[:100]) from None
+    if parsed.scheme not in ("http", "https"):
+        raise invalid("the scheme must be http or https")
+    if not parsed.host or not raw_host:
+        raise invalid("it names no host")
+    if port is None or not 0 < port < 65536:
+        raise invalid("the port must be 1..65535")
+    try:
+        ipaddress.ip_address(raw_host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        labels = raw_host.rstrip(".").split(".")
+        if len(raw_host) > 253 or not all(_LABEL.match(label) for label in labels):
+            raise invalid("the host is not a DNS name or IP address") from None
+    return parsed
+
+
+async def check_address(session: aiohttp.ClientSession, url: str, *,
+                        code: str = "address", name: str = "the address") -> yarl.URL:
+    """Refuse now what ``session`` would refuse when it connects to ``url``.
+
+    The URL must parse (:func:`parse_http_url`, ``<code>-invalid``); on a
+    guarded session its host must be, or resolve only to, addresses the
+    guard allows (``<code>-refused``) and must exist in DNS
+    (``<code>-unresolvable``). Both are 400: the address came with the
+    request. A DNS failure that may pass (a timeout, a server failure) is
+    left to the connection itself.
+    """
+    parsed = parse_http_url(url, code=f"{code}-invalid", name=name)
+    connector = session.connector
+    if not isinstance(connector, GuardedConnector):
+        return parsed
+    host = parsed.raw_host or ""
+    try:
+        await connector.guard.resolve(host, parsed.port or 0, socket.AF_UNSPEC)
+    except AddressRefused as exc:
+        raise InvalidRequest(f"{name} is refused: {exc.detail}",
+                             code=f"{code}-refused") from None
+    except OSError as exc:
+        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", errno.ENOENT)):
+            raise InvalidRequest(f"{name} names a host that does not exist: {host}",
+                                 code=f"{code}-unresolvable") from None
+    return parsed
+
+
 class GuardedConnector(aiohttp.TCPConnector):
     """A TCP connector whose every target address passes a :class:`GuardedResolver`.
 
@@ -145,6 +223,11 @@ class GuardedConnector(aiohttp.TCPConnector):
     def __init__(self, *, resolver: GuardedResolver, **kwargs: Any) -> None:
         super().__init__(resolver=resolver, **kwargs)
         self._guard = resolver
+
+    @property
+    def guard(self) -> GuardedResolver:
+        """The resolver every target address passes."""
+        return self._guard
 
     async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Trace] | None = None

@@ -38,6 +38,7 @@ from identity.dcp import DcpTokenProvider, DcpVerifier, VerifiedCaller
 from identity.did_web import did_web_base_url, did_web_from_url
 from identity.vp import PresentationVerifier
 from servicekit.errors import DataspaceError
+from servicekit.http import parse_http_url
 
 __all__ = ["DCP_PROTOCOL", "DcpAuth", "caller_of", "create_dcp_auth"]
 
@@ -109,7 +110,8 @@ class DcpAuth:
         return await self.tokens.token_for(did, self._types(scopes))
 
     async def participant_id(self, address: str) -> str:
-        """The DID of the connector whose DSP endpoint is ``address``."""
+        """The DID of the connector whose DSP endpoint is ``address`` (400 if it is no URL)."""
+        parse_http_url(address, code="counterparty-address-invalid", name="the peer's address")
         parts = urlsplit(address)
         origin = f"{parts.scheme}://{parts.netloc}"
         known = self._participants.get(origin)
@@ -129,7 +131,7 @@ class DcpAuth:
                     if response.status != 200:
                         return None
                     body: Any = orjson.loads(await response.content.read(64 * 1024))
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError):
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError, ValueError):
             return None
         versions = body.get("protocolVersions") if isinstance(body, dict) else None
         for entry in versions if isinstance(versions, list) else []:

@@ -30,8 +30,9 @@ from connector.domain.policy import required_credentials
 from connector.domain.transfer import TRANSFER_TRANSITIONS, TransferState
 from connector.errors import PeerError
 from connector.protocol.schemas import validator
+from connector.services.addresses import check_counterparty
 from connector.store import outbox, processes
-from servicekit.errors import DataspaceError
+from servicekit.errors import DataspaceError, peer_refused
 from servicekit.jobs import Job
 
 __all__ = ["Delivery", "DspClient", "outbound_scopes"]
@@ -115,12 +116,15 @@ class DspClient:
         """One catalog page from the provider at ``address`` and the next page's URL."""
         from connector.protocol.messages import DSP_CONTEXT
 
-        url = continuation or f"{address.rstrip('/')}/catalog/request"
+        address = await check_counterparty(self.plane, address)
+        if continuation is not None:
+            await check_counterparty(self.plane, continuation, name="continuation")
+        url = continuation or f"{address}/catalog/request"
         request = {"@context": list(DSP_CONTEXT), "@type": "CatalogRequestMessage", "filter": []}
         status, payload, response = await self._call("POST", url, audience, request)
         if status != 200 or not isinstance(payload, dict):
-            raise PeerError(f"the catalog request failed with HTTP {status}",
-                            code="catalog-request-failed", extra={"peer": payload})
+            raise peer_refused(status, payload, f"the catalog request failed with HTTP {status}",
+                               code="catalog-request-failed")
         validator().validate_catalog(payload)
         next_url = None
         for link in response.headers.getall("Link", []):
@@ -133,11 +137,12 @@ class DspClient:
         """One dataset (with the offers we may request) from the provider at ``address``."""
         from urllib.parse import quote
 
-        url = f"{address.rstrip('/')}/catalog/datasets/{quote(dataset_id, safe='')}"
+        address = await check_counterparty(self.plane, address)
+        url = f"{address}/catalog/datasets/{quote(dataset_id, safe='')}"
         status, payload, _response = await self._call("GET", url, audience, None)
         if status != 200 or not isinstance(payload, dict):
-            raise PeerError(f"the dataset request failed with HTTP {status}",
-                            code="dataset-request-failed", extra={"peer": payload})
+            raise peer_refused(status, payload, f"the dataset request failed with HTTP {status}",
+                               code="dataset-request-failed")
         validator().validate(payload, "Dataset")
         return payload
 

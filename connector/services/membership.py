@@ -37,7 +37,7 @@ from connector.trust import Trust
 from identity.dcp import issuer_service_url, request_credentials
 from identity.oid4vci_client import collect_credential
 from identity.self_issued import create_self_issued_token
-from servicekit.errors import Conflict, DataspaceError, UpstreamError
+from servicekit.errors import Conflict, DataspaceError, UpstreamError, peer_refused
 
 __all__ = ["MEMBERSHIP", "MembershipApply", "MembershipCollect", "MembershipService"]
 
@@ -122,13 +122,8 @@ class MembershipService:
         except orjson.JSONDecodeError:
             answer = None
         if status >= 400:
-            code = answer.get("code") if isinstance(answer, dict) else None
-            detail = answer.get("detail") if isinstance(answer, dict) else None
-            raise UpstreamError(
-                f"the trust anchor refused ({status}): {detail or code or 'no detail'}",
-                code="trust-anchor-refused",
-                extra={"upstream_status": status, "upstream_code": code},
-            )
+            raise peer_refused(status, answer, f"the trust anchor refused ({status})",
+                               code="trust-anchor-refused")
         return answer
 
     async def _latest(self) -> MembershipApplication | None:

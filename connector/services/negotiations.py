@@ -43,6 +43,7 @@ from connector.domain.policy import check_offer, required_credentials
 from connector.errors import PeerError, ProcessNotFound, UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validate_message
+from connector.services.addresses import check_callback, check_counterparty
 from connector.services.catalog import CatalogService
 from connector.services.delivery import DspClient
 from connector.services.steps import WAIT, Step, steps_from_payload, steps_to_payload
@@ -170,12 +171,7 @@ class NegotiationService:
                 "a request naming a providerPid goes to /negotiations/{providerPid}/request",
                 code="counter-request-misrouted",
             )
-        callback = message.get("callbackAddress")
-        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
-            raise InvalidRequest("callbackAddress must be an http(s) URL",
-                                 code="callback-address-invalid")
-        if callback.startswith("http://") and not self.plane.settings.dev:
-            raise InvalidRequest("callbackAddress must use https", code="callback-address-invalid")
+        callback = await check_callback(self.plane, message.get("callbackAddress"))
         offer_in = dict(message["offer"])
         offer = await self.catalog.offer_for(caller, str(offer_in.get("@id", "")))
         target = offer_in.get("target", offer.dataset_id)
@@ -191,7 +187,7 @@ class NegotiationService:
             provider_pid=None,
             consumer_pid=consumer_pid,
             counterparty_id=caller.id,
-            counterparty_address=callback.rstrip("/"),
+            counterparty_address=callback,
             dataset_id=offer.dataset_id,
             offer_id=offer.id,
             offer=offer_in,
@@ -326,10 +322,7 @@ class NegotiationService:
 
     async def on_initial_offer(self, caller: Caller, message: Mapping[str, Any]) -> Negotiation:
         """A provider-initiated ContractOfferMessage (POST /negotiations/offers)."""
-        callback = message.get("callbackAddress")
-        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
-            raise InvalidRequest("callbackAddress must be an http(s) URL",
-                                 code="callback-address-invalid")
+        callback = await check_callback(self.plane, message.get("callbackAddress"))
         offer = dict(message["offer"])
         now = time.time()
         pid = new_pid()
@@ -337,7 +330,7 @@ class NegotiationService:
             id=pid, role=Role.CONSUMER,
             state=NEGOTIATION_TRANSITIONS.check(None, _S.OFFERED),
             provider_pid=str(message["providerPid"]), consumer_pid=pid,
-            counterparty_id=caller.id, counterparty_address=callback.rstrip("/"),
+            counterparty_id=caller.id, counterparty_address=callback,
             dataset_id=str(offer.get("target")), offer_id=str(offer.get("@id")), offer=offer,
             awaiting="owner", created_at=now, updated_at=now,
         )
@@ -404,8 +397,8 @@ class NegotiationService:
         if not offer.get("@id"):
             raise InvalidRequest("the offer needs its @id from the provider's catalog",
                                  code="offer-id-missing")
+        address = await check_counterparty(self.plane, counterparty_address)
         pid = new_pid()
-        address = counterparty_address.rstrip("/")
         message = messages.contract_request(consumer_pid=pid, offer=offer,
                                             callback_address=self.plane.dsp_url)
         validate_message(message)

@@ -33,6 +33,7 @@ from connector.domain.transfer import (
 from connector.errors import ProcessNotFound
 from connector.protocol import messages
 from connector.protocol.schemas import validate_message
+from connector.services.addresses import check_callback, check_counterparty
 from connector.services.negotiations import retrying
 from connector.services.steps import Step, steps_from_payload, steps_to_payload
 from connector.signaling import DataFlow, EndpointDataReference
@@ -144,12 +145,7 @@ class TransferService:
         Transfer, bool
     ]:
         """A TransferRequestMessage (we are the provider)."""
-        callback = message.get("callbackAddress")
-        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
-            raise InvalidRequest("callbackAddress must be an http(s) URL",
-                                 code="callback-address-invalid")
-        if callback.startswith("http://") and not self.plane.settings.dev:
-            raise InvalidRequest("callbackAddress must use https", code="callback-address-invalid")
+        callback = await check_callback(self.plane, message.get("callbackAddress"))
         agreement_id = str(message["agreementId"])
         transfer_format = str(message["format"])
         consumer_pid = str(message["consumerPid"])
@@ -181,7 +177,7 @@ class TransferService:
             state=TRANSFER_TRANSITIONS.check(None, _S.REQUESTED),
             provider_pid=pid, consumer_pid=consumer_pid, agreement_id=agreement_id,
             dataset_id=agreement.dataset_id, counterparty_id=caller.id,
-            counterparty_address=callback.rstrip("/"), format=transfer_format,
+            counterparty_address=callback, format=transfer_format,
             data_address=message.get("dataAddress"), standing=_standing(caller),
             created_at=now, updated_at=now,
         )
@@ -317,6 +313,8 @@ class TransferService:
             agreement = await get_agreement(conn, agreement_id, role=Role.CONSUMER)
         if agreement is None:
             raise NotFound(f"we hold no agreement {agreement_id}", code="agreement-not-found")
+        if counterparty_address is not None:
+            counterparty_address = await check_counterparty(self.plane, counterparty_address)
         address = (counterparty_address or agreement.counterparty_address or "").rstrip("/")
         if not address.startswith(("http://", "https://")):
             raise InvalidRequest("the provider's DSP address is unknown; give "

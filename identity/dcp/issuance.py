@@ -39,7 +39,7 @@ from identity.dcp.scopes import scopes_for
 from identity.resolver import DidResolver
 from identity.self_issued import create_self_issued_token
 from identity.signer import Signer
-from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed
+from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed, peer_refused
 
 __all__ = [
     "CredentialRequestReceipt",
@@ -113,12 +113,8 @@ async def _call(
         except orjson.JSONDecodeError:
             parsed = None
     if status >= 400:
-        code = parsed.get("code") if isinstance(parsed, Mapping) else None
-        raise UpstreamError(
-            f"the issuer service refused ({status})",
-            code="issuer-service-refused",
-            extra={"upstream_status": status, "upstream_code": code},
-        )
+        raise peer_refused(status, parsed, f"the issuer service refused ({status})",
+                           code="issuer-service-refused")
     return status, answer_headers, parsed
 
 

@@ -10,7 +10,7 @@ from connector.keys import API_KEYS, SERVICES, Services
 from servicekit.auth import ApiKeyVerifier, require_api_key
 from servicekit.errors import InvalidRequest
 
-__all__ = ["PAGING", "admin", "paging", "services"]
+__all__ = ["MAX_LIMIT", "MAX_OFFSET", "PAGING", "admin", "paging", "services"]
 
 
 def _verifier(request: web.Request) -> ApiKeyVerifier:
@@ -20,11 +20,17 @@ def _verifier(request: web.Request) -> ApiKeyVerifier:
 #: Decorate a handler: ``Authorization: Bearer <admin_api_key>`` required.
 admin = require_api_key(_verifier)
 
+#: The largest page size, and the largest offset: one that fits a 32-bit SQL
+#: integer, far beyond any store we page through, and well inside SQLite's and
+#: PostgreSQL's 64-bit OFFSET (a larger one overflowed into a 500).
+MAX_LIMIT = 500
+MAX_OFFSET = 2**31 - 1
+
 PAGING: list[dict[str, Any]] = [
     {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}},
     {"name": "offset", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
 ]
 
 
@@ -40,6 +46,7 @@ def paging(request: web.Request) -> tuple[int, int]:
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         raise InvalidRequest("limit and offset must be integers", code="paging-invalid") from None
-    if not 1 <= limit <= 500 or offset < 0:
-        raise InvalidRequest("limit must be 1..500 and offset >= 0", code="paging-invalid")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidRequest(f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}",
+                             code="paging-invalid")
     return limit, offset
