@@ -15,8 +15,11 @@ import aiohttp
 import jwt
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from connector.settings import FixedCaller
+from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, connector_settings, start_connector
 
@@ -96,7 +99,31 @@ async def test_green_dataset_is_negotiated_and_pulled(
     pair: tuple[RunningConnector, RunningConnector], http: aiohttp.ClientSession
 ) -> None:
     provider, consumer = pair
-    await _dataset(provider, http, "urn:green:1", keywords=["traffic"])
+    payload = b'[{"station": "Halden", "vehicles": 1234}]'
+    seen: list[dict[str, str]] = []
+
+    async def serve(request: web.Request) -> web.Response:
+        seen.append({"path": request.path, "authorization":
+                     request.headers.get("Authorization", "")})
+        return web.Response(body=payload, content_type="application/json")
+
+    backend = web.Application()
+    backend.router.add_get("/data", serve)
+    server = TestServer(backend, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    try:
+        await _green_dataset_is_negotiated_and_pulled(
+            provider, consumer, http, f"http://127.0.0.1:{server.port}/data", payload, seen)
+    finally:
+        await server.close()
+
+
+async def _green_dataset_is_negotiated_and_pulled(
+    provider: RunningConnector, consumer: RunningConnector, http: aiohttp.ClientSession,
+    backend: str, payload: bytes, seen: list[dict[str, str]],
+) -> None:
+    await _dataset(provider, http, "urn:green:1", keywords=["traffic"], backend={
+        "address": backend, "properties": {"header.Authorization": "Basic c2VjcmV0"}})
     started = await _negotiate(consumer, provider, http, "urn:green:1")
     done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
     other = await _provider_side(provider, http, started["id"])
@@ -122,6 +149,14 @@ async def test_green_dataset_is_negotiated_and_pulled(
     assert claims["agreement_id"] == done["agreement_id"]
     assert claims["exp"] - claims["iat"] <= provider.settings.edr_token_seconds
 
+    # The consumer pulls through the provider's data plane: the backend's bytes come
+    # back, and the backend got the dataset's own credentials, not the consumer's token.
+    async with http.get(edr["endpoint"], headers={"Authorization": f"Bearer {edr['token']}"}
+                        ) as response:
+        assert response.status == 200, await response.text()
+        assert await response.read() == payload
+    assert seen == [{"path": "/data", "authorization": "Basic c2VjcmV0"}]
+
     await consumer.api(http, "POST", f"/api/v1/transfers/{transfer['id']}/complete",
                        expect=200)
     provider_transfers = (await provider.api(
@@ -133,6 +168,7 @@ async def test_green_dataset_is_negotiated_and_pulled(
     async with http.get(edr["endpoint"], headers={"Authorization": f"Bearer {edr['token']}"}
                         ) as response:
         assert response.status in (401, 403)
+    assert len(seen) == 1  # the refused call never reached the backend
 
 
 async def test_the_backend_never_leaves_the_provider(
