@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -126,12 +127,7 @@ async def get_offer(request: web.Request) -> web.Response:
            responses={200: TokenResponse})
 async def token(request: web.Request) -> web.Response:
     """The token endpoint (pre-authorized code grant only)."""
-    if request.content_type == "application/json":
-        form: dict[str, Any] = await read_json(request)
-        if not isinstance(form, dict):
-            raise OAuthError("invalid_request", "the token request is a form")
-    else:
-        form = dict(await request.post())
+    form = await _token_form(request)
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OAuthError("unsupported_grant_type", "only the pre-authorized code grant is offered")
     code = form.get("pre-authorized_code")
@@ -155,6 +151,27 @@ async def token(request: web.Request) -> web.Response:
         TokenResponse(access_token=access_token, expires_in=settings.access_token_ttl_seconds),
         headers=_NO_STORE,
     )
+
+
+async def _token_form(request: web.Request) -> dict[str, Any]:
+    """The token request's parameters: a form (RFC 6749 section 4.1.3), or JSON.
+
+    Any other body (multipart, text, a form that is not UTF-8) is an OAuth
+    ``invalid_request``, never a server error.
+    """
+    if request.content_type == "application/json":
+        data: Any = await read_json(request)
+        if not isinstance(data, dict):
+            raise OAuthError("invalid_request", "the token request is a form")
+        return data
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request",
+                         "the token request is an application/x-www-form-urlencoded form")
+    raw = await request.read()
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20))
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError("invalid_request", "the token request is not a UTF-8 form") from None
 
 
 @operation("Get a fresh c_nonce for a key proof", tags=["oid4vci"],

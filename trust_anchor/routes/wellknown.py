@@ -24,7 +24,7 @@ def issuer_metadata(request: web.Request) -> dict[str, Any]:
         if "self" not in config.issued_by:
             continue
         configurations[config.type] = {
-            "format": "jwt_vc_json",
+            "format": "vc+jwt",
             "scope": config.type,
             "cryptographic_binding_methods_supported": ["did:web", "did:key"],
             "credential_signing_alg_values_supported": _ALGS,
