@@ -332,3 +332,103 @@ async def test_the_operator_reviews_applications_in_the_browser(
          {"reason": "not a Norwegian municipality"}),
     ]
     assert operator.errors == [], json.dumps(operator.errors)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_reload_keeps_the_operator_signed_in_and_the_code_shown(
+    browser: Browser, trust_anchor: TrustAnchor, width: int,
+) -> None:
+    """A reload (or a phone's tab coming back) loses neither the session nor the code."""
+    from playwright.async_api import expect
+
+    ta = trust_anchor
+    halden, halden_app = await submitted(ta, "Halden kommune", "959 159 092")
+    await submitted(ta, "Bodø kommune", "972 418 013")
+    context = await browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        operator = OperatorPage(page, ta)
+        await page.goto(f"{ta.url}/operator")
+        assert await sign_in(operator, ta.admin_key) == 200
+        await operator.act(halden, "approve", "registry extract checked")
+        await expect(page.locator("#notice")).to_be_visible()
+        shown = await page.locator("#notice").inner_text()
+        tx_code = re.search(r"Transaction code \(give it to the participant\): (\d{6})", shown)
+        assert tx_code, shown
+        await operator.show("active")
+
+        async with page.expect_response(lambda r: "/admin/applications" in r.url) as listed:
+            await page.reload()
+        assert (await listed.value).status == 200
+        # Still signed in, on the same list, with the same offer and code in view.
+        await expect(page.locator("#panel")).to_be_visible()
+        await expect(page.locator("#login")).to_be_hidden()
+        await expect(page.locator("#filter")).to_have_value("active")
+        await expect(operator.row(halden).locator(".state")).to_have_text("active")
+        await expect(page.locator("#notice")).to_be_visible()
+        await expect(page.locator("#notice")).to_contain_text(tx_code[0])
+        assert await page.locator("#notice").inner_text() == shown
+        await expect(page.locator("#error")).to_be_empty()
+        # Nothing sticks out sideways, at this width: no page-wide horizontal scrolling,
+        # and the code is on screen.
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
+        box = await page.locator("#notice").bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= width, box
+
+        # The code that survived the reload is the real one: it collects the credential.
+        offer_uri = re.search(r"Credential offer: (openid-credential-offer://\S+)", shown)
+        assert offer_uri, shown
+        credential = await collect_credential(ta.http, offer_uri[1], halden.signer,
+                                              tx_code=tx_code[1])
+        assert credential.count(".") == 2
+
+        # The key is this tab's alone (sessionStorage, never localStorage): a new tab
+        # asks for it.
+        assert await page.evaluate("localStorage.length") == 0
+        other = await context.new_page()
+        await other.goto(f"{ta.url}/operator")
+        await expect(other.locator("#login")).to_be_visible()
+        await expect(other.locator("#panel")).to_be_hidden()
+        await other.close()
+
+        # Hiding the notice and signing out forget the code and the key, reload or not.
+        await page.click("#dismiss")
+        await expect(page.locator("#notice")).to_be_hidden()
+        await page.click("#logout")
+        await expect(page.locator("#login")).to_be_visible()
+        await page.reload()
+        await expect(page.locator("#login")).to_be_visible()
+        await expect(page.locator("#panel")).to_be_hidden()
+        assert await page.evaluate("sessionStorage.getItem('adminKey')") is None
+        assert tx_code[1] not in await page.content()
+        assert operator.errors == [], json.dumps(operator.errors)
+        assert [path for path, _ in operator.posts] == [
+            f"/admin/applications/{halden_app['id']}/approve"]
+    finally:
+        await context.close()
+
+
+async def test_the_root_page_leads_a_browser_to_the_operator_page(
+    browser: Browser, trust_anchor: TrustAnchor,
+) -> None:
+    from playwright.async_api import expect
+
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        await page.goto(f"{trust_anchor.url}/")
+        await page.click("text=Operator page")
+        await expect(page).to_have_url(f"{trust_anchor.url}/operator")
+        await expect(page.locator("#login")).to_be_visible()
+        await page.goto(f"{trust_anchor.url}/")
+        await page.click("text=API description (OpenAPI 3.1)")
+        await expect(page).to_have_url(f"{trust_anchor.url}/openapi.json")
+        assert '"openapi"' in await page.content()
+    finally:
+        await context.close()

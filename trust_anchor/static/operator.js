@@ -1,13 +1,31 @@
-// The operator page talks only to the admin API, with the key kept in this tab.
+// The operator page talks only to the admin API.
+//
+// What survives a reload lives in sessionStorage: the admin key (so a reload
+// does not sign the operator out), the list filter, and the last approval's
+// credential offer and transaction code (the trust anchor keeps only a hash
+// of the code, so the page cannot fetch it again). The trade-off:
+// sessionStorage is readable by any script running on this origin, so an
+// injected script could read the key; the page's Content-Security-Policy
+// allows only this file as script, and nothing is written to disk beyond the
+// browser's session: sessionStorage belongs to this one tab and is cleared
+// when the tab closes (localStorage would keep the key for every tab, across
+// restarts). "Sign out" clears it at once.
 "use strict";
 const ACTIONS = {
   submitted: ["approve", "reject"],
   active: ["suspend", "revoke"],
   suspended: ["reinstate", "revoke"],
 };
+const KEY = "adminKey";
+const FILTER = "filter";
+const NOTICE = "lastApproval";
 const $ = (id) => document.getElementById(id);
 
-function key() { return sessionStorage.getItem("adminKey") || ""; }
+function key() { return sessionStorage.getItem(KEY) || ""; }
+
+class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
 
 async function call(method, path, body) {
   const response = await fetch(path, {
@@ -16,7 +34,9 @@ async function call(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json();
-  if (!response.ok) { throw new Error(data.detail || data.title || response.statusText); }
+  if (!response.ok) {
+    throw new ApiError(data.detail || data.title || response.statusText, response.status);
+  }
   return data;
 }
 
@@ -57,16 +77,28 @@ async function load(more = false) {
   }
 }
 
+function showNotice(approval) {
+  if (!approval) { $("notice").hidden = true; return; }
+  $("notice-text").textContent =
+    `Approved ${approval.legal_name}.\nCredential offer: ${approval.offer_uri}\n` +
+    (approval.tx_code ? `Transaction code (give it to the participant): ${approval.tx_code}` : "");
+  $("notice").hidden = false;
+}
+
+function storedNotice() {
+  try { return JSON.parse(sessionStorage.getItem(NOTICE) || "null"); } catch { return null; }
+}
+
 async function act(app, action) {
   const reason = window.prompt(`Reason to ${action} ${app.legal_name}:`, "");
   if (reason === null) { return; }
   try {
     const result = await call("POST", `/admin/applications/${app.id}/${action}`, { reason });
     if (action === "approve") {
-      const notice = $("notice");
-      notice.style.display = "block";
-      notice.textContent = `Approved ${app.legal_name}.\nCredential offer: ${result.credential_offer_uri}\n` +
-        (result.tx_code ? `Transaction code (give it to the participant): ${result.tx_code}` : "");
+      const approval = { legal_name: app.legal_name, application_id: app.id,
+                         offer_uri: result.credential_offer_uri, tx_code: result.tx_code };
+      sessionStorage.setItem(NOTICE, JSON.stringify(approval));
+      showNotice(approval);
     }
     await load();
   } catch (err) {
@@ -74,17 +106,56 @@ async function act(app, action) {
   }
 }
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  sessionStorage.setItem("adminKey", $("key").value);
+function signedIn(yes) {
+  $("login").hidden = yes;
+  $("panel").hidden = !yes;
+  showNotice(yes ? storedNotice() : null);
+}
+
+function signOut() {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(NOTICE);
+  $("rows").replaceChildren();
+  $("key").value = "";
+  signedIn(false);
+}
+
+async function signIn() {
   try {
     await load();
-    $("login").hidden = true;
-    $("panel").hidden = false;
+    signedIn(true);
   } catch (err) {
+    if (err.status === 401) { sessionStorage.removeItem(KEY); }
+    signedIn(false);
     $("error").textContent = err.message;
   }
+}
+
+const shown = (promise) => promise.catch((e) => { $("error").textContent = e.message; });
+
+$("login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, $("key").value);
+  signIn();
 });
-$("filter").addEventListener("change", () => load().catch((e) => { $("error").textContent = e.message; }));
-$("refresh").addEventListener("click", () => load().catch((e) => { $("error").textContent = e.message; }));
-$("more").addEventListener("click", () => load(true).catch((e) => { $("error").textContent = e.message; }));
+$("logout").addEventListener("click", signOut);
+$("dismiss").addEventListener("click", () => {
+  sessionStorage.removeItem(NOTICE);
+  showNotice(null);
+});
+$("filter").addEventListener("change", () => {
+  sessionStorage.setItem(FILTER, $("filter").value);
+  shown(load());
+});
+$("refresh").addEventListener("click", () => shown(load()));
+$("more").addEventListener("click", () => shown(load(true)));
+
+// After a reload: the same filter, and signed in again if this tab has the key.
+const filter = sessionStorage.getItem(FILTER);
+if (filter !== null && [...$("filter").options].some((o) => o.value === filter)) {
+  $("filter").value = filter;
+}
+if (key()) {
+  $("login").hidden = true;  // no flash of the sign-in form while the list loads
+  signIn();
+}
