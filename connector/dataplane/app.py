@@ -77,7 +77,7 @@ def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Si
                      endpoint=settings.public_data_plane_url,
                      token_seconds=settings.edr_token_seconds,
                      marketplace_url=settings.marketplace_url, clock=clock,
-                     schema=settings.database_schema)
+                     schema=settings.database_schema, allow_loopback=settings.dev)
 
 
 @operation("Liveness", tags=["health"], responses={200: {"type": "object"}})

@@ -6,6 +6,12 @@ signaling the control plane calls, and the policy monitor. :meth:`flush`
 writes the buffered audit records and the metered usage in **one**
 transaction, audit first: usage is never stored, so never billed, before
 the audit records of its decisions are durable.
+
+Usage notices go to endpoints an agreement's policy names (``dst:notify``),
+so anyone who writes a policy picks the address: they are sent through
+servicekit's guarded client, which refuses private, link-local and (outside
+``dev``) loopback addresses before connecting. Usage reports go to the
+configured marketplace on the plain client.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from connector.dataplane.store.tables import audit_head, usage
 from connector.dataplane.tokens import AccessTokens
 from identity.signer import Signer
 from servicekit import jobs
+from servicekit.http import AddressRefused, HttpClientConfig, create_client_session
 from servicekit.jobs import Job, JobRunner, PermanentJobError
 
 __all__ = ["NOTICE_TYPE", "NOTIFY_JOB", "RECEIPT_TYPE", "USAGE_TYPE", "DataPlane"]
@@ -64,6 +71,7 @@ class DataPlane:
         clock: Callable[[], float] = time.time,
         payments: PaymentState | None = None,
         schema: str | None = None,
+        allow_loopback: bool = False,
     ) -> None:
         self.db = engine
         self.signer = signer
@@ -96,6 +104,9 @@ class DataPlane:
         self.monitor = PolicyMonitor(self.flows, stop_flow=self.signaling.terminate, clock=clock,
                                      max_sleep=settings.monitor_seconds)
         self.session: aiohttp.ClientSession | None = None
+        #: For addresses policies name (notify duties): public ones only.
+        self.guarded_session: aiohttp.ClientSession | None = None
+        self._allow_loopback = allow_loopback
         self.backends: Backends | None = None
         self.runner: JobRunner | None = None
         self._own_runner = False
@@ -131,6 +142,10 @@ class DataPlane:
         self.session = aiohttp.ClientSession(
             timeout=timeout, connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
             auto_decompress=False, headers={"User-Agent": USER_AGENT})
+        self.guarded_session = create_client_session(
+            HttpClientConfig(total_timeout=30.0, connect_timeout=10.0, read_timeout=30.0,
+                             user_agent=USER_AGENT),
+            guarded=True, allow_loopback=self._allow_loopback)
         pool = ConnectionPool(connect_timeout=min(10.0, s.backend_timeout_seconds),
                               head_timeout=s.backend_timeout_seconds,
                               read_timeout=s.backend_read_timeout_seconds,
@@ -176,6 +191,8 @@ class DataPlane:
                 await self.backends.close()
             if self.session is not None:
                 await self.session.close()
+            if self.guarded_session is not None:
+                await self.guarded_session.close()
 
     async def _every(self, seconds: float, work: Callable[[], Any]) -> None:
         while not self._stopping.is_set():
@@ -224,19 +241,22 @@ class DataPlane:
         return len(notices) if self.runner is not None else 0
 
     async def _notify(self, job: Job) -> None:
-        if self.session is None:
+        if self.guarded_session is None:
             raise RuntimeError("the data plane is not running")
         payload = dict(job.payload)
         endpoint = str(payload.pop("endpoint"))
         document = {"@type": "UsageNotification", "provider": self.signer.did, **payload}
         signed = self.signer.sign_jwt(document, typ=NOTICE_TYPE)
-        async with self.session.post(
-            endpoint, data=orjson.dumps(document),
-            headers={"Content-Type": "application/json", "X-Notification-Signature": signed},
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as response:
-            if response.status >= 300:
-                raise RuntimeError(f"the notified party answered {response.status}")
+        try:
+            async with self.guarded_session.post(
+                endpoint, data=orjson.dumps(document), allow_redirects=False,
+                headers={"Content-Type": "application/json", "X-Notification-Signature": signed},
+            ) as response:
+                if response.status >= 300:
+                    raise RuntimeError(f"the notified party answered {response.status}")
+        except AddressRefused as exc:
+            _log.warning("usage_notice_refused", endpoint=endpoint, detail=exc.detail)
+            raise PermanentJobError(f"the notify endpoint is refused: {exc.detail}") from None
 
     # --- receipts and reports ----------------------------------------------------------
 

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from connector.dataplane.runtime import NOTIFY_JOB
 from connector.domain.catalog import Backend
 from identity.jose import decode_jws, verify_jws
 from policies.presets import PlanTerms, pay_per_use, research_use
+from servicekit import jobs
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port
 from tests.connector.dataplane.harness import (
@@ -203,3 +205,56 @@ async def test_duties_attribution_header_and_notifications(
     finally:
         await running.server.close()
         await server.close()
+
+
+async def test_notify_endpoints_at_refused_addresses_are_never_connected_to(
+    database: Database, tmp_path: Path, api: Backend
+) -> None:
+    """Outside dev, a policy's notify endpoint on loopback or a private network is refused.
+
+    The loopback one is a listener that counts connections: it gets none.
+    """
+    connections = 0
+
+    async def count(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    endpoints = [f"http://127.0.0.1:{port}/hook", "http://10.0.0.7/hook",
+                 "http://169.254.169.254/latest/meta-data", "http://[::1]:9/hook"]
+    settings = settings_for(database, tmp_path).model_copy(update={"dev": False})
+    running = await serve_data_plane(settings)
+    assert running.plane.runner is not None
+    running.plane.runner._base_backoff = 0.05
+    try:
+        duties = tuple({"action": {"rdf:value": {"@id": "dst:notify"}, "refinement": [
+            {"leftOperand": "dst:endpoint", "operator": "eq", "rightOperand": {"@id": url}}]}}
+            for url in endpoints)
+        edr = await running.plane.signaling.start(data_flow(
+            agreement(PlanTerms(duties=duties, uses_profile=True)), api))
+        async with aiohttp.ClientSession() as http:
+            assert (await fetch(http, running.url, bearer(edr)))[0] == 200
+        await running.plane.flush()
+        rows: list[Any] = []
+        for _ in range(200):
+            async with running.plane.db.connect() as conn:
+                rows = list((await conn.execute(sa.select(
+                    jobs.jobs_table.c.payload, jobs.jobs_table.c.status,
+                    jobs.jobs_table.c.attempts, jobs.jobs_table.c.last_error).where(
+                    jobs.jobs_table.c.kind == NOTIFY_JOB))).all())
+            if len(rows) == len(endpoints) and all(r.status == "failed" for r in rows):
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(json.loads(r.payload)["endpoint"] for r in rows) == sorted(endpoints)
+        for row in rows:
+            assert row.status == "failed", row  # refused at once, not retried
+            assert row.attempts == 1, row
+            assert "refused" in row.last_error, row
+        assert connections == 0
+    finally:
+        await running.server.close()
+        listener.close()
+        await listener.wait_closed()
