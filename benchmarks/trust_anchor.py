@@ -87,7 +87,8 @@ async def over_http(workdir: Path, seconds: float, rounds: int) -> dict[str, flo
 
         info = json.loads((data / "service.json").read_text())
         base, headers = info["base_url"], {"Authorization": f"Bearer {info['admin_api_key']}"}
-        body = {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"],
+        body = {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2",
+                                            "https://www.w3.org/ns/credentials/undefined-terms/v2"],
                                "type": ["VerifiableCredential", "MembershipCredential"],
                                "credentialSubject": {"id": SUBJECT, **CLAIMS}}}
         connector = aiohttp.TCPConnector(limit=64)

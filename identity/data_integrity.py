@@ -63,6 +63,7 @@ __all__ = [
     "UNDEFINED_TERMS_V2_CONTEXT",
     "add_proof",
     "check_proof",
+    "check_proof_of",
     "hash_data",
     "is_eddsa_rdfc_2022",
     "issue_data_integrity",
@@ -72,6 +73,9 @@ __all__ = [
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
+#: The same algorithm under its name in the 2022-2023 drafts; verified, never issued.
+EDDSA_2022 = "eddsa-2022"
+_EDDSA_SUITES = (EDDSA_RDFC_2022, EDDSA_2022)
 DATA_INTEGRITY_V2_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 #: The VC 2.0 context for terms no other context defines (issuer-dependent IRIs).
 UNDEFINED_TERMS_V2_CONTEXT = "https://www.w3.org/ns/credentials/undefined-terms/v2"
@@ -112,7 +116,7 @@ def is_eddsa_rdfc_2022(document: Mapping[str, Any]) -> bool:
     return any(
         isinstance(p, Mapping)
         and p.get("type") == DATA_INTEGRITY_PROOF
-        and p.get("cryptosuite") == EDDSA_RDFC_2022
+        and p.get("cryptosuite") in _EDDSA_SUITES
         for p in items
     )
 
@@ -154,11 +158,15 @@ def add_proof(
     proof_purpose: str = "assertionMethod",
     created: datetime | None = None,
     loader: DocumentLoader = local_document_loader,
+    domain: str | None = None,
+    challenge: str | None = None,
 ) -> dict[str, Any]:
     """``document`` with an ``eddsa-rdfc-2022`` proof by ``key`` (no credential rules).
 
     ``created`` defaults to now, in whole seconds. The document's contexts
     must define the Data Integrity terms (VC 2.0 or a data-integrity context).
+    ``domain`` and ``challenge`` bind a presentation proof to a verifier and
+    its request.
     """
     if "proof" in document:
         raise VerificationError(
@@ -178,6 +186,10 @@ def add_proof(
         "verificationMethod": verification_method,
         "proofPurpose": proof_purpose,
     }
+    if domain is not None:
+        proof["domain"] = domain
+    if challenge is not None:
+        proof["challenge"] = challenge
     signature = _ed25519(key).sign(hash_data(document, proof, loader=loader))
     proof["proofValue"] = multibase_encode(signature, "z")
     return {**document, "proof": proof}
@@ -191,7 +203,7 @@ def _proof_of(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
             "proof sets and chains are not supported", code="credential-malformed"
         )
     proof = proofs[0]
-    if proof.get("type") != DATA_INTEGRITY_PROOF or proof.get("cryptosuite") != EDDSA_RDFC_2022:
+    if proof.get("type") != DATA_INTEGRITY_PROOF or proof.get("cryptosuite") not in _EDDSA_SUITES:
         raise VerificationError(
             f"not a {DATA_INTEGRITY_PROOF} of {EDDSA_RDFC_2022}", code="credential-malformed"
         )
@@ -245,6 +257,40 @@ def _verify_signature(public_key: object, signature: bytes, data: bytes) -> None
         public_key.verify(signature, data)
     except InvalidSignature as exc:
         raise VerificationError("proof does not verify", code="proof-invalid") from exc
+
+
+async def check_proof_of(
+    document: Mapping[str, Any],
+    resolver: DidResolver,
+    *,
+    purpose: str,
+    current: float,
+    skew: float,
+    loader: DocumentLoader = local_document_loader,
+) -> tuple[Mapping[str, Any], str]:
+    """Check the ``eddsa-rdfc-2022`` proof of any document for ``purpose``.
+
+    The proof's ``proofPurpose`` must be ``purpose`` and its key (resolved
+    through ``resolver``) listed under that relationship of its DID. Returns
+    the proof and the DID of the key. Who that DID must be is the caller's
+    rule (the issuer of a credential, the holder of a presentation).
+    """
+    proof, signature = _proof_of(document)
+    method_id = proof.get("verificationMethod")
+    if not isinstance(method_id, str) or "#" not in method_id or not method_id.startswith("did:"):
+        raise VerificationError("verificationMethod must be a DID URL", code="credential-malformed")
+    if proof.get("proofPurpose") != purpose:
+        raise VerificationError(f"proofPurpose must be {purpose}", code="key-not-authorized")
+    data = await asyncio.get_running_loop().run_in_executor(
+        _canonicalizer, functools.partial(hash_data, document, proof, loader=loader)
+    )
+    method = await resolver.verification_method(method_id, purpose)
+    _verify_signature(method.public_key, signature, data)
+    if "expires" in proof:
+        expires = parse_datetime(proof["expires"], "proof.expires")
+        if current - skew >= expires.timestamp():
+            raise VerificationError("the proof has expired", code="proof-invalid")
+    return proof, method_id.split("#", 1)[0]
 
 
 def issue_data_integrity(

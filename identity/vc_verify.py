@@ -33,7 +33,7 @@ from identity.jose import DEFAULT_SKEW, Jws, check_time_claims, decode_jws, typ_
 from identity.resolver import DidResolver
 from identity.status_check import StatusListChecker
 from identity.vc import (
-    ENVELOPED_VC_PREFIXES,
+    VC_V1_CONTEXT,
     VC_V2_CONTEXT,
     CredentialFormat,
     VerifiedCredential,
@@ -41,8 +41,9 @@ from identity.vc import (
     describe_credential,
     issuer_id,
     parse_datetime,
-    unwrap_enveloped,
 )
+from identity.vc_envelope import validate_envelope
+from identity.vc_model import SchemaStore, validate_credential
 
 __all__ = ["VC_JWT_TYPES", "CredentialVerifier"]
 
@@ -76,19 +77,35 @@ class CredentialVerifier:
         self.clock = clock
 
     async def verify(
-        self, credential: str | Mapping[str, Any], *, check_status: bool = True
+        self,
+        credential: str | Mapping[str, Any],
+        *,
+        check_status: bool = True,
+        expand: bool = False,
+        schemas: SchemaStore | None = None,
     ) -> VerifiedCredential:
-        """Verify a JWT, an ``EnvelopedVerifiableCredential`` or a Data Integrity VC."""
+        """Verify a JWT, an ``EnvelopedVerifiableCredential`` or a Data Integrity VC.
+
+        Every VC 2.0 credential is checked against the data model
+        (:func:`~identity.vc_model.validate_credential`): its structure always,
+        its JSON-LD expansion too with ``expand`` (Data Integrity proofs
+        expand it anyway), against the JSON Schemas in ``schemas``.
+        """
         if isinstance(credential, str):
-            return await self.verify_jwt(credential, check_status=check_status)
+            result = await self.verify_jwt(credential, check_status=check_status)
+            return self._model_checked(result, expand, schemas)
         if not isinstance(credential, Mapping):
             raise VerificationError(
                 "a credential is a JWT or a JSON object", code="credential-malformed"
             )
-        token = unwrap_enveloped(credential, ENVELOPED_VC_PREFIXES)
-        if token is not None:
-            return await self.verify_jwt(token, check_status=check_status)
+        kinds = credential.get("type")
+        if "EnvelopedVerifiableCredential" in (kinds if isinstance(kinds, list) else [kinds]):
+            _media_type, token = validate_envelope(credential, "EnvelopedVerifiableCredential")
+            result = await self.verify_jwt(token, check_status=check_status)
+            return self._model_checked(result, expand, schemas)
         if "proof" in credential:
+            if not _is_v1(credential):
+                validate_credential(credential, expand=expand, schemas=schemas)
             if is_eddsa_rdfc_2022(credential):
                 result = await verify_eddsa_rdfc_2022(
                     credential, self.resolver, current=now(self.clock), skew=self.skew
@@ -100,7 +117,17 @@ class CredentialVerifier:
             if check_status:
                 await self._check_status(result)
             return result
+        if not _is_v1(credential):
+            validate_credential(credential, expand=expand, schemas=schemas)
         raise VerificationError("credential carries no proof", code="credential-malformed")
+
+    @staticmethod
+    def _model_checked(
+        result: VerifiedCredential, expand: bool, schemas: SchemaStore | None
+    ) -> VerifiedCredential:
+        if (expand or schemas) and _is_v2(result.credential):
+            validate_credential(result.credential, expand=expand, schemas=schemas)
+        return result
 
     async def verify_jwt(self, token: str, *, check_status: bool = True) -> VerifiedCredential:
         """Verify a ``vc+jwt`` or a VC 1.1 JWT (told apart by header ``typ``)."""
@@ -143,11 +170,7 @@ class CredentialVerifier:
         method = await self.resolver.verification_method(kid, "assertionMethod")
         verify_jws(jws, method.public_key, key_alg=method.declared_alg)
         credential = jws.claims()
-        contexts = credential.get("@context")
-        if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2_CONTEXT:
-            raise VerificationError(
-                "a vc+jwt carries a VC 2.0 credential", code="credential-malformed"
-            )
+        validate_credential(credential, expand=False)  # a vc+jwt carries a VC 2.0 credential
         issuer = issuer_id(credential)
         if issuer != kid.split("#", 1)[0]:
             raise VerificationError(
@@ -195,6 +218,8 @@ class CredentialVerifier:
         verify_jws(jws, method.public_key, key_alg=method.declared_alg)
         exp = check_time_claims(claims, current, skew=self.skew)
         credential = dict(vc)
+        if _is_v2(credential):
+            validate_credential({"issuer": iss, **credential}, expand=False)
         if "issuer" in credential and issuer_id(credential) != iss:
             raise VerificationError("vc.issuer differs from iss", code="issuer-mismatch")
         credential.setdefault("issuer", iss)
@@ -248,3 +273,16 @@ class CredentialVerifier:
                 raise VerificationError("credential has been revoked", code="credential-revoked")
             if status.suspended:
                 raise VerificationError("credential is suspended", code="credential-suspended")
+
+
+def _is_v2(credential: Mapping[str, Any]) -> bool:
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    return bool(first == VC_V2_CONTEXT)
+
+
+def _is_v1(credential: Mapping[str, Any]) -> bool:
+    """A VC 1.1 credential (its own rules; :mod:`identity.vc_model` is VC 2.0)."""
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    return bool(first == VC_V1_CONTEXT)

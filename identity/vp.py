@@ -1,4 +1,4 @@
-"""Verifiable presentations: ``vp+jwt`` (VC 2.0) and VC 1.1 JWT VPs.
+"""Verifiable presentations: ``vp+jwt`` (VC 2.0), VC 1.1 JWT VPs and Data Integrity VPs.
 
 A ``vp+jwt`` is the presentation JSON signed by the holder (header ``typ``
 ``vp+jwt``, ``kid`` a DID URL in the holder's ``authentication``); its
@@ -8,8 +8,12 @@ nonce travel as the JWT claims ``aud`` and ``nonce``. A VC 1.1 JWT VP carries
 the presentation in the ``vp`` claim with the holder as ``iss``.
 
 :class:`PresentationVerifier` also accepts an ``EnvelopedVerifiablePresentation``
-object (as Eclipse EDC sends in DCP presentation responses) and checks that
-every presented credential is about the holder.
+object (as Eclipse EDC sends in DCP presentation responses; its ``@context``,
+``type`` and ``data:`` URL are checked as VC 2.0 section 4.13 says), and a
+VC 2.0 presentation secured with an ``eddsa-rdfc-2022`` Data Integrity proof
+by its holder (``proofPurpose`` ``authentication``, the verifier's nonce in
+``challenge`` and its identifier in ``domain``). It checks that every
+presented credential is about the holder unless told not to.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from identity.clock import Clock, now
+from identity.data_integrity import add_proof, check_proof_of
 from identity.errors import VerificationError
 from identity.jose import check_audience, check_time_claims, decode_jws, typ_matches, verify_jws
 from identity.signer import Signer
-from identity.vc import VC_V2_CONTEXT, VerifiedCredential, envelope_credential, unwrap_enveloped
+from identity.vc import VC_V2_CONTEXT, VerifiedCredential, envelope_credential
+from identity.vc_envelope import validate_envelope
+from identity.vc_model import validate_presentation
 from identity.vc_verify import CredentialVerifier
 
 __all__ = [
@@ -31,11 +38,11 @@ __all__ = [
     "VerifiedPresentation",
     "envelope_presentation",
     "issue_jwt_vp_11",
+    "issue_vp_data_integrity",
     "issue_vp_jwt",
 ]
 
 VP_JWT_TYPES = ("vp+jwt", "vp-ld+jwt")
-ENVELOPED_VP_PREFIXES = ("data:application/vp+jwt,", "data:application/vp-ld+jwt,")
 VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 
 
@@ -50,7 +57,7 @@ class VerifiedPresentation:
     format: str
     expires_at: float | None
     presentation: Mapping[str, Any]
-    raw: str
+    raw: str | Mapping[str, Any]
 
     def credentials_of_type(self, credential_type: str) -> list[VerifiedCredential]:
         """The presented credentials of ``credential_type``."""
@@ -101,6 +108,32 @@ def issue_vp_jwt(
         payload["nonce"] = nonce
     payload.update(_timing(clock, lifetime))
     return signer.sign_jwt(payload, typ="vp+jwt")
+
+
+def issue_vp_data_integrity(
+    signer: Signer,
+    credentials: Sequence[str | Mapping[str, Any]],
+    *,
+    domain: str | None,
+    challenge: str | None,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """A VC 2.0 presentation by ``signer`` (the holder) with an ``eddsa-rdfc-2022`` proof.
+
+    The proof's purpose is ``authentication``; ``domain`` names the verifier
+    and ``challenge`` carries its nonce. A string credential (a ``vc+jwt``)
+    is enveloped; an object is included as is.
+    """
+    presentation: dict[str, Any] = {"@context": [VC_V2_CONTEXT],
+                                    "type": ["VerifiablePresentation"]}
+    if id is not None:
+        presentation["id"] = id
+    presentation["holder"] = signer.did
+    presentation["verifiableCredential"] = [
+        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
+    ]
+    return add_proof(presentation, signer.key, verification_method=signer.kid,
+                     proof_purpose="authentication", domain=domain, challenge=challenge)
 
 
 def issue_jwt_vp_11(
@@ -166,25 +199,34 @@ class PresentationVerifier:
         nonce: str | None,
         holder: str | None = None,
         check_status: bool = True,
+        bind_subjects: bool = True,
+        expand: bool = False,
     ) -> VerifiedPresentation:
-        """Verify a VP JWT or an ``EnvelopedVerifiablePresentation``.
+        """Verify a VP JWT, an ``EnvelopedVerifiablePresentation`` or a Data Integrity VP.
 
-        ``audience`` (the verifier's DID) and ``nonce`` are checked unless
-        passed as ``None``; ``holder`` pins the expected holder DID.
+        ``audience`` (the verifier's DID; a Data Integrity ``domain``) and
+        ``nonce`` (``challenge``) are checked unless passed as ``None``;
+        ``holder`` pins the expected holder DID; ``bind_subjects`` requires
+        every credential to be about the holder; ``expand`` checks JSON-LD
+        expansion of the presentation and its credentials too.
         """
-        token: str | None
-        if isinstance(presentation, str):
-            token = presentation
-        elif isinstance(presentation, Mapping):
-            try:
-                token = unwrap_enveloped(presentation, ENVELOPED_VP_PREFIXES)
-            except VerificationError as exc:
-                raise VerificationError(exc.detail, code="presentation-malformed") from exc
-            if token is None:
+        if isinstance(presentation, Mapping):
+            kinds = presentation.get("type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if "EnvelopedVerifiablePresentation" in kinds:
+                _media_type, token = validate_envelope(
+                    presentation, "EnvelopedVerifiablePresentation")
+            elif "proof" in presentation:
+                return await self._verify_data_integrity(
+                    presentation, audience=audience, nonce=nonce, holder=holder,
+                    check_status=check_status, bind_subjects=bind_subjects, expand=expand)
+            else:
                 raise VerificationError(
-                    "only JWT and enveloped presentations are accepted",
+                    "a presentation object is enveloped or carries a Data Integrity proof",
                     code="presentation-malformed",
                 )
+        elif isinstance(presentation, str):
+            token = presentation
         else:
             raise VerificationError(
                 "a presentation is a JWT or an object", code="presentation-malformed"
@@ -207,6 +249,10 @@ class PresentationVerifier:
             raise VerificationError(f"typ {typ!r} is not a presentation", code="jwt-typ-mismatch")
         if presenter is None:
             raise VerificationError("presentation names no holder", code="presentation-malformed")
+        contexts = body.get("@context")
+        if (contexts[0] if isinstance(contexts, list) and contexts else contexts) == VC_V2_CONTEXT:
+            validate_presentation(body, expand=False,
+                                  credential_check=lambda _credential, _pointer: None)
         kinds = body.get("type")
         if kinds != "VerifiablePresentation" and not (
             isinstance(kinds, list) and "VerifiablePresentation" in kinds
@@ -236,21 +282,8 @@ class PresentationVerifier:
             kid, "authentication", did=presenter if relative else None
         )
         verify_jws(jws, method.public_key, key_alg=method.declared_alg)
-        items = body.get("verifiableCredential", [])
-        if not isinstance(items, list):
-            items = [items]
-        verified = []
-        for item in items:
-            if not isinstance(item, str | Mapping):
-                raise VerificationError(
-                    "bad verifiableCredential entry", code="presentation-malformed"
-                )
-            credential = await self.credentials.verify(item, check_status=check_status)
-            if presenter not in _subject_ids(credential):
-                raise VerificationError(
-                    "a presented credential is not about the holder", code="subject-mismatch"
-                )
-            verified.append(credential)
+        verified = await self._credentials(body, presenter, check_status=check_status,
+                                           bind_subjects=bind_subjects, expand=expand)
         return VerifiedPresentation(
             holder=presenter,
             credentials=tuple(verified),
@@ -260,4 +293,70 @@ class PresentationVerifier:
             expires_at=exp,
             presentation=body,
             raw=token,
+        )
+
+    async def _credentials(
+        self, body: Mapping[str, Any], presenter: str, *, check_status: bool,
+        bind_subjects: bool, expand: bool,
+    ) -> list[VerifiedCredential]:
+        items = body.get("verifiableCredential", [])
+        if not isinstance(items, list):
+            items = [items]
+        verified = []
+        for item in items:
+            if not isinstance(item, str | Mapping):
+                raise VerificationError(
+                    "bad verifiableCredential entry", code="presentation-malformed"
+                )
+            credential = await self.credentials.verify(
+                item, check_status=check_status, expand=expand)
+            if bind_subjects and presenter not in _subject_ids(credential):
+                raise VerificationError(
+                    "a presented credential is not about the holder", code="subject-mismatch"
+                )
+            verified.append(credential)
+        return verified
+
+    async def _verify_data_integrity(
+        self, presentation: Mapping[str, Any], *, audience: str | None, nonce: str | None,
+        holder: str | None, check_status: bool, bind_subjects: bool, expand: bool,
+    ) -> VerifiedPresentation:
+        validate_presentation(presentation, expand=expand,
+                              credential_check=lambda _credential, _pointer: None)
+        proofs = presentation.get("proof")
+        proof = proofs[0] if isinstance(proofs, list) and len(proofs) == 1 else proofs
+        if not isinstance(proof, Mapping):
+            raise VerificationError("one proof object is expected", code="presentation-malformed")
+        # Bind challenge and domain before calling anyone.
+        if nonce is not None and proof.get("challenge") != nonce:
+            raise VerificationError("challenge is missing or wrong", code="nonce-mismatch")
+        domain = proof.get("domain")
+        if audience is not None and audience != domain and not (
+            isinstance(domain, list) and audience in domain
+        ):
+            raise VerificationError("domain does not name this verifier", code="domain-mismatch")
+        named = _holder_of(presentation.get("holder"))
+        method = proof.get("verificationMethod")
+        signer_did = method.split("#", 1)[0] if isinstance(method, str) else None
+        if named is not None and signer_did != named:
+            raise VerificationError("the holder did not sign the presentation",
+                                    code="holder-mismatch")
+        if holder is not None and signer_did != holder:
+            raise VerificationError("presentation is from another holder", code="holder-mismatch")
+        verifier = self.credentials
+        proof, presenter = await check_proof_of(
+            presentation, self.resolver, purpose="authentication",
+            current=now(verifier.clock), skew=verifier.skew)
+        verified = await self._credentials(presentation, presenter, check_status=check_status,
+                                           bind_subjects=bind_subjects, expand=expand)
+        challenge = proof.get("challenge")
+        return VerifiedPresentation(
+            holder=presenter,
+            credentials=tuple(verified),
+            nonce=challenge if isinstance(challenge, str) else None,
+            kid=str(proof["verificationMethod"]),
+            format="ldp_vp",
+            expires_at=None,
+            presentation=presentation,
+            raw=presentation,
         )

@@ -120,6 +120,52 @@ class Issuer:
                 return issued
         raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
 
+    async def sign(self, credential: Mapping[str, Any], proof_format: str) -> str:
+        """Secure ``credential`` as it is: a ``vc+jwt`` token or Data Integrity JSON."""
+        if proof_format == VC_JWT:
+            return issue_vc_jwt(credential, self.identity.signer)
+        return await self._sign_data_integrity(dict(credential))
+
+    async def issue_with_status(
+        self,
+        conn: AsyncConnection,
+        credential: Mapping[str, Any],
+        *,
+        record_id: str,
+        subject_did: str,
+        credential_type: str,
+        valid_until: datetime | None,
+        proof_format: str = VC_JWT,
+    ) -> IssuedCredential:
+        """Secure and record ``credential`` as given, plus a revocation and a suspension entry.
+
+        Its own ``credentialStatus`` entries, if any, are kept before ours.
+        """
+        at = self.clock().replace(microsecond=0)
+        existing = credential.get("credentialStatus", [])
+        kept = list(existing) if isinstance(existing, list) else [existing]
+        for _ in range(20):
+            revocation = await allocate_slot(conn, "revocation", at, self._open_lists)
+            suspension = await allocate_slot(conn, "suspension", at, self._open_lists)
+            entries = [
+                status_list_entry(list_credential=self.status_list_url(list_id), index=index,
+                                  purpose=purpose)
+                for purpose, (list_id, index) in (("revocation", revocation),
+                                                  ("suspension", suspension))
+            ]
+            token = await self.sign({**credential, "credentialStatus": [*kept, *entries]},
+                                    proof_format)
+            issued = IssuedCredential(
+                id=record_id, participant_id=None, subject_did=subject_did,
+                credential_type=credential_type, token=token, issued_at=at,
+                valid_until=valid_until, revocation_list=revocation[0],
+                revocation_index=revocation[1], suspension_list=suspension[0],
+                suspension_index=suspension[1],
+            )
+            if await record_credential(conn, issued):
+                return issued
+        raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
+
     async def _sign(
         self,
         subject_did: str,
@@ -138,6 +184,9 @@ class Issuer:
             subject={"id": subject_did, **claims},
             types=[credential_type],
             id=credential_id,
+            # The VC 2.0 context defines none of our types and claims; a conforming
+            # credential defines every term (and Data Integrity signs only those).
+            contexts=[UNDEFINED_TERMS_V2_CONTEXT],
             valid_from=valid_from,
             valid_until=valid_until,
             status=[
@@ -179,9 +228,6 @@ class Issuer:
                 "an Ed25519 key (use vc+jwt)",
                 code="proof-format-unavailable",
             )
-        # The VC 2.0 context defines none of our types and claims; for Data
-        # Integrity they must be defined, or they would go unsigned.
-        credential["@context"] = [*credential["@context"], UNDEFINED_TERMS_V2_CONTEXT]
         try:
             secured = await asyncio.to_thread(issue_data_integrity, credential, signer)
         except VerificationError as exc:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -57,5 +58,17 @@ class TrustAnchorSettings(ServiceSettings):
     status_list_max_age: int = Field(default=60, ge=0, le=86400)
     #: Bootstrap admin key (Kubernetes Secret); otherwise one is generated.
     admin_api_key: str | None = Field(default=None, repr=False)
+    #: VC-API ``/credentials/issue``: how a credential is secured when neither
+    #: ``options.proofFormat`` nor the ``Accept`` header says.
+    vc_api_proof_format: Literal["vc+jwt", "eddsa-rdfc-2022"] = "vc+jwt"
+    #: VC-API: the credential types the operator may issue besides
+    #: ``VerifiableCredential`` (JSON list); empty = any type.
+    vc_api_types: list[str] = Field(default_factory=list)
+    #: VC-API: add a revocation and a suspension status entry to what it issues
+    #: (and record the credential, so it can be revoked).
+    vc_api_status: bool = True
+    #: VC-API: a folder of JSON Schemas (``*.json``, keyed by ``$id``); a
+    #: credential whose ``credentialSchema`` names one is checked against it.
+    vc_api_schema_dir: Path | None = None
     #: Scrypt cost for the key store (lower only in tests).
     key_scrypt_n: int = Field(default=2**15, ge=2**10)

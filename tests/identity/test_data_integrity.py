@@ -265,7 +265,8 @@ async def test_validity_period_and_proof_expiry(
     verifier: CredentialVerifier, issuer: Signer, clock: FakeClock
 ) -> None:
     now = datetime.fromtimestamp(clock.now, UTC)
-    expired = member(issuer.did, clock, valid_until=now - timedelta(hours=1))
+    expired = member(issuer.did, clock, valid_from=now - timedelta(hours=2),
+                     valid_until=now - timedelta(hours=1))
     with pytest.raises(VerificationError) as err:
         await verifier.verify(issue_data_integrity(expired, issuer))
     assert err.value.code == "credential-expired"

@@ -1,49 +1,48 @@
 """W3C VC-API: issue (operator only), verify credentials, verify presentations.
 
-``POST /credentials/issue`` secures the credential as ``options.proofFormat``
-says: ``vc+jwt`` (default; an ``EnvelopedVerifiableCredential``) or
-``eddsa-rdfc-2022`` (the credential with a Data Integrity ``proof``, signed
-with the trust anchor's Ed25519 key). Both carry the same status entries and
-are recorded the same way. Verification takes either form.
+``POST /credentials/issue`` secures the caller's VC 2.0 credential as given
+(:mod:`trust_anchor.services.vc_api`): as ``vc+jwt`` (an
+``EnvelopedVerifiableCredential``) or ``eddsa-rdfc-2022`` (the credential
+with a Data Integrity ``proof``), as ``options.proofFormat``, the ``Accept``
+header (``application/vc+jwt`` / ``application/vc``) or
+``TA_VC_API_PROOF_FORMAT`` says. Verification takes either form, and
+presentations as JWTs, enveloped or with an ``eddsa-rdfc-2022`` proof by the
+holder. A credential that breaks the VC 2.0 data model is refused with a
+stable code and the JSON pointer of the offending member: 422 problem+json
+when issuing, 400 ``verified: false`` (also problem+json) when verifying.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from identity.errors import VerificationError
-from identity.vc import VerifiedCredential, envelope_credential
-from servicekit.errors import InvalidRequest
+from identity.vc import VerifiedCredential
 from servicekit.openapi import operation
-from servicekit.web import json_response, parse_body
-from trust_anchor.issuance import VC_JWT
+from servicekit.web import PROBLEM_CONTENT_TYPE, json_response, parse_body
 from trust_anchor.routes import operator_only
-from trust_anchor.state import (
-    CREDENTIAL_VERIFIER,
-    IDENTITY,
-    ISSUER,
-    PRESENTATION_VERIFIER,
-    TA_SETTINGS,
-)
+from trust_anchor.services import vc_api
+from trust_anchor.state import CREDENTIAL_VERIFIER, ISSUER, PRESENTATION_VERIFIER, TA_SETTINGS
 from trust_anchor.store.app_db import engine_of
 
 __all__ = ["setup"]
 
 
 class IssueOptions(BaseModel):
-    """VC-API issue options: how long the credential is valid and how it is secured."""
+    """VC-API issue options: how the credential is secured (and a default validity)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    validity_days: int | None = Field(default=None, ge=1, le=3650)
-    proof_format: Literal["vc+jwt", "eddsa-rdfc-2022"] = Field(
-        default="vc+jwt",
+    validity_days: int | None = Field(
+        default=None, ge=1, le=3650,
+        description="sets validUntil (from validFrom or now) when the credential has none")
+    proof_format: Literal["vc+jwt", "eddsa-rdfc-2022"] | None = Field(
+        default=None,
         alias="proofFormat",
-        description="vc+jwt: an enveloped VC-JOSE credential; eddsa-rdfc-2022: Data Integrity",
+        description="vc+jwt: an enveloped VC-JOSE credential; eddsa-rdfc-2022: Data "
+                    "Integrity; default: the Accept header, then TA_VC_API_PROOF_FORMAT",
     )
 
 
@@ -80,12 +79,19 @@ class VerificationResult(BaseModel):
     errors: list[dict[str, str]] = Field(default_factory=list)
     credential: dict[str, Any] | None = None
     holder: str | None = None
+    credentials: list[dict[str, Any]] | None = None
 
 
 def _failure(exc: VerificationError) -> web.Response:
-    body = VerificationResult(verified=False, checks=[],
-                              errors=[{"code": exc.code, "message": exc.detail}])
-    return json_response(body, status=400)
+    """``verified: false`` with the reason, as a VerificationResult and as problem+json."""
+    error = {"code": exc.code, "message": exc.detail}
+    pointer = exc.extra.get("pointer")
+    if isinstance(pointer, str):
+        error["pointer"] = pointer
+    body = VerificationResult(verified=False, checks=[], errors=[error]).model_dump(
+        mode="json", exclude_none=True)
+    problem = {**exc.to_problem(), "status": 400, **body}
+    return json_response(problem, status=400, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _summary(credential: VerifiedCredential) -> dict[str, Any]:
@@ -100,39 +106,21 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
     }
 
 
-@operation("Issue a VC 2.0 credential as an enveloped vc+jwt or with an eddsa-rdfc-2022 "
-           "Data Integrity proof (operator only)",
+@operation("Issue a VC 2.0 credential as given, as an enveloped vc+jwt or with an "
+           "eddsa-rdfc-2022 Data Integrity proof (operator only)",
            tags=["vc-api"], request=IssueRequest, responses={201: {"type": "object"}},
            security="bearer")
 @operator_only
 async def issue(request: web.Request) -> web.Response:
-    """Sign ``credential`` as the trust anchor, adding status entries."""
+    """Check ``credential`` against the VC 2.0 data model and secure it as the trust anchor."""
     body = await parse_body(request, IssueRequest)
-    credential = body.credential
-    subject = credential.get("credentialSubject")
-    if not isinstance(subject, dict) or not isinstance(subject.get("id"), str):
-        raise InvalidRequest("credentialSubject.id (the holder DID) is required",
-                             code="subject-required")
-    types = [t for t in credential.get("type", []) if t != "VerifiableCredential"]
-    if not isinstance(credential.get("type"), list) or len(types) != 1:
-        raise InvalidRequest("type must be [VerifiableCredential, <one type>]",
-                             code="credential-type-invalid")
-    issuer = credential.get("issuer")
-    did = request.config_dict[IDENTITY].did
-    if issuer not in (None, did, {"id": did}):
-        raise InvalidRequest("this service issues only as its own DID", code="issuer-mismatch")
-    claims = {k: v for k, v in subject.items() if k != "id"}
     settings = request.config_dict[TA_SETTINGS]
-    days = body.options.validity_days or settings.credential_types[0].validity_days
+    proof_format = vc_api.choose_proof_format(
+        body.options.proof_format, request.headers.get("Accept"), settings.vc_api_proof_format)
     async with engine_of(request).begin() as conn:
-        issued = await request.config_dict[ISSUER].issue(
-            conn, subject_did=subject["id"], credential_type=types[0], claims=claims,
-            validity=timedelta(days=days), proof_format=body.options.proof_format,
-        )
-    if body.options.proof_format == VC_JWT:
-        secured: dict[str, Any] = envelope_credential(issued.token)
-    else:
-        secured = json.loads(issued.token)
+        secured = await vc_api.issue(
+            conn, request.config_dict[ISSUER], settings, body.credential,
+            proof_format=proof_format, validity_days=body.options.validity_days)
     return json_response({"verifiableCredential": secured}, status=201)
 
 
@@ -142,14 +130,15 @@ async def issue(request: web.Request) -> web.Response:
 async def verify_credential(request: web.Request) -> web.Response:
     """Check proof, issuer binding, validity period and status."""
     body = await parse_body(request, VerifyCredentialRequest)
+    schemas = vc_api.held_schemas(request.config_dict[TA_SETTINGS])
     try:
         verified = await request.config_dict[CREDENTIAL_VERIFIER].verify(
-            body.verifiableCredential
+            body.verifiableCredential, expand=True, schemas=schemas
         )
     except VerificationError as exc:
         return _failure(exc)
     return json_response(VerificationResult(
-        verified=True, checks=["proof", "issuer", "validity", "status"],
+        verified=True, checks=["data-model", "proof", "issuer", "validity", "status"],
         credential=_summary(verified),
     ))
 
@@ -158,7 +147,11 @@ async def verify_credential(request: web.Request) -> web.Response:
            request=VerifyPresentationRequest,
            responses={200: VerificationResult, 400: VerificationResult})
 async def verify_presentation(request: web.Request) -> web.Response:
-    """Check the holder's signature, ``challenge`` (nonce), ``domain`` (audience), subjects."""
+    """Check the holder's signature, ``challenge`` (nonce), ``domain`` (audience), credentials.
+
+    Whether the credentials are about the holder is the relying party's
+    question, not the data model's: it is answered in ``warnings``.
+    """
     body = await parse_body(request, VerifyPresentationRequest)
     challenge = body.options.get("challenge")
     domain = body.options.get("domain")
@@ -167,13 +160,27 @@ async def verify_presentation(request: web.Request) -> web.Response:
             body.verifiablePresentation,
             audience=domain if isinstance(domain, str) else None,
             nonce=challenge if isinstance(challenge, str) else None,
+            bind_subjects=False,
+            expand=True,
         )
     except VerificationError as exc:
         return _failure(exc)
+    checks = ["data-model", "proof", "credentials"]
+    checks += (["domain"] if isinstance(domain, str) else []) + (
+        ["challenge"] if isinstance(challenge, str) else [])
+    unbound = [c.id or c.issuer for c in verified.credentials
+               if verified.holder not in _subject_ids(c)]
     return json_response(VerificationResult(
-        verified=True, checks=["proof", "audience", "nonce", "subject-binding", "credentials"],
-        holder=verified.holder,
+        verified=True, checks=checks, holder=verified.holder,
+        credentials=[_summary(c) for c in verified.credentials],
+        warnings=[f"credential {name} is not about the holder" for name in unbound],
     ))
+
+
+def _subject_ids(credential: VerifiedCredential) -> set[str]:
+    subjects = credential.credential.get("credentialSubject")
+    items = subjects if isinstance(subjects, list) else [subjects]
+    return {s["id"] for s in items if isinstance(s, dict) and isinstance(s.get("id"), str)}
 
 
 def setup(app: web.Application) -> None:
