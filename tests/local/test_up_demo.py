@@ -7,19 +7,28 @@ Ctrl-C stops every child; a second `up` reuses the state.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 
 from tests.local.conftest import DATASPACE, Up, children_of, free_base_port
 
 pytestmark = pytest.mark.slow
+
+RESEARCH = "https://w3id.org/dpv#AcademicResearch"
+MARKETING = "https://w3id.org/dpv#Marketing"
 
 
 def demo(data_dir: Path, *, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -36,6 +45,51 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         running.interrupt()
 
 
+def _get(url: str, api_key: object = None) -> Any:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return json.loads(response.read())
+
+
+def _audit(connector_dir: Path, agreement_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The data plane's audit records for ``agreement_id``, read from its SQLite file."""
+    records = []
+    for path in connector_dir.rglob("*.sqlite3"):
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'dp_audit'").fetchone():
+                records += [(kind, json.loads(body)) for kind, body in db.execute(
+                    "SELECT kind, body FROM dp_audit WHERE agreement_id = ? ORDER BY seq",
+                    (agreement_id,))]
+    return records
+
+
+async def _receipt(consumer: dict[str, Any], provider_did: str,
+                   agreement_id: str) -> dict[str, Any]:
+    """The provider's signed usage receipt for the consumer's transfer, verified here."""
+    from identity.resolver import DidResolver
+    from identity.signed import verify_signed_jwt
+    from servicekit.http import create_client_session
+
+    headers = {"Authorization": f"Bearer {consumer['admin_api_key']}"}
+    base = consumer["management_url"]
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{base}/api/v1/transfers?agreement_id={agreement_id}") as r:
+            [transfer] = (await r.json())["items"]
+        async with http.get(f"{base}/api/v1/transfers/{transfer['id']}/edr") as r:
+            edr = await r.json()
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(edr["endpoint"]))
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{origin}/dataplane/receipt",
+            headers={"Authorization": f"Bearer {edr['token']}"}) as r:
+        assert r.status == 200, await r.text()
+        signed = await r.json()
+    async with create_client_session(guarded=True, allow_loopback=True) as session:
+        resolver = DidResolver(session=session, allow_loopback=True)
+        claims: dict[str, Any] = await verify_signed_jwt(
+            signed["receipt"], resolver, typ={"usage-receipt+jwt"}, issuer=provider_did)
+    return claims
+
+
 def test_the_story_completes(space: Up) -> None:
     services = space.services()
     assert {name: s["role"] for name, s in services.items()} == {
@@ -43,9 +97,41 @@ def test_the_story_completes(space: Up) -> None:
         "example-analytics": "consumer"}
     result = demo(space.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Every step behaved as expected" in result.stdout
-    assert "call 101: 403" in result.stdout
-    assert "'requests': 100" in result.stdout
+
+    # What the demo did, asked of the services themselves.
+    ta, halden, analytics = (services[n] for n in ("trust-anchor", "halden",
+                                                   "example-analytics"))
+    members = _get(f"{ta['base_url']}/participants")["items"]
+    assert "Fjord Mobility AS" in {m["legal_name"] for m in members}
+
+    theirs = _get(f"{analytics['management_url']}/api/v1/agreements?limit=100",
+                  analytics["admin_api_key"])["items"]
+    ours = _get(f"{halden['management_url']}/api/v1/agreements?limit=100",
+                halden["admin_api_key"])["items"]
+    agreements = {a["dataset_id"]: a for a in theirs}
+    assert sorted(agreements) == ["halden-bike-counts", "halden-building-energy"]
+    assert {a["id"] for a in ours} == {a["id"] for a in theirs}  # both sides hold them
+    assert {a["assignee"] for a in ours} == {analytics["did"]}
+    bikes = agreements["halden-bike-counts"]["id"]
+
+    # Halden's data plane served 100 calls under the bike agreement and refused the
+    # 101st (the count) and the marketing call (the purpose): its audit log says so.
+    deadline = time.monotonic() + 20
+    while len(records := _audit(space.data_dir / "halden", bikes)) < 102:
+        assert time.monotonic() < deadline, (
+            f"{len(records)} audit records for {bikes}, not 102: "
+            f"{[kind for kind, _ in records].count('deny')} denials")
+        time.sleep(0.2)
+    kinds = [kind for kind, _ in records]
+    assert kinds == ["permit"] * 100 + ["deny"] * 2
+    denied = [body for _, body in records[100:]]
+    assert [d["purpose"] for d in denied] == [RESEARCH, MARKETING]
+    assert all(d["code"] for d in denied)
+
+    # Its signed receipt counts the 100 calls, and verifies against Halden's DID.
+    claims = asyncio.run(_receipt(analytics, str(halden["did"]), bikes))
+    assert claims["iss"] == halden["did"]
+    assert claims["usage"]["requests"] == 100
 
 
 def test_the_story_survives_a_connector_killed_midway(space: Up) -> None:
@@ -76,8 +162,6 @@ def test_interrupt_stops_everything_and_a_second_up_reuses_the_state(space: Up) 
             assert after[name]["did"] == before[name]["did"]
             assert after[name]["admin_api_key"] == before[name]["admin_api_key"]
         assert "onboarded" not in again.log.read_text()  # nothing was applied for again
-        import urllib.request
-
         with urllib.request.urlopen(f"{after['trust-anchor']['base_url']}/participants") as r:
             members = json.loads(r.read())["items"]
         names = sorted(m["legal_name"] for m in members)
