@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connector.dataplane.decision import PaymentState
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.store import MIGRATIONS, VERSION_TABLE
 from connector.dataplane.store.tables import metadata as table_metadata
@@ -71,13 +72,19 @@ async def migrate_data_plane(engine: AsyncEngine, schema: str | None) -> None:
 
 
 def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Signer, *,
-                    clock: Callable[[], float] = time.time) -> DataPlane:  # fmt: skip
-    """The data plane of a connector (start it with :meth:`DataPlane.start`)."""
+                    clock: Callable[[], float] = time.time,
+                    payments: PaymentState | None = None) -> DataPlane:  # fmt: skip
+    """The data plane of a connector (start it with :meth:`DataPlane.start`).
+
+    ``payments`` tells what was paid under a flow's agreement, for policies
+    with a ``payAmount`` constraint (without it nothing counts as paid).
+    """
     return DataPlane(engine=engine, signer=signer, settings=settings.data_plane,
                      endpoint=settings.public_data_plane_url,
                      token_seconds=settings.edr_token_seconds,
                      marketplace_url=settings.marketplace_url, clock=clock,
-                     schema=settings.database_schema, allow_loopback=settings.dev)
+                     payments=payments, schema=settings.database_schema,
+                     allow_loopback=settings.dev)
 
 
 @operation("Liveness", tags=["health"], responses={200: {"type": "object"}})
@@ -112,7 +119,8 @@ async def _openapi(request: web.Request) -> web.Response:
 
 
 def create_data_plane_app(settings: ConnectorSettings, *,
-                          clock: Callable[[], float] = time.time) -> web.Application:  # fmt: skip
+                          clock: Callable[[], float] = time.time,
+                          payments: PaymentState | None = None) -> web.Application:  # fmt: skip
     """A data-plane-only service on the connector's settings and database."""
     app = web.Application(client_max_size=settings.max_body_bytes,
                           middlewares=[error_middleware])
@@ -134,7 +142,8 @@ def create_data_plane_app(settings: ConnectorSettings, *,
         try:
             await migrate_data_plane(engine, cfg.database_schema)
             app[DB_ENGINE] = engine
-            plane = open_data_plane(cfg, engine, connector_signer(cfg), clock=clock)
+            plane = open_data_plane(cfg, engine, connector_signer(cfg), clock=clock,
+                                    payments=payments)
             app[INTERNAL_KEYS] = ApiKeyVerifier([hash_api_key(load_or_create_admin_key(
                 cfg.data_dir))])
             await plane.start(own_runner=True)

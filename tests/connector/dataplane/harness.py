@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from connector.dataplane.app import create_data_plane_app
+from connector.dataplane.decision import PaymentState
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.web import DATA_PLANE
 from connector.domain.catalog import Backend
@@ -104,10 +105,11 @@ class Running:
         return self.settings.base_url
 
 
-async def serve_data_plane(settings: ConnectorSettings, clock: Any = None) -> Running:
-    """Start the standalone data-plane app for ``settings``."""
-    kwargs = {"clock": clock} if clock is not None else {}
-    app = create_data_plane_app(settings, **kwargs)
+async def serve_data_plane(settings: ConnectorSettings, clock: Any = None,
+                           payments: PaymentState | None = None) -> Running:  # fmt: skip
+    """Start the standalone data-plane app for ``settings`` (``payments``: what was paid)."""
+    kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    app = create_data_plane_app(settings, payments=payments, **kwargs)
     server = TestServer(app, host="127.0.0.1", port=settings.port)
     await server.start_server()
     return Running(server=server, plane=app[DATA_PLANE], settings=settings)
