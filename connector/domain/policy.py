@@ -6,6 +6,8 @@
 * :func:`can_see` — does an access policy let a caller see an offer at all?
 * :func:`required_credentials` — which credential types must a caller prove
   (over DCP) to request an offer?
+* :func:`required_purposes` — which purposes does an offer allow (what the
+  owner sees when a request waits for approval)?
 
 All ODRL reading and evaluation happens in :mod:`policies` (parsed once,
 compiled through its cache); this module only builds the request context
@@ -38,7 +40,14 @@ from policies import (
     validate_policy,
 )
 
-__all__ = ["PolicyCheck", "can_see", "check_offer", "policy_issues", "required_credentials"]
+__all__ = [
+    "PolicyCheck",
+    "can_see",
+    "check_offer",
+    "policy_issues",
+    "required_credentials",
+    "required_purposes",
+]
 
 #: The action a contract and an access policy are checked for.
 USE = "use"
@@ -148,3 +157,17 @@ def required_credentials(offer_id: str, body: Mapping[str, Any], *,
     except PolicyError:
         return frozenset()
     return compile_cached(policy).plan.required_credentials
+
+
+def required_purposes(offer_id: str, body: Mapping[str, Any], *,
+                      target: str | None = None) -> frozenset[str]:
+    """The purposes an offer's permissions allow (its compiled plan's); none: any purpose.
+
+    What the owner sees when a request waits for approval: the use the
+    requester would agree to. A policy that is not valid ODRL names none.
+    """
+    try:
+        policy = _parse(offer_id, body, target, "Offer")
+    except PolicyError:
+        return frozenset()
+    return compile_cached(policy).plan.required_purposes

@@ -88,6 +88,41 @@ def client_options(command: Any) -> Any:
     return command
 
 
+def describe_problem(status: int, answer: Any) -> str:
+    """One line from a problem+json answer: code, title, detail and the reasons given."""
+    if not isinstance(answer, dict):
+        return f"HTTP {status}"
+    code = answer.get("code") or "error"
+    title = answer.get("title") or ""
+    detail = answer.get("detail") or ""
+    text = f"{code}: {detail or title}" if not (title and detail) else (
+        f"{code}: {title}: {detail}")
+    reasons = [
+        str(r.get("message") or r.get("code")) if isinstance(r, dict) else str(r)
+        for r in answer.get("reasons") or []
+    ]
+    if reasons:
+        text += " (" + "; ".join(reasons) + ")"
+    return text
+
+
+def follow_args(data_dir: Path, url: str | None) -> str:
+    """The options that reach the same connector again, for a next-step hint."""
+    if url is not None:
+        return f"--url {url}"
+    # ``--connector`` keeps its value in the click context (see service_name_option).
+    name = click.get_current_context().meta.get("dataspace.service-name")
+    return f"--data-dir {data_dir}" + (f" --connector {name}" if name else "")
+
+
+def awaiting_owner(negotiation: dict[str, Any], follow: str, timeout: float) -> str:
+    """What a consumer is told when its request is still unanswered after ``timeout``."""
+    return (f"the negotiation {negotiation['id']} is still {negotiation['state']} after "
+            f"{timeout:g} s: the provider has not agreed yet (a restricted dataset awaits "
+            "its owner's approval). Follow it with `dataspace connector negotiations "
+            f"{negotiation['id']} --wait {follow}`")
+
+
 class Management:
     """A tiny client of the management API; errors end the command with one line."""
 
@@ -111,7 +146,12 @@ class Management:
                 if resp.status >= 400:
                     code = answer.get("code", "error") if isinstance(answer, dict) else "error"
                     detail = answer.get("detail", "") if isinstance(answer, dict) else ""
-                    fail(f"{code}: {detail}")
+                    errors = answer.get("errors") if isinstance(answer, dict) else None
+                    where = "; ".join(f"{e.get('path') or e.get('loc') or '/'}: "
+                                      f"{e.get('message') or e.get('msg')}"
+                                      for e in errors[:3] if isinstance(e, dict)
+                                      ) if isinstance(errors, list) else ""
+                    fail(f"{code}: {detail}" + (f" ({where})" if where else ""))
                 return answer
         except aiohttp.ClientError as exc:
             fail(f"cannot reach the connector at {self.url}: {exc}")
@@ -212,7 +252,11 @@ def dataset_list(data_dir: Path, url: str | None, api_key: str | None, after: st
 def negotiate(data_dir: Path, url: str | None, api_key: str | None, provider_url: str,
               dataset_id: str, offer_id: str | None, provider_id: str | None, wait: bool,
               timeout: float) -> None:
-    """Negotiate a contract for a dataset; exit 1 if the provider terminates."""
+    """Negotiate a contract for a dataset; exit 1 if the provider terminates or the wait ends.
+
+    A restricted (yellow) dataset waits for its owner's approval: when
+    --timeout passes first, the command says so and how to follow it (exit 1).
+    """
     api = Management(data_dir, url, api_key)
 
     async def go() -> dict[str, Any]:
@@ -228,7 +272,9 @@ def negotiate(data_dir: Path, url: str | None, api_key: str | None, provider_url
     result = _run(go())
     print_json(result)
     if result["state"] == "TERMINATED":
-        sys.exit(1)
+        fail(f"the provider terminated the negotiation: {result.get('error_reason')}", code=1)
+    if wait and result["state"] not in _FINAL_NEGOTIATION:
+        fail(awaiting_owner(result, follow_args(data_dir, url), timeout), code=1)
 
 
 async def _transfer(api: Management, http: aiohttp.ClientSession, agreement_id: str,
@@ -296,6 +342,8 @@ def pull(data_dir: Path, url: str | None, api_key: str | None, transfer_id: str 
                     "counterparty_address": provider_url, "dataset_id": dataset_id})
                 done = await api.wait(http, f"/api/v1/negotiations/{started['id']}",
                                       _FINAL_NEGOTIATION, timeout)
+                if done["state"] not in _FINAL_NEGOTIATION:
+                    fail(awaiting_owner(done, follow_args(data_dir, url), timeout), code=1)
                 if done["state"] != "FINALIZED":
                     fail(f"the negotiation ended {done['state']}: {done.get('error_reason')}",
                          code=1)
@@ -314,7 +362,12 @@ def pull(data_dir: Path, url: str | None, api_key: str | None, transfer_id: str 
                         "Authorization": f"Bearer {edr['token']}"}) as resp:
                     data = await resp.read()
                     if resp.status >= 400:
-                        fail(f"the data plane answered HTTP {resp.status}", code=1)
+                        try:
+                            problem = json.loads(data)
+                        except ValueError:
+                            problem = None
+                        fail(f"the data plane refused (HTTP {resp.status}): "
+                             f"{describe_problem(resp.status, problem)}", code=1)
                     return data
             except aiohttp.ClientError as exc:
                 fail(f"cannot reach the data plane at {endpoint}: {exc}", code=1)
@@ -519,3 +572,7 @@ def credentials_add(data_dir: Path, url: str | None, api_key: str | None,
                                   {"credential": credential})
 
     print_json(_run(go()))
+
+
+# What the owner decides and the consumer follows (requests, approve, catalog, receipt...).
+import dataspace.cli.contracts  # noqa: E402,F401

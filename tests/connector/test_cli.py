@@ -149,3 +149,188 @@ async def test_a_terminated_negotiation_exits_1(
     result = await negotiate
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["state"] == "TERMINATED"
+
+
+# --- what the owner decides and the consumer follows ------------------------------------
+
+MEMBER = FixedCaller(
+    id="did:web:consumer.example", credential_types=["MembershipCredential"],
+    claims={"MembershipCredential": {"legalName": "Example Analytics AS",
+                                     "organisationNumber": "912 345 678"}})
+RESEARCH = "https://w3id.org/dpv#ScientificScientificResearch"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def keyed(
+    module_stores: StoreFactory, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[RunningConnector, RunningConnector]]:
+    """A provider with a did:key (its receipts verify offline) and a member consumer."""
+    tmp = tmp_path_factory.mktemp("cli-keyed")
+    provider = await start_connector(connector_settings(
+        "provider", tmp, module_stores(), tokens={"consumer-token": MEMBER},
+        outbound_token="provider-token", did=None, did_method="key"))
+    consumer = await start_connector(connector_settings(
+        "consumer", tmp, module_stores(),
+        tokens={"provider-token": FixedCaller(id=provider.info["did"])},
+        outbound_token="consumer-token"))
+    for running in (provider, consumer):
+        write_private_json(running.settings.data_dir / "service.json", running.info)
+    yield provider, consumer
+    await consumer.stop()
+    await provider.stop()
+
+
+def _dir(running: RunningConnector) -> tuple[str, str]:
+    return "--data-dir", str(running.settings.data_dir)
+
+
+def _research_policy(path: Path, limit: int | None = None) -> Path:
+    constraints: list[dict[str, Any]] = [
+        {"leftOperand": "purpose", "operator": "eq", "rightOperand": RESEARCH}]
+    if limit is not None:
+        constraints.append({"leftOperand": "count", "operator": "lt",
+                            "rightOperand": {"@value": str(limit), "@type": "xsd:integer"}})
+    path.write_text(json.dumps({"permission": [{"action": "use", "constraint": constraints}]}))
+    return path
+
+
+async def test_the_owner_sees_who_asks_and_approves(
+    keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
+) -> None:
+    provider, consumer = keyed
+    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:energy",
+                       "--title", "Energy", "--access-level", "RESTRICTED",
+                       "--backend", "https://example.org/energy",
+                       "--policy", str(_research_policy(tmp_path / "p.json")))
+    assert added.exit_code == 0, added.output
+
+    # A yellow dataset: the consumer is told it awaits the owner, and how to follow it.
+    waited = await _run("connector", "negotiate", *_dir(consumer), "--provider",
+                        provider.dsp_url, "--dataset", "urn:cli:energy", "--timeout", "1")
+    assert waited.exit_code == 1, waited.output
+    mine = json.loads(waited.stdout)["id"]
+    assert "awaits its owner's approval" in waited.stderr
+    assert (f"dataspace connector negotiations {mine} --wait --data-dir "
+            f"{consumer.settings.data_dir}") in waited.stderr
+
+    listed = await _run("connector", "requests", *_dir(provider))
+    assert listed.exit_code == 0, listed.output
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split() == ["ID", "DATASET", "REQUESTER", "ORG", "NO", "PURPOSE", "SINCE"]
+    for shown in ("Example Analytics AS", "912 345 678", RESEARCH):
+        assert shown in row
+    assert "dataspace connector approve ID" in listed.stdout
+    as_json = await _run("connector", "requests", *_dir(provider), "--json")
+    [request] = json.loads(as_json.stdout)
+    assert request["counterparty"] == {
+        "id": "did:web:consumer.example", "legal_name": "Example Analytics AS",
+        "organisation_number": "912 345 678", "credential_types": ["MembershipCredential"],
+        "purposes": [RESEARCH]}
+
+    approved = await _run("connector", "approve", request["id"], *_dir(provider))
+    assert approved.exit_code == 0, approved.output
+    assert "approved: agreement urn:" in approved.stdout
+    assert approved.stdout.rstrip().endswith("sent to Example Analytics AS")
+    followed = await _run("connector", "negotiations", mine, "--wait", "--timeout", "20",
+                          *_dir(consumer))
+    assert followed.exit_code == 0, followed.output
+    assert "FINALIZED" in followed.stdout
+    assert "Next: `dataspace connector pull --agreement urn:" in followed.stdout
+    held = await _run("connector", "agreements", *_dir(consumer), "--role", "consumer")
+    assert held.stdout.split()[:5] == ["ID", "ROLE", "DATASET", "COUNTERPARTY", "SINCE"]
+    assert "urn:cli:energy" in held.stdout
+
+
+async def test_a_rejection_needs_a_reason_and_the_requester_is_told(
+    keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
+) -> None:
+    provider, consumer = keyed
+    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:no",
+                       "--title", "No", "--access-level", "RESTRICTED",
+                       "--backend", "https://example.org/no")
+    assert added.exit_code == 0, added.output
+    started = _json(await _run("connector", "negotiate", *_dir(consumer), "--no-wait",
+                               "--provider", provider.dsp_url, "--dataset", "urn:cli:no"))
+    async with aiohttp.ClientSession() as http:
+        theirs = None
+        for _ in range(500):
+            found = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner")
+            theirs = next((n for n in found["items"] if n["dataset_id"] == "urn:cli:no"), None)
+            if theirs:
+                break
+            await asyncio.sleep(0.02)
+        assert theirs is not None
+        # The API refuses a rejection without a reason, and nothing changes.
+        async with http.post(f"{provider.management_url}/api/v1/negotiations/"
+                             f"{theirs['id']}/reject", json={"reason": " "},
+                             headers=provider.admin_headers) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["code"] == "validation-failed"
+        still = await provider.api(http, "GET", f"/api/v1/negotiations/{theirs['id']}")
+        assert (still["state"], still["awaiting"]) == ("REQUESTED", "owner")
+    missing = await _run("connector", "reject", theirs["id"], *_dir(provider))
+    assert missing.exit_code == 2
+    assert "Missing option '--reason'" in missing.stderr
+    rejected = await _run("connector", "reject", theirs["id"], *_dir(provider),
+                          "--reason", "only for municipalities")
+    assert rejected.exit_code == 0, rejected.output
+    told = await _run("connector", "negotiations", started["id"], "--wait", "--timeout", "20",
+                      *_dir(consumer))
+    assert told.exit_code == 1
+    assert "TERMINATED" in told.stdout
+    assert "only for municipalities" in told.stderr
+
+
+async def test_catalog_pull_refusal_transfers_and_receipt(
+    keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
+) -> None:
+    provider, consumer = keyed
+    data = tmp_path / "counts.csv"
+    data.write_text("station,count\nsentrum,42\n")
+    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:bikes",
+                       "--title", "Bike counts", "--backend", str(data), "--backend-type",
+                       "file", "--policy", str(_research_policy(tmp_path / "p.json", 10)))
+    assert added.exit_code == 0, added.output
+
+    catalog = await _run("connector", "catalog", provider.dsp_url, *_dir(consumer))
+    assert catalog.exit_code == 0, catalog.output
+    lines = catalog.stdout.splitlines()
+    assert lines[2].split() == ["DATASET", "TITLE", "OFFERS"]
+    assert any(line.startswith("urn:cli:bikes") and "Bike counts" in line for line in lines)
+    assert (f"Next: `dataspace connector negotiate --provider {provider.dsp_url} "
+            "--dataset DATASET") in catalog.stdout
+    as_json = json.loads((await _run("connector", "catalog", provider.dsp_url,
+                                     *_dir(consumer), "--json")).stdout)
+    assert as_json["participantId"] == provider.info["did"]
+
+    # Without a purpose the policy says no: the problem's title, detail and reasons are shown.
+    negotiated = _json(await _run("connector", "negotiate", *_dir(consumer), "--provider",
+                                  provider.dsp_url, "--dataset", "urn:cli:bikes"))
+    transfer = _json(await _run("connector", "transfer", *_dir(consumer), "--agreement",
+                                negotiated["agreement_id"]))
+    refused = await _run("connector", "pull", *_dir(consumer), "--transfer", transfer["id"])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: the data plane refused (HTTP 403): policy-denied:")
+    assert "purpose" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+
+    listed = await _run("connector", "transfers", *_dir(consumer), "--state", "STARTED")
+    header = listed.stdout.splitlines()[0].split()
+    assert header == ["ID", "ROLE", "STATE", "AGREEMENT", "THEIR", "ID", "COUNTERPARTY",
+                      "UPDATED"]
+    assert transfer["id"] in listed.stdout
+    assert transfer["provider_pid"] in listed.stdout
+    assert "dataspace connector receipt ID" in listed.stdout
+    assert "token" not in (await _run("connector", "transfers", *_dir(consumer),
+                                      "--json")).stdout
+
+    shown = await _run("connector", "receipt", transfer["id"], *_dir(consumer))
+    assert shown.exit_code == 0, shown.output
+    rows = {line[:20].strip(): line[20:].strip() for line in shown.stdout.splitlines()[1:]}
+    assert rows["signature"] == "verified"
+    assert rows["our transfer"] == transfer["id"]
+    assert rows["provider's transfer"] == transfer["provider_pid"]
+    assert rows["requests served"] == "0"
+    receipt = json.loads((await _run("connector", "receipt", transfer["id"], *_dir(consumer),
+                                     "--json")).stdout)
+    assert receipt["verified"]["iss"] == provider.info["did"]

@@ -225,6 +225,16 @@ async def test_negotiation_and_transfer_bad_input(cut: RunningConnector,
                    code="process-not-found")
     await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=404,
                    code="process-not-found")
+    await _problem(cut, http, "GET", "/api/v1/negotiations?awaiting=someone", status=400,
+                   code="filter-invalid")
+    # Rejecting needs a reason (the requester is told); approving takes an optional one.
+    for body in (None, {}, {"reason": ""}, {"reason": "  "}, {"code": "x"}):
+        await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/reject", status=400,
+                       code="validation-failed", json=body)
+    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/reject", status=404,
+                   code="process-not-found", json={"reason": "not for you"})
+    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=400,
+                   code="validation-failed", json={"reason": 7})
     for move in ("counter-offer", "counter-request"):
         await _problem(cut, http, "POST", f"/api/v1/negotiations/urn:none/{move}", status=400,
                        code="policy-invalid",

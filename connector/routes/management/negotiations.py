@@ -9,16 +9,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.domain.catalog import ID_PATTERN
 from connector.domain.negotiation import NegotiationAction, NegotiationState, Role
+from connector.domain.requests import REQUESTER_SCHEMA, negotiation_view
 from connector.routes.management.common import PAGING, admin, paging, services
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
-from servicekit.web import json_response, parse_body
+from servicekit.web import json_response, parse_body, read_json
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 _OBJ = {"type": "object"}
 _LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
+#: A negotiation as shown here: the record plus its verified counter-party.
+_NEGOTIATION = {"type": "object", "properties": {"counterparty": REQUESTER_SCHEMA}}
+_NEGOTIATIONS = {"type": "object", "properties": {"items": {"type": "array",
+                                                            "items": _NEGOTIATION}}}
+#: What an owner's approval records when no reason is given.
+APPROVED = "approved"
 _URL = r"^https?://"
 
 
@@ -53,6 +60,19 @@ class Termination(_In):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class Approval(_In):
+    """Why the owner approves (logged with the decision; "approved" by default)."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Rejection(_In):
+    """Why the owner rejects: required, the requester is told (the termination's reason)."""
+
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    code: str = Field(default="rejected-by-owner", max_length=100)
+
+
 class CatalogQuery(_In):
     """Fetch a provider's catalog over DSP."""
 
@@ -84,13 +104,15 @@ def _filters(request: web.Request) -> dict[str, Any]:
             raise InvalidRequest(f"unknown state {state}", code="filter-invalid")
         filters["states"] = [state]
     if "awaiting" in request.query:
+        if request.query["awaiting"] != "owner":
+            raise InvalidRequest("awaiting is 'owner'", code="filter-invalid")
         filters["awaiting"] = request.query["awaiting"]
     return filters
 
 
 @routes.get("/api/v1/negotiations")
 @admin
-@operation("List negotiations", tags=["negotiations"], responses={200: _LIST},
+@operation("List negotiations", tags=["negotiations"], responses={200: _NEGOTIATIONS},
            security="bearer", parameters=[
                {"name": "role", "in": "query", "required": False, "schema": {"type": "string"}},
                {"name": "state", "in": "query", "required": False, "schema": {"type": "string"}},
@@ -102,7 +124,7 @@ async def list_negotiations(request: web.Request) -> web.Response:
     limit, offset = paging(request)
     items = await services(request).negotiations.find(limit=limit, offset=offset,
                                                       **_filters(request))
-    return json_response({"items": [n.model_dump(mode="json") for n in items]})
+    return json_response({"items": [negotiation_view(n) for n in items]})
 
 
 @routes.post("/api/v1/negotiations")
@@ -132,27 +154,39 @@ async def start_negotiation(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/negotiations/{negotiation_id}")
 @admin
-@operation("Get a negotiation", tags=["negotiations"], responses={200: _OBJ},
+@operation("Get a negotiation", tags=["negotiations"], responses={200: _NEGOTIATION},
            security="bearer")
 async def get_negotiation(request: web.Request) -> web.Response:
     """State, offer, agreement id, whose move it is."""
     negotiation = await services(request).negotiations.get(request.match_info["negotiation_id"])
-    return json_response(negotiation.model_dump(mode="json"))
+    return json_response(negotiation_view(negotiation))
 
 
 async def _act(request: web.Request, action: NegotiationAction, **params: Any) -> web.Response:
     negotiation = await services(request).negotiations.act(
         request.match_info["negotiation_id"], action, **params)
-    return json_response(negotiation.model_dump(mode="json"))
+    return json_response(negotiation_view(negotiation))
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/approve")
 @admin
 @operation("Provider: approve the request (send the agreement)", tags=["negotiations"],
-           responses={200: _OBJ}, security="bearer")
+           request=Approval, responses={200: _NEGOTIATION}, security="bearer")
 async def approve(request: web.Request) -> web.Response:
     """For a REQUESTED or ACCEPTED negotiation waiting for the owner."""
-    return await _act(request, NegotiationAction.AGREE)
+    data = await parse_body(request, Approval) if request.can_read_body else Approval()
+    return await _act(request, NegotiationAction.AGREE, reason=data.reason or APPROVED)
+
+
+@routes.post("/api/v1/negotiations/{negotiation_id}/reject")
+@admin
+@operation("Provider: reject the request (terminate it, telling the requester why)",
+           tags=["negotiations"], request=Rejection, responses={200: _NEGOTIATION},
+           security="bearer")
+async def reject(request: web.Request) -> web.Response:
+    """A reason is required (400 without one); it is sent in the termination message."""
+    data = Rejection.model_validate(await read_json(request) if request.can_read_body else {})
+    return await _act(request, NegotiationAction.TERMINATE, code=data.code, reason=data.reason)
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/counter-offer")
