@@ -64,6 +64,10 @@ def apply(data_dir: Path, passphrase_file: Path | None, trust_anchor_url: str,
         "contact": {"name": contact_name, "email": contact_email}, "roles": list(roles),
     }))
     print_json({"id": created["id"], "state": created["state"], "did": who.did})
+    # The next step on stderr, so stdout stays the application's JSON.
+    click.echo(f"Next: wait for the operator's approval (`dataspace participant status "
+               f"--data-dir {data_dir}`), then `dataspace participant collect --data-dir "
+               f"{data_dir} --tx-code CODE` with the code the operator gives you.", err=True)
 
 
 @participant.command("status")

@@ -63,12 +63,16 @@ def test_onboarding_through_the_cli(served: tuple[Path, dict[str, str]], tmp_pat
 
     did = run("participant", "init", "--data-dir", me, env=env).stdout.strip()
     assert did.startswith("did:key:z6Mk")
-    applied = json.loads(run(
+    applying = run(
         "participant", "apply", "--data-dir", me, "--trust-anchor", info["base_url"],
         "--legal-name", "Example Analytics AS", "--org-number", "912 345 678",
         "--contact-name", "Kari", "--contact-email", "kari@example.no",
-        "--role", "consumer", env=env).stdout)
+        "--role", "consumer", env=env)
+    applied = json.loads(applying.stdout)
     assert applied["state"] == "submitted"
+    # The next step is printed (on stderr: stdout stays the application's JSON).
+    assert "wait for the operator's approval" in applying.stderr
+    assert f"`dataspace participant collect --data-dir {me} --tx-code CODE`" in applying.stderr
 
     listed = run("operator", "list", "--data-dir", str(ta_dir), "--state", "submitted",
                  env=env).stdout
