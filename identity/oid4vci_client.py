@@ -17,7 +17,7 @@ import aiohttp
 
 from identity.key_proof import create_key_proof
 from identity.signer import Signer
-from servicekit.errors import InvalidRequest, UpstreamError
+from servicekit.errors import InvalidRequest, UpstreamError, peer_refused
 
 __all__ = ["PRE_AUTHORIZED_GRANT", "collect_credential", "parse_offer_uri"]
 
@@ -45,9 +45,13 @@ async def _json(response: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
                             code="issuer-response-invalid") from None
     if response.status >= 400 or not isinstance(body, dict):
         error = body.get("error") if isinstance(body, dict) else None
-        detail = body.get("error_description") if isinstance(body, dict) else None
-        raise UpstreamError(f"{what} failed ({response.status}): {error}: {detail}",
-                            code="issuance-failed", extra={"oauth_error": error})
+        if response.status < 400:  # a 2xx that is not an object: the issuer failed
+            raise UpstreamError(f"{what}: the issuer answered no JSON object",
+                                code="issuer-response-invalid")
+        refused = peer_refused(response.status, body, f"{what} failed ({response.status})",
+                               code="issuance-failed")
+        refused.extra["oauth_error"] = error
+        raise refused
     return body
 
 

@@ -237,14 +237,16 @@ def peer_refused(status: int, answer: Any, detail: str, *, code: str) -> Dataspa
 
     A 4xx keeps its family (400, 403, 404, 409, 429) with ``code`` as ours and
     the peer's ``upstream_status``, ``upstream_code`` and ``upstream_detail``
-    (a problem+json ``detail``, or a DSP error's ``reason``) alongside; the
+    (a problem+json ``detail``, a DSP error's ``reason``, an OAuth
+    ``error_description``) alongside; the
     peer's detail is also appended to ``detail``. A 5xx or anything else is
     an :class:`UpstreamError`.
     """
     peer = answer if isinstance(answer, Mapping) else {}
-    peer_code = _text(peer.get("code"), 100)
-    peer_detail = _text(peer.get("detail")) or _text(peer.get("reason")) or _text(
-        peer.get("title"))
+    # problem+json (code, detail), DSP errors (code, reason), OAuth (error, error_description)
+    peer_code = _text(peer.get("code"), 100) or _text(peer.get("error"), 100)
+    peer_detail = (_text(peer.get("detail")) or _text(peer.get("reason"))
+                   or _text(peer.get("error_description")) or _text(peer.get("title")))
     extra = {"upstream_status": status, "upstream_code": peer_code,
              "upstream_detail": peer_detail}
     text = f"{detail}: {peer_detail or peer_code}" if peer_detail or peer_code else detail

@@ -21,6 +21,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from connector.settings import AuthSettings, FixedCaller
+from servicekit.app import SERVICE_INFO
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, connector_settings, start_connector
@@ -247,6 +248,45 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
         assert answer["upstream_status"] == 409
         assert answer["upstream_code"] == "application-exists"
         assert "already has an application" in answer["detail"]
+    finally:
+        await connector.stop()
+        await ta.close()
+
+
+async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
+    stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    port = free_port()
+    ta_settings = make_settings(tmp_path, stores(), port)
+    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
+    await ta.start_server()
+    ta_admin = {"Authorization": f"Bearer {ta.app[SERVICE_INFO]['admin_api_key']}"}
+    connector = await start_connector(connector_settings(
+        "halden", tmp_path, stores(), did=None, did_method="web",
+        trust_anchor_url=ta_settings.base_url,
+        auth=AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})))
+    try:
+        applied = await connector.api(http, "POST", "/api/v1/membership/apply", expect=201, json={
+            "legal_name": "Halden kommune", "organisation_number": "959 159 092",
+            "contact": {"name": "Data", "email": "data@halden.kommune.no"},
+            "roles": ["provider"]})
+        async with http.post(f"{ta_settings.base_url}/admin/applications/"
+                             f"{applied['application_id']}/approve",
+                             json={"reason": "registry extract checked"},
+                             headers=ta_admin) as resp:
+            assert resp.status == 200, await resp.text()
+            approved = await resp.json()
+        wrong = "0" * len(approved["tx_code"])
+        assert wrong != approved["tx_code"]
+        async with http.post(connector.management_url + "/api/v1/membership/collect",
+                             json={"via": "oid4vci", "tx_code": wrong},
+                             headers=connector.admin_headers) as resp:
+            answer = await resp.json()
+            assert resp.status == 400, answer
+        assert answer["code"] == "issuance-failed"
+        assert answer["upstream_code"] == answer["oauth_error"] == "invalid_grant"
+        assert answer["upstream_status"] == 400
+        assert "transaction code" in answer["detail"]
     finally:
         await connector.stop()
         await ta.close()
