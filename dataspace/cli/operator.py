@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from dataspace.cli import cli
-from dataspace.cli.common import fail, handle_errors, print_json
-from dataspace.client import ApiClient, load_service
+from dataspace.cli.common import fail, handle_errors, locate_service, print_json
+from dataspace.client import ApiClient
 
 __all__ = ["operator"]
 
@@ -18,8 +18,9 @@ __all__ = ["operator"]
 def _client(url: str | None, api_key: str | None, data_dir: Path | None) -> ApiClient:
     if url is None or api_key is None:
         if data_dir is None:
-            fail("give --url and --api-key, or --data-dir of the trust anchor")
-        info = load_service(data_dir)
+            fail("give --url and --api-key, or --data-dir of the trust anchor "
+                 "(or of `dataspace up`)")
+        _folder, info = locate_service(data_dir, ("trust-anchor",), "trust anchor", "--url")
         url = url or info["base_url"]
         api_key = api_key or info["admin_api_key"]
     return ApiClient(str(url), api_key=api_key)
@@ -31,7 +32,8 @@ def _options(command: Any) -> Any:
                            help="Admin API key (or $DATASPACE_ADMIN_API_KEY).")(command)
     return click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                         default=None,
-                        help="The trust anchor's data dir (reads its service.json).")(command)
+                        help="The trust anchor's data dir (reads its service.json), or "
+                             "that of `dataspace up`.")(command)
 
 
 async def _call(client: ApiClient, method: str, path: str, body: Any = None) -> Any:

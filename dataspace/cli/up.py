@@ -41,8 +41,8 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         click.echo(f"Starting the data space in {space.data_dir} ...")
+        await space.start()  # stops what it started if it fails
         try:
-            await space.start()
             description = space.write_description()
             click.echo("\nThe data space is up:")
             for spec in space.specs:
@@ -60,4 +60,6 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
     try:
         asyncio.run(run())
     except DataspaceError as error:
-        fail(f"{error.code}: {error.detail}")
+        # Someone else holds the data directory or a port: a negative answer, not bad input.
+        busy = error.code in ("port-in-use", "data-dir-in-use")
+        fail(error.detail if busy else f"{error.code}: {error.detail}", code=1 if busy else 2)

@@ -38,7 +38,7 @@ from identity.signed import verify_signed_jwt
 from servicekit.errors import DataspaceError
 from servicekit.http import create_client_session
 
-__all__ = ["BIKE_DATASET", "RESEARCH", "Demo", "StepFailed", "bike_policy"]
+__all__ = ["BIKE_DATASET", "RESEARCH", "Demo", "StepFailed", "bike_policy", "unsatisfied"]
 
 RESEARCH = "https://w3id.org/dpv#AcademicResearch"
 MARKETING = "https://w3id.org/dpv#Marketing"
@@ -56,6 +56,11 @@ def expect(condition: bool, message: str) -> None:
     """Fail the step with ``message`` unless ``condition`` holds."""
     if not condition:
         raise StepFailed(message)
+
+
+def unsatisfied(reasons: list[dict[str, Any]]) -> list[str]:
+    """The messages of the constraints a refusal names as not satisfied."""
+    return [str(r["message"]) for r in reasons if r.get("code") == "constraint-unsatisfied"]
 
 
 def bike_policy(provider_did: str, until: datetime) -> dict[str, Any]:
@@ -246,11 +251,14 @@ class Demo:
         expect(bool(reasons), "the refusal gave no reasons")
         status, body = await self._get(edr, MARKETING)
         expect(status == 403, f"a marketing call answered {status}")
-        failed = [r["message"] for r in reasons if r.get("code") == "constraint-unsatisfied"]
+        failed = unsatisfied(reasons)
         expect(any("count" in m for m in failed), f"the refusal does not name the count: {failed}")
-        marketing = json.loads(body)
+        marketing = unsatisfied(json.loads(body).get("reasons") or [])
+        expect(any("purpose" in m for m in marketing),
+               f"the marketing refusal does not name the purpose: {marketing}")
+        # The reasons in full: a cut one ("...; coun") tells the reader nothing.
         return (f"100 calls served; call 101: 403 ({'; '.join(failed)}); "
-                f"marketing: 403 ({marketing.get('detail', '')[:80]})")
+                f"marketing: 403 ({'; '.join(marketing)})")
 
     async def restricted(self) -> str:
         async def approve(negotiation_id: str) -> None:

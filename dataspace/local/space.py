@@ -14,17 +14,20 @@ participant or dataset is created twice.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dataspace.client import ApiClient, ApiError
 from dataspace.local.supervisor import ServiceSpec, Supervisor
-from servicekit.errors import DataspaceError
+from servicekit.errors import Conflict, DataspaceError
+from servicekit.runner import ensure_ports_free
 from servicekit.service_info import write_private_json
 
 __all__ = [
@@ -157,6 +160,7 @@ class LocalSpace:
     base_port: int | None = None
     specs: list[ServiceSpec] = field(init=False)
     supervisor: Supervisor = field(init=False)
+    _lock: IO[str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -225,15 +229,63 @@ class LocalSpace:
     # -- running ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start every service, bootstrap what is not done yet, write dataspace.json."""
+        """Start every service, bootstrap what is not done yet, write dataspace.json.
+
+        Refuses (``data-dir-in-use``, ``port-in-use``) before starting anything
+        when another ``up`` holds the data directory or a port is taken:
+        otherwise the children would crash-loop while the other instance
+        answered their readiness checks.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        await self.supervisor.start()
-        await self.bootstrap()
-        self.write_description()
+        self.acquire()
+        try:
+            ensure_ports_free("127.0.0.1", [spec.port for spec in self.specs],
+                              advice=" (another `dataspace up`?); use --base-port")
+            await self.supervisor.start()
+            await self.bootstrap()
+            self.write_description()
+        except BaseException:
+            await self.supervisor.stop()
+            self.release()
+            raise
 
     async def stop(self) -> None:
         """Stop every child cleanly."""
-        await self.supervisor.stop()
+        try:
+            await self.supervisor.stop()
+        finally:
+            self.release()
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (``flock``) by the process running this data space; holds its pid."""
+        return self.data_dir / "up.lock"
+
+    def acquire(self) -> None:
+        """Take the data directory's lock, or raise ``data-dir-in-use``."""
+        handle = self.lock_file.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "?"
+            handle.close()
+            raise Conflict(f"another `dataspace up` (pid {pid}) runs the data space in "
+                           f"{self.data_dir}; stop it or use another --data-dir",
+                           code="data-dir-in-use") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def release(self) -> None:
+        """Let go of the data directory's lock (closing the file releases it)."""
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self.lock_file.write_text("")
+            self._lock.close()
+            self._lock = None
 
     async def bootstrap(self) -> None:
         """Onboard every participant and seed its datasets (skipping what is done)."""
@@ -292,12 +344,14 @@ class LocalSpace:
                     raise
 
     def write_description(self) -> Path:
-        """``<data-dir>/dataspace.json``: every service's service.json, with its role."""
+        """``<data-dir>/dataspace.json``: every service's service.json, with its role.
+
+        Helper processes without a service.json (the parking API behind
+        Halden's parking dataset) are listed with their name, role and URL.
+        """
         services = []
         for spec in self.specs:
-            info = spec.service_json()
-            if info is None:
-                continue
+            info = spec.service_json() or {"name": spec.name, "base_url": spec.base_url}
             services.append({**info, "role": spec.role})
         path = self.data_dir / "dataspace.json"
         write_private_json(path, {"services": services})

@@ -93,7 +93,7 @@ async def _receipt(consumer: dict[str, Any], provider_did: str,
 def test_the_story_completes(space: Up) -> None:
     services = space.services()
     assert {name: s["role"] for name, s in services.items()} == {
-        "trust-anchor": "trust-anchor", "halden": "provider",
+        "trust-anchor": "trust-anchor", "parking-api": "backend", "halden": "provider",
         "example-analytics": "consumer"}
     result = demo(space.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
