@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "connector": ("dataspace.cli.connector",
                   "A Dataspace Protocol connector: publish datasets, negotiate contracts, "
                   "pull data."),
+    "credential": ("dataspace.cli.credential", "Issue and verify VC 2.0 credentials (VC-API)."),
     "db": ("dataspace.cli.db", "Database maintenance."),
     "demo": ("dataspace.cli.demo",
              "Play the story: onboard, publish, negotiate, pull, hit the limit, approve, "
