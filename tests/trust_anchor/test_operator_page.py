@@ -3,7 +3,8 @@
 Every action is clicked on the page and then checked through the admin API,
 so the tests fail if a button stops calling the API. Chromium is Debian's
 (``apt-get install chromium``; ``.ci/run`` installs it); these tests install
-nothing and fail with that hint when it is missing. No browser process
+nothing: without it they are skipped with that hint, and fail in CI
+(``tests/machine.py``). No browser process
 outlives a test: the fixture checks the process tree after closing it.
 """
 
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from identity.oid4vci_client import collect_credential
+from tests.machine import missing
 from tests.trust_anchor.conftest import Applicant, TrustAnchor, apply, new_applicant
 
 if TYPE_CHECKING:
@@ -94,10 +96,8 @@ def _still_running(processes: dict[int, str]) -> list[int]:
 async def browser() -> AsyncIterator[Browser]:
     """Headless Chromium; afterwards, every process it and playwright started has ended."""
     if not CHROMIUM.is_file():
-        pytest.fail(
-            f"Debian's Chromium is not installed ({CHROMIUM} is missing): run "
-            "`apt-get install chromium` as root (.ci/run does this). The browser tests "
-            "install nothing themselves.", pytrace=False)
+        missing(f"Debian's Chromium ({CHROMIUM}, for the browser tests)",
+                "apt-get install chromium")
     try:
         from playwright.async_api import async_playwright
     except ImportError:
