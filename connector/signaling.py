@@ -67,6 +67,9 @@ class DataFlow:
     #: control plane verified them over DCP when the contract was made; the
     #: data plane evaluates ``dst:credentialType`` / ``dst:claim`` against them.
     credentials: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    #: The consumer's own id of the transfer process (its consumerPid), so what the
+    #: data plane says about the transfer (a usage receipt) names the id the consumer knows.
+    consumer_pid: str | None = None
 
 
 class EndpointDataReference(BaseModel):

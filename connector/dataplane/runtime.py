@@ -40,6 +40,7 @@ from connector.dataplane.monitor import PolicyMonitor, TransferTerminator
 from connector.dataplane.settings import DataPlaneSettings
 from connector.dataplane.signaling import EnforcingSignaling
 from connector.dataplane.sql import Writer
+from connector.dataplane.store.tables import audit as audit_table
 from connector.dataplane.store.tables import audit_head, usage
 from connector.dataplane.tokens import AccessTokens
 from identity.signer import Signer
@@ -261,22 +262,35 @@ class DataPlane:
     # --- receipts and reports ----------------------------------------------------------
 
     async def receipt(self, transfer_id: str) -> dict[str, Any]:
-        """A signed statement of a transfer's stored usage and the audit chain head."""
+        """A signed statement of a transfer's stored usage and the audit chain head.
+
+        It names the transfer by both process ids (``providerPid`` is ours and
+        ``transferId``; ``consumerPid`` is the one the consumer knows), and
+        counts, beside the uses served (``requests``) and the backend's
+        failures, the requests the data plane refused (``refusals``: the
+        transfer's deny records in the audit log).
+        """
         await self.flush()
         flow_row = None
         async with self.db.connect() as conn:
-            totals = await self.meter.totals(conn, transfer_id)
+            totals: dict[str, Any] = await self.meter.totals(conn, transfer_id)
             head = (await conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash))).one()
             flow_row = await self.flows.get_row(conn, transfer_id)
+            refusals = (await conn.execute(
+                sa.select(sa.func.count()).select_from(audit_table)
+                .where(audit_table.c.transfer_id == transfer_id,
+                       audit_table.c.kind == "deny"))).scalar_one()
         assert flow_row is not None
         body = {
             "iss": self.signer.did,
             "sub": flow_row["consumer_id"],
             "iat": int(self.clock()),
             "transferId": transfer_id,
+            "providerPid": transfer_id,
+            "consumerPid": flow_row["consumer_pid"],
             "agreementId": flow_row["agreement_id"],
             "datasetId": flow_row["dataset_id"],
-            "usage": totals,
+            "usage": {**totals, "refusals": int(refusals)},
             "audit": {"seq": int(head.seq), "hash": head.hash},
         }
         return {"receipt": self.signer.sign_jwt(body, typ=RECEIPT_TYPE), "content": body}

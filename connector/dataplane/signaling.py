@@ -63,6 +63,7 @@ class EnforcingSignaling:
             "agreed_at": _agreed_at(policy),
             "credentials": orjson.dumps(
                 {k: [dict(s) for s in v] for k, v in flow.credentials.items()}).decode(),
+            "consumer_pid": flow.consumer_pid,
         }
 
     async def prepare(self, flow: DataFlow) -> None:

@@ -137,6 +137,7 @@ class TransferService:
             agreement=agreement.policy if agreement is not None else {},
             backend=dataset.backend if dataset is not None else None,
             credentials=caller.credentials() if caller is not None else {},
+            consumer_pid=transfer.consumer_pid,
         )
 
     # --- inbound -------------------------------------------------------------------

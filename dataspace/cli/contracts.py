@@ -333,19 +333,22 @@ def receipt(data_dir: Path, url: str | None, api_key: str | None, transfer_id: s
         _table(("FIELD", "VALUE"), [
             ("signed by", content.get("iss")),
             ("signature", "verified" if isinstance(verified, dict) else f"NOT VALID: {verified}"),
-            ("our transfer", ours["id"]),
-            ("provider's transfer", content.get("transferId")),
+            ("our transfer", content.get("consumerPid") or ours["id"]),
+            ("provider's transfer", content.get("providerPid") or content.get("transferId")),
             ("agreement", content.get("agreementId")),
             ("dataset", content.get("datasetId")),
             ("requests served", usage.get("requests")),
             ("bytes", usage.get("bytes")),
             ("failures", usage.get("failures")),
-            ("refused", usage.get("refusals", "")),
+            ("refused", usage.get("refusals")),
             ("audit head", f"#{audit.get('seq')} {audit.get('hash')}"),
             ("issued", _when(content.get("iat"))),
         ])
     if not isinstance(verified, dict):
         fail(f"the receipt does not verify: {verified}", code=1)
+    if verified.get("consumerPid") not in (None, ours["id"]):
+        fail(f"the receipt is about the consumer's transfer {verified['consumerPid']}, "
+             f"not ours ({ours['id']})", code=1)
 
 
 async def _verify(token: str, provider: str, origin: str) -> dict[str, Any] | str:

@@ -331,6 +331,12 @@ async def test_catalog_pull_refusal_transfers_and_receipt(
     assert rows["our transfer"] == transfer["id"]
     assert rows["provider's transfer"] == transfer["provider_pid"]
     assert rows["requests served"] == "0"
+    assert rows["refused"] == "1"  # the pull without a purpose
     receipt = json.loads((await _run("connector", "receipt", transfer["id"], *_dir(consumer),
                                      "--json")).stdout)
     assert receipt["verified"]["iss"] == provider.info["did"]
+    # The signed receipt names both process ids, and counts the refusal.
+    assert receipt["verified"]["consumerPid"] == transfer["id"]
+    assert receipt["verified"]["providerPid"] == transfer["provider_pid"]
+    assert receipt["verified"]["usage"] == {"requests": 0, "bytes": 0, "failures": 0,
+                                            "refusals": 1}

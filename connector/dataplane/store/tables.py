@@ -42,6 +42,7 @@ flows = sa.Table(
     sa.Column("credentials", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("consumer_pid", sa.String(255), nullable=True),
 )
 
 #: The revocation epoch: bumped by every change of a flow (one row, id 1).

@@ -97,8 +97,9 @@ async def test_head_is_checked_and_audited_but_not_a_use(dp: Running, api: Backe
         async with http.head(dp.url, headers=research) as response:
             assert response.status == 403  # no use left: a GET now would be refused
     receipt = await dp.plane.receipt(edr.transfer_id)
+    # The refused HEAD (purpose), GET and HEAD (no use left) are counted, not billed.
     assert receipt["content"]["usage"] == {"requests": 2, "bytes": 2 * len(SMALL_BODY),
-                                           "failures": 0}
+                                           "failures": 0, "refusals": 3}
     async with dp.plane.db.connect() as conn:
         bodies = (await conn.execute(sa.select(audit.c.body).where(
             audit.c.transfer_id == edr.transfer_id).order_by(audit.c.seq))).scalars().all()

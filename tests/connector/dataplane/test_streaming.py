@@ -78,7 +78,8 @@ async def test_a_2_gb_file_streams_with_flat_memory(tmp_path: Path) -> None:
             server.base + "/dataplane/receipt", headers=bearer(edr)
         ) as response:
             receipt = await response.json()
-        assert receipt["content"]["usage"] == {"requests": 1, "bytes": 2 * GB, "failures": 0}
+        assert receipt["content"]["usage"] == {"requests": 1, "bytes": 2 * GB, "failures": 0,
+                                               "refusals": 0}
     finally:
         server.stop()
         await plane.stop()
