@@ -85,3 +85,15 @@ def test_connector_serve_checks_its_management_port_too(tmp_path: Path) -> None:
                         "--management-port", str(port), "--data-dir", str(tmp_path / "c"))
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"error: port {port} is in use; use another --management-port\n"
+
+
+def test_every_command_module_is_listed() -> None:
+    # A module that adds a top-level command must name it in COMMANDS, or the
+    # lazy group would never import it and `dataspace --help` would not list it.
+    import pkgutil
+
+    import dataspace.cli as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"dataspace.cli.{module.name}")
+    assert set(cli.commands) == {*COMMANDS, "version"}
