@@ -141,3 +141,24 @@ async def test_we_verify_digital_bazaars_credentials_and_presentations(
         "verifiablePresentation": presentation, "options": {"challenge": "n-1"}})
     assert answer["holder"] == presented["did"]
     assert answer["credentials"][0]["issuer"] == theirs["did"]
+
+
+async def test_presentations_signed_with_the_draft_eddsa_2022_suite_verify(
+    node: str, anchor: TrustAnchor
+) -> None:
+    """The W3C VC 2.0 test suite signs its presentations with ``eddsa-2022``."""
+    theirs = await run(node, "issue", {"cryptosuite": "eddsa-2022", "credential": {
+        **base_credential(), "validFrom": "2025-01-01T00:00:00Z"}})
+    assert theirs["credential"]["proof"]["cryptosuite"] == "eddsa-2022"
+    presented = await run(node, "present", {
+        "credentials": [theirs["credential"]], "challenge": "n-3", "domain": DOMAIN,
+        "holder": True, "cryptosuite": "eddsa-2022"})
+    options = {"challenge": "n-3", "domain": DOMAIN}
+    status, answer = await anchor.post("/presentations/verify", {
+        "verifiablePresentation": presented["presentation"], "options": options})
+    assert status == 200, answer
+    tampered = copy.deepcopy(presented["presentation"])
+    tampered["verifiableCredential"][0]["credentialSubject"]["degree"] = "PhD"
+    status, answer = await anchor.post("/presentations/verify", {
+        "verifiablePresentation": tampered, "options": options})
+    assert (status, answer["errors"][0]["code"]) == (400, "proof-invalid")

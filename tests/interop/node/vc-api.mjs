@@ -10,6 +10,8 @@
 //   node vc-api.mjs present             < {"credentials": [...], "challenge": "...",
 //                                          "domain": "...", "holder": true}
 //     -> {"presentation": signed, "did": "did:key:z6Mk..."}   (holder: a new did:key)
+// `issue` and `present` take "cryptosuite": "eddsa-2022" to sign with the draft-era
+// suite (what the W3C VC 2.0 test suite signs its presentations with).
 // `documents` are extra documents the loader serves (a did:web DID document; its
 // verification methods are served by their id). Contexts come from the npm context
 // packages, plus the VC 2.0 examples context; did:key is resolved locally; nothing
@@ -19,6 +21,7 @@ import * as vc from '@digitalbazaar/vc';
 import {contexts as credentialContexts} from '@digitalbazaar/credentials-context';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import didContext from 'did-context';
+import {cryptosuite as eddsa2022} from '@digitalbazaar/eddsa-2022-cryptosuite';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import integrityContext from '@digitalbazaar/data-integrity-context';
 import multikeyContext from '@digitalbazaar/multikey-context';
@@ -104,6 +107,7 @@ for await (const chunk of process.stdin) chunks.push(chunk);
 const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 const command = process.argv[2];
 const verifySuite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+const signingSuite = () => input.cryptosuite === 'eddsa-2022' ? eddsa2022 : eddsaRdfc2022;
 
 if(command === 'verify-credential') {
   const result = await vc.verifyCredential({
@@ -119,13 +123,13 @@ if(command === 'verify-credential') {
   process.stdout.write(JSON.stringify({verified: result.verified, error: errorOf(result)}));
 } else if(command === 'issue') {
   const {key, did} = await newDidKey();
-  const suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: eddsaRdfc2022});
+  const suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: signingSuite()});
   const credential = {...input.credential, issuer: did};
   const signed = await vc.issue({credential, suite, documentLoader: loaderFor()});
   process.stdout.write(JSON.stringify({credential: signed, did}));
 } else if(command === 'present') {
   const {key, did} = await newDidKey();
-  const suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: eddsaRdfc2022});
+  const suite = new DataIntegrityProof({signer: key.signer(), cryptosuite: signingSuite()});
   const presentation = vc.createPresentation({
     verifiableCredential: input.credentials, holder: input.holder ? did : undefined,
     version: 2.0
