@@ -20,6 +20,7 @@ from typing import cast
 
 import structlog
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from connector.auth import AuthContext, create_auth
 from connector.core import ControlPlane
@@ -208,6 +209,13 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         "admin_api_key": admin_key,
         "management_url": plane.management_url,
         "dsp_url": plane.dsp_url,
+        # Where our state is (for offline tools, e.g. `connector audit verify`); never
+        # the password, which stays in the settings (environment or Secret).
+        "database": {
+            "url": make_url(settings.sqlalchemy_url).set(password=None)
+            .render_as_string(hide_password=False),
+            "schema": settings.database_schema,
+        },
     })
     await plane.runner.start()
     stopping = asyncio.Event()

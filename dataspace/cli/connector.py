@@ -28,8 +28,7 @@ from dataspace.cli.common import (
     service_name_option,
     service_options,
 )
-from dataspace.client import CONNECTOR_ROLES
-from servicekit.service_info import read_service_json
+from dataspace.client import CONNECTOR_ROLES, DATASPACE_FILE
 
 __all__ = ["connector"]
 
@@ -385,6 +384,7 @@ def pull(data_dir: Path, url: str | None, api_key: str | None, transfer_id: str 
 def _audit_commands() -> None:
     """``dataspace connector audit verify``: check the data plane's hash-chained audit log."""
     import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
 
     from connector.dataplane.audit import verify_store
     from connector.dataplane.store.tables import audit as audit_table
@@ -398,7 +398,9 @@ def _audit_commands() -> None:
 
     @audit.command("verify")
     @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                  help="The connector's data folder (database and key) [.dataspace].")
+                  help="The connector's data folder (database and key), or a `dataspace up` "
+                       "folder [.dataspace].")
+    @service_name_option("--connector", "connector")
     @click.option("--database-url", default=None, help="The connector's database URL.")
     @click.option("--database-schema", default=None, help="Its PostgreSQL schema, if any.")
     @click.option("--public-key", type=click.File("r"), default=None,
@@ -408,15 +410,29 @@ def _audit_commands() -> None:
                public_key: Any, as_json: bool) -> None:
         """Check every record's hash, link and position and every signed checkpoint.
 
-        Exit 0 when the log is intact, 1 when it was edited, cut or reordered.
+        The database is the one the connector itself uses: --database-url (or
+        CONNECTOR_DATABASE_URL), else what its service.json says (the URL
+        without its password, and the schema). Nothing is created: a missing
+        database is an error. Exit 0 when the log is intact, 1 when it was
+        edited, cut or reordered.
         """
         try:
+            written = None
+            if data_dir is not None and any(
+                    (data_dir / name).exists() for name in ("service.json", DATASPACE_FILE)):
+                data_dir, written = locate_service(data_dir, CONNECTOR_ROLES, "connector",
+                                                   "--connector")
             # The database file is named after the connector: take its name from the
             # service.json it wrote, when there is one.
-            written = read_service_json(data_dir) if data_dir is not None else None
             settings = ConnectorSettings.load(
                 data_dir=data_dir, database_url=database_url, database_schema=database_schema,
                 name=written.get("name") if written else None)
+            own = (written or {}).get("database")
+            if not settings.database_url and isinstance(own, dict) and own.get("url"):
+                # The service's own settings, as it wrote them when it started.
+                settings = settings.model_copy(update={
+                    "database_url": own["url"],
+                    "database_schema": database_schema or own.get("schema")})
             if public_key is not None:
                 key = public_key_from_jwk(json.load(public_key))
             elif not (settings.data_dir / "keys").is_dir():
@@ -430,6 +446,13 @@ def _audit_commands() -> None:
         except (ValueError, OSError, DataspaceError) as exc:
             fail(f"cannot read the settings or the key: {exc}".replace("\n", "; "))
 
+        url = make_url(settings.sqlalchemy_url)
+        if url.get_backend_name() == "sqlite" and not (
+                url.database and Path(url.database).is_file()):
+            # Connecting would create an empty database file.
+            fail(f"no connector database at {url.database}; give --data-dir of the connector "
+                 "(or of `dataspace up`) or --database-url")
+
         async def check() -> Any:
             engine = create_engine(settings.sqlalchemy_url, schema=settings.database_schema)
             try:
@@ -440,9 +463,15 @@ def _audit_commands() -> None:
             finally:
                 await engine.dispose()
 
-        report = _run(check())
+        try:
+            report = _run(check())
+        except (OSError, sa.exc.SQLAlchemyError) as exc:
+            fail(f"cannot read the database {url.render_as_string(hide_password=True)}: "
+                 f"{str(exc).splitlines()[0]}")
         if report is None:
-            fail("no data-plane audit log in this database")
+            where = url.render_as_string(hide_password=True)
+            schema = f" (schema {settings.database_schema})" if settings.database_schema else ""
+            fail(f"no data-plane audit log in {where}{schema}")
         if as_json:
             print_json({"ok": report.ok, "records": report.records,
                         "checkpoints": report.checkpoints, "problems": report.problems})

@@ -340,3 +340,33 @@ async def test_catalog_pull_refusal_transfers_and_receipt(
     assert receipt["verified"]["providerPid"] == transfer["provider_pid"]
     assert receipt["verified"]["usage"] == {"requests": 0, "bytes": 0, "failures": 0,
                                             "refusals": 1}
+
+
+async def test_audit_verify_reads_the_database_the_connector_uses(
+    keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
+) -> None:
+    """On PostgreSQL too: the URL and schema come from the service's own service.json."""
+    provider, _consumer = keyed
+    folder = provider.settings.data_dir
+    before = sorted(folder.rglob("*.sqlite3*"))
+    checked = await _run("connector", "audit", "verify", "--data-dir", str(folder))
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.startswith("audit log intact: ")
+    assert sorted(folder.rglob("*.sqlite3*")) == before  # nothing created
+    # No database there: an error, and still no empty SQLite file left behind.
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    missing = await _run("connector", "audit", "verify", "--data-dir", str(empty),
+                         "--public-key", str(_public_key(provider, tmp_path)))
+    assert missing.exit_code == 2
+    assert "no connector database at" in missing.stderr
+    assert list(empty.iterdir()) == []
+
+
+def _public_key(running: RunningConnector, tmp_path: Path) -> Path:
+    from identity.keystore import KeyStore
+
+    path = tmp_path / "connector.jwk"
+    path.write_text(json.dumps(KeyStore(running.settings.data_dir / "keys")
+                               .public_jwk("connector")))
+    return path
