@@ -14,10 +14,22 @@ from dataspace.cli.keys import read_passphrase
 
 __all__ = ["participant"]
 
+def _participant_folder(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
+    """A ``dataspace up`` folder keeps the participant in its ``participant`` folder."""
+    from dataspace.client import DATASPACE_FILE
+
+    if (value / DATASPACE_FILE).exists():
+        value = value / "participant"
+        click.echo(f"using the participant in {value}", err=True)
+    return value
+
+
 data_dir_option = click.option(
     "--data-dir", type=click.Path(path_type=Path, file_okay=False),
     default=Path(".dataspace") / "participant", show_default=True,
-    help="Where the participant's key, state and credentials live.")
+    callback=_participant_folder,
+    help="Where the participant's key, state and credentials live (in a `dataspace up` "
+         "folder: its participant folder).")
 passphrase_option = click.option(
     "--passphrase-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
     help="File holding the key store passphrase (else $DATASPACE_KEY_PASSPHRASE).")

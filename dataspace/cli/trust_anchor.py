@@ -9,7 +9,6 @@ import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import serve, service_options
-from trust_anchor.app import create_app
 from trust_anchor.settings import TrustAnchorSettings
 
 __all__ = ["trust_anchor"]
@@ -27,4 +26,6 @@ def trust_anchor() -> None:
               help="did:web of the public URL (default) or did:key (development).")
 def serve_command(config_file: Path | None, **flags: Any) -> None:
     """Run the trust anchor until Ctrl-C; writes <data-dir>/service.json when ready."""
+    from trust_anchor.app import create_app  # the whole service: only when it runs
+
     serve(TrustAnchorSettings, create_app, config_file=config_file, **flags)

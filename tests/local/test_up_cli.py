@@ -197,3 +197,13 @@ def test_demo_without_up_stops_what_it_started_and_says_so(tmp_path: Path) -> No
     refused = next(line for line in result.stdout.splitlines() if "marketing: 403" in line)
     assert refused.rstrip().endswith("not satisfied by https://w3id.org/dpv#Marketing)")
 
+
+
+def test_participant_commands_keep_the_participant_in_its_folder(space: Up) -> None:
+    env = {"DATASPACE_KEY_PASSPHRASE": "participant folder test"}
+    result = dataspace("participant", "init", "--data-dir", str(space.data_dir), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"using the participant in {space.data_dir / 'participant'}\n"
+    state = json.loads((space.data_dir / "participant" / "participant.json").read_text())
+    assert state["did"] == result.stdout.strip()
+    assert not (space.data_dir / "participant.json").exists()
