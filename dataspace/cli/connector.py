@@ -94,7 +94,8 @@ def describe_problem(status: int, answer: Any) -> str:
     code = answer.get("code") or "error"
     title = answer.get("title") or ""
     detail = answer.get("detail") or ""
-    text = f"{code}: {detail or title}" if not (title and detail) else (
+    same = title.strip().lower() == detail.strip().lower()
+    text = f"{code}: {detail or title}" if not (title and detail) or same else (
         f"{code}: {title}: {detail}")
     reasons = [
         str(r.get("message") or r.get("code")) if isinstance(r, dict) else str(r)
