@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 
 from connector.settings import AuthSettings, FixedCaller
 from servicekit.app import SERVICE_INFO
+from servicekit.errors import InvalidRequest
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, connector_settings, start_connector
@@ -287,6 +288,34 @@ async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
         assert answer["upstream_code"] == answer["oauth_error"] == "invalid_grant"
         assert answer["upstream_status"] == 400
         assert "transaction code" in answer["detail"]
+    finally:
+        await connector.stop()
+        await ta.close()
+
+
+async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_lookup(
+    stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    port = free_port()
+    ta_settings = make_settings(tmp_path, stores(), port)
+    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
+    await ta.start_server()
+    connector = await start_connector(connector_settings(
+        "halden", tmp_path, stores(), did=None, did_method="web",
+        trust_anchor_url=ta_settings.base_url, auth=AuthSettings(mode="dcp")))
+    try:
+        for address in UNPARSABLE:
+            for path, body in _remote_calls(address):
+                status, answer = await _management(http, connector, "POST", path, body)
+                assert (status, answer["code"]) == (400, "counterparty-address-invalid"), (
+                    path, answer)
+        # The DCP seam itself refuses such an address too, instead of failing inside.
+        lookup = connector.plane.auth.participant_id
+        assert lookup is not None
+        for address in UNPARSABLE:
+            with pytest.raises(InvalidRequest) as refused:
+                await lookup(address)
+            assert refused.value.code == "counterparty-address-invalid"
     finally:
         await connector.stop()
         await ta.close()
