@@ -45,7 +45,12 @@ Credentials and presentations
     ``presentation-malformed``      not a VP of the expected data model
     ``holder-mismatch``             the VP signer is not its ``holder``
     ``subject-mismatch``            a presented credential's subject is not the holder
-    ``nonce-mismatch``              the VP ``nonce`` is missing or not the one asked for
+    ``nonce-mismatch``              the VP ``nonce`` (Data Integrity ``challenge``) is missing or
+                                    not the one asked for
+    ``domain-mismatch``             a Data Integrity VP's ``domain`` does not name the verifier
+Data model (HTTP 422, :class:`DataModelError`)
+    the codes listed in :mod:`identity.vc_model` (``context-invalid``, ``type-invalid``, ...),
+    each with the JSON ``pointer`` of the offending member
     ``token-missing``               a self-issued token lacks the required ``token`` claim
 """
 

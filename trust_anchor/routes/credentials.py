@@ -108,7 +108,11 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
 
 @operation("Issue a VC 2.0 credential as given, as an enveloped vc+jwt or with an "
            "eddsa-rdfc-2022 Data Integrity proof (operator only)",
-           tags=["vc-api"], request=IssueRequest, responses={201: {"type": "object"}},
+           tags=["vc-api"], request=IssueRequest,
+           responses={201: {"type": "object"},
+                      422: "the credential breaks the VC 2.0 data model (problem+json with "
+                           "code and pointer)",
+                      403: "TA_VC_API_TYPES does not list one of its types"},
            security="bearer")
 @operator_only
 async def issue(request: web.Request) -> web.Response:
