@@ -20,7 +20,8 @@ a stable ``code`` and the JSON pointer of the offending member in
 ``term-protected``           a context redefines a protected term
 ``type-invalid``             ``type`` missing, without the required type, or not expanding to
                              an IRI; also for status, schema, refresh service, terms of use,
-                             evidence and proof objects, which must have a ``type``
+                             evidence, proof, confidence method and render method objects,
+                             which must have a ``type``
 ``id-invalid``               an ``id`` that is not a single absolute URL
 ``issuer-invalid``           ``issuer`` missing, not a URL, or an object without a URL ``id``
 ``subject-invalid``          ``credentialSubject`` missing, empty, or not objects
@@ -83,8 +84,9 @@ _DATETIME_STAMP = re.compile(
 _SRI = re.compile(r"^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})$")
 _SRI_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+# Objects that must say their type, reserved extension points (section 5.10) included.
 _TYPED_MEMBERS = ("credentialStatus", "credentialSchema", "refreshService", "termsOfUse",
-                  "evidence", "proof")
+                  "evidence", "proof", "confidenceMethod", "renderMethod")
 _TYPED_CODES = {"credentialStatus": "status-invalid", "credentialSchema": "schema-invalid",
                 "proof": "type-invalid"}
 

@@ -136,10 +136,13 @@ class Issuer:
         credential_type: str,
         valid_until: datetime | None,
         proof_format: str = VC_JWT,
+        check: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> IssuedCredential:
         """Secure and record ``credential`` as given, plus a revocation and a suspension entry.
 
         Its own ``credentialStatus`` entries, if any, are kept before ours.
+        ``check`` sees the credential with its status entries before it is
+        signed; raising there stores nothing (the caller's transaction rolls back).
         """
         at = self.clock().replace(microsecond=0)
         existing = credential.get("credentialStatus", [])
@@ -153,8 +156,10 @@ class Issuer:
                 for purpose, (list_id, index) in (("revocation", revocation),
                                                   ("suspension", suspension))
             ]
-            token = await self.sign({**credential, "credentialStatus": [*kept, *entries]},
-                                    proof_format)
+            complete = {**credential, "credentialStatus": [*kept, *entries]}
+            if check is not None:
+                check(complete)
+            token = await self.sign(complete, proof_format)
             issued = IssuedCredential(
                 id=record_id, participant_id=None, subject_did=subject_did,
                 credential_type=credential_type, token=token, issued_at=at,

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
 from identity.data_integrity import add_proof
@@ -24,7 +25,7 @@ from identity.jose import decode_jws
 from identity.keys import KeyPair
 from identity.signer import Signer
 from identity.vc import envelope_credential
-from servicekit.app import SERVICE_INFO
+from servicekit.app import DB_ENGINE, SERVICE_INFO
 from tests.conftest import Database, free_port
 from tests.trust_anchor.conftest import TrustAnchor, make_settings
 from tests.trust_anchor.vc_corpus import (
@@ -36,6 +37,7 @@ from tests.trust_anchor.vc_corpus import (
     base_credential,
 )
 from trust_anchor.app import create_app
+from trust_anchor.store.tables import issued_credentials, status_lists
 
 DI = "eddsa-rdfc-2022"
 FORMATS = ["vc+jwt", DI]
@@ -172,3 +174,74 @@ async def test_the_issuer_is_added_only_when_absent(anchor: TrustAnchor) -> None
     assert status == 201, answer
     assert answer["verifiableCredential"]["issuer"] == anchor.did
     assert answer["verifiableCredential"]["@context"] == base_credential()["@context"]
+
+
+async def test_the_trust_anchors_own_schemas_are_held_and_nothing_is_stored_on_refusal(
+    anchor: TrustAnchor,
+) -> None:
+    holder = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    schema_url = f"{anchor.url}/schemas/MembershipCredential.json"
+    credential = {
+        "@context": [V2, "https://www.w3.org/ns/credentials/undefined-terms/v2"],
+        "type": ["VerifiableCredential", "MembershipCredential"],
+        "credentialSchema": {"id": schema_url, "type": "JsonSchema"},
+        "credentialSubject": {"id": holder, "legalName": "Halden kommune",
+                              "organisationNumber": "959 159 092", "country": "NO",
+                              "roles": ["consumer"], "memberSince": "2025-01-01T00:00:00Z"},
+    }
+    for proof_format in FORMATS:
+        status, answer = await issue(anchor, credential, proof_format)
+        assert status == 201, answer
+    before = await stored(anchor)
+    assert len(before[0]) == 2
+    wrong = copy.deepcopy(credential)
+    wrong["credentialSubject"]["country"] = "Norway"
+    status, problem = await issue(anchor, wrong, DI)
+    assert (status, problem["code"]) == (422, "schema-mismatch")
+    assert problem["pointer"] == "/credentialSubject/country"
+    assert await stored(anchor) == before
+
+
+async def stored(ta: TrustAnchor) -> tuple[list[str], list[tuple[str, int]]]:
+    """The recorded credentials and the status lists' allocation counters."""
+    async with ta.server.app[DB_ENGINE].connect() as conn:
+        credentials = (await conn.execute(sa.select(issued_credentials.c.id))).scalars()
+        lists = await conn.execute(sa.select(status_lists.c.id, status_lists.c.allocated))
+        return sorted(credentials), sorted((row.id, row.allocated) for row in lists)
+
+
+async def test_settings_choose_the_format_and_narrow_the_types(
+    tmp_path: Path, database: Database
+) -> None:
+    port = free_port()
+    settings = make_settings(tmp_path, database, port, vc_api_proof_format=DI,
+                             vc_api_types=["ExampleDegreeCredential"])
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        info = server.app[SERVICE_INFO]
+        async with aiohttp.ClientSession() as http:
+            ta = TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
+            body = {"credential": base_credential()}
+            status, answer = await ta.post("/credentials/issue", body, admin=True)
+            assert status == 201, answer
+            assert answer["verifiableCredential"]["proof"]["cryptosuite"] == DI  # the setting
+            status, answer = await ta.post("/credentials/issue", body, admin=True,
+                                           headers={"Accept": "application/vc+jwt"})
+            assert answer["verifiableCredential"]["type"] == "EnvelopedVerifiableCredential"
+            body["options"] = {"proofFormat": DI}  # options win over Accept
+            status, answer = await ta.post("/credentials/issue", body, admin=True,
+                                           headers={"Accept": "application/vc+jwt"})
+            assert "proof" in answer["verifiableCredential"]
+            other = base_credential()
+            other["type"].append("ExampleAlumniCredential")
+            status, answer = await ta.post("/credentials/issue", {"credential": other},
+                                           admin=True)
+            assert (status, answer["code"], answer["pointer"]) == (
+                403, "credential-type-not-allowed", "/type")
+            only_vc = {**base_credential(), "type": ["VerifiableCredential"]}
+            status, answer = await ta.post("/credentials/issue", {"credential": only_vc},
+                                           admin=True)
+            assert status == 201, answer
+    finally:
+        await server.close()

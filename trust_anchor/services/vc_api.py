@@ -27,6 +27,7 @@ from identity.errors import DataModelError
 from identity.vc import envelope_credential, format_datetime, issuer_id
 from identity.vc_model import SchemaStore, parse_datetime_stamp, validate_credential
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
+from trust_anchor.dcp_issuance import credential_schema
 from trust_anchor.issuance import VC_JWT, Issuer
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store.credentials import get_credential
@@ -64,9 +65,13 @@ def _load_schemas(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 def held_schemas(settings: TrustAnchorSettings) -> SchemaStore:
-    """The JSON Schemas in ``TA_VC_API_SCHEMA_DIR``, by ``$id`` (read once)."""
+    """The JSON Schemas we hold, by ``$id``: those in ``TA_VC_API_SCHEMA_DIR`` (read
+    once) and the ones the trust anchor publishes for its own credential types
+    (``/schemas/{type}.json``)."""
+    own = {schema["$id"]: schema for schema in
+           (credential_schema(settings, c.type) for c in settings.credential_types)}
     directory = settings.vc_api_schema_dir
-    return _load_schemas(directory.resolve()) if directory is not None else {}
+    return {**own, **(_load_schemas(directory.resolve()) if directory is not None else {})}
 
 
 def _types(credential: Mapping[str, Any]) -> list[str]:
@@ -117,7 +122,11 @@ async def issue(
         begin = (parse_datetime_stamp(start, "/validFrom") if isinstance(start, str)
                  else datetime.now(UTC).replace(microsecond=0))
         credential["validUntil"] = format_datetime(begin + timedelta(days=validity_days))
-    validate_credential(credential, expand=True, schemas=held_schemas(settings))
+    schemas = held_schemas(settings)
+    # With status entries to add, JSON Schemas are checked on the credential that
+    # carries them (a schema may require credentialStatus).
+    validate_credential(credential, expand=True,
+                        schemas=None if settings.vc_api_status else schemas)
     if issuer_id(credential) != issuer.did:
         raise InvalidRequest(f"this service issues only as {issuer.did}",
                              code="issuer-mismatch", extra={"pointer": "/issuer"})
@@ -135,6 +144,8 @@ async def issue(
                                   if t != "VerifiableCredential"), "VerifiableCredential")[:100],
             valid_until=parse_datetime_stamp(until, "/validUntil") if until else None,
             proof_format=proof_format,
+            check=lambda complete: validate_credential(complete, expand=False,
+                                                       schemas=schemas),
         )
         token = recorded.token
     else:
