@@ -4,8 +4,9 @@
 ``@digitalbazaar/eddsa-rdfc-2022-cryptosuite`` (JSON-LD and RDFC-1.0 from
 ``jsonld``/``rdf-canonize``): what we sign they verify, what they sign we
 verify, and a tampered credential fails on both sides. The npm dependencies
-are installed on first use (``npm ci`` from the committed lock file);
-without ``node`` these tests are skipped.
+are installed on first use (``npm ci`` from the committed lock file).
+Without Node.js and npm these tests are skipped with the reason, except in
+CI, where they fail (see ``tests/machine.py``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Bitstring Status List interop with ``@digitalbazaar/vc-bitstring-status-list`` under Node.
 
 The npm dependencies are installed on first use (``npm ci`` from the committed
-lock file); without ``node`` on the machine these tests are skipped.
+lock file). Without Node.js and npm these tests are skipped with the reason,
+except in CI, where they fail (see ``tests/machine.py``).
 """
 
 from __future__ import annotations

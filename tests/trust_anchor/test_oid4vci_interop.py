@@ -5,7 +5,8 @@ subprocess against a real trust anchor on loopback. Only its Ed25519 signer is
 ours; offer resolution, metadata discovery, the token request, the nonce, the
 key proof and the credential request are the library's own code. The npm
 dependencies are installed on first use (``npm ci`` from the committed lock
-file); without ``node`` on the machine these tests are skipped.
+file). Without Node.js and npm these tests are skipped with the reason,
+except in CI, where they fail (see ``tests/machine.py``).
 """
 
 from __future__ import annotations
