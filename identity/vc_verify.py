@@ -18,6 +18,7 @@ from the cache until the earliest of its expiry, the cache's own limit and
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,6 +76,8 @@ class CredentialVerifier:
         self.status_checker = status_checker
         self.max_cache_seconds = max_cache_seconds
         self.clock = clock
+        # JWTs whose payload passed the full data-model check (it never changes).
+        self._model_ok: OrderedDict[tuple[str, bool, tuple[str, ...]], None] = OrderedDict()
 
     async def verify(
         self,
@@ -121,12 +124,26 @@ class CredentialVerifier:
             validate_credential(credential, expand=expand, schemas=schemas)
         raise VerificationError("credential carries no proof", code="credential-malformed")
 
-    @staticmethod
     def _model_checked(
-        result: VerifiedCredential, expand: bool, schemas: SchemaStore | None
+        self, result: VerifiedCredential, expand: bool, schemas: SchemaStore | None
     ) -> VerifiedCredential:
-        if (expand or schemas) and _is_v2(result.credential):
-            validate_credential(result.credential, expand=expand, schemas=schemas)
+        """The full data-model check of a JWT's payload, once per token and schema set.
+
+        Schemas are told apart by URL: the contents behind a URL do not change
+        while the process runs.
+        """
+        if not (expand or schemas) or not _is_v2(result.credential):
+            return result
+        key = (result.raw if isinstance(result.raw, str) else "", expand,
+               tuple(sorted(schemas or ())))
+        if key[0] and key in self._model_ok:
+            self._model_ok.move_to_end(key)
+            return result
+        validate_credential(result.credential, expand=expand, schemas=schemas)
+        if key[0]:
+            self._model_ok[key] = None
+            while len(self._model_ok) > 4096:
+                self._model_ok.popitem(last=False)
         return result
 
     async def verify_jwt(self, token: str, *, check_status: bool = True) -> VerifiedCredential:
