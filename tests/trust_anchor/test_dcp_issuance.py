@@ -21,7 +21,7 @@ from identity.dcp import fetch_issuer_metadata, request_credentials, request_sta
 from identity.jose import decode_jws
 from identity.self_issued import create_self_issued_token
 from servicekit.app import SERVICE_INFO
-from servicekit.errors import UpstreamError
+from servicekit.errors import Forbidden, InvalidRequest, NotFound
 from tests.conftest import Database, free_port
 from tests.identity.dcp.conftest import Member, World
 from tests.identity.dcp.conftest import world as world
@@ -92,15 +92,16 @@ async def test_requests_from_non_members_and_for_unknown_objects_are_refused(
     world: World,
 ) -> None:
     stranger = await world.add_member(onboard=False)
-    with pytest.raises(UpstreamError) as caught:
+    # A refusal keeps its family (the issuer's 403 / 400), not a 502.
+    with pytest.raises(Forbidden) as refused:
         await request_credentials(world.session, world.ta.url, stranger.signer, world.ta.did,
                                   ["MembershipCredential"], write_types=["MembershipCredential"])
-    assert "403" in caught.value.detail
+    assert refused.value.extra["upstream_status"] == 403
     member = await world.add_member()
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(InvalidRequest) as invalid:
         await request_credentials(world.session, world.ta.url, member.signer, world.ta.did,
                                   ["DataProductPurchase"], write_types=["DataProductPurchase"])
-    assert "400" in caught.value.detail
+    assert invalid.value.extra["upstream_status"] == 400
     assert member.delivered == []
 
 
@@ -133,9 +134,9 @@ async def test_only_the_requester_sees_the_status(world: World) -> None:
                                         ["MembershipCredential"],
                                         write_types=["MembershipCredential"])
     await settled(world, member, receipt.status_url)
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(NotFound) as caught:
         await request_status(world.session, receipt.status_url, other.signer, world.ta.did)
-    assert "404" in caught.value.detail
+    assert caught.value.extra["upstream_status"] == 404
 
 
 async def test_a_type_the_member_may_not_hold_is_rejected_by_message(world: World) -> None:
