@@ -19,7 +19,7 @@ accepted and failing later.
 
 from __future__ import annotations
 
-import errno
+import asyncio
 import ipaddress
 import re
 import socket
@@ -145,6 +145,11 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+#: getaddrinfo's answers for a name that does not exist (not: DNS is failing now).
+_NO_SUCH_HOST = frozenset(
+    {socket.EAI_NONAME} | ({socket.EAI_NODATA} if hasattr(socket, "EAI_NODATA") else set()))
+_RESOLVE_SECONDS = 5.0
+
 # One DNS label after IDNA encoding (underscores occur in container service names).
 _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
@@ -201,12 +206,15 @@ async def check_address(session: aiohttp.ClientSession, url: str, *,
         return parsed
     host = parsed.raw_host or ""
     try:
-        await connector.guard.resolve(host, parsed.port or 0, socket.AF_UNSPEC)
+        async with asyncio.timeout(_RESOLVE_SECONDS):
+            await connector.guard.resolve(host, parsed.port or 0, socket.AF_UNSPEC)
     except AddressRefused as exc:
         raise InvalidRequest(f"{name} is refused: {exc.detail}",
                              code=f"{code}-refused") from None
+    except TimeoutError:
+        pass  # DNS is slow now; the connection will tell
     except OSError as exc:
-        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", errno.ENOENT)):
+        if exc.errno in _NO_SUCH_HOST:
             raise InvalidRequest(f"{name} names a host that does not exist: {host}",
                                  code=f"{code}-unresolvable") from None
     return parsed

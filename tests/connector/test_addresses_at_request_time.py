@@ -132,6 +132,18 @@ async def test_a_transfer_request_with_an_unusable_callback_is_a_400(
     assert await _count(http, cut, "transfers") == before
 
 
+async def test_a_callback_whose_host_does_not_exist_is_a_400(
+    cut: RunningConnector, http: aiohttp.ClientSession
+) -> None:
+    # .invalid never resolves (RFC 6761): the messages to it could never be delivered.
+    status, body = await _dsp(http, cut, "/negotiations/request", {
+        "@context": CONTEXT, "@type": "ContractRequestMessage",
+        "consumerPid": f"urn:uuid:{uuid.uuid4()}", "callbackAddress": "http://peer.invalid/dsp",
+        "offer": {"@id": "CD123:ACN0101:456", "@type": "Offer", "target": "ACN0101",
+                  "permission": [{"action": "use"}]}})
+    assert (status, body["code"]) == (400, "callback-address-unresolvable"), body
+
+
 async def test_a_loopback_callback_is_still_accepted_in_development(
     cut: RunningConnector, http: aiohttp.ClientSession
 ) -> None:
