@@ -30,7 +30,8 @@ a stable ``code`` and the JSON pointer of the offending member in
 ``language-value-invalid``   ``name``/``description`` not a string, language value or a set of them
 ``related-resource-invalid`` a ``relatedResource`` without ``id``, with a duplicate ``id``, or
                              with a malformed ``digestSRI``/``digestMultibase``
-``schema-invalid``           a ``credentialSchema`` entry without ``id``/``type``
+``schema-invalid``           a ``credentialSchema`` entry without a URL ``id``, or a held schema
+                             that refers to one we do not hold (never fetched)
 ``schema-mismatch``          the credential fails a JSON Schema we hold for its ``credentialSchema``
 ``status-invalid``           a ``credentialStatus`` entry that is not an object
 ``envelope-invalid``         an enveloped object with a wrong ``@context``, ``type`` or ``id``
@@ -52,10 +53,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from identity.encoding import multibase_decode
 from identity.errors import DataModelError
-from identity.jsonld import DocumentLoader, JsonLdProblem, expand, local_document_loader
+from identity.jsonld import DocumentLoader, JsonLdProblem, local_document_loader
+from identity.jsonld import expand as expand_jsonld
 from identity.vc_envelope import CREDENTIALS_NS, ENVELOPE_MEDIA_TYPES, validate_envelope
 
 __all__ = [
@@ -167,7 +171,7 @@ def _find_term(document: Any, term: str, pointer: str = "") -> str | None:
 
 def _expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
     try:
-        return expand(document, loader=loader)
+        return expand_jsonld(document, loader=loader)
     except JsonLdProblem as exc:
         pointer = "/@context"
         code = exc.kind
@@ -284,8 +288,13 @@ def _check_schemas(credential: Mapping[str, Any], schemas: SchemaStore | None) -
         if held is None or "JsonSchema" not in _items(schema.get("type")):
             continue
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
-        error = jsonschema.exceptions.best_match(
-            jsonschema.validators.validator_for(held)(held).iter_errors(unsecured))
+        # An empty registry: references resolve inside the schema, never over the network.
+        validator = jsonschema.validators.validator_for(held)(held, registry=Registry())
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(unsecured))
+        except Unresolvable as exc:
+            raise DataModelError(f"{schema['id']} refers to a schema we do not hold",
+                                 code="schema-invalid", pointer=f"{here}/id") from exc
         if error is not None:
             where = "".join(f"/{_escape(p)}" for p in error.absolute_path)
             raise DataModelError(f"the credential does not match {schema['id']}: "

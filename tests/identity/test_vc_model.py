@@ -103,3 +103,15 @@ def test_presentations_hold_objects_and_their_credentials_are_checked() -> None:
         with pytest.raises(DataModelError) as err:
             validate_presentation({**presentation, **change})
         assert (err.value.code, err.value.pointer) == (code, pointer)
+
+
+def test_a_held_schema_never_makes_us_fetch_another() -> None:
+    credential = CASES[0].credential("valid", ISSUER)
+    credential["credentialSchema"] = {"id": "https://schemas.example.org/remote.json",
+                                      "type": "JsonSchema"}
+    held = {"https://schemas.example.org/remote.json": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "https://schemas.example.org/elsewhere.json"}}
+    with pytest.raises(DataModelError) as err:
+        validate_credential(credential, schemas=held)
+    assert (err.value.code, err.value.pointer) == ("schema-invalid", "/credentialSchema/id")
