@@ -48,9 +48,10 @@ Credentials and presentations
     ``nonce-mismatch``              the VP ``nonce`` (Data Integrity ``challenge``) is missing or
                                     not the one asked for
     ``domain-mismatch``             a Data Integrity VP's ``domain`` does not name the verifier
-Data model (HTTP 422, :class:`DataModelError`)
+Data model (:class:`DataModelError`, HTTP 422 when a document is checked as input, e.g. to
+issue it; verifiers report the same codes as a 401 ``VerificationError``)
     the codes listed in :mod:`identity.vc_model` (``context-invalid``, ``type-invalid``, ...),
-    each with the JSON ``pointer`` of the offending member
+    each with the JSON ``pointer`` of the offending member (in ``extra``)
     ``token-missing``               a self-issued token lacks the required ``token`` claim
 """
 

@@ -49,6 +49,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,7 +58,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from identity.encoding import multibase_decode
-from identity.errors import DataModelError
+from identity.errors import DataModelError, VerificationError
 from identity.jsonld import DocumentLoader, JsonLdProblem, local_document_loader
 from identity.jsonld import expand as expand_jsonld
 from identity.vc_envelope import CREDENTIALS_NS, ENVELOPE_MEDIA_TYPES, validate_envelope
@@ -68,6 +69,7 @@ __all__ = [
     "VC_V2_CONTEXT",
     "DataModelError",
     "SchemaStore",
+    "as_verification_failure",
     "parse_datetime_stamp",
     "validate_credential",
     "validate_envelope",
@@ -93,6 +95,17 @@ _TYPED_MEMBERS = ("credentialStatus", "credentialSchema", "refreshService", "ter
                   "evidence", "proof", "confidenceMethod", "renderMethod")
 _TYPED_CODES = {"credentialStatus": "status-invalid", "credentialSchema": "schema-invalid",
                 "proof": "type-invalid"}
+
+
+@contextmanager
+def as_verification_failure() -> Iterator[None]:
+    """Report a :class:`DataModelError` as the plain ``VerificationError`` (401) it is
+    for a verifier: same code, ``pointer`` kept in ``extra``. Issuing keeps the 422."""
+    try:
+        yield
+    except DataModelError as exc:
+        raise VerificationError(exc.detail, code=exc.code,
+                                extra={"pointer": exc.pointer}) from exc
 
 
 def _escape(token: str | int) -> str:

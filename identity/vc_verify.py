@@ -44,7 +44,7 @@ from identity.vc import (
     parse_datetime,
 )
 from identity.vc_envelope import validate_envelope
-from identity.vc_model import SchemaStore, validate_credential
+from identity.vc_model import SchemaStore, as_verification_failure, validate_credential
 
 __all__ = ["VC_JWT_TYPES", "CredentialVerifier"]
 
@@ -92,8 +92,22 @@ class CredentialVerifier:
         Every VC 2.0 credential is checked against the data model
         (:func:`~identity.vc_model.validate_credential`): its structure always,
         its JSON-LD expansion too with ``expand`` (Data Integrity proofs
-        expand it anyway), against the JSON Schemas in ``schemas``.
+        expand it anyway), against the JSON Schemas in ``schemas``. A
+        data-model refusal is a ``VerificationError`` (401) like every other
+        verification failure, with the rule's code and ``pointer`` in ``extra``.
         """
+        with as_verification_failure():
+            return await self._verify(credential, check_status=check_status, expand=expand,
+                                      schemas=schemas)
+
+    async def _verify(
+        self,
+        credential: str | Mapping[str, Any],
+        *,
+        check_status: bool,
+        expand: bool,
+        schemas: SchemaStore | None,
+    ) -> VerifiedCredential:
         if isinstance(credential, str):
             result = await self.verify_jwt(credential, check_status=check_status)
             return self._model_checked(result, expand, schemas)

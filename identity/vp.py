@@ -29,7 +29,7 @@ from identity.jose import check_audience, check_time_claims, decode_jws, typ_mat
 from identity.signer import Signer
 from identity.vc import VC_V2_CONTEXT, VerifiedCredential, envelope_credential
 from identity.vc_envelope import validate_envelope
-from identity.vc_model import validate_presentation
+from identity.vc_model import as_verification_failure, validate_presentation
 from identity.vc_verify import CredentialVerifier
 
 __all__ = [
@@ -210,6 +210,22 @@ class PresentationVerifier:
         every credential to be about the holder; ``expand`` checks JSON-LD
         expansion of the presentation and its credentials too.
         """
+        with as_verification_failure():
+            return await self._verify(presentation, audience=audience, nonce=nonce,
+                                      holder=holder, check_status=check_status,
+                                      bind_subjects=bind_subjects, expand=expand)
+
+    async def _verify(
+        self,
+        presentation: str | Mapping[str, Any],
+        *,
+        audience: str | None,
+        nonce: str | None,
+        holder: str | None,
+        check_status: bool,
+        bind_subjects: bool,
+        expand: bool,
+    ) -> VerifiedPresentation:
         if isinstance(presentation, Mapping):
             kinds = presentation.get("type")
             kinds = kinds if isinstance(kinds, list) else [kinds]

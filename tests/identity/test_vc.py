@@ -146,6 +146,7 @@ async def test_wrong_typ_and_data_model(
     with pytest.raises(VerificationError) as err:
         await verifier.verify(issuer.sign_jwt(v1_in_vc_jwt, typ="vc+jwt"))
     assert (err.value.code, err.value.extra["pointer"]) == ("context-invalid", "/@context/0")
+    assert err.value.status == 401  # a verification failure, as for DCP callers; not a 422
     with pytest.raises(VerificationError) as err:
         await verifier.verify({"type": ["VerifiableCredential"], "issuer": issuer.did})
     assert (err.value.code, err.value.extra["pointer"]) == ("context-invalid", "/@context")
