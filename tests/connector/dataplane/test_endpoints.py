@@ -77,7 +77,8 @@ async def test_decide_and_settle_meter_like_the_proxy(dp: Running, api: Backend)
         async with http.get(dp.base + "/dataplane/receipt", headers=bearer(edr)) as response:
             assert response.status == 200
             receipt = await response.json()
-    assert receipt["content"]["usage"] == {"requests": 1, "bytes": 1234, "failures": 1}
+    assert receipt["content"]["usage"] == {"requests": 1, "bytes": 1234, "failures": 1,
+                                         "refusals": 1}
     jws = decode_jws(receipt["receipt"], typ={"usage-receipt+jwt"})
     verify_jws(jws, dp.plane.signer.key.public_key)
     claims = jws.claims()
