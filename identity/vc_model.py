@@ -45,23 +45,28 @@ proofs expand the document anyway when they canonicalize it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from identity.encoding import multibase_decode
 from identity.errors import DataModelError, VerificationError
 from identity.jsonld import DocumentLoader, JsonLdProblem, local_document_loader
 from identity.jsonld import expand as expand_jsonld
 from identity.vc_envelope import CREDENTIALS_NS, ENVELOPE_MEDIA_TYPES, validate_envelope
+from identity.vc_values import (
+    check_names,
+    check_related,
+    entries,
+    escape,
+    is_url,
+    items,
+    parse_datetime_stamp,
+)
 
 __all__ = [
     "CREDENTIALS_NS",
@@ -80,16 +85,6 @@ VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 #: A JSON Schema by its URL; what :func:`validate_credential` checks ``credentialSchema`` with.
 SchemaStore = Mapping[str, Mapping[str, Any]]
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-# XML Schema dateTimeStamp: a dateTime with a mandatory time zone.
-_DATETIME_STAMP = re.compile(
-    r"^-?(?:[1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T(?:([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?|24:00:00(?:\.0+)?)"
-    r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))$"
-)
-_SRI = re.compile(r"^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})$")
-_SRI_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 # Objects that must say their type, reserved extension points (section 5.10) included.
 _TYPED_MEMBERS = ("credentialStatus", "credentialSchema", "refreshService", "termsOfUse",
                   "evidence", "proof", "confidenceMethod", "renderMethod")
@@ -108,45 +103,6 @@ def as_verification_failure() -> Iterator[None]:
                                 extra={"pointer": exc.pointer}) from exc
 
 
-def _escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def _is_url(value: object) -> bool:
-    return isinstance(value, str) and _URL.match(value) is not None
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _entries(value: Any, pointer: str) -> Iterator[tuple[Any, str]]:
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield item, f"{pointer}/{index}"
-    else:
-        yield value, pointer
-
-
-def parse_datetime_stamp(value: object, pointer: str) -> datetime:
-    """An XML Schema ``dateTimeStamp`` (time zone required) as an aware datetime."""
-    if not isinstance(value, str) or not _DATETIME_STAMP.match(value):
-        raise DataModelError(f"{pointer} is not an XML Schema dateTimeStamp "
-                             "(e.g. 2025-01-31T12:00:00Z)",
-                             code="datetime-invalid", pointer=pointer)
-    text = value.replace("Z", "+00:00")
-    if "T24:00:00" in text:
-        text = re.sub(r"T24:00:00(\.0+)?", "T23:59:59", text)  # end of day, to the second
-    if text.startswith("-") or len(text.split("-", 1)[0]) > 4:
-        raise DataModelError(f"{pointer} is outside the years 0001-9999 we compare",
-                             code="datetime-invalid", pointer=pointer)
-    try:
-        return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError as exc:
-        raise DataModelError(f"{pointer} is not a calendar date-time", code="datetime-invalid",
-                             pointer=pointer) from exc
-
-
 def _check_contexts(document: Mapping[str, Any], code: str = "context-invalid") -> None:
     if "@context" not in document:
         raise DataModelError("@context is required", code=code, pointer="/@context")
@@ -159,7 +115,7 @@ def _check_contexts(document: Mapping[str, Any], code: str = "context-invalid") 
     for index, item in enumerate(contexts[1:], start=1):
         if isinstance(item, Mapping):
             continue
-        if not _is_url(item):
+        if not is_url(item):
             raise DataModelError("each @context item is a URL or a context object",
                                  code=code, pointer=f"/@context/{index}")
 
@@ -167,7 +123,7 @@ def _check_contexts(document: Mapping[str, Any], code: str = "context-invalid") 
 def _find_term(document: Any, term: str, pointer: str = "") -> str | None:
     if isinstance(document, Mapping):
         for key, value in document.items():
-            here = f"{pointer}/{_escape(key)}"
+            here = f"{pointer}/{escape(key)}"
             if key == term:
                 return here
             if key != "@context":
@@ -189,7 +145,7 @@ def _expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
         pointer = "/@context"
         code = exc.kind
         if exc.kind == "context-unknown" and exc.term:
-            contexts = _items(document.get("@context"))
+            contexts = items(document.get("@context"))
             if exc.term in contexts:
                 pointer = f"/@context/{contexts.index(exc.term)}"
         elif exc.kind == "term-undefined" and exc.term:
@@ -204,7 +160,7 @@ def _expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
 
 
 def _check_id(node: Mapping[str, Any], pointer: str, code: str = "id-invalid") -> None:
-    if "id" in node and not _is_url(node["id"]):
+    if "id" in node and not is_url(node["id"]):
         raise DataModelError(f"{pointer}/id must be a single URL", code=code,
                              pointer=f"{pointer}/id")
 
@@ -212,7 +168,7 @@ def _check_id(node: Mapping[str, Any], pointer: str, code: str = "id-invalid") -
 def _check_type(node: Mapping[str, Any], pointer: str, code: str = "type-invalid",
                 required: str | None = None) -> list[str]:
     kinds = node.get("type")
-    names = _items(kinds)
+    names = items(kinds)
     if kinds is None or not names or not all(isinstance(k, str) and k for k in names):
         raise DataModelError(f"{pointer}/type is required: a type name or a set of them",
                              code=code, pointer=f"{pointer}/type")
@@ -222,83 +178,14 @@ def _check_type(node: Mapping[str, Any], pointer: str, code: str = "type-invalid
     return names
 
 
-def _check_language_value(value: Any, pointer: str) -> None:
-    for item, here in _entries(value, pointer):
-        if isinstance(item, str):
-            continue
-        ok = (
-            isinstance(item, Mapping)
-            and isinstance(item.get("@value"), str)
-            and set(item) <= {"@value", "@language", "@direction"}
-            and ("@language" not in item or (isinstance(item["@language"], str)
-                                             and _LANGUAGE_TAG.match(item["@language"])))
-            and item.get("@direction", "ltr") in ("ltr", "rtl")
-        )
-        if not ok:
-            raise DataModelError(f"{here} must be a string, a language value object "
-                                 "(@value, @language, @direction) or a set of them",
-                                 code="language-value-invalid", pointer=here)
-
-
-def _check_names(node: Mapping[str, Any], pointer: str) -> None:
-    for member in ("name", "description"):
-        if member in node:
-            _check_language_value(node[member], f"{pointer}/{member}")
-
-
-def _check_digest(resource: Mapping[str, Any], pointer: str) -> None:
-    sri, multibase = resource.get("digestSRI"), resource.get("digestMultibase")
-    if sri is None and multibase is None:
-        raise DataModelError(f"{pointer} needs digestSRI or digestMultibase",
-                             code="related-resource-invalid", pointer=pointer)
-    for expression, here in (_entries(sri, f"{pointer}/digestSRI") if sri is not None else ()):
-        match = _SRI.match(expression) if isinstance(expression, str) else None
-        try:
-            ok = match is not None and len(
-                base64.b64decode(match.group(2), validate=True)) == _SRI_LENGTHS[match.group(1)]
-        except (binascii.Error, ValueError):
-            ok = False
-        if not ok:
-            raise DataModelError(f"{here} is not a Subresource Integrity expression "
-                                 "(sha256-/sha384-/sha512- and base64)",
-                                 code="related-resource-invalid", pointer=here)
-    for value, here in (_entries(multibase, f"{pointer}/digestMultibase")
-                        if multibase is not None else ()):
-        try:
-            if not isinstance(value, str) or value[:1] not in ("u", "z"):
-                raise ValueError("not multibase")
-            digest = multibase_decode(value)
-        except ValueError:
-            digest = b""
-        # a raw SHA-256/384/512 digest, or a multihash of one (0x12, 0x20 / 0x20, 0x30 / ...)
-        if len(digest) not in (32, 48, 64) and not (
-            len(digest) in (34, 50, 66) and digest[1] == len(digest) - 2
-        ):
-            raise DataModelError(f"{here} is not a multibase-encoded digest",
-                                 code="related-resource-invalid", pointer=here)
-
-
-def _check_related(value: Any) -> None:
-    seen: set[str] = set()
-    for resource, here in _entries(value, "/relatedResource"):
-        if not isinstance(resource, Mapping) or not _is_url(resource.get("id")):
-            raise DataModelError(f"{here} must be an object with a URL id",
-                                 code="related-resource-invalid", pointer=here)
-        if resource["id"] in seen:
-            raise DataModelError(f"{here}/id appears twice", code="related-resource-invalid",
-                                 pointer=f"{here}/id")
-        seen.add(resource["id"])
-        _check_digest(resource, here)
-
-
 def _check_schemas(credential: Mapping[str, Any], schemas: SchemaStore | None) -> None:
-    for schema, here in _entries(credential["credentialSchema"], "/credentialSchema"):
-        if not isinstance(schema, Mapping) or not _is_url(schema.get("id")):
+    for schema, here in entries(credential["credentialSchema"], "/credentialSchema"):
+        if not isinstance(schema, Mapping) or not is_url(schema.get("id")):
             raise DataModelError(f"{here} must be an object with a URL id",
                                  code="schema-invalid", pointer=here)
         _check_type(schema, here, code="schema-invalid")
         held = (schemas or {}).get(schema["id"])
-        if held is None or "JsonSchema" not in _items(schema.get("type")):
+        if held is None or "JsonSchema" not in items(schema.get("type")):
             continue
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
         # An empty registry: references resolve inside the schema, never over the network.
@@ -309,7 +196,7 @@ def _check_schemas(credential: Mapping[str, Any], schemas: SchemaStore | None) -
             raise DataModelError(f"{schema['id']} refers to a schema we do not hold",
                                  code="schema-invalid", pointer=f"{here}/id") from exc
         if error is not None:
-            where = "".join(f"/{_escape(p)}" for p in error.absolute_path)
+            where = "".join(f"/{escape(p)}" for p in error.absolute_path)
             raise DataModelError(f"the credential does not match {schema['id']}: "
                                  f"{error.message[:200]}", code="schema-mismatch",
                                  pointer=where)
@@ -318,11 +205,11 @@ def _check_schemas(credential: Mapping[str, Any], schemas: SchemaStore | None) -
 def _check_issuer(credential: Mapping[str, Any]) -> None:
     issuer = credential.get("issuer")
     if isinstance(issuer, Mapping):
-        if not _is_url(issuer.get("id")):
+        if not is_url(issuer.get("id")):
             raise DataModelError("issuer.id must be a URL", code="issuer-invalid",
                                  pointer="/issuer/id")
-        _check_names(issuer, "/issuer")
-    elif not _is_url(issuer):
+        check_names(issuer, "/issuer")
+    elif not is_url(issuer):
         raise DataModelError("issuer is required: a URL or an object with a URL id",
                              code="issuer-invalid", pointer="/issuer")
 
@@ -332,7 +219,7 @@ def _check_subjects(credential: Mapping[str, Any]) -> None:
     if subjects is None or subjects == []:
         raise DataModelError("credentialSubject is required", code="subject-invalid",
                              pointer="/credentialSubject")
-    for subject, here in _entries(subjects, "/credentialSubject"):
+    for subject, here in entries(subjects, "/credentialSubject"):
         if not isinstance(subject, Mapping) or not subject:
             raise DataModelError(f"{here} must be an object with at least one claim",
                                  code="subject-invalid", pointer=here)
@@ -365,7 +252,7 @@ def validate_credential(
     _check_id(credential, "")
     _check_issuer(credential)
     _check_subjects(credential)
-    _check_names(credential, "")
+    check_names(credential, "")
     start = end = None
     if "validFrom" in credential:
         start = parse_datetime_stamp(credential["validFrom"], "/validFrom")
@@ -381,7 +268,7 @@ def validate_credential(
         value = credential[member]
         if value == [] or value is None:
             raise DataModelError(f"/{member} must not be empty", code=code, pointer=f"/{member}")
-        for entry, here in _entries(value, f"/{member}"):
+        for entry, here in entries(value, f"/{member}"):
             if not isinstance(entry, Mapping):
                 raise DataModelError(f"{here} must be an object", code=code, pointer=here)
             _check_type(entry, here, code="type-invalid")
@@ -389,7 +276,7 @@ def validate_credential(
     if "credentialSchema" in credential:
         _check_schemas(credential, schemas)
     if "relatedResource" in credential:
-        _check_related(credential["relatedResource"])
+        check_related(credential["relatedResource"])
     if expand:
         _check_expanded_types(_expand(credential, loader), "VerifiableCredential")
 
@@ -400,7 +287,7 @@ def _kebab(name: str) -> str:
 
 def _check_expanded_types(expanded: list[Any], required: str) -> None:
     top = expanded[0] if expanded and isinstance(expanded[0], Mapping) else {}
-    if CREDENTIALS_NS + required not in _items(top.get("@type", [])):
+    if CREDENTIALS_NS + required not in items(top.get("@type", [])):
         raise DataModelError(f"type {required} is redefined by a context",
                              code="type-invalid", pointer="/type")
 
@@ -427,11 +314,11 @@ def validate_presentation(
     _check_id(presentation, "")
     holder = presentation.get("holder")
     if holder is not None and not (
-        _is_url(holder) or (isinstance(holder, Mapping) and _is_url(holder.get("id")))
+        is_url(holder) or (isinstance(holder, Mapping) and is_url(holder.get("id")))
     ):
         raise DataModelError("holder must be a URL or an object with a URL id",
                              code="presentation-invalid", pointer="/holder")
-    for entry, here in _entries(presentation.get("verifiableCredential", []),
+    for entry, here in entries(presentation.get("verifiableCredential", []),
                                 "/verifiableCredential"):
         if not isinstance(entry, Mapping):
             raise DataModelError(f"{here} must be an object (a credential or an enveloped one)",
@@ -439,7 +326,7 @@ def validate_presentation(
         try:
             if credential_check is not None:
                 credential_check(entry, here)
-            elif "EnvelopedVerifiableCredential" in _items(entry.get("type")):
+            elif "EnvelopedVerifiableCredential" in items(entry.get("type")):
                 validate_envelope(entry, "EnvelopedVerifiableCredential")
             else:
                 validate_credential(entry, expand=expand, schemas=schemas, loader=loader)
@@ -447,7 +334,7 @@ def validate_presentation(
             raise DataModelError(exc.detail, code=exc.code,
                                  pointer=here + exc.pointer) from exc
     if "proof" in presentation:
-        for proof, here in _entries(presentation["proof"], "/proof"):
+        for proof, here in entries(presentation["proof"], "/proof"):
             if not isinstance(proof, Mapping):
                 raise DataModelError(f"{here} must be an object", code="type-invalid",
                                      pointer=here)
