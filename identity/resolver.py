@@ -23,7 +23,7 @@ from identity.did_document import DidDocument, VerificationMethod, parse_did_doc
 from identity.did_key import resolve_did_key
 from identity.did_web import did_web_document_url
 from identity.errors import DidResolutionError, VerificationError
-from servicekit.http import AddressRefused, GuardedConnector, create_client_session
+from servicekit.http import AddressRefused, GuardedConnector, create_client_session, fetch_capped
 from servicekit.singleflight import SingleFlight
 
 __all__ = ["DEFAULT_MAX_DOCUMENT_BYTES", "DidResolver"]
@@ -206,23 +206,21 @@ class DidResolver:
         return parse_did_document(raw, expected_id=did)
 
     async def _download(self, url: str) -> bytes:
-        limit = self.max_document_bytes
-        async with self._client().get(
+        answer = await fetch_capped(
+            self._client(),
             url,
-            allow_redirects=False,
+            limit=self.max_document_bytes,
+            too_large=lambda: DidResolutionError(
+                "DID document is too large", code="did-document-too-large"
+            ),
             headers={"Accept": "application/did+json, application/json"},
-        ) as response:
-            if response.status != 200:
-                raise DidResolutionError(
-                    f"DID document request answered {response.status}", code="did-resolution-failed"
-                )
-            if response.content_length is not None and response.content_length > limit:
-                raise DidResolutionError("DID document is too large", code="did-document-too-large")
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(16 * 1024):
-                body += chunk
-                if len(body) > limit:
-                    raise DidResolutionError(
-                        "DID document is too large", code="did-document-too-large"
-                    )
-            return bytes(body)
+            check=_only_200,
+        )
+        return answer.body
+
+
+def _only_200(status: int) -> None:
+    if status != 200:
+        raise DidResolutionError(
+            f"DID document request answered {status}", code="did-resolution-failed"
+        )

@@ -23,7 +23,7 @@ from identity.did_web import is_loopback_host
 from identity.errors import VerificationError
 from identity.status_list import StatusList, parse_entry
 from identity.vc import VerifiedCredential
-from servicekit.http import AddressRefused, create_client_session
+from servicekit.http import AddressRefused, create_client_session, fetch_capped
 
 __all__ = ["Fetcher", "ListVerifier", "StatusListChecker", "StatusResult"]
 
@@ -216,19 +216,21 @@ class StatusListChecker:
             raise VerificationError("status list URL must be https", code="status-list-unavailable")
         if self._session is None:
             self._session = create_client_session(guarded=True, allow_loopback=self.allow_loopback)
-        async with self._session.get(
+        answer = await fetch_capped(
+            self._session,
             url,
-            allow_redirects=False,
+            limit=self.max_bytes,
+            too_large=lambda: VerificationError(
+                "status list is too large", code="status-list-invalid"
+            ),
             headers={"Accept": "application/vc+jwt, application/vc, application/json"},
-        ) as response:
-            if response.status != 200:
-                raise VerificationError(
-                    f"status list request answered {response.status}",
-                    code="status-list-unavailable",
-                )
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise VerificationError("status list is too large", code="status-list-invalid")
-            return bytes(body)
+            check=_only_200,
+        )
+        return answer.body
+
+
+def _only_200(status: int) -> None:
+    if status != 200:
+        raise VerificationError(
+            f"status list request answered {status}", code="status-list-unavailable"
+        )

@@ -43,6 +43,7 @@ from identity.clock import Clock, now
 from identity.errors import VerificationError
 from identity.vc_verify import CredentialVerifier
 from servicekit.errors import UpstreamError, UpstreamTimeout
+from servicekit.http import fetch_capped
 
 __all__ = ["ACCREDITATION_TYPE", "IssuerEntry", "IssuerType", "TrustDecision", "TrustedIssuers"]
 
@@ -259,23 +260,16 @@ class TrustedIssuers:
         url = URL(f"{self.registry_url}/v4/issuers/{quote(did, safe='')}", encoded=True)
         try:
             async with asyncio.timeout(self.timeout):
-                async with self.session.get(
-                    url, allow_redirects=False, headers={"Accept": "application/json"}
-                ) as response:
-                    if response.status == 404:
-                        return None
-                    if response.status != 200:
-                        raise UpstreamError(
-                            f"the trusted-issuers registry answered {response.status}",
-                            code="registry-unavailable",
-                        )
-                    data = bytearray()
-                    async for chunk in response.content.iter_chunked(64 * 1024):
-                        data += chunk
-                        if len(data) > self.max_bytes:
-                            raise UpstreamError(
-                                "registry entry is too large", code="registry-response-invalid"
-                            )
+                answer = await fetch_capped(
+                    self.session,
+                    url,
+                    limit=self.max_bytes,
+                    too_large=lambda: UpstreamError(
+                        "registry entry is too large", code="registry-response-invalid"
+                    ),
+                    headers={"Accept": "application/json"},
+                    check=_found_or_missing,
+                )
         except TimeoutError:
             raise UpstreamTimeout(
                 "the trusted-issuers registry did not answer in time", code="registry-timeout"
@@ -285,8 +279,10 @@ class TrustedIssuers:
                 f"the trusted-issuers registry could not be reached: {type(exc).__name__}",
                 code="registry-unavailable",
             ) from None
+        if answer.status == 404:
+            return None
         try:
-            parsed = orjson.loads(data)
+            parsed = orjson.loads(answer.body)
         except orjson.JSONDecodeError:
             parsed = None
         if not isinstance(parsed, dict):
@@ -295,6 +291,13 @@ class TrustedIssuers:
                 code="registry-response-invalid",
             )
         return parsed
+
+
+def _found_or_missing(status: int) -> None:
+    if status not in (200, 404):
+        raise UpstreamError(
+            f"the trusted-issuers registry answered {status}", code="registry-unavailable"
+        )
 
 
 def _accredited_types(value: object) -> frozenset[str]:

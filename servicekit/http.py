@@ -15,6 +15,10 @@ address given to the management API) is checked when it arrives with
 :func:`check_address`: the same parse and the same guard the session will
 apply when it connects, so a request is refused at once instead of being
 accepted and failing later.
+
+:func:`fetch_capped` is the one way to read an answer whose size another
+party controls: it stops reading, and raises the caller's error, as soon as the
+answer grows past the cap.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +40,13 @@ from servicekit.errors import Forbidden, InvalidRequest
 
 __all__ = [
     "AddressRefused",
+    "CappedResponse",
     "GuardedConnector",
     "GuardedResolver",
     "HttpClientConfig",
     "check_address",
     "create_client_session",
+    "fetch_capped",
     "is_public_address",
     "parse_http_url",
 ]
@@ -282,3 +288,48 @@ def create_client_session(
     return aiohttp.ClientSession(
         timeout=timeout, connector=connector, headers=headers, **kwargs
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CappedResponse:
+    """An answer read whole by :func:`fetch_capped`."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+_CHUNK = 64 * 1024
+
+
+async def fetch_capped(
+    session: aiohttp.ClientSession,
+    url: str | yarl.URL,
+    *,
+    limit: int,
+    too_large: Callable[[], Exception],
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    check: Callable[[int], None] | None = None,
+) -> CappedResponse:
+    """Send one request (redirects not followed) and read at most ``limit`` bytes of the answer.
+
+    ``check`` sees the status before the body is read and raises to refuse
+    it. An answer that declares, or turns out to have, more than ``limit``
+    bytes raises ``too_large()``; reading stops there. Timeouts and
+    connection errors pass through for the caller to name.
+    """
+    async with session.request(
+        method, url, data=data, headers=headers, allow_redirects=False
+    ) as response:
+        if check is not None:
+            check(response.status)
+        if response.content_length is not None and response.content_length > limit:
+            raise too_large()
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise too_large()
+        return CappedResponse(response.status, dict(response.headers), bytes(body))

@@ -40,6 +40,7 @@ from identity.resolver import DidResolver
 from identity.self_issued import create_self_issued_token
 from identity.signer import Signer
 from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed, peer_refused
+from servicekit.http import fetch_capped
 
 __all__ = [
     "CredentialRequestReceipt",
@@ -85,31 +86,28 @@ async def _call(
         headers["Content-Type"] = "application/json"
     try:
         async with asyncio.timeout(_TIMEOUT):
-            async with session.request(
-                method,
+            answer = await fetch_capped(
+                session,
                 url,
-                data=orjson.dumps(body) if body is not None else None,
+                method=method,
+                limit=_MAX_BYTES,
+                too_large=lambda: UpstreamError(
+                    "the issuer's answer is too large", code="issuer-service-invalid"
+                ),
                 headers=headers,
-                allow_redirects=False,
-            ) as response:
-                data = bytearray()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    data += chunk
-                    if len(data) > _MAX_BYTES:
-                        raise UpstreamError(
-                            "the issuer's answer is too large", code="issuer-service-invalid"
-                        )
-                status, answer_headers = response.status, dict(response.headers)
+                data=orjson.dumps(body) if body is not None else None,
+            )
     except TimeoutError:
         raise UpstreamTimeout("the issuer service did not answer in time",
                               code="issuer-service-timeout") from None
     except aiohttp.ClientError as exc:
         raise UpstreamError(f"the issuer service could not be reached: {type(exc).__name__}",
                             code="issuer-service-unavailable") from None
+    status, answer_headers = answer.status, answer.headers
     parsed: Any = None
-    if data.strip():
+    if answer.body.strip():
         try:
-            parsed = orjson.loads(data)
+            parsed = orjson.loads(answer.body)
         except orjson.JSONDecodeError:
             parsed = None
     if status >= 400:

@@ -59,7 +59,7 @@ from identity.vc import VerifiedCredential
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier, VerifiedPresentation
 from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed
-from servicekit.http import AddressRefused, GuardedConnector
+from servicekit.http import AddressRefused, GuardedConnector, fetch_capped
 from servicekit.singleflight import SingleFlight
 
 __all__ = ["DcpVerifier", "VerifiedCaller"]
@@ -301,29 +301,19 @@ class DcpVerifier:
         }
         try:
             async with asyncio.timeout(self.query_timeout):
-                async with self.session.post(
-                    url, data=orjson.dumps(message), headers=headers, allow_redirects=False
-                ) as response:
-                    if 400 <= response.status < 500:
-                        raise VerificationError(
-                            f"the caller's credential service refused the query "
-                            f"({response.status})",
-                            code="presentation-query-refused",
-                            extra={"upstream_status": response.status},
-                        )
-                    if not 200 <= response.status < 300:
-                        raise UpstreamError(
-                            f"the caller's credential service answered {response.status}",
-                            code="credential-service-unavailable",
-                        )
-                    data = bytearray()
-                    async for chunk in response.content.iter_chunked(64 * 1024):
-                        data += chunk
-                        if len(data) > self.max_response_bytes:
-                            raise VerificationError(
-                                "the presentation response is too large",
-                                code="presentation-response-invalid",
-                            )
+                answer = await fetch_capped(
+                    self.session,
+                    url,
+                    method="POST",
+                    limit=self.max_response_bytes,
+                    too_large=lambda: VerificationError(
+                        "the presentation response is too large",
+                        code="presentation-response-invalid",
+                    ),
+                    headers=headers,
+                    data=orjson.dumps(message),
+                    check=_query_answered,
+                )
         except AddressRefused:
             raise VerificationError(
                 "the caller's credential service is at a non-public address",
@@ -340,8 +330,22 @@ class DcpVerifier:
                 code="credential-service-unavailable",
             ) from None
         try:
-            return orjson.loads(data)
+            return orjson.loads(answer.body)
         except orjson.JSONDecodeError:
             raise VerificationError(
                 "the presentation response is not JSON", code="presentation-response-invalid"
             ) from None
+
+
+def _query_answered(status: int) -> None:
+    if 400 <= status < 500:
+        raise VerificationError(
+            f"the caller's credential service refused the query ({status})",
+            code="presentation-query-refused",
+            extra={"upstream_status": status},
+        )
+    if not 200 <= status < 300:
+        raise UpstreamError(
+            f"the caller's credential service answered {status}",
+            code="credential-service-unavailable",
+        )
