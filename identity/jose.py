@@ -13,6 +13,7 @@ The hot path is lean on purpose: one split, one base64url decode and one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -198,9 +199,39 @@ def encode_jws(
         header["kid"] = kid
     if extra_header:
         header.update(extra_header)
-    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    body = payload if isinstance(payload, bytes) else plain_base64_json(payload)
     signing_input = b64url_encode(orjson.dumps(header)) + "." + b64url_encode(body)
     return signing_input + "." + b64url_encode(key.sign(signing_input.encode("ascii")))
+
+
+# Bytes that make base64url differ from plain base64: in ASCII JSON only ``>``, ``?``, ``~``
+# and DEL (at the third byte of a group) give the sextets 62 and 63, spelled ``-`` and ``_``.
+_NOT_PLAIN_BASE64 = re.compile("[>?~\x7f-\U0010ffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP: a UTF-16 surrogate pair, as JSON spells it
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def plain_base64_json(payload: Mapping[str, Any]) -> bytes:
+    """``payload`` as JSON whose base64url form is also valid plain base64.
+
+    Tools that read a JWT with a plain base64 decoder (JavaScript's ``atob``, as
+    the W3C VC 2.0 test suite does) fail on ``-`` and ``_``. In ASCII JSON only
+    ``>``, ``?``, ``~`` and DEL produce those sextets, and non-ASCII bytes may;
+    orjson writes them only inside strings, where JSON may escape any character,
+    so they are written as ``\\uXXXX``: the same JSON value, readable by both.
+    The usual payload has none of them and keeps orjson's output as it is.
+    """
+    body = orjson.dumps(payload)
+    text = body.decode("utf-8")
+    if not _NOT_PLAIN_BASE64.search(text):
+        return body
+    return _NOT_PLAIN_BASE64.sub(_escape, text).encode("ascii")
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 from typing import Any
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given
+from hypothesis import strategies as st
 
 from identity import (
     CredentialVerifier,
@@ -211,3 +215,36 @@ def test_a_jwk_in_the_header_is_never_used(issuer: Signer) -> None:
     with pytest.raises(VerificationError) as err:
         verify_jws(decode_jws(token), issuer.key.public_key)
     assert err.value.code == "jwt-signature-invalid"
+
+
+# -- payloads a plain base64 decoder reads -----------------------------------------------
+
+
+def _plain_base64_claims(token: str) -> Any:
+    """Read a JWS payload as JavaScript's ``atob`` would: the plain alphabet only."""
+    part = token.split(".")[1]
+    raw = base64.b64decode(part + "=" * (-len(part) % 4), validate=True)
+    return json.loads(raw)
+
+
+def test_a_payload_that_would_need_base64url_is_escaped_not_changed() -> None:
+    # ">" "?" "~" at the third byte of a group and non-ASCII text give "-" or "_"
+    claims = {"a": "?>~??>>~~", "name": "Bodø kommune", "emoji": "\U0001f600", "url": "https://x/?q=1"}
+    for shift in range(3):  # every alignment of the awkward characters
+        payload = {"pad": "x" * shift, **claims}
+        token = encode_jws(payload, KeyPair.generate("ed25519"), kid=None, typ="vc+jwt")
+        body = token.split(".")[1]
+        assert "-" not in body
+        assert "_" not in body
+        assert _plain_base64_claims(token) == payload
+        assert decode_jws(token).claims() == payload
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=40), max_size=6))
+def test_every_payload_reads_with_a_plain_base64_decoder(payload: dict[str, str]) -> None:
+    key = KeyPair.from_private_jwk(RFC8037_PRIVATE)
+    token = encode_jws(payload, key, kid=None, typ=None)
+    assert _plain_base64_claims(token) == payload
+    jws = decode_jws(token)
+    verify_jws(jws, key.public_key)
+    assert jws.claims() == payload
