@@ -5,7 +5,6 @@ See ``identity/README.md`` for a tour; the error codes are listed in
 """
 
 from identity.cache import TokenCache
-from identity.clock import Clock, system_clock
 from identity.did_document import DidDocument, VerificationMethod, build_did_document
 from identity.did_key import (
     did_key_document,
@@ -52,6 +51,7 @@ from identity.vp import (
     issue_jwt_vp_11,
     issue_vp_jwt,
 )
+from servicekit.clock import Clock, system_clock
 
 __all__ = [
     "ALLOWED_ALGORITHMS",

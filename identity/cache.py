@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from identity.clock import Clock, now, system_clock
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["TokenCache"]
 
@@ -36,7 +36,7 @@ class TokenCache(Generic[T]):
         """The cached result for ``token``, or ``None`` if absent or expired."""
         entry = self._entries.get(token)
         if entry is not None:
-            if entry[0] > now(self._clock):
+            if entry[0] > self._clock():
                 self.hits += 1
                 return entry[1]
             del self._entries[token]
@@ -45,7 +45,7 @@ class TokenCache(Generic[T]):
 
     def put(self, token: str, value: T, expires_at: float) -> None:
         """Keep ``value`` for ``token`` until ``expires_at`` (epoch seconds)."""
-        current = now(self._clock)
+        current = self._clock()
         if expires_at <= current:
             return
         entries = self._entries

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity.clock import Clock, now, system_clock
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, check_audience, check_time_claims, decode_jws, verify_jws
 from identity.resolver import DidResolver
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["KEY_PROOF_TYP", "KeyProof", "create_key_proof", "verify_key_proof"]
 
@@ -41,7 +41,7 @@ def create_key_proof(
     signer: Signer, audience: str, nonce: str | None, *, clock: Clock = system_clock
 ) -> str:
     """A key proof for ``audience`` (the credential issuer URL) and ``nonce``."""
-    claims: dict[str, object] = {"aud": audience, "iat": int(now(clock))}
+    claims: dict[str, object] = {"aud": audience, "iat": int(clock())}
     if nonce is not None:
         claims["nonce"] = nonce
     return signer.sign_jwt(claims, typ=KEY_PROOF_TYP)
@@ -70,7 +70,7 @@ async def verify_key_proof(
         )
     claims = jws.claims()
     check_audience(claims, audience)
-    current = now(clock)
+    current = clock()
     check_time_claims(claims, current, skew=skew, require=("iat",))
     if current - float(claims["iat"]) > max_age + skew:
         raise VerificationError("the proof is too old", code="jwt-expired")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 from typing import Protocol, runtime_checkable
 
-from identity.clock import Clock, now, system_clock
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import RateLimited
 
 __all__ = ["InMemoryReplayStore", "ReplayStore"]
@@ -42,7 +42,7 @@ class InMemoryReplayStore:
 
     async def check_and_record(self, key: str, expires_at: float) -> bool:
         """Record ``key`` until ``expires_at``; False if seen and not yet expired."""
-        current = now(self._clock)
+        current = self._clock()
         self._purge(current)
         known = self._seen.get(key)
         if known is not None and known > current:

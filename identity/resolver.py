@@ -18,11 +18,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from identity.clock import Clock, now, system_clock
 from identity.did_document import DidDocument, VerificationMethod, parse_did_document
 from identity.did_key import resolve_did_key
 from identity.did_web import did_web_document_url
 from identity.errors import DidResolutionError, VerificationError
+from servicekit.clock import Clock, system_clock
 from servicekit.http import AddressRefused, GuardedConnector, create_client_session, fetch_capped
 from servicekit.singleflight import SingleFlight
 
@@ -112,13 +112,13 @@ class DidResolver:
                 f"document id {parsed.id} is not {did}", code="did-id-mismatch"
             )
         self.forget(did)
-        expires = float("inf") if ttl is None else now(self._clock) + ttl
+        expires = float("inf") if ttl is None else self._clock() + ttl
         self._store(did, parsed, expires)
         return parsed
 
     async def resolve(self, did: str) -> DidDocument:
         """The document of ``did`` (cached until ``cache_ttl`` passes)."""
-        current = now(self._clock)
+        current = self._clock()
         cached = self._documents.get(did)
         if cached is not None and cached[0] > current:
             return cached[1]
@@ -135,7 +135,7 @@ class DidResolver:
 
     async def _fetch_and_store(self, did: str) -> DidDocument:
         document = await self._fetch_web(did)
-        self._store(did, document, now(self._clock) + self.cache_ttl)
+        self._store(did, document, self._clock() + self.cache_ttl)
         return document
 
     async def verification_method(
@@ -149,7 +149,7 @@ class DidResolver:
         rel_key = relationships if isinstance(relationships, str) else tuple(relationships)
         if kid is not None and did is None:
             cached = self._methods.get((kid, rel_key))
-            if cached is not None and cached[0] > now(self._clock):
+            if cached is not None and cached[0] > self._clock():
                 return cached[1]
         subject = did if did is not None else (kid.split("#", 1)[0] if kid else None)
         if not subject:
@@ -168,7 +168,7 @@ class DidResolver:
 
     def _store(self, did: str, document: DidDocument, expires_at: float) -> None:
         if did not in self._documents and len(self._documents) >= self.max_entries:
-            current = now(self._clock)
+            current = self._clock()
             for key in [k for k, v in self._documents.items() if v[0] <= current]:
                 del self._documents[key]
             while len(self._documents) >= self.max_entries:

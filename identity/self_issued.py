@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from identity.cache import TokenCache
-from identity.clock import Clock, now, system_clock
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, check_audience, check_time_claims, decode_jws, verify_jws
 from identity.replay import ReplayStore
 from identity.resolver import DidResolver
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 
 __all__ = [
     "SELF_ISSUED_RELATIONSHIPS",
@@ -74,7 +74,7 @@ def create_self_issued_token(
 
     ``token`` is the access token for the caller's Credential Service.
     """
-    issued = int(now(clock))
+    issued = int(clock())
     claims: dict[str, Any] = {
         "iss": signer.did,
         "sub": signer.did,
@@ -143,7 +143,7 @@ class SelfIssuedTokenVerifier:
         check_audience(claims, self.audience)
         exp = check_time_claims(
             claims,
-            now(self.clock),
+            self.clock(),
             skew=self.skew,
             require=("exp", "iat"),
             max_lifetime=self.max_lifetime,

@@ -39,9 +39,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from identity.clock import Clock, now
 from identity.errors import VerificationError
 from identity.vc_verify import CredentialVerifier
+from servicekit.clock import Clock
 from servicekit.errors import UpstreamError, UpstreamTimeout
 from servicekit.http import fetch_capped
 
@@ -168,13 +168,13 @@ class TrustedIssuers:
 
     def _cached(self, did: str) -> IssuerEntry | None:
         cached = self._entries.get(did)
-        return cached[1] if cached is not None and cached[0] > now(self._clock) else None
+        return cached[1] if cached is not None and cached[0] > self._clock() else None
 
     async def _refresh(self, did: str, chain: tuple[str, ...]) -> IssuerEntry:
         entry = await self._load(did, (*chain, did))
         if did not in self._entries and len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[did] = (now(self._clock) + self.ttl, entry)
+        self._entries[did] = (self._clock() + self.ttl, entry)
         return entry
 
     async def _load(self, did: str, chain: tuple[str, ...]) -> IssuerEntry:

@@ -33,6 +33,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from servicekit.clock import Clock, system_clock
+
 __all__ = [
     "MIGRATIONS",
     "VERSION_TABLE",
@@ -147,7 +149,7 @@ class JobRunner:
         base_backoff: float = 0.5,
         max_backoff: float = 60.0,
         on_failure: FailureHandler | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         self._engine = engine
         self._handlers = dict(handlers)

@@ -11,11 +11,10 @@ the caller's verified credentials instead.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 
 from connector.domain.caller import Caller
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["CallerCache"]
 
@@ -28,7 +27,7 @@ class CallerCache:
         *,
         max_age: float = 60.0,
         max_entries: int = 10_000,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         self._max_age = max_age
         self._max_entries = max_entries

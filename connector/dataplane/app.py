@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import cast
 
 from aiohttp import web
@@ -38,6 +37,7 @@ from identity.signer import Signer
 from servicekit import jobs
 from servicekit.app import DB_ENGINE, SERVICE_INFO, SETTINGS
 from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.clock import Clock, system_clock
 from servicekit.db import create_engine, migrate
 from servicekit.openapi import build_openapi, operation
 from servicekit.service_info import load_or_create_admin_key
@@ -72,7 +72,7 @@ async def migrate_data_plane(engine: AsyncEngine, schema: str | None) -> None:
 
 
 def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Signer, *,
-                    clock: Callable[[], float] = time.time,
+                    clock: Clock = system_clock,
                     payments: PaymentState | None = None) -> DataPlane:  # fmt: skip
     """The data plane of a connector (start it with :meth:`DataPlane.start`).
 
@@ -119,7 +119,7 @@ async def _openapi(request: web.Request) -> web.Response:
 
 
 def create_data_plane_app(settings: ConnectorSettings, *,
-                          clock: Callable[[], float] = time.time,
+                          clock: Clock = system_clock,
                           payments: PaymentState | None = None) -> web.Application:  # fmt: skip
     """A data-plane-only service on the connector's settings and database."""
     app = web.Application(client_max_size=settings.max_body_bytes,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from identity.errors import VerificationError
 from identity.jose import decode_jws, verify_jws
 from identity.keys import PublicKey
 from identity.signer import Signer
+from servicekit.clock import Clock
 
 __all__ = [
     "CHECKPOINT_TYPE",
@@ -97,7 +98,7 @@ class AuditLog:
         self,
         signer: Signer,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         checkpoint_records: int,
         checkpoint_seconds: float,
     ) -> None:

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from connector.dataplane.sql import Writer, insert_ignore
 from connector.dataplane.store.tables import counters
+from servicekit.clock import Clock
 
 __all__ = ["CounterSpec", "Counters"]
 
@@ -81,7 +81,7 @@ class Counters:
         block_size: int,
         wait_seconds: float,
         linger_seconds: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self.writer = writer
         self._block = block_size

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ from connector.dataplane.metering import Meter
 from connector.dataplane.paths import leaves_base
 from connector.dataplane.tokens import AccessClaims, AccessTokens
 from policies import Plan, RequestContext
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import DataspaceError, Forbidden, InvalidToken, PolicyDenied
 
 __all__ = ["DataRequest", "DecisionEngine", "Denial", "PaymentState", "Ticket"]
@@ -104,7 +104,7 @@ class DecisionEngine:
         counters: Counters,
         audit: AuditLog,
         meter: Meter,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         locations: Mapping[str, str] | None = None,
         payments: PaymentState = _no_payment,
     ) -> None:

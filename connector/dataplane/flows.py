@@ -38,6 +38,7 @@ from connector.dataplane.store.tables import epoch as epoch_table
 from connector.dataplane.store.tables import flows, workers
 from connector.domain.catalog import Backend
 from policies import CompiledPolicy, PolicyCache, PolicyError, parse_policy
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["Flow", "FlowRegistry", "FlowState", "policy_version"]
 
@@ -92,7 +93,7 @@ class FlowRegistry:
         sync_seconds: float,
         stale_seconds: float,
         worker_ttl: float,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         channel: str = "dp_epoch",
         listen_poll_seconds: float = 0.5,
     ) -> None:

@@ -12,9 +12,7 @@ the job retries until the marketplace acknowledges it.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from connector.dataplane.sql import upsert_add
 from connector.dataplane.store.tables import usage
 from servicekit import jobs
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["USAGE_REPORT_JOB", "Meter", "tmf635_usage", "usage_id"]
 
@@ -70,7 +69,7 @@ class Meter:
     """Usage aggregated in memory between flushes."""
 
     def __init__(self, *, bucket_seconds: float, grace_seconds: float,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock = system_clock) -> None:
         self.bucket_seconds = bucket_seconds
         self._grace = grace_seconds
         self._clock = clock

@@ -13,7 +13,6 @@ the data plane itself.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -21,6 +20,7 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from connector.dataplane.flows import Flow, FlowRegistry, FlowState
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["PolicyMonitor", "TransferTerminator"]
 
@@ -44,7 +44,7 @@ class PolicyMonitor:
         flows: FlowRegistry,
         *,
         stop_flow: Callable[[str, str], Awaitable[None]],
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         max_sleep: float = 5.0,
     ) -> None:
         self._flows = flows

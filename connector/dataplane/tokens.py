@@ -17,13 +17,13 @@ registry answers that on every request.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from identity.cache import TokenCache
 from identity.errors import VerificationError
 from identity.jose import check_audience, check_time_claims, decode_jws, verify_jws
 from identity.signer import Signer
+from servicekit.clock import Clock
 from servicekit.errors import InvalidToken
 
 __all__ = ["ACCESS_TOKEN_TYPE", "AccessClaims", "AccessTokens"]
@@ -54,7 +54,7 @@ class AccessTokens:
         *,
         audience: str,
         lifetime: float,
-        clock: Callable[[], float],
+        clock: Clock,
         cache_entries: int = 50_000,
     ) -> None:
         self._signer = signer

@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -47,6 +46,7 @@ from connector.domain.negotiation import Role
 from connector.domain.transfer import Transfer, TransferAction, TransferState
 from connector.services.transfers import TransferService
 from connector.trust import Trust
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import Conflict, DataspaceError, NotFound
 
 __all__ = ["Lapse", "StandingCheck"]
@@ -75,7 +75,7 @@ class StandingCheck:
         trust: Trust,
         *,
         interval: float,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         self._transfers = transfers
         self._trust = trust

@@ -13,8 +13,6 @@ round trip on the hot path). Expired rows are deleted at most once per
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -22,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.store.tables import replay_keys
+from servicekit.clock import Clock, system_clock
 
 __all__ = ["DatabaseReplayStore"]
 
@@ -33,7 +32,7 @@ class DatabaseReplayStore:
         self,
         engine: AsyncEngine,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         purge_seconds: float = 60.0,
     ) -> None:
         self._engine = engine

@@ -26,12 +26,12 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from identity.clock import Clock, now, system_clock
 from identity.dcp.scopes import Scope, scopes_for
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, check_time_claims, decode_jws, verify_jws
 from identity.self_issued import create_self_issued_token
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import InvalidRequest
 
 __all__ = [
@@ -93,7 +93,7 @@ def issue_access_token(
     granted = scopes_for(scopes)
     for scope in granted:
         Scope.parse(scope)  # refuse nonsense now, not at the holder later
-    issued = int(now(clock))
+    issued = int(clock())
     claims = {
         "iss": signer.did,
         "sub": verifier_did,
@@ -127,7 +127,7 @@ def verify_access_token(
         raise VerificationError("the access token was not issued here", code="access-token-invalid")
     verify_jws(jws, signer.key.public_key, key_alg=signer.key.alg)
     exp = check_time_claims(
-        claims, now(clock), skew=skew, require=("exp", "iat"), max_lifetime=max_lifetime
+        claims, clock(), skew=skew, require=("exp", "iat"), max_lifetime=max_lifetime
     )
     if claims.get("aud") != verifier_did or claims.get("sub") != verifier_did:
         raise VerificationError(

@@ -30,7 +30,6 @@ from typing import Any
 
 import orjson
 
-from identity.clock import Clock, epoch_from_datetime, now, system_clock
 from identity.dcp.access import AccessGrant, issue_access_token, parse_bearer, verify_access_token
 from identity.dcp.errors import NotSupported
 from identity.dcp.messages import presentation_response_message
@@ -56,6 +55,7 @@ from identity.vc import (
 )
 from identity.vc_verify import CredentialVerifier
 from identity.vp import envelope_presentation, issue_vp_jwt
+from servicekit.clock import Clock, epoch_from_datetime, system_clock
 from servicekit.errors import Forbidden, InvalidRequest
 
 __all__ = ["DcpHolder", "DeliveredCredentials", "StoredCredential"]
@@ -267,7 +267,7 @@ class DcpHolder:
         self, credentials: Sequence[StoredCredential], scopes: Sequence[Scope]
     ) -> list[StoredCredential]:
         """The unexpired stored credentials one of ``scopes`` names, in store order."""
-        current = now(self.clock)
+        current = self.clock()
         return [
             c
             for c in credentials

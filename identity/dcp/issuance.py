@@ -25,7 +25,6 @@ from urllib.parse import urljoin
 import aiohttp
 import orjson
 
-from identity.clock import Clock, system_clock
 from identity.dcp.access import issue_access_token
 from identity.dcp.discovery import ISSUER_SERVICE, service_base_url
 from identity.dcp.messages import credential_request_message
@@ -39,6 +38,7 @@ from identity.dcp.scopes import scopes_for
 from identity.resolver import DidResolver
 from identity.self_issued import create_self_issued_token
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed, peer_refused
 from servicekit.http import fetch_capped
 

@@ -41,7 +41,6 @@ from typing import Any
 import aiohttp
 import orjson
 
-from identity.clock import Clock, epoch_from_datetime, now
 from identity.dcp.access import parse_bearer
 from identity.dcp.discovery import service_base_url
 from identity.dcp.errors import CredentialsRefused
@@ -58,6 +57,7 @@ from identity.trusted_issuers import TrustedIssuers
 from identity.vc import VerifiedCredential
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier, VerifiedPresentation
+from servicekit.clock import Clock, epoch_from_datetime
 from servicekit.errors import UpstreamError, UpstreamTimeout, ValidationFailed
 from servicekit.http import AddressRefused, GuardedConnector, fetch_capped
 from servicekit.singleflight import SingleFlight
@@ -184,7 +184,7 @@ class DcpVerifier:
         token = await self.tokens.verify(parse_bearer(authorization), require_token=True)
         key: _Key = (token.issuer, tuple(sorted(set(required_types))))
         proof = self._cache.get(key)
-        if proof is not None and proof.expires_at > now(self.clock):
+        if proof is not None and proof.expires_at > self.clock():
             return VerifiedCaller(
                 token.issuer, proof.credentials, proof.claims, token, proof.expires_at, True
             )
@@ -196,14 +196,14 @@ class DcpVerifier:
     async def _shared_proof(self, key: _Key, token: SelfIssuedToken) -> _Proof:
         """One query per caller and types at a time; concurrent requests share its answer."""
         proof = await self._flights.run(key, lambda: self._prove(token, key[1]))
-        if proof.expires_at > now(self.clock):
+        if proof.expires_at > self.clock():
             if key not in self._cache and len(self._cache) >= self.max_cached_callers:
                 del self._cache[next(iter(self._cache))]
             self._cache[key] = proof
         return proof
 
     async def _prove(self, token: SelfIssuedToken, types: tuple[str, ...]) -> _Proof:
-        current = now(self.clock)
+        current = self.clock()
         expires = current + self.cache_ttl
         if not types:
             return _Proof((), {}, expires)
@@ -240,7 +240,7 @@ class DcpVerifier:
         accepted: Sequence[VerifiedCredential],
     ) -> float:
         """Keep an answer no longer than any fact it rests on stays cached or valid."""
-        current = now(self.clock)
+        current = self.clock()
         registry = self.trusted_issuers
         checker = self.credential_verifier.status_checker
         for credential in accepted:
