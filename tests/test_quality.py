@@ -1,7 +1,7 @@
 """The code-quality gates run as tests, so the README's one test command covers them.
 
-ruff (lint), mypy (strict on identity, policies and servicekit; see
-pyproject.toml) and import-linter (the dependency rule of ARCHITECTURE.md).
+ruff (lint), mypy (strict on every package; see pyproject.toml) and
+import-linter (the dependency rule of ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 
 from tests.conftest import REPO_ROOT
 
@@ -36,6 +37,13 @@ def test_ruff() -> None:
 def test_mypy() -> None:
     result = _run(_tool("mypy"), *PACKAGES)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_strict_for_every_package() -> None:
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    strict = {module for override in config["tool"]["mypy"].get("overrides", [])
+              if override.get("strict") for module in override["module"]}
+    assert {f"{package}.*" for package in PACKAGES} <= strict
 
 
 def test_dependency_rule() -> None:
