@@ -38,8 +38,8 @@ from identity.dcp import make_dsp_token
 from servicekit.app import SERVICE_INFO
 from tests.conftest import REPO_ROOT, free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.dataplane.harness import FakeClock
 from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.fakes import FakeClock
 from tests.trust_anchor.conftest import make_settings
 from trust_anchor.app import create_app as create_trust_anchor
 

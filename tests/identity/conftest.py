@@ -23,21 +23,7 @@ from identity import (
     build_did_document,
     did_web_from_url,
 )
-
-START = 1_750_000_000.0  # 2025-06-15T15:06:40Z
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock
 
 
 @dataclass

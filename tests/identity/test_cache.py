@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from identity import TokenCache
-
-from .conftest import FakeClock
+from tests.fakes import FakeClock
 
 
 def test_expired_entries_are_never_returned(clock: FakeClock) -> None:

@@ -39,8 +39,9 @@ from identity.data_integrity import (
 from identity.did_key import public_key_from_did_key
 from identity.encoding import multibase_decode, multibase_encode, varint_decode
 from identity.jsonld import canonicalize, document_loader
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VECTORS: dict[str, Any] = json.loads((FIXTURES / "eddsa-rdfc-2022-vectors.json").read_text())

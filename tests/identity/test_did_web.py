@@ -25,8 +25,9 @@ from identity import (
 )
 from identity.did_document import parse_did_document
 from servicekit.http import GuardedConnector, GuardedResolver
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 
 @pytest.mark.parametrize(

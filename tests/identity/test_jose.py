@@ -28,8 +28,7 @@ from identity import (
 )
 from identity.encoding import b64url_encode
 from identity.keys import jwk_thumbprint
-
-from .conftest import FakeClock
+from tests.fakes import FakeClock
 
 RFC8037_PRIVATE = {
     "kty": "OKP",

@@ -20,8 +20,9 @@ from identity import (
 )
 from identity.replay import ReplayStore
 from servicekit.errors import RateLimited
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 US = "did:web:provider.example"
 

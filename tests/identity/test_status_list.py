@@ -25,8 +25,9 @@ from identity import (
     issue_vc_jwt,
     status_list_entry,
 )
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 
 def test_bit_zero_is_the_most_significant_bit_of_the_first_byte() -> None:

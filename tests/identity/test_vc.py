@@ -21,8 +21,9 @@ from identity import (
     issue_jwt_vc_11,
     issue_vc_jwt,
 )
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 
 def member(issuer: str, clock: FakeClock, **extra: object) -> dict[str, object]:

@@ -19,8 +19,9 @@ from identity import (
     issue_vc_jwt,
     issue_vp_jwt,
 )
+from tests.fakes import FakeClock
 
-from .conftest import FakeClock, Host
+from .conftest import Host
 
 VERIFIER_DID = "did:web:provider.example"
 

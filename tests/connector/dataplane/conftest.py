@@ -13,12 +13,12 @@ from aiohttp.test_utils import TestServer
 from connector.domain.catalog import Backend
 from tests.conftest import Database
 from tests.connector.dataplane.harness import (
-    FakeClock,
     Running,
     serve_data_plane,
     settings_for,
     start_backend,
 )
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

@@ -33,20 +33,6 @@ COMMERCE = "https://w3id.org/dpv#CommercialPurpose"
 SMALL_BODY = b'{"items": [' + b",".join(b'{"n": %d}' % i for i in range(90)) + b"]}"
 
 
-class FakeClock:
-    """A clock the test moves (epoch seconds)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        """Jump to ``moment``."""
-        self.now = moment.timestamp()
-
-
 def settings_for(database: Database, data_dir: Path, *, port: int | None = None,
                  data_plane_url: str | None = None, edr_token_seconds: float = 300.0,
                  **data_plane: Any) -> ConnectorSettings:

@@ -21,7 +21,6 @@ from tests.connector.dataplane.harness import (
     RESEARCH,
     SEEN,
     SMALL_BODY,
-    FakeClock,
     Running,
     agreement,
     bearer,
@@ -31,6 +30,7 @@ from tests.connector.dataplane.harness import (
     serve_data_plane,
     settings_for,
 )
+from tests.fakes import FakeClock
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -40,21 +40,9 @@ from identity.trusted_issuers import TrustedIssuers
 from servicekit.http import create_client_session
 from servicekit.web import error_middleware
 from tests.conftest import free_port
+from tests.fakes import FakeClock
 from tests.trust_anchor.conftest import Applicant, TrustAnchor, apply
 from tests.trust_anchor.conftest import trust_anchor as trust_anchor
-
-
-class Clock:
-    """A fake clock that starts now (the trust anchor issues with real time)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -64,7 +52,7 @@ class Member:
     signer: Signer
     url: str
     holder: DcpHolder
-    clock: Clock
+    clock: FakeClock
     server: TestServer | None = None
     credentials: list[StoredCredential] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
@@ -135,7 +123,7 @@ class World:
     """Everything a DCP test needs: the trust anchor, a verifier, and a way to add members."""
 
     ta: TrustAnchor
-    clock: Clock
+    clock: FakeClock
     session: aiohttp.ClientSession
     resolver: DidResolver
     checker: StatusListChecker
@@ -178,7 +166,7 @@ class World:
 
 @pytest.fixture
 async def world(trust_anchor: TrustAnchor) -> AsyncIterator[World]:
-    clock = Clock()
+    clock = FakeClock(time.time())  # starts now: the trust anchor issues with real time
     servers: list[TestServer] = []
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         resolver = DidResolver(session=session, allow_loopback=True, clock=clock)

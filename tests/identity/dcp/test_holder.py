@@ -39,8 +39,9 @@ from identity.dcp import (
 )
 from identity.errors import VerificationError
 from servicekit.errors import DataspaceError, Forbidden, InvalidRequest, ValidationFailed
+from tests.fakes import FakeClock
 
-from ..conftest import FakeClock, Host
+from ..conftest import Host
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +29,9 @@ from identity.trusted_issuers import TrustedIssuers
 from servicekit.errors import UpstreamError
 from servicekit.http import create_client_session
 from tests.conftest import free_port
+from tests.fakes import FakeClock
 
-from .conftest import Clock, World
+from .conftest import World
 
 
 async def test_the_root_is_trusted_for_what_its_root_tao_entry_lists(world: World) -> None:
@@ -110,12 +112,12 @@ class Setup:
     registry: FakeRegistry
     root: Signer
     trusted: TrustedIssuers
-    clock: Clock
+    clock: FakeClock
 
 
 @pytest.fixture
 async def setup(registry: FakeRegistry) -> AsyncIterator[Setup]:
-    clock = Clock()
+    clock = FakeClock(time.time())
     root = Signer.for_did_key(KeyPair.generate())
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         resolver = DidResolver(session=session, allow_loopback=True, clock=clock)
