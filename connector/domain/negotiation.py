@@ -10,9 +10,10 @@ protocol layer's concern)::
     every non-terminal state ─► TERMINATED
 
 FINALIZED and TERMINATED are terminal. :class:`NegotiationAction` names what
-a party decides to do next; :data:`ACTION_TARGET` maps it to the state the
-negotiation moves to when the action is taken (the outbound message is sent
-afterwards by the job queue).
+a party decides to do next; :data:`NEGOTIATIONS` is the action table: the
+state each action moves the negotiation to, the message it sends, the path
+it goes to and who may take it (the message is sent after the commit by the
+job queue).
 """
 
 from __future__ import annotations
@@ -22,25 +23,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from connector.domain.process import Move, ProcessTable, Role
 from servicekit.statemachine import TransitionTable
 
 __all__ = [
-    "ACTION_TARGET",
+    "NEGOTIATIONS",
     "NEGOTIATION_TRANSITIONS",
-    "PROVIDER_ACTIONS",
     "Negotiation",
     "NegotiationAction",
     "NegotiationEvent",
     "NegotiationState",
     "Role",
 ]
-
-
-class Role(StrEnum):
-    """Which side of a process this connector plays."""
-
-    PROVIDER = "provider"
-    CONSUMER = "consumer"
 
 
 class NegotiationState(StrEnum):
@@ -93,19 +87,26 @@ class NegotiationAction(StrEnum):
     TERMINATE = "terminate"  # either side
 
 
-ACTION_TARGET: dict[NegotiationAction, NegotiationState] = {
-    NegotiationAction.OFFER: _S.OFFERED,
-    NegotiationAction.AGREE: _S.AGREED,
-    NegotiationAction.FINALIZE: _S.FINALIZED,
-    NegotiationAction.REQUEST: _S.REQUESTED,
-    NegotiationAction.ACCEPT: _S.ACCEPTED,
-    NegotiationAction.VERIFY: _S.VERIFIED,
-    NegotiationAction.TERMINATE: _S.TERMINATED,
-}
-
-#: Actions only the provider takes (the rest, except TERMINATE, are the consumer's).
-PROVIDER_ACTIONS = frozenset(
-    {NegotiationAction.OFFER, NegotiationAction.AGREE, NegotiationAction.FINALIZE}
+_A = NegotiationAction
+_P, _C = Role.PROVIDER, Role.CONSUMER
+_EVENT = "ContractNegotiationEventMessage"
+#: Each action: the state it reaches, the message it sends, where, and who takes it.
+NEGOTIATIONS: ProcessTable[NegotiationState, NegotiationAction] = ProcessTable(
+    "negotiation",
+    "negotiations",
+    NEGOTIATION_TRANSITIONS,
+    {
+        _A.OFFER: Move(_S.OFFERED, "ContractOfferMessage", "/offers", _P),
+        _A.AGREE: Move(_S.AGREED, "ContractAgreementMessage", "/agreement", _P),
+        _A.FINALIZE: Move(_S.FINALIZED, _EVENT, "/events", _P, event_type="FINALIZED"),
+        _A.REQUEST: Move(_S.REQUESTED, "ContractRequestMessage", "/request", _C),
+        _A.ACCEPT: Move(_S.ACCEPTED, _EVENT, "/events", _C, event_type="ACCEPTED"),
+        _A.VERIFY: Move(_S.VERIFIED, "ContractAgreementVerificationMessage",
+                        "/agreement/verification", _C),
+        _A.TERMINATE: Move(_S.TERMINATED, "ContractNegotiationTerminationMessage",
+                           "/termination", reason=True),
+    },
+    NegotiationAction,
 )
 
 
@@ -143,11 +144,7 @@ class Negotiation(BaseModel):
 
     def can_take(self, action: NegotiationAction) -> bool:
         """True when ``action`` is this role's to take from the current state."""
-        if action is not NegotiationAction.TERMINATE and (
-            (action in PROVIDER_ACTIONS) != (self.role is Role.PROVIDER)
-        ):
-            return False
-        return NEGOTIATION_TRANSITIONS.can(self.state, ACTION_TARGET[action])
+        return NEGOTIATIONS.may_take(self.role, self.state, action)
 
     def pids(self) -> tuple[str, str]:
         """(providerPid, consumerPid) as messages carry them (empty when not known yet)."""

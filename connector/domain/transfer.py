@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from connector.domain.negotiation import Role
+from connector.domain.process import Move, ProcessTable, Role
 from servicekit.statemachine import TransitionTable
 
 __all__ = [
     "PULL_FORMAT",
-    "TRANSFER_ACTION_TARGET",
+    "TRANSFERS",
     "TRANSFER_TRANSITIONS",
     "Transfer",
     "TransferAction",
@@ -75,12 +75,22 @@ class TransferAction(StrEnum):
     TERMINATE = "terminate"
 
 
-TRANSFER_ACTION_TARGET: dict[TransferAction, TransferState] = {
-    TransferAction.START: _S.STARTED,
-    TransferAction.SUSPEND: _S.SUSPENDED,
-    TransferAction.COMPLETE: _S.COMPLETED,
-    TransferAction.TERMINATE: _S.TERMINATED,
-}
+_A = TransferAction
+#: Each action: the state it reaches, the message it sends and where (either side takes it;
+#: only the provider starts from REQUESTED, see :meth:`Transfer.can_take`).
+TRANSFERS: ProcessTable[TransferState, TransferAction] = ProcessTable(
+    "transfer",
+    "transfers",
+    TRANSFER_TRANSITIONS,
+    {
+        _A.START: Move(_S.STARTED, "TransferStartMessage", "/start"),
+        _A.SUSPEND: Move(_S.SUSPENDED, "TransferSuspensionMessage", "/suspension", reason=True),
+        _A.COMPLETE: Move(_S.COMPLETED, "TransferCompletionMessage", "/completion"),
+        _A.TERMINATE: Move(_S.TERMINATED, "TransferTerminationMessage", "/termination",
+                           reason=True),
+    },
+    TransferAction,
+)
 
 
 class Transfer(BaseModel):
@@ -126,7 +136,7 @@ class Transfer(BaseModel):
             and self.role is not Role.PROVIDER
         ):
             return False
-        return TRANSFER_TRANSITIONS.can(self.state, TRANSFER_ACTION_TARGET[action])
+        return TRANSFERS.may_take(self.role, self.state, action)
 
     def pids(self) -> tuple[str, str]:
         """(providerPid, consumerPid) as messages carry them."""

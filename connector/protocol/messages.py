@@ -24,6 +24,7 @@ __all__ = [
     "negotiation_error",
     "negotiation_termination",
     "offer_message",
+    "process_message",
     "transfer_completion",
     "transfer_error",
     "transfer_process",
@@ -52,6 +53,19 @@ def _reasons(reason: str | Sequence[str] | None) -> list[str] | None:
         return [reason] if reason else None
     items = [r for r in reason if r]
     return items or None
+
+
+def process_message(
+    message_type: str, *, provider_pid: str, consumer_pid: str, **members: Any
+) -> dict[str, Any]:
+    """A message of a negotiation or transfer: its pids plus ``members``.
+
+    ``reason`` (a string or strings) becomes the list DSP carries; members
+    that are None are left out.
+    """
+    if "reason" in members:
+        members["reason"] = _reasons(members["reason"])
+    return _message(message_type, providerPid=provider_pid, consumerPid=consumer_pid, **members)
 
 
 # --- catalog ------------------------------------------------------------------

@@ -13,29 +13,27 @@ and every outbound message goes through the job queue.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-import structlog
+from collections.abc import Mapping
+from typing import Any
 
 from connector.core import ControlPlane, Tx, new_pid
 from connector.domain.caller import Caller
 from connector.domain.negotiation import NegotiationState, Role
 from connector.domain.transfer import (
     PULL_FORMAT,
-    TRANSFER_ACTION_TARGET,
     TRANSFER_TRANSITIONS,
+    TRANSFERS,
     Transfer,
     TransferAction,
     TransferEvent,
     TransferState,
 )
-from connector.errors import ProcessNotFound
 from connector.protocol import messages
 from connector.protocol.schemas import validate_message
 from connector.services.addresses import check_callback, check_counterparty
-from connector.services.negotiations import retrying
-from connector.services.steps import Step, steps_from_payload, steps_to_payload
+from connector.services.decisions import TransferScript, transfer_steps
+from connector.services.process import ProcessService
+from connector.services.steps import Step, steps_from_payload
 from connector.signaling import DataFlow, EndpointDataReference
 from connector.store import catalog as catalog_store
 from connector.store import processes
@@ -46,20 +44,9 @@ from servicekit.jobs import Job
 __all__ = ["STEPS_JOB", "TransferScript", "TransferService"]
 
 STEPS_JOB = "connector.transfer.steps"
-PROVIDER_PID = "{providerPid}"
-CONSUMER_PID = "{consumerPid}"
 
-_log = structlog.get_logger("connector.transfers")
 _A = TransferAction
 _S = TransferState
-
-
-class TransferScript(Protocol):
-    """Overrides the default decisions (the TCK's scripted counter-party behaviour)."""
-
-    def transfer_steps(self, transfer: Transfer, event: str) -> list[Step] | None:
-        """The steps for ``event``, or None to use the default decision."""
-        ...
 
 
 def _standing(caller: Caller) -> list[dict[str, Any]] | None:
@@ -72,39 +59,18 @@ def _reason_text(message: Mapping[str, Any]) -> str | None:
     return "; ".join(str(r) for r in reason) if isinstance(reason, list) else None
 
 
-class TransferService:
+class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
     """All transfer process behaviour of one connector."""
 
+    kind = TRANSFERS
+    rows = processes.TRANSFER_ROWS
+    steps_job = STEPS_JOB
+
     def __init__(self, plane: ControlPlane, script: TransferScript | None = None) -> None:
-        self.plane = plane
+        super().__init__(plane)
         self.script = script
-        plane.runner.register(STEPS_JOB, self._steps_job)
 
     # --- reading -------------------------------------------------------------------
-
-    async def get(self, transfer_id: str) -> Transfer:
-        """Our transfer ``transfer_id`` (owner view)."""
-        async with self.plane.read() as conn:
-            found = await processes.get_transfer(conn, transfer_id)
-        if found is None:
-            raise ProcessNotFound(f"no transfer {transfer_id}")
-        return found
-
-    @staticmethod
-    def _owned(found: Transfer | None, caller: Caller, pid: str) -> Transfer:
-        if found is None or found.counterparty_id != caller.id:
-            raise ProcessNotFound(f"no transfer {pid} with you")
-        return found
-
-    async def get_for_caller(self, caller: Caller, pid: str) -> Transfer:
-        """The transfer ``pid`` if ``caller`` is its counter-party, else 404."""
-        async with self.plane.read() as conn:
-            return self._owned(await processes.get_transfer(conn, pid), caller, pid)
-
-    async def find(self, **filters: Any) -> list[Transfer]:
-        """Transfers for the owner, newest first."""
-        async with self.plane.read() as conn:
-            return await processes.list_transfers(conn, **filters)
 
     async def edr(self, transfer_id: str) -> EndpointDataReference:
         """The endpoint data reference of a started pull transfer we consume."""
@@ -184,55 +150,30 @@ class TransferService:
         )
         flow = await self._flow(transfer)
         await self.plane.signaling.prepare(flow)
-        steps = self._steps(transfer, TransferEvent.REQUESTED)
+        steps = transfer_steps(self.script, transfer, TransferEvent.REQUESTED)
         edr = None
         if steps and steps[0].delay == 0 and steps[0].action == _A.START:
             edr = await self.plane.signaling.start(flow)
         async with self.plane.transaction() as tx:
-            await processes.insert_transfer(tx.conn, transfer)
-            tx.record(pid, transfer.state.value)
+            await self._open(tx, transfer)
             await self._take(tx, transfer, steps, edr=edr)
-        _log.info("transfer_requested", transfer=pid, caller=caller.id, agreement=agreement_id)
+        self._log.info("transfer_requested", transfer=pid, caller=caller.id, agreement=agreement_id)
         return transfer, True
 
-    async def _inbound(
-        self,
-        caller: Caller,
-        pid: str,
-        message: Mapping[str, Any],
-        *,
-        target: TransferState,
-        changes: Callable[[Transfer], dict[str, Any]] | None = None,
-        event: TransferEvent | None = None,
-    ) -> Transfer:
-        async def attempt() -> Transfer:
-            async with self.plane.transaction() as tx:
-                current = self._owned(await processes.get_transfer(tx.conn, pid), caller, pid)
-                update = self._pid_updates(current, message)
-                if (
-                    target is _S.STARTED
-                    and current.role is Role.PROVIDER
-                    and current.state is not _S.SUSPENDED
-                ):
-                    raise IllegalTransition(
-                        "a consumer may only start (resume) a suspended transfer",
-                        extra={"from": current.state.value, "to": target.value},
-                    )
-                TRANSFER_TRANSITIONS.check(current.state, target)
-                if changes is not None:
-                    update |= changes(current)
-                updated = await processes.update_transfer(tx.conn, current, state=target,
-                                                          **update)
-                tx.record(pid, target.value)
-                if current.role is Role.PROVIDER:
-                    tx.after_commit.append(lambda: self._signal(updated))
-                if event is not None:
-                    await self._take(tx, updated, self._steps(updated, event))
-                return updated
+    def _check_inbound(self, current: Transfer, target: TransferState) -> None:
+        if target is _S.STARTED and current.role is Role.PROVIDER and (
+            current.state is not _S.SUSPENDED
+        ):
+            raise IllegalTransition(
+                "a consumer may only start (resume) a suspended transfer",
+                extra={"from": current.state.value, "to": target.value},
+            )
+        super()._check_inbound(current, target)
 
-        updated = await retrying(attempt)
-        _log.info("transfer_moved", transfer=pid, state=target.value, by="counter-party")
-        return updated
+    def _moved(self, tx: Tx, updated: Transfer, action: TransferAction | None) -> None:
+        """As provider, tell the data plane once the move commits (our start told it already)."""
+        if updated.role is Role.PROVIDER and action is not _A.START:
+            tx.after_commit.append(lambda: self._signal(updated))
 
     async def _signal(self, transfer: Transfer) -> None:
         signaling = self.plane.signaling
@@ -242,22 +183,6 @@ class TransferService:
             await signaling.suspend(transfer.id, transfer.error_reason)
         elif transfer.state in (_S.COMPLETED, _S.TERMINATED):
             await signaling.terminate(transfer.id, transfer.error_reason)
-
-    @staticmethod
-    def _pid_updates(current: Transfer, message: Mapping[str, Any]) -> dict[str, Any]:
-        ours, theirs = (
-            ("providerPid", "consumerPid") if current.role is Role.PROVIDER
-            else ("consumerPid", "providerPid")
-        )
-        if message.get(ours) not in (None, current.id):
-            raise InvalidRequest(f"{ours} does not match this transfer", code="pid-mismatch")
-        known = current.consumer_pid if current.role is Role.PROVIDER else current.provider_pid
-        given = message.get(theirs)
-        if known and given not in (None, known):
-            raise InvalidRequest(f"{theirs} does not match this transfer", code="pid-mismatch")
-        if not known and isinstance(given, str) and given:
-            return {"provider_pid": given} if theirs == "providerPid" else {"consumer_pid": given}
-        return {}
 
     async def on_start(self, caller: Caller, pid: str, message: Mapping[str, Any]) -> Transfer:
         """TransferStartMessage: the provider started (or either side resumed) the transfer."""
@@ -270,34 +195,26 @@ class TransferService:
                 return {"standing": _standing(caller)}  # the consumer resumes: as it is now
             return {}
 
-        async with self.plane.read() as conn:
-            current = self._owned(await processes.get_transfer(conn, pid), caller, pid)
-        event = TransferEvent.STARTED if current.role is Role.CONSUMER else None
-        return await self._inbound(caller, pid, message, target=_S.STARTED, changes=changes,
-                                   event=event)
+        async def then(tx: Tx, _current: Transfer, updated: Transfer) -> None:
+            await self._take(tx, updated,
+                             transfer_steps(self.script, updated, TransferEvent.STARTED))
+
+        current = await self.get_for_caller(caller, pid)
+        return await self._inbound(caller, pid, message, _S.STARTED, changes=changes,
+                                   then=then if current.role is Role.CONSUMER else None)
 
     async def on_completion(self, caller: Caller, pid: str,
                             message: Mapping[str, Any]) -> Transfer:
         """TransferCompletionMessage."""
-        return await self._inbound(caller, pid, message, target=_S.COMPLETED)
+        return await self._inbound(caller, pid, message, _S.COMPLETED)
 
     async def on_suspension(self, caller: Caller, pid: str,
                             message: Mapping[str, Any]) -> Transfer:
         """TransferSuspensionMessage."""
         return await self._inbound(
-            caller, pid, message, target=_S.SUSPENDED,
+            caller, pid, message, _S.SUSPENDED,
             changes=lambda _c: {"error_code": message.get("code"),
                                 "error_reason": _reason_text(message)},
-        )
-
-    async def on_termination(self, caller: Caller, pid: str,
-                             message: Mapping[str, Any]) -> Transfer:
-        """TransferTerminationMessage."""
-        return await self._inbound(
-            caller, pid, message, target=_S.TERMINATED,
-            changes=lambda _c: {"error_code": message.get("code") or "terminated-by-peer",
-                                "error_reason": _reason_text(message)
-                                or "terminated by the counter-party"},
         )
 
     # --- owner and consumer-initiated --------------------------------------------------
@@ -332,118 +249,28 @@ class TransferService:
             counterparty_address=address, format=format, created_at=now, updated_at=now,
         )
         async with self.plane.transaction() as tx:
-            await processes.insert_transfer(tx.conn, transfer)
-            tx.record(pid, transfer.state.value)
-            await tx.send(process_kind="transfer", process_id=pid,
-                          url=f"{address}/transfers/request",
-                          audience=agreement.counterparty_id, message=message)
-            await self._take(tx, transfer, self._steps(transfer, TransferEvent.INITIATED))
-        _log.info("transfer_started", transfer=pid, agreement=agreement_id)
+            await self._open(tx, transfer, send=message)
+            await self._take(tx, transfer,
+                             transfer_steps(self.script, transfer, TransferEvent.INITIATED))
+        self._log.info("transfer_started", transfer=pid, agreement=agreement_id)
         return transfer
 
-    async def act(self, transfer_id: str, action: TransferAction, *, code: str | None = None,
-                  reason: str | None = None, rest: list[Step] | None = None) -> Transfer:
-        """Take ``action`` now (the owner's move, or a decided step)."""
+    async def _prepare(self, current: Transfer, action: TransferAction,
+                       options: dict[str, Any]) -> dict[str, Any]:
+        """A provider's start asks the data plane for the endpoint first."""
+        if action is _A.START and current.role is Role.PROVIDER and options.get("edr") is None:
+            options["edr"] = await self.plane.signaling.start(await self._flow(current))
+        return options
 
-        async def attempt() -> Transfer:
-            async with self.plane.read() as conn:
-                current = await processes.get_transfer(conn, transfer_id)
-            if current is None:
-                raise ProcessNotFound(f"no transfer {transfer_id}")
-            if not current.can_take(action):
-                raise IllegalTransition(
-                    f"a {current.role.value} cannot {action.value} a transfer in "
-                    f"{current.state}",
-                    extra={"from": current.state.value, "action": action.value},
-                )
-            edr = None
-            if action is _A.START and current.role is Role.PROVIDER:
-                edr = await self.plane.signaling.start(await self._flow(current))
-            async with self.plane.transaction() as tx:
-                updated = await self._apply(tx, current, action, edr=edr, code=code,
-                                            reason=reason)
-                if rest:
-                    await tx.enqueue(STEPS_JOB, {"id": transfer_id,
-                                                 "steps": steps_to_payload(rest)},
-                                     delay=rest[0].delay)
-            return updated
-
-        return await retrying(attempt)
-
-    async def _apply(
-        self,
-        tx: Tx,
-        current: Transfer,
-        action: TransferAction,
-        *,
-        edr: EndpointDataReference | None,
-        code: str | None,
-        reason: str | None,
-    ) -> Transfer:
-        target = TRANSFER_ACTION_TARGET[action]
-        changes: dict[str, Any] = {"state": target}
-        provider_pid = current.provider_pid or PROVIDER_PID
-        consumer_pid = current.consumer_pid or CONSUMER_PID
-        path_pid = consumer_pid if current.role is Role.PROVIDER else provider_pid
-        base = f"{current.counterparty_address}/transfers/{path_pid}"
-        pids = {"provider_pid": provider_pid, "consumer_pid": consumer_pid}
-        if action is _A.START:
-            address = edr.to_data_address() if edr is not None else None
-            message = messages.transfer_start(data_address=address, **pids)
-            url = f"{base}/start"
-        elif action is _A.SUSPEND:
-            changes |= {"error_code": code, "error_reason": reason}
-            message = messages.transfer_suspension(code=code, reason=reason, **pids)
-            url = f"{base}/suspension"
-        elif action is _A.COMPLETE:
-            message = messages.transfer_completion(**pids)
-            url = f"{base}/completion"
-        else:
-            changes |= {"error_code": code or "terminated",
-                        "error_reason": reason or f"terminated by the {current.role.value}"}
-            message = messages.transfer_termination(code=code, reason=reason, **pids)
-            url = f"{base}/termination"
-        updated = await processes.update_transfer(tx.conn, current, **changes)
-        tx.record(current.id, target.value)
-        if current.role is Role.PROVIDER and action is not _A.START:
-            tx.after_commit.append(lambda: self._signal(updated))
-        await tx.send(process_kind="transfer", process_id=current.id, url=url,
-                      audience=current.counterparty_id, message=message)
-        _log.info("transfer_moved", transfer=current.id, state=target.value,
-                  action=action.value)
-        return updated
+    async def _payload(self, tx: Tx, current: Transfer, action: TransferAction,
+                       options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A start carries the endpoint data reference (pull) as its data address."""
+        edr: EndpointDataReference | None = options.get("edr")
+        if action is _A.START and edr is not None:
+            return {"dataAddress": edr.to_data_address()}, {}
+        return {}, {}
 
     # --- decisions ---------------------------------------------------------------------
-
-    def _steps(self, transfer: Transfer, event: TransferEvent) -> list[Step]:
-        steps = None
-        if self.script is not None:
-            steps = self.script.transfer_steps(transfer, event.value)
-        if steps is None:
-            steps = self._default_steps(transfer, event)
-        return steps
-
-    async def _take(self, tx: Tx, current: Transfer, steps: list[Step], *,
-                    edr: EndpointDataReference | None = None) -> None:
-        """Take the first step now (unless it waits) and schedule the rest as jobs."""
-        if not steps:
-            return
-        first, rest = steps[0], steps[1:]
-        if first.delay > 0:
-            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(steps)},
-                             delay=first.delay)
-            return
-        action = TransferAction(first.action)
-        if not current.can_take(action):
-            _log.info("transfer_step_skipped", transfer=current.id, action=action.value,
-                      state=current.state.value)
-            return
-        if action is _A.START and current.role is Role.PROVIDER and edr is None:
-            edr = await self.plane.signaling.start(await self._flow(current))
-        await self._apply(tx, current, action, edr=edr, code=None, reason=None)
-        if rest:
-            await tx.enqueue(STEPS_JOB, {"id": current.id, "steps": steps_to_payload(rest)},
-                             delay=rest[0].delay)
 
     async def _steps_job(self, job: Job) -> None:
         """Scheduled steps (a scripted pause): take them now."""
@@ -455,11 +282,5 @@ class TransferService:
             await self.act(str(job.payload["id"]), TransferAction(first.action),
                            rest=steps[1:])
         except IllegalTransition:
-            _log.info("transfer_step_skipped", transfer=job.payload["id"],
-                      action=first.action)
-
-    @staticmethod
-    def _default_steps(current: Transfer, event: TransferEvent) -> list[Step]:
-        if event is TransferEvent.REQUESTED and current.role is Role.PROVIDER:
-            return [Step(_A.START.value)]
-        return []
+            self._log.info("transfer_step_skipped", transfer=job.payload["id"],
+                           action=first.action)

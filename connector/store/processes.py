@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +21,9 @@ from connector.store.tables import negotiations, transfers
 from servicekit.errors import Conflict
 
 __all__ = [
+    "NEGOTIATION_ROWS",
+    "TRANSFER_ROWS",
+    "Rows",
     "StaleProcess",
     "get_negotiation",
     "get_transfer",
@@ -60,119 +63,78 @@ def _decode(row: sa.Row[Any]) -> dict[str, Any]:
     return data
 
 
-async def insert_negotiation(conn: AsyncConnection, negotiation: Negotiation) -> None:
-    """Store a new negotiation."""
-    await conn.execute(negotiations.insert().values(**_encode(negotiation.model_dump())))
+P = TypeVar("P", Negotiation, Transfer)
 
 
-async def get_negotiation(
-    conn: AsyncConnection, negotiation_id: str, *, role: Role | None = None
-) -> Negotiation | None:
-    """The negotiation with our process id ``negotiation_id`` (optionally of one role)."""
-    query = sa.select(negotiations).where(negotiations.c.id == negotiation_id)
-    if role is not None:
-        query = query.where(negotiations.c.role == role.value)
-    row = (await conn.execute(query)).first()
-    return Negotiation.model_validate(_decode(row)) if row is not None else None
+class Rows(Generic[P]):
+    """The rows of one process kind: insert, get, compare-and-set update, list."""
+
+    def __init__(self, table: sa.Table, model: type[P], kind: str) -> None:
+        self.table = table
+        self.model: type[P] = model
+        self.kind = kind
+
+    async def insert(self, conn: AsyncConnection, process: P) -> None:
+        """Store a new process."""
+        await conn.execute(self.table.insert().values(**_encode(process.model_dump())))
+
+    async def get(self, conn: AsyncConnection, process_id: str, *,
+                  role: Role | None = None) -> P | None:
+        """The process with our process id ``process_id`` (optionally of one role)."""
+        query = sa.select(self.table).where(self.table.c.id == process_id)
+        if role is not None:
+            query = query.where(self.table.c.role == role.value)
+        row = (await conn.execute(query)).first()
+        return self.model.model_validate(_decode(row)) if row is not None else None
+
+    async def update(self, conn: AsyncConnection, current: P, **changes: Any) -> P:
+        """Apply ``changes`` if the row is still at ``current.version``; returns the new record."""
+        now = time.time()
+        values = _encode(changes) | {"updated_at": now, "version": current.version + 1}
+        result = await conn.execute(
+            self.table.update()
+            .where(self.table.c.id == current.id, self.table.c.version == current.version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise StaleProcess(f"{self.kind} {current.id} changed concurrently")
+        return current.model_copy(
+            update=changes | {"updated_at": now, "version": current.version + 1})
+
+    async def list(
+        self,
+        conn: AsyncConnection,
+        *,
+        role: Role | None = None,
+        states: Sequence[str] = (),
+        limit: int = 50,
+        offset: int = 0,
+        **equal: str | None,
+    ) -> list[P]:
+        """Processes, newest first, filtered by role, states and columns equal to a value."""
+        table = self.table
+        query = sa.select(table).order_by(table.c.created_at.desc(), table.c.id)
+        if role is not None:
+            query = query.where(table.c.role == role.value)
+        if states:
+            query = query.where(table.c.state.in_(list(states)))
+        for column, value in equal.items():
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        rows = (await conn.execute(query.limit(limit).offset(offset))).all()
+        return [self.model.model_validate(_decode(row)) for row in rows]
 
 
-async def update_negotiation(
-    conn: AsyncConnection, current: Negotiation, **changes: Any
-) -> Negotiation:
-    """Apply ``changes`` if the row is still at ``current.version``; returns the new record."""
-    now = time.time()
-    values = _encode(changes) | {"updated_at": now, "version": current.version + 1}
-    result = await conn.execute(
-        negotiations.update()
-        .where(negotiations.c.id == current.id, negotiations.c.version == current.version)
-        .values(**values)
-    )
-    if result.rowcount != 1:
-        raise StaleProcess(f"negotiation {current.id} changed concurrently")
-    return current.model_copy(update=changes | {"updated_at": now, "version": current.version + 1})
+NEGOTIATION_ROWS: Rows[Negotiation] = Rows(negotiations, Negotiation, "negotiation")
+TRANSFER_ROWS: Rows[Transfer] = Rows(transfers, Transfer, "transfer")
 
 
-async def list_negotiations(
-    conn: AsyncConnection,
-    *,
-    role: Role | None = None,
-    states: Sequence[str] = (),
-    awaiting: str | None = None,
-    consumer_pid: str | None = None,
-    counterparty_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Negotiation]:
-    """Negotiations, newest first, filtered by role, states and whose move it is."""
-    query = sa.select(negotiations).order_by(
-        negotiations.c.created_at.desc(), negotiations.c.id
-    )
-    if role is not None:
-        query = query.where(negotiations.c.role == role.value)
-    if states:
-        query = query.where(negotiations.c.state.in_(list(states)))
-    if awaiting is not None:
-        query = query.where(negotiations.c.awaiting == awaiting)
-    if consumer_pid is not None:
-        query = query.where(negotiations.c.consumer_pid == consumer_pid)
-    if counterparty_id is not None:
-        query = query.where(negotiations.c.counterparty_id == counterparty_id)
-    rows = (await conn.execute(query.limit(limit).offset(offset))).all()
-    return [Negotiation.model_validate(_decode(row)) for row in rows]
-
-
-async def insert_transfer(conn: AsyncConnection, transfer: Transfer) -> None:
-    """Store a new transfer process."""
-    await conn.execute(transfers.insert().values(**_encode(transfer.model_dump())))
-
-
-async def get_transfer(
-    conn: AsyncConnection, transfer_id: str, *, role: Role | None = None
-) -> Transfer | None:
-    """The transfer with our process id ``transfer_id`` (optionally of one role)."""
-    query = sa.select(transfers).where(transfers.c.id == transfer_id)
-    if role is not None:
-        query = query.where(transfers.c.role == role.value)
-    row = (await conn.execute(query)).first()
-    return Transfer.model_validate(_decode(row)) if row is not None else None
-
-
-async def update_transfer(conn: AsyncConnection, current: Transfer, **changes: Any) -> Transfer:
-    """Apply ``changes`` if the row is still at ``current.version``; returns the new record."""
-    now = time.time()
-    values = _encode(changes) | {"updated_at": now, "version": current.version + 1}
-    result = await conn.execute(
-        transfers.update()
-        .where(transfers.c.id == current.id, transfers.c.version == current.version)
-        .values(**values)
-    )
-    if result.rowcount != 1:
-        raise StaleProcess(f"transfer {current.id} changed concurrently")
-    return current.model_copy(update=changes | {"updated_at": now, "version": current.version + 1})
-
-
-async def list_transfers(
-    conn: AsyncConnection,
-    *,
-    role: Role | None = None,
-    states: Sequence[str] = (),
-    agreement_id: str | None = None,
-    consumer_pid: str | None = None,
-    counterparty_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Transfer]:
-    """Transfers, newest first."""
-    query = sa.select(transfers).order_by(transfers.c.created_at.desc(), transfers.c.id)
-    if role is not None:
-        query = query.where(transfers.c.role == role.value)
-    if states:
-        query = query.where(transfers.c.state.in_(list(states)))
-    if agreement_id is not None:
-        query = query.where(transfers.c.agreement_id == agreement_id)
-    if consumer_pid is not None:
-        query = query.where(transfers.c.consumer_pid == consumer_pid)
-    if counterparty_id is not None:
-        query = query.where(transfers.c.counterparty_id == counterparty_id)
-    rows = (await conn.execute(query.limit(limit).offset(offset))).all()
-    return [Transfer.model_validate(_decode(row)) for row in rows]
+# The per-kind names the rest of the connector uses.
+insert_negotiation = NEGOTIATION_ROWS.insert
+get_negotiation = NEGOTIATION_ROWS.get
+update_negotiation = NEGOTIATION_ROWS.update
+list_negotiations = NEGOTIATION_ROWS.list
+insert_transfer = TRANSFER_ROWS.insert
+get_transfer = TRANSFER_ROWS.get
+update_transfer = TRANSFER_ROWS.update
+list_transfers = TRANSFER_ROWS.list

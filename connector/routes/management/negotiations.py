@@ -239,13 +239,9 @@ async def terminate(request: web.Request) -> web.Response:
                         "schema": {"type": "string"}}, *PAGING])
 async def list_agreements(request: web.Request) -> web.Response:
     """Agreements we granted (provider) and hold (consumer)."""
-    from connector.store.agreements import list_agreements as query
-
     limit, offset = paging(request)
-    role = _filters(request).get("role")
-    plane = services(request).catalog.plane
-    async with plane.read() as conn:
-        items = await query(conn, role=role, limit=limit, offset=offset)
+    items = await services(request).negotiations.agreements(
+        role=_filters(request).get("role"), limit=limit, offset=offset)
     return json_response({"items": [a.model_dump(mode="json") for a in items]})
 
 
