@@ -2,152 +2,76 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from connector.domain.negotiation import Negotiation
+from connector.keys import Services
 from connector.protocol import messages
-from connector.routes.dsp.common import (
-    MESSAGE_SCHEMA,
-    answer,
-    authenticate,
-    peek_offer_id,
-    read_message,
-    remember_pids,
-    services,
-)
-from servicekit.openapi import operation
+from connector.routes.dsp.common import peek_offer_id
+from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
+from connector.services.negotiations import NegotiationService
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
-_TAGS = ["dsp-negotiation"]
-_OK: dict[int, Any] = {200: MESSAGE_SCHEMA}
+_N = NegotiationService
 
 
-def _state(negotiation: Negotiation, *, status: int = 200) -> web.Response:
-    provider_pid, consumer_pid = negotiation.pids()
-    return answer(messages.contract_negotiation(provider_pid, consumer_pid,
-                                                negotiation.state.value), status=status)
+async def _offer_needs(service: NegotiationService, request: web.Request) -> frozenset[str]:
+    """What the requested offer's policy asks the caller to prove."""
+    return await service.credentials_for_offer(await peek_offer_id(request))
 
 
-@routes.get("/negotiations/{pid}")
-@operation("Get a negotiation's state (provider or consumer pid)", tags=_TAGS,
-           responses={200: MESSAGE_SCHEMA})
-async def get_negotiation(request: web.Request) -> web.Response:
-    """The ContractNegotiation with our pid ``pid``; 404 unless the caller is its counter-party."""
-    caller = await authenticate(request)
-    negotiation = await services(request).negotiations.get_for_caller(
-        caller, request.match_info["pid"])
-    return _state(negotiation)
+async def _counter_needs(service: NegotiationService, request: web.Request) -> frozenset[str]:
+    """What the negotiation's offer asks the caller to prove."""
+    return await service.credentials_for_negotiation(request.match_info["pid"])
 
 
-@routes.post("/negotiations/request")
-@operation("Provider: start a negotiation (ContractRequestMessage → 201 ContractNegotiation)",
-           tags=_TAGS, request=MESSAGE_SCHEMA, responses={201: MESSAGE_SCHEMA})
-async def request_contract(request: web.Request) -> web.Response:
-    """An initial contract request for one of our offers.
-
-    The caller proves the credentials the offer's policy names as it
-    authenticates (DCP), so automatic agreement sees verified claims.
-    """
-    negotiations = services(request).negotiations
-    caller = await authenticate(
-        request, await negotiations.credentials_for_offer(await peek_offer_id(request)))
-    message = await read_message(request, "ContractRequestMessage")
-    negotiation, _created = await services(request).negotiations.on_request(caller, message)
-    return _state(negotiation, status=201)
+def _negotiations(services: Services) -> NegotiationService:
+    return services.negotiations
 
 
-@routes.post("/negotiations/{pid}/request")
-@operation("Provider: counter-request (ContractRequestMessage)", tags=_TAGS,
-           request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def counter_request(request: web.Request) -> web.Response:
-    """The consumer's counter-request to our offer."""
-    negotiations = services(request).negotiations
-    caller = await authenticate(
-        request, await negotiations.credentials_for_negotiation(request.match_info["pid"]))
-    remember_pids(request, request.match_info["pid"], None)
-    message = await read_message(request, "ContractRequestMessage")
-    negotiation = await services(request).negotiations.on_counter_request(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
-
-
-@routes.post("/negotiations/{pid}/events")
-@operation("Event (ContractNegotiationEventMessage: ACCEPTED to the provider, FINALIZED to "
-           "the consumer)", tags=_TAGS,
-           request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def event(request: web.Request) -> web.Response:
-    """ACCEPTED or FINALIZED."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractNegotiationEventMessage")
-    negotiation = await services(request).negotiations.on_event(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
-
-
-@routes.post("/negotiations/{pid}/agreement/verification")
-@operation("Provider: agreement verification (ContractAgreementVerificationMessage)",
-           tags=_TAGS, request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def verification(request: web.Request) -> web.Response:
-    """The consumer verified our agreement."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractAgreementVerificationMessage")
-    negotiation = await services(request).negotiations.on_verification(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
-
-
-@routes.post("/negotiations/{pid}/termination")
-@operation("Terminate (ContractNegotiationTerminationMessage), either role", tags=_TAGS,
-           request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def termination(request: web.Request) -> web.Response:
-    """The counter-party ends the negotiation."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractNegotiationTerminationMessage")
-    negotiation = await services(request).negotiations.on_termination(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
-
-
-@routes.post("/negotiations/offers")
-@operation("Consumer: a provider-initiated offer (ContractOfferMessage → 201)", tags=_TAGS,
-           request=MESSAGE_SCHEMA, responses={201: MESSAGE_SCHEMA})
-async def initial_offer(request: web.Request) -> web.Response:
-    """A provider offers us a contract without our request; the owner decides."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractOfferMessage")
-    negotiation = await services(request).negotiations.on_initial_offer(caller, message)
-    return _state(negotiation, status=201)
-
-
-@routes.post("/negotiations/{pid}/offers")
-@operation("Consumer: the provider's (counter-)offer (ContractOfferMessage)", tags=_TAGS,
-           request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def offer(request: web.Request) -> web.Response:
-    """An offer answering our request."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractOfferMessage")
-    negotiation = await services(request).negotiations.on_offer(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
-
-
-@routes.post("/negotiations/{pid}/agreement")
-@operation("Consumer: the agreement (ContractAgreementMessage)", tags=_TAGS,
-           request=MESSAGE_SCHEMA,
-           responses=_OK)
-async def agreement(request: web.Request) -> web.Response:
-    """The provider's agreement."""
-    caller = await authenticate(request)
-    message = await read_message(request, "ContractAgreementMessage")
-    negotiation = await services(request).negotiations.on_agreement(
-        caller, request.match_info["pid"], message)
-    return _state(negotiation)
+add_endpoints(routes, ProcessApi(
+    tags=["dsp-negotiation"],
+    service=_negotiations,
+    state=messages.contract_negotiation,
+    endpoints=[
+        Endpoint("GET", "/negotiations/{pid}",
+                 "Get a negotiation's state (provider or consumer pid)",
+                 "The ContractNegotiation with our pid ``pid``; 404 unless the caller is its "
+                 "counter-party.", _N.get_for_caller),
+        Endpoint("POST", "/negotiations/request",
+                 "Provider: start a negotiation (ContractRequestMessage → 201 "
+                 "ContractNegotiation)",
+                 "An initial contract request for one of our offers.\n\nThe caller proves the "
+                 "credentials the offer's policy names as it authenticates (DCP), so automatic "
+                 "agreement sees verified claims.",
+                 _N.on_request, "ContractRequestMessage", status=201, needs=_offer_needs),
+        Endpoint("POST", "/negotiations/{pid}/request",
+                 "Provider: counter-request (ContractRequestMessage)",
+                 "The consumer's counter-request to our offer.",
+                 _N.on_counter_request, "ContractRequestMessage", needs=_counter_needs,
+                 names_pid=True),
+        Endpoint("POST", "/negotiations/{pid}/events",
+                 "Event (ContractNegotiationEventMessage: ACCEPTED to the provider, FINALIZED "
+                 "to the consumer)", "ACCEPTED or FINALIZED.",
+                 _N.on_event, "ContractNegotiationEventMessage"),
+        Endpoint("POST", "/negotiations/{pid}/agreement/verification",
+                 "Provider: agreement verification (ContractAgreementVerificationMessage)",
+                 "The consumer verified our agreement.",
+                 _N.on_verification, "ContractAgreementVerificationMessage"),
+        Endpoint("POST", "/negotiations/{pid}/termination",
+                 "Terminate (ContractNegotiationTerminationMessage), either role",
+                 "The counter-party ends the negotiation.",
+                 _N.on_termination, "ContractNegotiationTerminationMessage"),
+        Endpoint("POST", "/negotiations/offers",
+                 "Consumer: a provider-initiated offer (ContractOfferMessage → 201)",
+                 "A provider offers us a contract without our request; the owner decides.",
+                 _N.on_initial_offer, "ContractOfferMessage", status=201),
+        Endpoint("POST", "/negotiations/{pid}/offers",
+                 "Consumer: the provider's (counter-)offer (ContractOfferMessage)",
+                 "An offer answering our request.", _N.on_offer, "ContractOfferMessage"),
+        Endpoint("POST", "/negotiations/{pid}/agreement",
+                 "Consumer: the agreement (ContractAgreementMessage)",
+                 "The provider's agreement.", _N.on_agreement, "ContractAgreementMessage"),
+    ],
+))
