@@ -1,17 +1,24 @@
-"""Pieces every ``dataspace`` sub-command shares: serve options, errors, output."""
+"""Pieces every ``dataspace`` sub-command shares: serve options, errors, output.
+
+Output follows the command-line contract: a readable table with headers by
+default (:func:`print_table`), ``--json`` for scripts (:data:`json_option`,
+:func:`print_json`), and the next step where there is one
+(:func:`print_next`). This module imports only click: the service libraries
+load inside the functions that need them, so a sub-command's ``--help`` stays
+quick.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-
-from servicekit.errors import DataspaceError
 
 if TYPE_CHECKING:  # the service libraries load only for the commands that run them
     from servicekit.runner import AppFactory
@@ -20,11 +27,15 @@ if TYPE_CHECKING:  # the service libraries load only for the commands that run t
 __all__ = [
     "fail",
     "handle_errors",
+    "json_option",
     "locate_service",
     "print_json",
+    "print_next",
+    "print_table",
     "serve",
     "service_name_option",
     "service_options",
+    "when",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,6 +84,7 @@ def serve(
     command with exit 1 before anything starts.
     """
     from dataspace.client import DATASPACE_FILE
+    from servicekit.errors import DataspaceError
     from servicekit.logging import configure_logging
     from servicekit.runner import ensure_ports_free, run_service
 
@@ -140,6 +152,7 @@ def locate_service(data_dir: Path, roles: Collection[str], what: str,
     missing or ambiguous service ends the command with one line (exit 2).
     """
     from dataspace.client import find_service
+    from servicekit.errors import DataspaceError
 
     context = click.get_current_context(silent=True)
     name = context.meta.get(_SERVICE_NAME) if context is not None else None
@@ -158,9 +171,40 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+#: ``--json``: the API's JSON instead of the table, for scripts.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
+
+
 def print_json(data: Any) -> None:
     """Print ``data`` as indented JSON."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A plain table with a header row (wide enough never to cut an id)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, box=None, header_style="bold", pad_edge=False, show_edge=False)
+    for column in table.columns:
+        column.no_wrap = True
+        column.overflow = "ignore"
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    width = None if sys.stdout.isatty() else 1000
+    Console(width=width, soft_wrap=True, highlight=False).print(table)
+
+
+def print_next(step: str) -> None:
+    """The next step, after a blank line."""
+    click.echo(f"\nNext: {step}")
+
+
+def when(epoch: Any) -> str:
+    """A UTC time (seconds since the epoch) to the minute; "" when there is none."""
+    if not isinstance(epoch, int | float):
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def handle_errors(command: F) -> F:
@@ -168,6 +212,8 @@ def handle_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from servicekit.errors import DataspaceError
+
         try:
             return command(*args, **kwargs)
         except DataspaceError as error:

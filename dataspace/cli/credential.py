@@ -17,13 +17,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail, handle_errors, locate_service, print_json
-from dataspace.client import ApiClient, ApiError
+
+if TYPE_CHECKING:
+    from dataspace.client import ApiClient
 
 __all__ = ["credential"]
 
@@ -50,6 +52,8 @@ def _client(url: str | None, api_key: str | None, data_dir: Path | None,
         _folder, info = locate_service(data_dir, ("trust-anchor",), "trust anchor", "--url")
         url = url or info["base_url"]
         api_key = api_key or (info.get("admin_api_key") if admin else None)
+    from dataspace.client import ApiClient
+
     return ApiClient(str(url), api_key=api_key)
 
 
@@ -119,6 +123,8 @@ def issue(source: str, url: str | None, api_key: str | None, data_dir: Path | No
         options["proofFormat"] = proof_format
     if validity_days is not None:
         options["validity_days"] = validity_days
+    from dataspace.client import ApiError
+
     client = _client(url, api_key, data_dir, admin=True)
     try:
         answer = asyncio.run(_post(client, "/credentials/issue",
@@ -178,6 +184,8 @@ def verify(source: str, url: str | None, api_key: str | None, data_dir: Path | N
         if challenge or domain:
             fail("--challenge and --domain are for --presentation")
         path, body = "/credentials/verify", {"verifiableCredential": document}
+    from dataspace.client import ApiError
+
     client = _client(url, api_key, data_dir, admin=False)
     try:
         result = asyncio.run(_post(client, path, body))

@@ -14,8 +14,6 @@ import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import handle_errors
-from servicekit import jobs
-from servicekit.db import create_engine, current_revision, migrate
 
 __all__ = ["db"]
 
@@ -36,6 +34,9 @@ def db() -> None:
 @handle_errors
 def upgrade(service: str, database_url: str, schema: str | None) -> None:
     """Bring SERVICE's tables (and the shared job queue) to the latest revision."""
+    from servicekit import jobs
+    from servicekit.db import create_engine, current_revision, migrate
+
     store = importlib.import_module(f"{SERVICES[service]}.store")
     migrations: Path = store.MIGRATIONS
     version_table: str = store.VERSION_TABLE

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail
-from dataspace.local.demo import Demo
-from dataspace.local.space import LocalSpace
-from servicekit.errors import DataspaceError
+
+if TYPE_CHECKING:
+    from dataspace.local.space import LocalSpace
 
 __all__ = ["demo", "next_steps"]
 
@@ -29,6 +29,12 @@ def demo(data_dir: Path, base_port: int | None) -> None:
 
     Exits 0 only if every step behaved as expected.
     """
+    from rich.console import Console
+
+    from dataspace.local.demo import Demo
+    from dataspace.local.space import LocalSpace
+    from servicekit.errors import DataspaceError
+
     console = Console(emoji=False, highlight=False)
     try:
         space = LocalSpace(data_dir, log=lambda line: console.print(f"[dim]{line}[/dim]"),

@@ -14,14 +14,6 @@ import click
 from dataspace.cli import cli
 from dataspace.cli.common import fail, handle_errors, print_json
 from dataspace.cli.keys import DEFAULT_STORE
-from identity import (
-    KeyStore,
-    build_did_web_document,
-    did_key_document,
-    did_key_from_jwk,
-    did_web_from_url,
-    service_entry,
-)
 
 __all__ = ["did"]
 
@@ -54,6 +46,15 @@ def show(
     store: Path, name: str, web_url: str | None, services: tuple[str, ...], document_only: bool
 ) -> None:
     """Print the DID (did:key, or did:web with --web) and its DID document."""
+    from identity import (
+        KeyStore,
+        build_did_web_document,
+        did_key_document,
+        did_key_from_jwk,
+        did_web_from_url,
+        service_entry,
+    )
+
     jwk = KeyStore(store).public_jwk(name)
     if web_url is None:
         if services:

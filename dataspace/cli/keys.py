@@ -14,12 +14,13 @@ import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail, handle_errors, print_json
-from identity import KeyPair, KeyStore, KeyType, did_key_from_jwk
 
-__all__ = ["DEFAULT_STORE", "PASSPHRASE_ENV", "keys", "read_passphrase"]
+__all__ = ["DEFAULT_STORE", "KEY_TYPES", "PASSPHRASE_ENV", "keys", "read_passphrase"]
 
 DEFAULT_STORE = Path(".dataspace") / "keys"
 PASSPHRASE_ENV = "DATASPACE_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
+#: identity.KeyType's values, named here so that ``--help`` need not load identity.
+KEY_TYPES = ("ed25519", "p256")
 
 store_option = click.option(
     "--store",
@@ -57,8 +58,8 @@ def keys() -> None:
 @click.option(
     "--type",
     "key_type",
-    type=click.Choice([t.value for t in KeyType]),
-    default=KeyType.ED25519.value,
+    type=click.Choice(KEY_TYPES),
+    default=KEY_TYPES[0],
     show_default=True,
     help="ed25519 (EdDSA) or p256 (ES256).",
 )
@@ -76,6 +77,8 @@ def generate(
     key_type: str, store: Path, name: str, passphrase_file: Path | None, force: bool
 ) -> None:
     """Generate a key pair; print its public JWK and kid (never the private key)."""
+    from identity import KeyPair, KeyStore, did_key_from_jwk
+
     key_store = KeyStore(store, read_passphrase(passphrase_file))
     key_store.path(name)  # check the name before the slow key derivation
     pair = KeyPair.generate(key_type)
@@ -98,5 +101,7 @@ def generate(
 @handle_errors
 def show(store: Path, name: str) -> None:
     """Print a stored key's public JWK and kid (no passphrase needed)."""
+    from identity import KeyStore
+
     jwk = KeyStore(store).public_jwk(name)
     print_json({"name": name, "kid": jwk.get("kid"), "alg": jwk.get("alg"), "public_jwk": jwk})

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail, handle_errors, locate_service, print_json
-from dataspace.client import ApiClient
+
+if TYPE_CHECKING:
+    from dataspace.client import ApiClient
 
 __all__ = ["operator"]
 
@@ -23,6 +25,8 @@ def _client(url: str | None, api_key: str | None, data_dir: Path | None) -> ApiC
         _folder, info = locate_service(data_dir, ("trust-anchor",), "trust anchor", "--url")
         url = url or info["base_url"]
         api_key = api_key or info["admin_api_key"]
+    from dataspace.client import ApiClient
+
     return ApiClient(str(url), api_key=api_key)
 
 

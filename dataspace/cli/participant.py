@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from dataspace import participant as participant_lib
 from dataspace.cli import cli
 from dataspace.cli.common import handle_errors, print_json
 from dataspace.cli.keys import read_passphrase
@@ -49,6 +48,8 @@ def participant() -> None:
 @handle_errors
 def init(data_dir: Path, passphrase_file: Path | None, web_url: str | None) -> None:
     """Create (or show) the participant's key and DID."""
+    from dataspace import participant as participant_lib
+
     who = participant_lib.init_participant(data_dir, read_passphrase(passphrase_file),
                                            web_url=web_url)
     click.echo(who.did)
@@ -70,6 +71,8 @@ def apply(data_dir: Path, passphrase_file: Path | None, trust_anchor_url: str,
           legal_name: str, org_number: str, country: str, contact_name: str,
           contact_email: str, roles: tuple[str, ...]) -> None:
     """Apply to join, proving control of the DID; prints the application."""
+    from dataspace import participant as participant_lib
+
     who = participant_lib.load_participant(data_dir, read_passphrase(passphrase_file))
     created = asyncio.run(participant_lib.apply(who, trust_anchor_url, {
         "legal_name": legal_name, "organisation_number": org_number, "country": country,
@@ -88,6 +91,8 @@ def apply(data_dir: Path, passphrase_file: Path | None, trust_anchor_url: str,
 @handle_errors
 def status(data_dir: Path, passphrase_file: Path | None) -> None:
     """Show the application as the trust anchor sees it."""
+    from dataspace import participant as participant_lib
+
     who = participant_lib.load_participant(data_dir, read_passphrase(passphrase_file))
     print_json(asyncio.run(participant_lib.application_status(who)))
 
@@ -101,6 +106,8 @@ def status(data_dir: Path, passphrase_file: Path | None) -> None:
 def collect(data_dir: Path, passphrase_file: Path | None, tx_code: str | None,
             offer: str | None) -> None:
     """Collect the credential waiting for you (OpenID for VC Issuance)."""
+    from dataspace import participant as participant_lib
+
     who = participant_lib.load_participant(data_dir, read_passphrase(passphrase_file))
     credential = asyncio.run(participant_lib.collect(who, tx_code=tx_code, offer=offer))
     click.echo(credential)

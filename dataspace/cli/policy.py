@@ -21,21 +21,15 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail, print_json
-from policies import (
-    ContextError,
-    Decision,
-    Issue,
-    PolicyValidationError,
-    RequestContext,
-    compile_policy,
-    parse_policy,
-)
+
+if TYPE_CHECKING:
+    from policies import Decision, Issue
 
 __all__ = ["policy"]
 
@@ -73,6 +67,7 @@ def validate(policy_file: Path, as_json: bool) -> None:
     The same check as a connector's ``dataset add`` (exit 2 with the issues).
     """
     from connector.services.checks import policy_problems
+    from policies import Issue
 
     issues = [Issue(**problem)
               for problem in policy_problems(_read_json(policy_file, "policy", as_json))]
@@ -114,6 +109,14 @@ def _print_decision(decision: Decision) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the Decision as JSON.")
 def check(policy_file: Path, context_file: Path, as_json: bool) -> None:
     """Decide the request in --context against POLICY_FILE: exit 0 permit, 1 deny."""
+    from policies import (
+        ContextError,
+        PolicyValidationError,
+        RequestContext,
+        compile_policy,
+        parse_policy,
+    )
+
     document = _read_json(policy_file, "policy", as_json)
     if isinstance(document, dict):
         # The defaults a connector applies (see the module docstring).

@@ -10,8 +10,6 @@ import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail
-from dataspace.local.space import LocalSpace
-from servicekit.errors import DataspaceError
 
 __all__ = ["up"]
 
@@ -30,6 +28,9 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
     Runs until Ctrl-C; a child that dies is restarted. Writes
     <data-dir>/dataspace.json with every service's URL, DID and role.
     """
+    from dataspace.local.space import LocalSpace
+    from servicekit.errors import DataspaceError
+
     try:
         space = LocalSpace(data_dir, postgres_url, log=click.echo, base_port=base_port)
     except DataspaceError as error:

@@ -10,9 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from dataspace.cli import COMMANDS, _short_help, cli
+from dataspace.cli.connector import COMMANDS as CONNECTOR_COMMANDS
+from dataspace.cli.connector import connector
 from tests.conftest import free_port
 
 #: What the sub-commands need and the bare group must not import (about a second).
@@ -44,14 +48,37 @@ def test_help_and_version_import_no_sub_command() -> None:
     assert _imported_after(run) == []
 
 
-def test_help_lists_every_command_with_its_own_short_help() -> None:
-    result = CliRunner().invoke(cli, ["--help"], terminal_width=200)
+#: Each lazy group: the words that reach it, the group, and its table of commands.
+LAZY_GROUPS = [([], cli, COMMANDS), (["connector"], connector, CONNECTOR_COMMANDS)]
+
+
+@pytest.mark.parametrize(("words", "group", "table"), LAZY_GROUPS, ids=["dataspace", "connector"])
+def test_help_lists_every_command_with_its_own_short_help(
+        words: list[str], group: click.Group, table: dict[str, tuple[str, str]]) -> None:
+    result = CliRunner().invoke(cli, [*words, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for name, (module, short) in COMMANDS.items():
+    for name, (module, short) in table.items():
         importlib.import_module(module)
-        command = cli.commands[name]  # the module registered the command it is listed for
+        command = group.commands[name]  # the module registered the command it is listed for
         assert command.get_short_help_str(200) == _short_help(short, 200), name
         assert re.search(rf"^  {re.escape(name)} +{re.escape(short)}$", result.output, re.M)
+
+
+@pytest.mark.parametrize("words", [
+    ["connector"], ["connector", "dataset", "list"], ["connector", "credentials", "list"],
+    ["connector", "pull"], ["connector", "audit", "verify"], ["connector", "requests"],
+    ["operator"], ["credential"], ["participant"], ["keys"], ["did"], ["policy"], ["db"],
+    ["up"], ["demo"],
+], ids=" ".join)
+def test_a_sub_command_help_imports_no_service_or_web_library(words: list[str]) -> None:
+    # The libraries load inside the functions that use them: a newcomer's
+    # `--help` answers at once, not after a second of imports.
+    run = ("from dataspace.cli import cli\n"
+           "try:\n"
+           f"    cli({[*words, '--help']!r}, prog_name='dataspace')\n"
+           "except SystemExit as stop:\n"
+           "    assert stop.code == 0, stop.code")
+    assert _imported_after(run) == []
 
 
 def test_a_lazy_command_runs() -> None:
@@ -97,3 +124,20 @@ def test_every_command_module_is_listed() -> None:
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"dataspace.cli.{module.name}")
     assert set(cli.commands) == {*COMMANDS, "version"}
+
+
+def test_every_connector_command_module_is_listed() -> None:
+    import pkgutil
+
+    import dataspace.cli.connector as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"dataspace.cli.connector.{module.name}")
+    assert set(connector.commands) == set(CONNECTOR_COMMANDS)
+
+
+def test_the_key_types_offered_are_identity_s() -> None:
+    from dataspace.cli.keys import KEY_TYPES
+    from identity import KeyType
+
+    assert tuple(t.value for t in KeyType) == KEY_TYPES

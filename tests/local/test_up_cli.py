@@ -94,7 +94,7 @@ def test_connector_commands_choose_a_connector_in_the_up_folder(space: Up) -> No
     assert "halden, example-analytics" in ambiguous.stderr
     assert "--connector NAME" in ambiguous.stderr
     chosen = dataspace("connector", "dataset", "list", "--data-dir", str(space.data_dir),
-                       "--connector", "halden")
+                       "--connector", "halden", "--json")
     assert chosen.returncode == 0, chosen.stderr
     assert chosen.stderr == f"using halden (provider) in {space.data_dir / 'halden'}\n"
     assert "halden-air-quality" in {d["id"] for d in json.loads(chosen.stdout)["items"]}
