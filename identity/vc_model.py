@@ -138,9 +138,25 @@ def _find_term(document: Any, term: str, pointer: str = "") -> str | None:
     return None
 
 
+def _without_direction(value: Any) -> Any:
+    """``value`` without the ``@direction`` of its language values.
+
+    A base direction is valid data (section 11.1), but RDF canonicalization
+    drops it: the JSON-LD check refuses it as unsigned. Here the data model is
+    checked, whatever secures the document; a Data Integrity proof still
+    refuses to sign (or accept) a direction it would not cover.
+    """
+    if isinstance(value, list):
+        return [_without_direction(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _without_direction(v) for k, v in value.items()
+                if not (k == "@direction" and "@value" in value)}
+    return value
+
+
 def _expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
     try:
-        return expand_jsonld(document, loader=loader)
+        return expand_jsonld(_without_direction(document), loader=loader)
     except JsonLdProblem as exc:
         pointer = "/@context"
         code = exc.kind

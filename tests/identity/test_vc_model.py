@@ -9,13 +9,20 @@ import pytest
 from identity.errors import DataModelError, VerificationError
 from identity.vc_envelope import validate_envelope
 from identity.vc_model import parse_datetime_stamp, validate_credential, validate_presentation
-from tests.trust_anchor.vc_corpus import CASES, DEGREE_SCHEMA, DEGREE_SCHEMA_URL, V2, Case
+from tests.trust_anchor.vc_corpus import (
+    CASES,
+    DEGREE_SCHEMA,
+    DEGREE_SCHEMA_URL,
+    JOSE_CASES,
+    V2,
+    Case,
+)
 
 ISSUER = "did:example:issuer"
 SCHEMAS = {DEGREE_SCHEMA_URL: DEGREE_SCHEMA}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.rule for c in CASES])
+@pytest.mark.parametrize("case", CASES + JOSE_CASES, ids=[c.rule for c in CASES + JOSE_CASES])
 def test_each_rule_accepts_the_valid_and_refuses_the_invalid(case: Case) -> None:
     validate_credential(case.credential("valid", ISSUER), schemas=SCHEMAS)
     with pytest.raises(DataModelError) as err:

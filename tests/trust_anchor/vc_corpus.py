@@ -180,3 +180,14 @@ CASES: list[Case] = [
                                 "digestMultibase": "not-multibase"}]),
          "related-resource-invalid", "/relatedResource/0/digestMultibase"),
 ]
+
+#: Rules whose valid credential can be secured as a ``vc+jwt`` only: RDF canonicalization
+#: drops a base direction, so a Data Integrity proof would not cover it (our signer and
+#: verifier refuse it there, as data they would not sign).
+JOSE_CASES: list[Case] = [
+    Case("name-direction",
+         _set(name={"@value": "شهادة البكالوريوس", "@language": "ar", "@direction": "rtl"},
+              description=[{"@value": "A degree", "@language": "en", "@direction": "ltr"}]),
+         _set(name={"@value": "شهادة البكالوريوس", "@language": "ar", "@direction": "up"}),
+         "language-value-invalid", "/name"),
+]
