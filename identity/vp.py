@@ -14,6 +14,12 @@ VC 2.0 presentation secured with an ``eddsa-rdfc-2022`` Data Integrity proof
 by its holder (``proofPurpose`` ``authentication``, the verifier's nonce in
 ``challenge`` and its identifier in ``domain``). It checks that every
 presented credential is about the holder unless told not to.
+
+Holder claims: a Data Integrity presentation may carry credentials its signer
+issued about itself; it must then name that signer as ``holder``
+(``holder-required``), and such a credential may be written in without a
+proof of its own (the presentation's proof covers it). Every other credential
+needs its own proof by its issuer.
 """
 
 from __future__ import annotations
@@ -27,9 +33,21 @@ from identity.data_integrity import add_proof, check_proof_of
 from identity.errors import VerificationError
 from identity.jose import check_audience, check_time_claims, decode_jws, typ_matches, verify_jws
 from identity.signer import Signer
-from identity.vc import VC_V2_CONTEXT, VerifiedCredential, envelope_credential
+from identity.vc import (
+    VC_V2_CONTEXT,
+    CredentialFormat,
+    VerifiedCredential,
+    check_validity_period,
+    describe_credential,
+    envelope_credential,
+)
 from identity.vc_envelope import validate_envelope
-from identity.vc_model import as_verification_failure, validate_presentation
+from identity.vc_model import (
+    as_verification_failure,
+    parse_datetime_stamp,
+    validate_credential,
+    validate_presentation,
+)
 from identity.vc_verify import CredentialVerifier
 
 __all__ = [
@@ -168,6 +186,19 @@ def _holder_of(value: object) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     return value if isinstance(value, str) else None
+
+
+def _embedded_issuers(presentation: Mapping[str, Any]) -> list[str | None]:
+    """The issuer of each credential written into ``presentation`` (enveloped ones: None)."""
+    listed = presentation.get("verifiableCredential", [])
+    issuers: list[str | None] = []
+    for item in listed if isinstance(listed, list) else [listed]:
+        kinds = item.get("type") if isinstance(item, Mapping) else None
+        enveloped = "EnvelopedVerifiableCredential" in (
+            kinds if isinstance(kinds, list) else [kinds])
+        issuers.append(None if enveloped or not isinstance(item, Mapping)
+                       else _holder_of(item.get("issuer")))
+    return issuers
 
 
 def _subject_ids(credential: VerifiedCredential) -> set[str]:
@@ -313,7 +344,7 @@ class PresentationVerifier:
 
     async def _credentials(
         self, body: Mapping[str, Any], presenter: str, *, check_status: bool,
-        bind_subjects: bool, expand: bool,
+        bind_subjects: bool, expand: bool, holder_claims: bool = False,
     ) -> list[VerifiedCredential]:
         items = body.get("verifiableCredential", [])
         if not isinstance(items, list):
@@ -324,14 +355,32 @@ class PresentationVerifier:
                 raise VerificationError(
                     "bad verifiableCredential entry", code="presentation-malformed"
                 )
-            credential = await self.credentials.verify(
-                item, check_status=check_status, expand=expand)
+            if (holder_claims and isinstance(item, Mapping) and "proof" not in item
+                    and _embedded_issuers({"verifiableCredential": [item]}) == [presenter]):
+                credential = self._holder_claim(item, presenter, expand=expand)
+            else:
+                credential = await self.credentials.verify(
+                    item, check_status=check_status, expand=expand)
             if bind_subjects and presenter not in _subject_ids(credential):
                 raise VerificationError(
                     "a presented credential is not about the holder", code="subject-mismatch"
                 )
             verified.append(credential)
         return verified
+
+    def _holder_claim(self, credential: Mapping[str, Any], holder: str, *, expand: bool
+                      ) -> VerifiedCredential:
+        """A credential the holder issued about itself, secured only by the presentation's
+        proof (VC 2.0, presentations including holder claims): the data model and the
+        validity period are checked; the presentation's proof covers its content."""
+        validate_credential(credential, expand=expand)
+        start = (parse_datetime_stamp(credential["validFrom"], "/validFrom")
+                 if "validFrom" in credential else None)
+        end = (parse_datetime_stamp(credential["validUntil"], "/validUntil")
+               if "validUntil" in credential else None)
+        check_validity_period(start, end, now(self.credentials.clock), self.credentials.skew)
+        return describe_credential(credential, issuer=holder, valid_from=start, valid_until=end,
+                                   fmt=CredentialFormat.LDP_VC, raw=credential, kid=None)
 
     async def _verify_data_integrity(
         self, presentation: Mapping[str, Any], *, audience: str | None, nonce: str | None,
@@ -363,8 +412,15 @@ class PresentationVerifier:
         proof, presenter = await check_proof_of(
             presentation, self.resolver, purpose="authentication",
             current=now(verifier.clock), skew=verifier.skew)
+        # VC 2.0 (presentations including holder claims): credentials the signer issued
+        # itself, written into the presentation, need the presentation to name its holder.
+        if named is None and presenter in _embedded_issuers(presentation):
+            raise VerificationError(
+                "the presentation holds a credential its signer issued: it must name "
+                "that signer as its holder", code="holder-required")
         verified = await self._credentials(presentation, presenter, check_status=check_status,
-                                           bind_subjects=bind_subjects, expand=expand)
+                                           bind_subjects=bind_subjects, expand=expand,
+                                           holder_claims=named is not None)
         challenge = proof.get("challenge")
         return VerifiedPresentation(
             holder=presenter,

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from identity.clock import system_clock
+from identity.data_integrity import add_proof
 from identity.encoding import b64url_encode
 from identity.jose import decode_jws
 from identity.keys import KeyPair
@@ -155,3 +156,58 @@ async def test_envelopes_without_the_base_context_are_refused(
     assert status == 400
     status, answer = await present(trust_anchor, presentation)
     assert status == 200, answer
+
+
+def own_claim(holder: Signer, **members: Any) -> dict[str, Any]:
+    """A credential ``holder`` states about itself, unsecured."""
+    credential = base_credential()
+    credential["issuer"] = holder.did
+    credential["credentialSubject"]["id"] = holder.did
+    credential.update(members)
+    return credential
+
+
+def presented(holder: Signer, credentials: list[dict[str, Any]], *, name_holder: bool
+              ) -> dict[str, Any]:
+    presentation: dict[str, Any] = {"@context": [base_credential()["@context"][0]],
+                                    "type": ["VerifiablePresentation"],
+                                    "verifiableCredential": credentials}
+    if name_holder:
+        presentation["holder"] = holder.did
+    return add_proof(presentation, holder.key, verification_method=holder.kid,
+                     proof_purpose="authentication", challenge=CHALLENGE)
+
+
+@pytest.mark.parametrize("secured", [True, False], ids=["own-proof", "holder-claim"])
+async def test_a_presentation_of_the_signers_own_credential_names_its_holder(
+    trust_anchor: TrustAnchor, secured: bool
+) -> None:
+    holder = Signer.for_did_key(KeyPair.generate())
+    claim = own_claim(holder)
+    if secured:
+        claim = add_proof(claim, holder.key, verification_method=holder.kid)
+    status, answer = await present(trust_anchor, presented(holder, [claim], name_holder=False))
+    assert (status, answer["errors"][0]["code"]) == (400, "holder-required"), answer
+    status, answer = await present(trust_anchor, presented(holder, [claim], name_holder=True),
+                                   challenge=CHALLENGE)
+    assert status == 200, answer
+    assert answer["credentials"][0]["issuer"] == holder.did
+    assert answer["warnings"] == []
+
+
+async def test_only_the_holders_own_claims_may_go_without_a_proof(
+    trust_anchor: TrustAnchor,
+) -> None:
+    holder = Signer.for_did_key(KeyPair.generate())
+    someone_else = {**own_claim(holder), "issuer": "did:example:acme"}
+    status, answer = await present(
+        trust_anchor, presented(holder, [someone_else], name_holder=True))
+    assert (status, answer["errors"][0]["code"]) == (400, "credential-malformed"), answer
+    # A holder claim is a credential like any other: the data model and its validity
+    # period still apply.
+    for claim, code in (
+        ({**own_claim(holder), "type": ["ExampleDegreeCredential"]}, "type-invalid"),
+        (own_claim(holder, validUntil="2020-01-01T00:00:00Z"), "credential-expired"),
+    ):
+        status, answer = await present(trust_anchor, presented(holder, [claim], name_holder=True))
+        assert (status, answer["errors"][0]["code"]) == (400, code), answer
