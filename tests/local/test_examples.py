@@ -43,19 +43,17 @@ def management(space: Up, name: str, method: str, path: str, body: Any = None) -
         return json.loads(response.read())
 
 
-def test_the_operator_onboards_a_member(space: Up) -> None:
-    result = run("operator.py", space)
+@pytest.mark.parametrize(("script", "said"), [
+    # The operator onboards a member.
+    ("operator.py", ["Approved; the transaction code", "Trondheim Bysykkel AS (active)"]),
+    # The company pulls parking data.
+    ("company.py", ["halden-parking", "Torget P-hus", "free"]),
+])
+def test_a_script_runs_and_says(space: Up, script: str, said: list[str]) -> None:
+    result = run(script, space)
     assert result.returncode == 0, result.stderr
-    assert "Approved; the transaction code" in result.stdout
-    assert "Trondheim Bysykkel AS (active)" in result.stdout
-
-
-def test_the_company_pulls_parking_data(space: Up) -> None:
-    result = run("company.py", space)
-    assert result.returncode == 0, result.stderr
-    assert "halden-parking" in result.stdout
-    assert "Torget P-hus" in result.stdout
-    assert "free" in result.stdout
+    for text in said:
+        assert text in result.stdout
 
 
 def test_the_municipality_publishes_and_answers_a_request(space: Up) -> None:
