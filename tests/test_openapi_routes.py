@@ -25,9 +25,8 @@ from connector.dataplane.app import create_data_plane_app
 from servicekit.app import SERVICE_INFO
 from servicekit.service_info import load_or_create_admin_key
 from tests.conftest import Database, free_port
-from tests.connector.dataplane.harness import settings_for
-from tests.connector.harness import connector_settings, start_connector
-from tests.trust_anchor.conftest import make_settings as trust_anchor_settings
+from tests.connector.harness import start_connector
+from tests.factories import connector_settings, data_plane_settings, trust_anchor_settings
 from trust_anchor.app import create_app as create_trust_anchor_app
 
 ROUTING_CODES = {"route-not-found", "method-not-allowed"}
@@ -83,7 +82,7 @@ async def connector(tmp_path: Path) -> AsyncIterator[list[Api]]:
 async def data_plane(tmp_path: Path) -> AsyncIterator[list[Api]]:
     """The lean data-plane app (``python -m connector.dataplane``)."""
     database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'dp.sqlite3'}")
-    settings = settings_for(database, tmp_path / "dp")
+    settings = data_plane_settings(database, tmp_path / "dp")
     server = TestServer(create_data_plane_app(settings), host="127.0.0.1",
                         port=settings.port)
     await server.start_server()

@@ -1,60 +1,27 @@
 """Running connectors in tests: real servers on 127.0.0.1, one event loop, free ports.
 
-:func:`start_connector` builds ``ConnectorSettings`` for a test (development
-mode, fixed-token auth, a private SQLite file or PostgreSQL schema), serves
-the app on a free port and returns a :class:`RunningConnector` with its URLs,
-admin key and a small management client.
+:func:`start_connector` serves a connector made from
+:func:`tests.factories.connector_settings` on a free port and returns a
+:class:`RunningConnector` with its URLs, admin key and a small management client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import unused_port
 
 from connector.app import create_app
 from connector.core import ControlPlane
 from connector.keys import CONTROL_PLANE
-from connector.settings import AuthSettings, ConnectorSettings, FixedCaller, JobSettings
+from connector.settings import ConnectorSettings
 from servicekit.app import SERVICE_INFO
-from tests.conftest import Database
 
-__all__ = ["RunningConnector", "connector_settings", "start_connector"]
-
-
-def connector_settings(
-    name: str,
-    data_dir: Path,
-    database: Database,
-    *,
-    tokens: Mapping[str, FixedCaller] | None = None,
-    outbound_token: str | None = None,
-    **overrides: Any,
-) -> ConnectorSettings:
-    """Settings for a test connector named ``name`` (DID ``did:web:<name>.example``)."""
-    values: dict[str, Any] = {
-        "name": name,
-        "host": "127.0.0.1",
-        "port": unused_port(),
-        "management_port": 0,
-        "data_dir": data_dir / name,
-        "database_url": database.url,
-        "database_schema": database.schema,
-        "dev": True,
-        "did": f"did:web:{name}.example",
-        "log_level": "WARNING",
-        "auth": AuthSettings(tokens=dict(tokens or {}), outbound_token=outbound_token),
-        "jobs": JobSettings(poll_seconds=0.2),
-    }
-    values.update(overrides)
-    return ConnectorSettings(**values)
+__all__ = ["RunningConnector", "start_connector"]
 
 
 @dataclass

@@ -25,8 +25,8 @@ from servicekit.app import SERVICE_INFO
 from servicekit.errors import InvalidRequest
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
-from tests.trust_anchor.conftest import make_settings
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings, trust_anchor_settings
 from trust_anchor.app import create_app as create_trust_anchor
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -230,7 +230,7 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     port = free_port()
-    ta_settings = make_settings(tmp_path, stores(), port)
+    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
     ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
     await ta.start_server()
     def settings(port: int) -> Any:
@@ -270,7 +270,7 @@ async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     port = free_port()
-    ta_settings = make_settings(tmp_path, stores(), port)
+    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
     ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
     await ta.start_server()
     ta_admin = {"Authorization": f"Bearer {ta.app[SERVICE_INFO]['admin_api_key']}"}
@@ -309,7 +309,7 @@ async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_look
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     port = free_port()
-    ta_settings = make_settings(tmp_path, stores(), port)
+    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
     ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
     await ta.start_server()
     connector = await start_connector(connector_settings(

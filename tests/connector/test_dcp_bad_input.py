@@ -17,7 +17,8 @@ import pytest_asyncio
 from identity import KeyPair, Signer, build_credential, create_self_issued_token, issue_vc_jwt
 from identity.dcp import credential_message, issue_access_token
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 DID = "did:web:holder.example"

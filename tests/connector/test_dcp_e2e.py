@@ -38,9 +38,9 @@ from identity.dcp import make_dsp_token
 from servicekit.app import SERVICE_INFO
 from tests.conftest import REPO_ROOT, free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings, trust_anchor_settings
 from tests.fakes import FakeClock
-from tests.trust_anchor.conftest import make_settings
 from trust_anchor.app import create_app as create_trust_anchor
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -126,7 +126,7 @@ async def space(module_stores: StoreFactory,
                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Space]:
     tmp = tmp_path_factory.mktemp("dcp")
     port = free_port()
-    ta_settings = make_settings(tmp, module_stores(), port)
+    ta_settings = trust_anchor_settings(tmp, module_stores(), port)
     ta_server = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
     await ta_server.start_server()
     info = ta_server.app[SERVICE_INFO]
@@ -227,8 +227,7 @@ async def test_onboarded_connectors_are_members_with_did_web(space: Space) -> No
     code, out, _ = await _cli(space.consumer, "membership", "status")
     assert code == 0
     assert json.loads(out)["status"] == "active"
-    code, out, _ = await _cli(space.consumer, "credentials", "list", "--type", MEMBERSHIP,
-                              "--json")
+    code, out, _ = await _cli(space.consumer, "credentials", "list", "--type", MEMBERSHIP)
     assert code == 0
     [listed] = json.loads(out)["items"]
     assert listed["source"] == "oid4vci"

@@ -24,7 +24,8 @@ from connector.settings import AuthSettings
 from identity import KeyPair, Signer, build_did_document, did_web_from_url, service_entry
 from identity.dcp import DcpTokenProvider
 from tests.conftest import Database, free_port
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 from tests.trust_anchor.conftest import TrustAnchor
 from tests.trust_anchor.conftest import trust_anchor as trust_anchor
 

@@ -15,7 +15,8 @@ from connector.protocol.schemas import SchemaValidator
 from connector.settings import FixedCaller
 from tests.conftest import SHARED
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestServer
 from connector.settings import FixedCaller
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -17,14 +17,7 @@ from identity.replay import ReplayStore
 from servicekit import jobs
 from servicekit.db import create_engine, migrate
 from tests.conftest import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
 
 
 async def test_a_key_is_accepted_once_until_it_expires(engine: AsyncEngine) -> None:
-    clock = Clock()
+    clock = FakeClock(time.time())
     replay = DatabaseReplayStore(engine, clock=clock)
     assert isinstance(replay, ReplayStore)
     assert await replay.check_and_record("did:web:a\njti-1", clock.now + 60)
@@ -60,7 +53,7 @@ async def test_two_replicas_on_one_database_accept_a_key_once(engine: AsyncEngin
 
 
 async def test_expired_keys_are_purged(engine: AsyncEngine) -> None:
-    clock = Clock()
+    clock = FakeClock(time.time())
     replay = DatabaseReplayStore(engine, clock=clock, purge_seconds=10)
     for i in range(5):
         await replay.check_and_record(f"k{i}", clock.now + (1 if i < 3 else 100))

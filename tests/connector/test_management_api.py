@@ -13,7 +13,8 @@ import pytest_asyncio
 from connector.app import MANAGEMENT_APP
 from servicekit.openapi import iter_routes
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"

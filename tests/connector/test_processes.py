@@ -24,8 +24,9 @@ from connector.settings import FixedCaller
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
 from tests.connector.processes import ServedConnector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ from connector.settings import AuthSettings, FixedCaller
 from servicekit.app import SERVICE_INFO
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
-from tests.trust_anchor.conftest import make_settings
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings, trust_anchor_settings
 from trust_anchor.app import create_app as create_trust_anchor
 
 CONTEXT = ["https://w3id.org/dspace/2025/1/context.jsonld"]
@@ -86,7 +86,7 @@ async def test_an_onboarded_connector_publishes_under_its_membership_legal_name(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     port = free_port()
-    ta_settings = make_settings(tmp_path, stores(), port)
+    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
     ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
     await ta.start_server()
     ta_admin = {"Authorization": f"Bearer {ta.app[SERVICE_INFO]['admin_api_key']}"}

@@ -10,7 +10,8 @@ import pytest
 import pytest_asyncio
 
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -37,3 +37,14 @@ def test_no_package_spells_its_own_clock_type() -> None:
         if _HAND_MADE.search(line)
     ]
     assert found == []
+
+
+def test_the_tests_share_one_fake_clock() -> None:
+    """Hand-moved clocks live in tests/fakes.py only."""
+    clocks = [
+        f"{path.relative_to(REPO_ROOT)}:{number}"
+        for path in sorted((REPO_ROOT / "tests").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"class \w*Clock\b", line)
+    ]
+    assert clocks == ["tests/fakes.py:16"]

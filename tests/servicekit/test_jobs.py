@@ -14,14 +14,7 @@ from servicekit import jobs
 from servicekit.db import create_engine, migrate
 from servicekit.jobs import Job, JobRunner, PermanentJobError, enqueue, jobs_table
 from tests.conftest import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ async def test_jobs_run_once_and_are_marked_done(engine: AsyncEngine) -> None:
 
 
 async def test_failures_retry_with_backoff_until_the_limit(engine: AsyncEngine) -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     calls = 0
 
     async def flaky(_job: Job) -> None:
@@ -121,7 +114,7 @@ async def test_dedupe_key_keeps_one_job(engine: AsyncEngine) -> None:
 
 
 async def test_a_dead_replicas_lease_expires_and_the_work_resumes(engine: AsyncEngine) -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     done: list[str] = []
 
     async def work(job: Job) -> None:

@@ -15,8 +15,8 @@ from identity.keys import KeyPair
 from identity.self_issued import create_self_issued_token
 from identity.signer import Signer
 from tests.conftest import Database, free_port
+from tests.factories import trust_anchor_settings
 from trust_anchor.app import create_app
-from trust_anchor.settings import TrustAnchorSettings
 
 
 @dataclass
@@ -50,25 +50,10 @@ class TrustAnchor:
             return response.status, await response.text()
 
 
-def make_settings(tmp_path: Path, database: Database, port: int, **extra: Any
-                  ) -> TrustAnchorSettings:
-    return TrustAnchorSettings(
-        port=port,
-        data_dir=tmp_path / "ta",
-        database_url=database.url,
-        database_schema=database.schema,
-        dev=True,
-        key_passphrase="test passphrase",
-        key_scrypt_n=2**10,
-        log_json=True,
-        **extra,
-    )
-
-
 @pytest.fixture
 async def trust_anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
     port = free_port()
-    settings = make_settings(tmp_path, database, port)
+    settings = trust_anchor_settings(tmp_path, database, port)
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     from servicekit.app import SERVICE_INFO

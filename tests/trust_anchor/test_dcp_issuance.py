@@ -23,9 +23,10 @@ from identity.self_issued import create_self_issued_token
 from servicekit.app import SERVICE_INFO
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
 from tests.conftest import Database, free_port
+from tests.factories import trust_anchor_settings
 from tests.identity.dcp.conftest import Member, World
 from tests.identity.dcp.conftest import world as world
-from tests.trust_anchor.conftest import TrustAnchor, make_settings
+from tests.trust_anchor.conftest import TrustAnchor
 from trust_anchor.app import create_app
 from trust_anchor.settings import CredentialTypeConfig
 
@@ -34,7 +35,7 @@ from trust_anchor.settings import CredentialTypeConfig
 async def trust_anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
     """A trust anchor that also issues a marketplace-only type on request."""
     port = free_port()
-    settings = make_settings(tmp_path, database, port, credential_types=[
+    settings = trust_anchor_settings(tmp_path, database, port, credential_types=[
         CredentialTypeConfig(type="MembershipCredential", on_approval=True),
         CredentialTypeConfig(type="MarketOperatorCredential", roles=["marketplace"]),
     ])

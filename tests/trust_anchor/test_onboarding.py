@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import pytest
 
@@ -11,17 +13,8 @@ from identity.resolver import DidResolver
 from identity.status_check import StatusListChecker
 from identity.vc_verify import CredentialVerifier
 from servicekit.http import create_client_session
+from tests.fakes import FakeClock
 from tests.trust_anchor.conftest import TrustAnchor, apply, new_applicant
-
-
-class Clock:
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def onboard(ta: TrustAnchor, applicant) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -42,7 +35,7 @@ async def onboard(ta: TrustAnchor, applicant) -> tuple[str, str]:  # type: ignor
     return created["id"], credential
 
 
-def verifier(clock: Clock, session: aiohttp.ClientSession) -> CredentialVerifier:
+def verifier(clock: FakeClock, session: aiohttp.ClientSession) -> CredentialVerifier:
     resolver = DidResolver(session=session, allow_loopback=True, clock=clock)
     checker = StatusListChecker(session=session, allow_loopback=True, ttl=60, clock=clock)
     return CredentialVerifier(resolver, clock=clock, status_checker=checker)
@@ -53,7 +46,7 @@ async def test_a_participant_is_onboarded_and_its_credential_verifies(
 ) -> None:
     applicant = new_applicant()
     application_id, credential = await onboard(trust_anchor, applicant)
-    clock = Clock()
+    clock = FakeClock(time.time())
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         verified = await verifier(clock, session).verify(credential)
     assert verified.issuer == trust_anchor.did
@@ -77,7 +70,7 @@ async def test_revocation_is_seen_once_the_status_list_is_refetched(
 ) -> None:
     applicant = new_applicant()
     application_id, credential = await onboard(trust_anchor, applicant)
-    clock = Clock()
+    clock = FakeClock(time.time())
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         check = verifier(clock, session)
         await check.verify(credential)
@@ -100,7 +93,7 @@ async def test_revocation_is_seen_once_the_status_list_is_refetched(
 
 async def test_suspension_and_reinstatement(trust_anchor: TrustAnchor) -> None:
     application_id, credential = await onboard(trust_anchor, new_applicant())
-    clock = Clock()
+    clock = FakeClock(time.time())
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         check = verifier(clock, session)
         await trust_anchor.post(f"/admin/applications/{application_id}/suspend",

@@ -18,7 +18,8 @@ from identity.vc import VC_V2_CONTEXT
 from identity.vp import issue_vp_jwt
 from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
-from tests.trust_anchor.conftest import TrustAnchor, make_settings
+from tests.factories import trust_anchor_settings
+from tests.trust_anchor.conftest import TrustAnchor
 from trust_anchor.app import create_app
 
 DI = "eddsa-rdfc-2022"
@@ -167,7 +168,7 @@ async def test_a_trust_anchor_without_an_ed25519_key_refuses_data_integrity(
     tmp_path: Path, database: Database
 ) -> None:
     port = free_port()
-    settings = make_settings(tmp_path, database, port)
+    settings = trust_anchor_settings(tmp_path, database, port)
     KeyStore(settings.data_dir / "keys", "test passphrase", scrypt_n=2**10).generate(
         "trust-anchor", "p256")
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)

@@ -25,8 +25,9 @@ from identity.signer import Signer
 from identity.vp import issue_vp_data_integrity
 from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
+from tests.factories import trust_anchor_settings
 from tests.nodejs import node_with, run_script
-from tests.trust_anchor.conftest import TrustAnchor, make_settings
+from tests.trust_anchor.conftest import TrustAnchor
 from tests.trust_anchor.vc_corpus import base_credential
 from trust_anchor.app import create_app
 
@@ -50,7 +51,7 @@ async def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any
 @pytest.fixture
 async def anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
     port = free_port()
-    settings = make_settings(tmp_path, database, port, vc_api_status=False)
+    settings = trust_anchor_settings(tmp_path, database, port, vc_api_status=False)
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     info = server.app[SERVICE_INFO]

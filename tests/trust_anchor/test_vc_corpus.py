@@ -27,7 +27,8 @@ from identity.signer import Signer
 from identity.vc import envelope_credential
 from servicekit.app import DB_ENGINE, SERVICE_INFO
 from tests.conftest import Database, free_port
-from tests.trust_anchor.conftest import TrustAnchor, make_settings
+from tests.factories import trust_anchor_settings
+from tests.trust_anchor.conftest import TrustAnchor
 from tests.trust_anchor.vc_corpus import (
     CASES,
     DEGREE_SCHEMA,
@@ -50,7 +51,7 @@ async def anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAncho
     schemas.mkdir()
     (schemas / "degree.json").write_text(json.dumps(DEGREE_SCHEMA))
     port = free_port()
-    settings = make_settings(tmp_path, database, port, vc_api_schema_dir=schemas)
+    settings = trust_anchor_settings(tmp_path, database, port, vc_api_schema_dir=schemas)
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     info = server.app[SERVICE_INFO]
@@ -214,7 +215,7 @@ async def test_settings_choose_the_format_and_narrow_the_types(
     tmp_path: Path, database: Database
 ) -> None:
     port = free_port()
-    settings = make_settings(tmp_path, database, port, vc_api_proof_format=DI,
+    settings = trust_anchor_settings(tmp_path, database, port, vc_api_proof_format=DI,
                              vc_api_types=["ExampleDegreeCredential"])
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()

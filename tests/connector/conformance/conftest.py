@@ -10,7 +10,8 @@ import pytest_asyncio
 from tests.conftest import SHARED
 from tests.connector.conformance.peer import Peer
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 SCHEMAS = SHARED / "specs" / "dsp-2025-1"
 

@@ -12,12 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from connector.domain.catalog import Backend
 from tests.conftest import Database
-from tests.connector.dataplane.harness import (
-    Running,
-    serve_data_plane,
-    settings_for,
-    start_backend,
-)
+from tests.connector.dataplane.harness import Running, serve_data_plane, start_backend
+from tests.factories import data_plane_settings
 from tests.fakes import FakeClock
 
 
@@ -47,6 +43,6 @@ def api(backend: TestServer) -> Backend:
 async def dp(database: Database, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Running]:
     """A data plane on ``database`` with the fake clock."""
     running = await serve_data_plane(
-        settings_for(database, tmp_path, edr_token_seconds=365 * 86400), clock)
+        data_plane_settings(database, tmp_path, edr_token_seconds=365 * 86400), clock)
     yield running
     await running.server.close()

@@ -1,13 +1,10 @@
-"""Test harness of the data plane: a fake clock, a backend to proxy, agreements from presets."""
+"""Test harness of the data plane: a backend to proxy and a data plane served on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,58 +15,14 @@ from connector.dataplane.app import create_data_plane_app
 from connector.dataplane.decision import PaymentState
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.web import DATA_PLANE
-from connector.domain.catalog import Backend
 from connector.settings import ConnectorSettings
-from connector.signaling import DataFlow, EndpointDataReference
-from policies.presets import PlanTerms, agreement_from_offer, plan_offer
-from policies.serialize import to_dsp
-from tests.conftest import Database, free_port
+from connector.signaling import EndpointDataReference
+from tests.conftest import free_port
 
-PROVIDER = "did:web:provider.example"
-CONSUMER = "did:web:consumer.example"
 SEEN = web.AppKey("seen", list[dict[str, str]])
 RESEARCH = "https://w3id.org/dpv#AcademicResearch"
 COMMERCE = "https://w3id.org/dpv#CommercialPurpose"
 SMALL_BODY = b'{"items": [' + b",".join(b'{"n": %d}' % i for i in range(90)) + b"]}"
-
-
-def settings_for(database: Database, data_dir: Path, *, port: int | None = None,
-                 data_plane_url: str | None = None, edr_token_seconds: float = 300.0,
-                 **data_plane: Any) -> ConnectorSettings:
-    """Connector settings for a data plane on loopback over ``database``."""
-    port = port or free_port()
-    return ConnectorSettings(
-        dev=True, host="127.0.0.1", port=port, data_dir=data_dir, name="provider",
-        database_url=database.url, database_schema=database.schema, did_method="key",
-        key_passphrase="test-passphrase", log_level="WARNING", data_plane_url=data_plane_url,
-        edr_token_seconds=edr_token_seconds, data_plane={"flush_seconds": 0.05, **data_plane},
-    )
-
-
-def agreement(terms: PlanTerms, *, agreement_id: str | None = None,
-              dataset_id: str = "urn:dataset:traffic", consumer: str = CONSUMER,
-              timestamp: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """An ODRL Agreement (DSP JSON) made from a plan template, as the control plane keeps it."""
-    offer = plan_offer(terms, offer_id=f"urn:offer:{uuid.uuid4()}", assigner=PROVIDER,
-                       target=dataset_id, membership_credential=None)
-    made = agreement_from_offer(offer, agreement_id=agreement_id or f"urn:uuid:{uuid.uuid4()}",
-                                assignee=consumer, target=dataset_id,
-                                timestamp=timestamp or datetime(2026, 1, 1, tzinfo=UTC))
-    return to_dsp(made)
-
-
-def data_flow(policy: dict[str, Any], backend: Backend, *, transfer_id: str | None = None,
-              consumer: str = CONSUMER) -> DataFlow:  # fmt: skip
-    """What the control plane hands the data plane for one pull transfer."""
-    return DataFlow(
-        transfer_id=transfer_id or f"urn:uuid:{uuid.uuid4()}",
-        agreement_id=str(policy["@id"]),
-        dataset_id=str(policy.get("target", "urn:dataset:traffic")),
-        consumer_id=consumer,
-        format="HttpData-PULL",
-        agreement=policy,
-        backend=backend,
-    )
 
 
 @dataclass

@@ -23,19 +23,17 @@ from tests.conftest import Database
 from tests.connector.dataplane.harness import (
     COMMERCE,
     RESEARCH,
-    agreement,
     bearer,
-    data_flow,
     serve_data_plane,
-    settings_for,
     start_backend,
 )
+from tests.factories import agreement, data_flow, data_plane_settings
 
 
 async def _make_log(database: Database, data_dir: Path) -> str:
     """Serve some permits and denials, write them; the transfer id."""
     backend: TestServer = await start_backend()
-    running = await serve_data_plane(settings_for(database, data_dir, checkpoint_records=4))
+    running = await serve_data_plane(data_plane_settings(database, data_dir, checkpoint_records=4))
     try:
         edr = await running.plane.signaling.start(data_flow(
             agreement(research_use()),

@@ -24,16 +24,8 @@ from policies.presets import PlanTerms, pay_per_use, research_use
 from servicekit import jobs
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port
-from tests.connector.dataplane.harness import (
-    RESEARCH,
-    Running,
-    agreement,
-    bearer,
-    data_flow,
-    fetch,
-    serve_data_plane,
-    settings_for,
-)
+from tests.connector.dataplane.harness import RESEARCH, Running, bearer, fetch, serve_data_plane
+from tests.factories import agreement, data_flow, data_plane_settings
 
 HEADERS = {"X-Purpose": RESEARCH}
 
@@ -137,7 +129,7 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
     app.router.add_post("/tmf-api/usageManagement/v4/usage", market.usage)
     server = TestServer(app, host="127.0.0.1", port=free_port())
     await server.start_server()
-    settings = settings_for(database, tmp_path, usage_bucket_seconds=1.0,
+    settings = data_plane_settings(database, tmp_path, usage_bucket_seconds=1.0,
                             usage_grace_seconds=0.2).model_copy(
         update={"marketplace_url": str(server.make_url(""))})
     running = await serve_data_plane(settings)
@@ -183,7 +175,7 @@ async def test_duties_attribution_header_and_notifications(
     app.router.add_post("/hook", hook)
     server = TestServer(app, host="127.0.0.1", port=free_port())
     await server.start_server()
-    running = await serve_data_plane(settings_for(database, tmp_path))
+    running = await serve_data_plane(data_plane_settings(database, tmp_path))
     try:
         notify = {"action": {"rdf:value": {"@id": "dst:notify"}, "refinement": [
             {"leftOperand": "dst:endpoint", "operator": "eq",
@@ -225,7 +217,7 @@ async def test_notify_endpoints_at_refused_addresses_are_never_connected_to(
     port = listener.sockets[0].getsockname()[1]
     endpoints = [f"http://127.0.0.1:{port}/hook", "http://10.0.0.7/hook",
                  "http://169.254.169.254/latest/meta-data", "http://[::1]:9/hook"]
-    settings = settings_for(database, tmp_path).model_copy(update={"dev": False})
+    settings = data_plane_settings(database, tmp_path).model_copy(update={"dev": False})
     running = await serve_data_plane(settings)
     assert running.plane.runner is not None
     running.plane.runner._base_backoff = 0.05

@@ -16,9 +16,9 @@ from connector.dataplane.web import DATA_PLANE
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
 from tests.connector.dataplane.harness import COMMERCE, RESEARCH, bearer
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import CONSUMER, connector_settings
 
-CONSUMER = "did:web:consumer.example"
 POLICY = {"permission": [{"action": "use", "constraint": [
     {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": [RESEARCH]},
     {"leftOperand": "count", "operator": "lt",

@@ -20,10 +20,10 @@ from aiohttp.test_utils import TestServer
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
 from tests.connector.dataplane.harness import RESEARCH, bearer
-from tests.connector.harness import RunningConnector, connector_settings, start_connector
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import CONSUMER, connector_settings
 
 PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"
-CONSUMER = "did:web:consumer.example"
 
 
 def policy(country: str) -> dict[str, Any]:

@@ -11,15 +11,8 @@ from connector.domain.catalog import Backend
 from identity.jose import decode_jws, verify_jws
 from policies.presets import calls_per_period, research_use
 from servicekit.service_info import load_or_create_admin_key
-from tests.connector.dataplane.harness import (
-    CONSUMER,
-    RESEARCH,
-    Running,
-    agreement,
-    bearer,
-    data_flow,
-    fetch,
-)
+from tests.connector.dataplane.harness import RESEARCH, Running, bearer, fetch
+from tests.factories import CONSUMER, agreement, data_flow
 
 
 def internal(dp: Running) -> dict[str, str]:

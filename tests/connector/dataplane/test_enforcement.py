@@ -22,14 +22,12 @@ from tests.connector.dataplane.harness import (
     SEEN,
     SMALL_BODY,
     Running,
-    agreement,
     bearer,
-    data_flow,
     fetch,
     gather_statuses,
     serve_data_plane,
-    settings_for,
 )
+from tests.factories import agreement, data_flow, data_plane_settings
 from tests.fakes import FakeClock
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -173,7 +171,7 @@ OSLO = "https://sws.geonames.org/3143244/"
 async def test_client_location_is_read_only_when_the_policy_is_spatial(
     database: Database, tmp_path: Path, api: Backend, locations: dict[str, str], status: int
 ) -> None:
-    running = await serve_data_plane(settings_for(database, tmp_path, locations=locations))
+    running = await serve_data_plane(data_plane_settings(database, tmp_path, locations=locations))
     try:
         policy = agreement(PlanTerms(constraints=(
             {"leftOperand": "spatial", "operator": "eq", "rightOperand": {"@id": OSLO}},)))

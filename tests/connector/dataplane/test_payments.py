@@ -20,16 +20,8 @@ from connector.dataplane.store.tables import audit
 from connector.domain.catalog import Backend
 from policies.presets import PlanTerms
 from tests.conftest import Database
-from tests.connector.dataplane.harness import (
-    SEEN,
-    SMALL_BODY,
-    agreement,
-    bearer,
-    data_flow,
-    fetch,
-    serve_data_plane,
-    settings_for,
-)
+from tests.connector.dataplane.harness import SEEN, SMALL_BODY, bearer, fetch, serve_data_plane
+from tests.factories import agreement, data_flow, data_plane_settings
 
 
 class PaymentProvider:
@@ -55,7 +47,7 @@ async def test_pay_amount_is_enforced_per_request(
     database: Database, tmp_path: Path, api: Backend, backend: TestServer
 ) -> None:
     payments = PaymentProvider()
-    running = await serve_data_plane(settings_for(database, tmp_path), payments=payments)
+    running = await serve_data_plane(data_plane_settings(database, tmp_path), payments=payments)
     try:
         policy = agreement(at_least("5.00", "EUR"))
         paid_for = str(policy["@id"])

@@ -21,8 +21,9 @@ from connector.settings import ConnectorSettings
 from policies.presets import calls_per_period, research_use, subscription
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port
-from tests.connector.dataplane.harness import RESEARCH, agreement, bearer, data_flow, settings_for
+from tests.connector.dataplane.harness import RESEARCH, bearer
 from tests.connector.dataplane.processes import DataPlaneProcess, live_workers
+from tests.factories import agreement, data_flow, data_plane_settings
 
 pytestmark = [
     pytest.mark.postgres,
@@ -65,7 +66,7 @@ async def test_two_replicas_serve_exactly_300_of_500_concurrent_requests(
     pg: Database, tmp_path: Path, backend: TestServer, api: Backend
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/data"
-    first = settings_for(pg, tmp_path, data_plane_url=url)
+    first = data_plane_settings(pg, tmp_path, data_plane_url=url)
     second = first.model_copy(update={"port": free_port()})
     plane = await control(first)  # creates the key both replicas sign with
     replicas = [DataPlaneProcess(first, log=tmp_path / "a.log"),
@@ -93,7 +94,7 @@ async def test_two_replicas_serve_exactly_300_of_500_concurrent_requests(
 async def test_suspension_reaches_both_workers_before_it_returns(
     pg: Database, tmp_path: Path, api: Backend
 ) -> None:
-    settings = settings_for(pg, tmp_path)
+    settings = data_plane_settings(pg, tmp_path)
     plane = await control(settings)
     served = DataPlaneProcess(settings, workers=2, log=tmp_path / "workers.log")
     try:

@@ -20,16 +20,9 @@ from connector.domain.catalog import Backend
 from policies.presets import calls_per_period, research_use
 from servicekit.db import create_engine
 from tests.conftest import Database
-from tests.connector.dataplane.harness import (
-    RESEARCH,
-    Running,
-    agreement,
-    bearer,
-    data_flow,
-    serve_data_plane,
-    settings_for,
-)
+from tests.connector.dataplane.harness import RESEARCH, Running, bearer, serve_data_plane
 from tests.connector.dataplane.processes import DataPlaneProcess
+from tests.factories import agreement, data_flow, data_plane_settings
 
 GB = 1 << 30
 
@@ -47,7 +40,7 @@ async def test_a_2_gb_file_streams_with_flat_memory(tmp_path: Path) -> None:
     data = tmp_path / "big.parquet"
     with data.open("wb") as handle:
         handle.truncate(2 * GB)  # sparse: reads as zeros, takes no disk
-    settings = settings_for(Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'dp.db'}"),
+    settings = data_plane_settings(Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'dp.db'}"),
                             tmp_path)
     engine = create_engine(settings.sqlalchemy_url)
     await migrate_data_plane(engine, None)
@@ -89,7 +82,7 @@ async def test_a_2_gb_file_streams_with_flat_memory(tmp_path: Path) -> None:
 @pytest_asyncio.fixture
 async def quick(database: Database, tmp_path: Path) -> AsyncIterator[Running]:
     """A data plane that gives up on a silent backend after half a second."""
-    running = await serve_data_plane(settings_for(
+    running = await serve_data_plane(data_plane_settings(
         database, tmp_path, backend_read_timeout_seconds=0.5, backend_timeout_seconds=0.5))
     yield running
     await running.server.close()

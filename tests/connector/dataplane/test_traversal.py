@@ -27,7 +27,8 @@ from connector.domain.catalog import Backend
 from policies.presets import research_use
 from servicekit.service_info import load_or_create_admin_key
 from tests.conftest import free_port
-from tests.connector.dataplane.harness import RESEARCH, Running, agreement, data_flow
+from tests.connector.dataplane.harness import RESEARCH, Running
+from tests.factories import agreement, data_flow
 
 API_KEY = "dataset-api-key-7f3a"
 BASE = "/base/only-this"
