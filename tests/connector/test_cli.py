@@ -27,25 +27,33 @@ from tests.factories import connector_settings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pair(
-    module_stores: StoreFactory, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[tuple[RunningConnector, RunningConnector]]:
-    """A provider and a consumer; each has a service.json in its data dir."""
-    tmp = tmp_path_factory.mktemp("cli")
+async def _pair(stores: StoreFactory, tmp: Path, member: FixedCaller,
+                **provider_settings: Any) -> AsyncIterator[tuple[RunningConnector,
+                                                                 RunningConnector]]:
+    """A provider that takes ``member`` for the consumer, and the consumer; each has a
+    service.json in its data dir."""
     provider = await start_connector(connector_settings(
-        "provider", tmp, module_stores(),
-        tokens={"consumer-token": FixedCaller(id="did:web:consumer.example")},
-        outbound_token="provider-token"))
+        "provider", tmp, stores(), tokens={"consumer-token": member},
+        outbound_token="provider-token", **provider_settings))
     consumer = await start_connector(connector_settings(
-        "consumer", tmp, module_stores(),
-        tokens={"provider-token": FixedCaller(id="did:web:provider.example")},
+        "consumer", tmp, stores(),
+        tokens={"provider-token": FixedCaller(id=provider.info["did"])},
         outbound_token="consumer-token"))
     for running in (provider, consumer):
         write_private_json(running.settings.data_dir / "service.json", running.info)
     yield provider, consumer
     await consumer.stop()
     await provider.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pair(
+    module_stores: StoreFactory, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[RunningConnector, RunningConnector]]:
+    """A provider and a consumer."""
+    async for running in _pair(module_stores, tmp_path_factory.mktemp("cli"),
+                               FixedCaller(id="did:web:consumer.example")):
+        yield running
 
 
 @dataclass
@@ -90,8 +98,14 @@ async def test_dataset_add_list_negotiate_and_transfer(
     assert added["offer"]["policy"] == {"permission": [{"action": "use"}]}
     listed = _json(await _run("connector", "dataset", "list", "--url",
                               provider.management_url, "--api-key",
-                              provider.info["admin_api_key"]))
+                              provider.info["admin_api_key"], "--json"))
     assert [d["id"] for d in listed["items"]] == ["urn:cli:1"]
+    table = await _run("connector", "dataset", "list", "--data-dir",
+                       str(provider.settings.data_dir))
+    assert table.exit_code == 0, table.output
+    header, row = table.stdout.splitlines()
+    assert header.split() == ["ID", "TITLE", "ACCESS", "BACKEND", "UPDATED"]
+    assert row.split()[:4] == ["urn:cli:1", "Bridges", "PUBLIC", "http"]
 
     negotiated = _json(await _run(
         "connector", "negotiate", "--data-dir", str(consumer.settings.data_dir),
@@ -166,19 +180,9 @@ async def keyed(
     module_stores: StoreFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[RunningConnector, RunningConnector]]:
     """A provider with a did:key (its receipts verify offline) and a member consumer."""
-    tmp = tmp_path_factory.mktemp("cli-keyed")
-    provider = await start_connector(connector_settings(
-        "provider", tmp, module_stores(), tokens={"consumer-token": MEMBER},
-        outbound_token="provider-token", did=None, did_method="key"))
-    consumer = await start_connector(connector_settings(
-        "consumer", tmp, module_stores(),
-        tokens={"provider-token": FixedCaller(id=provider.info["did"])},
-        outbound_token="consumer-token"))
-    for running in (provider, consumer):
-        write_private_json(running.settings.data_dir / "service.json", running.info)
-    yield provider, consumer
-    await consumer.stop()
-    await provider.stop()
+    async for running in _pair(module_stores, tmp_path_factory.mktemp("cli-keyed"), MEMBER,
+                               did=None, did_method="key"):
+        yield running
 
 
 def _dir(running: RunningConnector) -> tuple[str, str]:
@@ -371,3 +375,69 @@ def _public_key(running: RunningConnector, tmp_path: Path) -> Path:
     path.write_text(json.dumps(KeyStore(running.settings.data_dir / "keys")
                                .public_jwk("connector")))
     return path
+
+
+async def test_empty_lists_say_so_and_the_next_step(
+    pair: tuple[RunningConnector, RunningConnector]
+) -> None:
+    _provider, consumer = pair
+    datasets = await _run("connector", "dataset", "list", *_dir(consumer))
+    assert datasets.exit_code == 0, datasets.output
+    assert datasets.stdout.startswith("No datasets yet.\n")
+    assert "Next: `dataspace connector dataset add --title TITLE --backend URL --data-dir " \
+        f"{consumer.settings.data_dir}`" in datasets.stdout
+    assert _json(await _run("connector", "dataset", "list", *_dir(consumer), "--json")) == {
+        "items": []}
+    credentials = await _run("connector", "credentials", "list", *_dir(consumer), "--type",
+                             "NoSuchCredential")
+    assert credentials.exit_code == 0, credentials.output
+    assert credentials.stdout.startswith("No credentials of type NoSuchCredential.\n")
+    assert "Next: `dataspace connector membership apply --help`" in credentials.stdout
+
+
+async def test_dataset_list_pages_by_id(
+    pair: tuple[RunningConnector, RunningConnector]
+) -> None:
+    provider, _consumer = pair
+    for name in ("urn:cli:page-a", "urn:cli:page-b"):
+        added = await _run("connector", "dataset", "add", *_dir(provider), "--id", name,
+                           "--title", "Paged", "--backend", "https://example.org/p")
+        assert added.exit_code == 0, added.output
+    first = await _run("connector", "dataset", "list", *_dir(provider), "--after",
+                       "urn:cli:page", "--limit", "1")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[1].split()[0] == "urn:cli:page-a"
+    assert first.stdout.endswith(
+        "Next: `dataspace connector dataset list --after urn:cli:page-a --data-dir "
+        f"{provider.settings.data_dir}`\n")
+    last = await _run("connector", "dataset", "list", *_dir(provider), "--after",
+                      "urn:cli:page-a", "--limit", "1")
+    assert last.stdout.splitlines()[1].split()[0] == "urn:cli:page-b"
+
+
+async def test_credentials_list_is_a_table_and_json(
+    pair: tuple[RunningConnector, RunningConnector]
+) -> None:
+    from connector.store.holder import CredentialRecord, insert_credential
+    from servicekit.app import DB_ENGINE
+
+    _provider, consumer = pair
+    record = CredentialRecord(
+        id="cred-1", credential_id="urn:uuid:vc-1",
+        types=["VerifiableCredential", "MembershipCredential"], issuer="did:web:ta.example",
+        subject=consumer.info["did"], format="vc+jwt", raw="eyJ.secret.jwt",
+        claims={"legalName": "Example Analytics AS"}, valid_until=1893456000.0,
+        source="oid4vci", created_at=1767225600.0)
+    async with consumer.app[DB_ENGINE].begin() as conn:
+        await insert_credential(conn, record)
+    table = await _run("connector", "credentials", "list", *_dir(consumer))
+    assert table.exit_code == 0, table.output
+    header, row = table.stdout.splitlines()
+    assert header.split() == ["ID", "TYPE", "ISSUER", "SOURCE", "VALID", "UNTIL"]
+    assert row.split() == ["cred-1", "MembershipCredential", "did:web:ta.example", "oid4vci",
+                           "2030-01-01", "00:00"]
+    assert "eyJ.secret.jwt" not in table.stdout
+    [listed] = _json(await _run("connector", "credentials", "list", *_dir(consumer),
+                                "--type", "MembershipCredential", "--json"))["items"]
+    assert listed["claims"] == {"legalName": "Example Analytics AS"}
+    assert "raw" not in listed
