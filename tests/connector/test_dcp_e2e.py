@@ -227,7 +227,8 @@ async def test_onboarded_connectors_are_members_with_did_web(space: Space) -> No
     code, out, _ = await _cli(space.consumer, "membership", "status")
     assert code == 0
     assert json.loads(out)["status"] == "active"
-    code, out, _ = await _cli(space.consumer, "credentials", "list", "--type", MEMBERSHIP)
+    code, out, _ = await _cli(space.consumer, "credentials", "list", "--type", MEMBERSHIP,
+                              "--json")
     assert code == 0
     [listed] = json.loads(out)["items"]
     assert listed["source"] == "oid4vci"
