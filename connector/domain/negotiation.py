@@ -107,6 +107,7 @@ NEGOTIATIONS: ProcessTable[NegotiationState, NegotiationAction] = ProcessTable(
                            "/termination", reason=True),
     },
     NegotiationAction,
+    cleared={"awaiting": None},
 )
 
 

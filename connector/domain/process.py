@@ -19,7 +19,7 @@ this table, so adding an action is one row here plus its message payload.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -59,6 +59,13 @@ class ProcessTable(Generic[S, A]):
     transitions: TransitionTable[S]
     moves: Mapping[A, Move[S]]
     actions: type[A]
+    #: What every move sets on the record besides the state (a negotiation: nobody awaited).
+    cleared: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def terminated(self) -> S:
+        """The state the ``terminate`` action ends in."""
+        return self.moves[self.actions("terminate")].target
 
     def target(self, action: A) -> S:
         """The state ``action`` moves a process to."""

@@ -25,9 +25,10 @@ import orjson
 import structlog
 
 from connector.core import SEND_JOB, ControlPlane
-from connector.domain.negotiation import NEGOTIATION_TRANSITIONS, NegotiationState
+from connector.domain.negotiation import NEGOTIATIONS
 from connector.domain.policy import required_credentials
-from connector.domain.transfer import TRANSFER_TRANSITIONS, TransferState
+from connector.domain.process import ProcessTable
+from connector.domain.transfer import TRANSFERS
 from connector.errors import PeerError
 from connector.protocol.schemas import validator
 from connector.services.addresses import check_counterparty
@@ -52,6 +53,11 @@ _LANDS_IN = {
     "TransferCompletionMessage": "COMPLETED",
     "TransferTerminationMessage": "TERMINATED",
 }
+#: Each process kind's action table and rows, by the outbox's ``process_kind``.
+_KINDS: dict[str, ProcessTable[Any, Any]] = {NEGOTIATIONS.name: NEGOTIATIONS,
+                                             TRANSFERS.name: TRANSFERS}
+_ROWS: dict[str, processes.Rows[Any]] = {"negotiation": processes.NEGOTIATION_ROWS,
+                                         "transfer": processes.TRANSFER_ROWS}
 #: How far along the happy path a negotiation state is.
 _RANK = {"REQUESTED": 1, "OFFERED": 1, "ACCEPTED": 2, "AGREED": 3, "VERIFIED": 4,
          "FINALIZED": 5}
@@ -156,51 +162,15 @@ class Delivery:
         plane.failure_handlers[SEND_JOB] = self._send_failed
 
     async def _send_job(self, job: Job) -> None:
-        message_id = int(job.payload["outbox_id"])
-        async with self.plane.read() as conn:
-            queued = await outbox.get_message(conn, message_id)
-            if queued is None or queued.status != "pending":
-                return
-            waiting = await outbox.earlier_undelivered(conn, queued)
-            process: Any = None
-            if not waiting:
-                process = (await processes.get_negotiation(conn, queued.process_id)
-                           if queued.process_kind == "negotiation"
-                           else await processes.get_transfer(conn, queued.process_id))
-        if waiting:
-            async with self.plane.transaction() as tx:
-                await tx.enqueue(SEND_JOB, {"outbox_id": message_id}, delay=_RETRY_DELAY)
+        ready = await self._ready(int(job.payload["outbox_id"]))
+        if ready is None:
             return
-        if process is None:
-            await self._give_up(queued, "the process no longer exists", terminate=False)
+        queued, process = ready
+        prepared = await self._prepared(queued, process)
+        if prepared is None:
             return
-        url = _fill(queued.url, process.provider_pid, process.consumer_pid)
-        body = dict(queued.message)
-        for key, value in (("providerPid", process.provider_pid),
-                           ("consumerPid", process.consumer_pid)):
-            if body.get(key) in _PLACEHOLDERS and value:
-                body[key] = value
-        if any(p in url for p in _PLACEHOLDERS) or any(
-            body.get(k) in _PLACEHOLDERS for k in ("providerPid", "consumerPid")
-        ):
-            await self._give_up(queued, "the peer's process id never became known")
-            return
-        try:
-            validator().validate(body)
-        except DataspaceError as exc:
-            await self._give_up(queued, f"our message is not valid DSP: {exc.detail}")
-            return
-        token = await self.plane.auth.tokens.token_for(
-            queued.audience, outbound_scopes(self.plane.settings.auth.scopes, body))
-        headers = {"Authorization": token, "Content-Type": "application/json"}
-        try:
-            async with self.plane.http.post(url, data=orjson.dumps(body),
-                                            headers=headers) as resp:
-                status = resp.status
-                raw = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise PeerError(f"{url} unreachable: {type(exc).__name__}",
-                            code="peer-unreachable") from None
+        url, body = prepared
+        status, raw = await self._post(url, body, queued.audience)
         if 200 <= status < 300:
             await self._delivered(queued, body, raw)
             return
@@ -216,6 +186,57 @@ class Delivery:
             return
         await self._give_up(queued, f"the peer refused the message with HTTP {status}: "
                                     f"{raw[:300].decode(errors='replace')}")
+
+    async def _ready(self, message_id: int) -> tuple[outbox.OutboxMessage, Any] | None:
+        """The message and its process, when it is its turn (else it waits or is dropped)."""
+        async with self.plane.read() as conn:
+            queued = await outbox.get_message(conn, message_id)
+            if queued is None or queued.status != "pending":
+                return None
+            waiting = await outbox.earlier_undelivered(conn, queued)
+            process = None if waiting else await _ROWS[queued.process_kind].get(
+                conn, queued.process_id)
+        if waiting:
+            async with self.plane.transaction() as tx:
+                await tx.enqueue(SEND_JOB, {"outbox_id": message_id}, delay=_RETRY_DELAY)
+            return None
+        if process is None:
+            await self._give_up(queued, "the process no longer exists", terminate=False)
+            return None
+        return queued, process
+
+    async def _prepared(self, queued: outbox.OutboxMessage,
+                        process: Any) -> tuple[str, dict[str, Any]] | None:
+        """The URL and body with the pids filled in, validated (None: given up)."""
+        url = _fill(queued.url, process.provider_pid, process.consumer_pid)
+        body = dict(queued.message)
+        for key, value in (("providerPid", process.provider_pid),
+                           ("consumerPid", process.consumer_pid)):
+            if body.get(key) in _PLACEHOLDERS and value:
+                body[key] = value
+        if any(p in url for p in _PLACEHOLDERS) or any(
+            body.get(k) in _PLACEHOLDERS for k in ("providerPid", "consumerPid")
+        ):
+            await self._give_up(queued, "the peer's process id never became known")
+            return None
+        try:
+            validator().validate(body)
+        except DataspaceError as exc:
+            await self._give_up(queued, f"our message is not valid DSP: {exc.detail}")
+            return None
+        return url, body
+
+    async def _post(self, url: str, body: Mapping[str, Any], audience: str) -> tuple[int, bytes]:
+        token = await self.plane.auth.tokens.token_for(
+            audience, outbound_scopes(self.plane.settings.auth.scopes, body))
+        headers = {"Authorization": token, "Content-Type": "application/json"}
+        try:
+            async with self.plane.http.post(url, data=orjson.dumps(body),
+                                            headers=headers) as resp:
+                return resp.status, await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PeerError(f"{url} unreachable: {type(exc).__name__}",
+                            code="peer-unreachable") from None
 
     async def _landed(self, body: Mapping[str, Any], process: Any, audience: str) -> bool:
         """Whether a refused message had in fact been received before (a redelivery).
@@ -276,25 +297,16 @@ class Delivery:
 
     async def _learn_provider_pid(self, conn: Any, queued: outbox.OutboxMessage,
                                   provider_pid: str) -> None:
+        rows = _ROWS[queued.process_kind]
         for _ in range(4):
-            if queued.process_kind == "negotiation":
-                current: Any = await processes.get_negotiation(conn, queued.process_id)
-                if current is None or current.provider_pid:
-                    return
-                try:
-                    await processes.update_negotiation(conn, current, provider_pid=provider_pid)
-                    return
-                except processes.StaleProcess:
-                    continue
-            else:
-                current = await processes.get_transfer(conn, queued.process_id)
-                if current is None or current.provider_pid:
-                    return
-                try:
-                    await processes.update_transfer(conn, current, provider_pid=provider_pid)
-                    return
-                except processes.StaleProcess:
-                    continue
+            current = await rows.get(conn, queued.process_id)
+            if current is None or current.provider_pid:
+                return
+            try:
+                await rows.update(conn, current, provider_pid=provider_pid)
+                return
+            except processes.StaleProcess:
+                continue
 
     async def _send_failed(self, job: Job, error: str) -> None:
         async with self.plane.read() as conn:
@@ -324,21 +336,9 @@ class Delivery:
 
     @staticmethod
     async def _terminate_local(conn: Any, queued: outbox.OutboxMessage, reason: str) -> Any:
-        if queued.process_kind == "negotiation":
-            negotiation = await processes.get_negotiation(conn, queued.process_id)
-            if negotiation is None or not NEGOTIATION_TRANSITIONS.can(
-                negotiation.state, NegotiationState.TERMINATED
-            ):
-                return None
-            return await processes.update_negotiation(
-                conn, negotiation, state=NegotiationState.TERMINATED, awaiting=None,
-                error_code="delivery-failed", error_reason=reason[:2000],
-            )
-        transfer = await processes.get_transfer(conn, queued.process_id)
-        if transfer is None or not TRANSFER_TRANSITIONS.can(transfer.state,
-                                                            TransferState.TERMINATED):
+        rows, kind = _ROWS[queued.process_kind], _KINDS[queued.process_kind]
+        current = await rows.get(conn, queued.process_id)
+        if current is None or not kind.transitions.can(current.state, kind.terminated):
             return None
-        return await processes.update_transfer(
-            conn, transfer, state=TransferState.TERMINATED, error_code="delivery-failed",
-            error_reason=reason[:2000],
-        )
+        return await rows.update(conn, current, state=kind.terminated, **kind.cleared,
+                                 error_code="delivery-failed", error_reason=reason[:2000])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from connector.core import ControlPlane, Tx, new_pid
 from connector.domain.caller import Caller
@@ -58,7 +58,6 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
     rows = processes.NEGOTIATION_ROWS
     steps_job = STEPS_JOB
     waits = True
-    reset: ClassVar[Mapping[str, Any]] = {"awaiting": None}
 
     def __init__(
         self,

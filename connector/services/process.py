@@ -74,8 +74,6 @@ class ProcessService(Generic[P, S, A]):
     steps_job: ClassVar[str]
     #: Whether a step may be ``wait`` (leave the next move to the owner).
     waits: ClassVar[bool] = False
-    #: What every move sets besides the state (a negotiation: nobody is awaited).
-    reset: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
@@ -152,7 +150,7 @@ class ProcessService(Generic[P, S, A]):
                 if before is not None:
                     await before(tx, current)
                 updated: P = await self.rows.update(tx.conn, current, state=target,
-                                                    **self.reset, **update)
+                                                    **self.kind.cleared, **update)
                 tx.record(pid, target.value)
                 self._moved(tx, updated, None)
                 if then is not None:
@@ -168,9 +166,8 @@ class ProcessService(Generic[P, S, A]):
         """The counter-party's termination message (either role)."""
         reason = message.get("reason")
         text = "; ".join(str(r) for r in reason) if isinstance(reason, list) else None
-        terminated = self.kind.target(self.kind.actions("terminate"))
         return await self._inbound(
-            caller, pid, message, terminated,
+            caller, pid, message, self.kind.terminated,
             changes=lambda _c: {"error_code": message.get("code") or "terminated-by-peer",
                                 "error_reason": text or "terminated by the counter-party"},
         )
@@ -230,7 +227,7 @@ class ProcessService(Generic[P, S, A]):
         move = self.kind.moves[action]
         provider_pid = current.provider_pid or PROVIDER_PID
         consumer_pid = current.consumer_pid or CONSUMER_PID
-        changes: dict[str, Any] = {"state": move.target, **self.reset}
+        changes: dict[str, Any] = {"state": move.target, **self.kind.cleared}
         members: dict[str, Any] = {}
         if move.event_type is not None:
             members["eventType"] = move.event_type
