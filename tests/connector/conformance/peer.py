@@ -140,21 +140,18 @@ class Peer:
             self.states[pid] = _NEXT_STATE[kind]
 
     async def _provider_negotiation(self, request: web.Request) -> web.Response:
-        body = await self._record(request)
-        provider_pid = new_pid()
-        self.states[provider_pid] = "REQUESTED"
-        self.provider_pids[str(body.get("consumerPid"))] = provider_pid
-        return web.json_response({"@context": CONTEXT, "@type": "ContractNegotiation",
-                                  "providerPid": provider_pid,
-                                  "consumerPid": body.get("consumerPid"),
-                                  "state": "REQUESTED"}, status=201)
+        return await self._provided(request, "ContractNegotiation")
 
     async def _provider_transfer(self, request: web.Request) -> web.Response:
+        return await self._provided(request, "TransferProcess")
+
+    async def _provided(self, request: web.Request, answer_type: str) -> web.Response:
+        """The peer as provider: a new process of its own, REQUESTED, answered 201."""
         body = await self._record(request)
         provider_pid = new_pid()
         self.states[provider_pid] = "REQUESTED"
         self.provider_pids[str(body.get("consumerPid"))] = provider_pid
-        return web.json_response({"@context": CONTEXT, "@type": "TransferProcess",
+        return web.json_response({"@context": CONTEXT, "@type": answer_type,
                                   "providerPid": provider_pid,
                                   "consumerPid": body.get("consumerPid"),
                                   "state": "REQUESTED"}, status=201)

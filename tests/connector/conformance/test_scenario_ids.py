@@ -17,6 +17,7 @@ as published works too.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -56,8 +57,19 @@ SAMPLE_FILE_SLIPS = {"TP_C:01-05": "ATPC0104"}
 
 
 def _scenario_tests() -> dict[str, tuple[str, set[str]]]:
-    """Scenario label -> (test name, ids its body mentions), from every conformance module."""
+    """Scenario label -> (test, ids it uses), from every conformance module.
+
+    A module plays a scenario either in a test function whose docstring
+    starts with the label (the ids: those its body mentions), or as an
+    entry of its ``SCENARIOS`` table (the ids: the entry's id and those its
+    title mentions).
+    """
     found: dict[str, tuple[str, set[str]]] = {}
+
+    def add(label: str, test: str, ids: set[str]) -> None:
+        assert label not in found, f"{label} is played twice ({test})"
+        found[label] = (test, ids)
+
     for module in sorted(_HERE.glob("test_*.py")):
         if module.name == Path(__file__).name:
             continue
@@ -68,13 +80,16 @@ def _scenario_tests() -> dict[str, tuple[str, set[str]]]:
             match = _LABEL.match(ast.get_docstring(node) or "")
             if not node.name.startswith("test_") or match is None or match[1] == "MET":
                 continue
-            label = f"{match[1]}:{match[2]}-{match[3]}"
-            assert label not in found, f"{label} is played twice ({node.name})"
-            ids = {
+            add(f"{match[1]}:{match[2]}-{match[3]}", f"{module.name}::{node.name}", {
                 i for constant in ast.walk(node) if isinstance(constant, ast.Constant)
                 and isinstance(constant.value, str) for i in _ID.findall(constant.value)
-            }
-            found[label] = (f"{module.name}::{node.name}", ids)
+            })
+        table = importlib.import_module(f"{__package__}.{module.stem}")
+        for scenario in getattr(table, "SCENARIOS", ()):
+            match = _LABEL.match(f"{scenario.label}:")
+            assert match is not None, scenario.label
+            add(scenario.label, f"{module.name}::test_scenario[{scenario.label}]",
+                {*_ID.findall(scenario.id), *_ID.findall(scenario.title)})
     return found
 
 

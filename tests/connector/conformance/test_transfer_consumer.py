@@ -6,11 +6,18 @@ agreement's TCK script decides the connector's consumer moves.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.connector.conformance.peer import PARTICIPANT, TOKEN, Peer
+from tests.connector.conformance.peer import Peer
+from tests.connector.conformance.scenarios import (
+    PPID,
+    Scenario,
+    Sender,
+    both,
+    connector_requests,
+    got,
+    sent,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -24,175 +31,77 @@ _ADDRESS = {
     ],
 }
 
+#: What the peer, as provider, sends ("resume": a start without a data address).
+SENDERS = {
+    "start": Sender("/start", "TransferStartMessage", lambda _p: {"dataAddress": _ADDRESS}),
+    "resume": Sender("/start", "TransferStartMessage"),
+    "complete": Sender("/completion", "TransferCompletionMessage"),
+    "suspend": Sender("/suspension", "TransferSuspensionMessage"),
+    "terminate": Sender("/termination", "TransferTerminationMessage"),
+}
 
-async def _start(peer: Peer, agreement: str) -> tuple[str, str]:
-    assert peer.http is not None
-    trigger = {"providerId": PARTICIPANT, "agreementId": agreement, "format": "HttpData-PULL",
-               "connectorAddress": peer.url}
-    async with peer.http.post(peer.target + "/tck/transfers", json=trigger,
-                              headers={"Authorization": TOKEN}) as resp:
-        assert resp.status == 200, await resp.text()
-        cpid = str((await resp.json())["consumerPid"])
-    request = await peer.expect("TransferRequestMessage", consumerPid=cpid)
+_TERMINATION = got("TransferTerminationMessage")
+_COMPLETION = got("TransferCompletionMessage")
+_SUSPENSION = got("TransferSuspensionMessage")
+
+SCENARIOS = [
+    Scenario("TP_C:01-01", "transfer request, provider started, provider terminated",
+             "ATPC0101", [
+        sent("start"), both("STARTED"), sent("terminate", code="end"), both("TERMINATED")]),
+    Scenario("TP_C:01-02", "transfer request, provider started, provider completed",
+             "ATPC0102", [
+        sent("start"), both("STARTED"), sent("complete"), both("COMPLETED")]),
+    Scenario("TP_C:01-03", "provider started, provider suspended, provider terminated",
+             "ATPC0103", [
+        sent("start"), sent("suspend", code="pause"), both("SUSPENDED"), sent("terminate"),
+        both("TERMINATED")]),
+    Scenario("TP_C:01-04", "provider started, suspended, started again, completed",
+             "ATPC0104", [
+        sent("start"), sent("suspend"), both("SUSPENDED"), sent("start"), both("STARTED"),
+        sent("complete"), both("COMPLETED")]),
+    Scenario("TP_C:01-05", "transfer request, provider terminated", "ATPC0105", [
+        sent("terminate"), both("TERMINATED")]),
+    Scenario("TP_C:02-01", "provider started, consumer terminated", "ATPC0201", [
+        sent("start"), _TERMINATION, both("TERMINATED")]),
+    Scenario("TP_C:02-02", "provider started, consumer completed", "ATPC0202", [
+        sent("start"), _COMPLETION, both("COMPLETED")]),
+    Scenario("TP_C:02-03", "provider started, consumer suspended, consumer terminated",
+             "ATPC0203", [
+        sent("start"), _SUSPENSION, _TERMINATION, both("TERMINATED")]),
+    Scenario("TP_C:02-04", "provider started, consumer suspended, consumer started, consumer "
+             "completed", "ATPC0204", [
+        sent("resume"), _SUSPENSION, got("TransferStartMessage", providerPid=PPID),
+        _COMPLETION, both("COMPLETED")]),
+    Scenario("TP_C:02-05", "transfer request, consumer terminated", "ATPC0205", [
+        _TERMINATION, both("TERMINATED")]),
+    Scenario("TP_C:03-01", "transfer request, then a provider completion is refused (4xx)",
+             "ATPC0301", [
+        sent("complete", expect=400), both("REQUESTED")]),
+    Scenario("TP_C:03-02", "transfer request, then a provider suspension is refused (4xx)",
+             "ATPC0302", [
+        sent("suspend", expect=400), both("REQUESTED")]),
+    Scenario("TP_C:03-03", "started, suspended, then a provider completion is refused (4xx)",
+             "ATPC0303", [
+        sent("start"), sent("suspend"), sent("complete", expect=400), both("SUSPENDED")]),
+    Scenario("TP_C:03-04", "started, terminated, then a provider start is refused (4xx)",
+             "ATPC0304", [
+        sent("start"), sent("terminate"), sent("start", expect=400), both("TERMINATED")]),
+    Scenario("TP_C:03-05", "started, terminated, then a provider suspension is refused (4xx)",
+             "ATPC0305", [
+        sent("start"), sent("terminate"), sent("suspend", expect=400), both("TERMINATED")]),
+    Scenario("TP_C:03-06", "started, terminated, then a provider completion is refused (4xx)",
+             "ATPC0306", [
+        sent("start"), sent("terminate"), sent("complete", expect=400), both("TERMINATED")]),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
+async def test_scenario(peer: Peer, scenario: Scenario) -> None:
+    """The connector, as consumer, plays each TP_C scenario."""
+    agreement = scenario.id
+    play, request = await connector_requests(
+        peer, "transfers", agreement, "TransferRequestMessage", SENDERS,
+        agreementId=agreement, format="HttpData-PULL")
     assert request["agreementId"] == agreement
     assert request["format"] == "HttpData-PULL"
-    await peer.connector_state("transfers", cpid, {"REQUESTED"})
-    return cpid, peer.provider_pids[cpid]
-
-
-async def _send(peer: Peer, action: str, message_type: str, cpid: str, ppid: str, *,
-                expect: int = 200, **members: Any) -> None:
-    await peer.send(f"/transfers/{cpid}/{action}",
-                    peer.message(message_type, providerPid=ppid, consumerPid=cpid, **members),
-                    expect=expect, mine=ppid)
-
-
-async def _start_transfer(peer: Peer, cpid: str, ppid: str, *, expect: int = 200,
-                          address: bool = True) -> None:
-    members = {"dataAddress": _ADDRESS} if address else {}
-    await _send(peer, "start", "TransferStartMessage", cpid, ppid, expect=expect, **members)
-
-
-async def _both(peer: Peer, cpid: str, ppid: str, state: str) -> None:
-    assert await peer.connector_state("transfers", cpid, {state}) == state
-    assert peer.states[ppid] == state
-
-
-async def test_tp_c_01_01(peer: Peer) -> None:
-    """TP_C:01-01: transfer request, provider started, provider terminated."""
-    cpid, ppid = await _start(peer, "ATPC0101")
-    await _start_transfer(peer, cpid, ppid)
-    await _both(peer, cpid, ppid, "STARTED")
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid, code="end")
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_01_02(peer: Peer) -> None:
-    """TP_C:01-02: transfer request, provider started, provider completed."""
-    cpid, ppid = await _start(peer, "ATPC0102")
-    await _start_transfer(peer, cpid, ppid)
-    await _both(peer, cpid, ppid, "STARTED")
-    await _send(peer, "completion", "TransferCompletionMessage", cpid, ppid)
-    await _both(peer, cpid, ppid, "COMPLETED")
-
-
-async def test_tp_c_01_03(peer: Peer) -> None:
-    """TP_C:01-03: provider started, provider suspended, provider terminated."""
-    cpid, ppid = await _start(peer, "ATPC0103")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "suspension", "TransferSuspensionMessage", cpid, ppid, code="pause")
-    await _both(peer, cpid, ppid, "SUSPENDED")
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_01_04(peer: Peer) -> None:
-    """TP_C:01-04: provider started, suspended, started again, completed."""
-    cpid, ppid = await _start(peer, "ATPC0104")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "suspension", "TransferSuspensionMessage", cpid, ppid)
-    await _both(peer, cpid, ppid, "SUSPENDED")
-    await _start_transfer(peer, cpid, ppid)
-    await _both(peer, cpid, ppid, "STARTED")
-    await _send(peer, "completion", "TransferCompletionMessage", cpid, ppid)
-    await _both(peer, cpid, ppid, "COMPLETED")
-
-
-async def test_tp_c_01_05(peer: Peer) -> None:
-    """TP_C:01-05: transfer request, provider terminated."""
-    cpid, ppid = await _start(peer, "ATPC0105")
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_02_01(peer: Peer) -> None:
-    """TP_C:02-01: provider started, consumer terminated."""
-    cpid, ppid = await _start(peer, "ATPC0201")
-    await _start_transfer(peer, cpid, ppid)
-    await peer.expect("TransferTerminationMessage", consumerPid=cpid)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_02_02(peer: Peer) -> None:
-    """TP_C:02-02: provider started, consumer completed."""
-    cpid, ppid = await _start(peer, "ATPC0202")
-    await _start_transfer(peer, cpid, ppid)
-    await peer.expect("TransferCompletionMessage", consumerPid=cpid)
-    await _both(peer, cpid, ppid, "COMPLETED")
-
-
-async def test_tp_c_02_03(peer: Peer) -> None:
-    """TP_C:02-03: provider started, consumer suspended, consumer terminated."""
-    cpid, ppid = await _start(peer, "ATPC0203")
-    await _start_transfer(peer, cpid, ppid)
-    await peer.expect("TransferSuspensionMessage", consumerPid=cpid)
-    await peer.expect("TransferTerminationMessage", consumerPid=cpid)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_02_04(peer: Peer) -> None:
-    """TP_C:02-04: provider started, consumer suspended, consumer started, consumer completed."""
-    cpid, ppid = await _start(peer, "ATPC0204")
-    await _start_transfer(peer, cpid, ppid, address=False)
-    await peer.expect("TransferSuspensionMessage", consumerPid=cpid)
-    resume = await peer.expect("TransferStartMessage", consumerPid=cpid)
-    assert resume["providerPid"] == ppid
-    await peer.expect("TransferCompletionMessage", consumerPid=cpid)
-    await _both(peer, cpid, ppid, "COMPLETED")
-
-
-async def test_tp_c_02_05(peer: Peer) -> None:
-    """TP_C:02-05: transfer request, consumer terminated."""
-    cpid, ppid = await _start(peer, "ATPC0205")
-    await peer.expect("TransferTerminationMessage", consumerPid=cpid)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_03_01(peer: Peer) -> None:
-    """TP_C:03-01: transfer request, then a provider completion is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0301")
-    await _send(peer, "completion", "TransferCompletionMessage", cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "REQUESTED")
-
-
-async def test_tp_c_03_02(peer: Peer) -> None:
-    """TP_C:03-02: transfer request, then a provider suspension is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0302")
-    await _send(peer, "suspension", "TransferSuspensionMessage", cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "REQUESTED")
-
-
-async def test_tp_c_03_03(peer: Peer) -> None:
-    """TP_C:03-03: started, suspended, then a provider completion is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0303")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "suspension", "TransferSuspensionMessage", cpid, ppid)
-    await _send(peer, "completion", "TransferCompletionMessage", cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "SUSPENDED")
-
-
-async def test_tp_c_03_04(peer: Peer) -> None:
-    """TP_C:03-04: started, terminated, then a provider start is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0304")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
-    await _start_transfer(peer, cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_03_05(peer: Peer) -> None:
-    """TP_C:03-05: started, terminated, then a provider suspension is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0305")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
-    await _send(peer, "suspension", "TransferSuspensionMessage", cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "TERMINATED")
-
-
-async def test_tp_c_03_06(peer: Peer) -> None:
-    """TP_C:03-06: started, terminated, then a provider completion is refused (4xx)."""
-    cpid, ppid = await _start(peer, "ATPC0306")
-    await _start_transfer(peer, cpid, ppid)
-    await _send(peer, "termination", "TransferTerminationMessage", cpid, ppid)
-    await _send(peer, "completion", "TransferCompletionMessage", cpid, ppid, expect=400)
-    await _both(peer, cpid, ppid, "TERMINATED")
+    await scenario.play(play)
