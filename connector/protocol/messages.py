@@ -15,24 +15,16 @@ __all__ = [
     "DSP_CONTEXT",
     "DSP_CONTEXT_URL",
     "DSP_VERSION",
-    "agreement_message",
     "catalog_error",
     "contract_negotiation",
     "contract_request",
     "data_address",
-    "event_message",
     "negotiation_error",
-    "negotiation_termination",
     "offer_message",
     "process_message",
-    "transfer_completion",
     "transfer_error",
     "transfer_process",
     "transfer_request",
-    "transfer_start",
-    "transfer_suspension",
-    "transfer_termination",
-    "verification_message",
 ]
 
 DSP_VERSION = "2025-1"
@@ -120,48 +112,6 @@ def offer_message(
     )
 
 
-def agreement_message(
-    *, provider_pid: str, consumer_pid: str, agreement: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A ``ContractAgreementMessage``."""
-    return _message(
-        "ContractAgreementMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        agreement=dict(agreement),
-    )
-
-
-def verification_message(*, provider_pid: str, consumer_pid: str) -> dict[str, Any]:
-    """A ``ContractAgreementVerificationMessage``."""
-    return _message(
-        "ContractAgreementVerificationMessage", providerPid=provider_pid, consumerPid=consumer_pid
-    )
-
-
-def event_message(*, provider_pid: str, consumer_pid: str, event_type: str) -> dict[str, Any]:
-    """A ``ContractNegotiationEventMessage`` (``ACCEPTED`` or ``FINALIZED``)."""
-    return _message(
-        "ContractNegotiationEventMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        eventType=event_type,
-    )
-
-
-def negotiation_termination(
-    *, provider_pid: str, consumer_pid: str, code: str | None, reason: str | Sequence[str] | None
-) -> dict[str, Any]:
-    """A ``ContractNegotiationTerminationMessage``."""
-    return _message(
-        "ContractNegotiationTerminationMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        code=code,
-        reason=_reasons(reason),
-    )
-
-
 def negotiation_error(
     *, provider_pid: str, consumer_pid: str, code: str, reason: str | Sequence[str] | None
 ) -> dict[str, Any]:
@@ -216,49 +166,6 @@ def transfer_request(
         format=format,
         dataAddress=dict(data_address) if data_address is not None else None,
         callbackAddress=callback_address,
-    )
-
-
-def transfer_start(
-    *, provider_pid: str, consumer_pid: str, data_address: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """A ``TransferStartMessage`` (a pull transfer carries the endpoint in ``dataAddress``)."""
-    return _message(
-        "TransferStartMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        dataAddress=dict(data_address) if data_address is not None else None,
-    )
-
-
-def transfer_completion(*, provider_pid: str, consumer_pid: str) -> dict[str, Any]:
-    """A ``TransferCompletionMessage``."""
-    return _message("TransferCompletionMessage", providerPid=provider_pid, consumerPid=consumer_pid)
-
-
-def transfer_suspension(
-    *, provider_pid: str, consumer_pid: str, code: str | None, reason: str | Sequence[str] | None
-) -> dict[str, Any]:
-    """A ``TransferSuspensionMessage``."""
-    return _message(
-        "TransferSuspensionMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        code=code,
-        reason=_reasons(reason),
-    )
-
-
-def transfer_termination(
-    *, provider_pid: str, consumer_pid: str, code: str | None, reason: str | Sequence[str] | None
-) -> dict[str, Any]:
-    """A ``TransferTerminationMessage``."""
-    return _message(
-        "TransferTerminationMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        code=code,
-        reason=_reasons(reason),
     )
 
 
