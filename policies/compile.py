@@ -223,31 +223,36 @@ def compile_policy(
 ) -> CompiledPolicy:
     """Compile a parsed policy (resolving ``inheritFrom`` from ``parents``)."""
     spelled = normalize(policy, parents)
-    uid = spelled.uid
     obligations = tuple(_Duty(d, DutyOrigin.OBLIGATION, None, terms) for d in spelled.obligations)
-    perms = tuple(_Rule(p, terms, obligations, uid) for p in spelled.permissions)
-    prohibs = tuple(_Rule(p, terms, obligations, uid) for p in spelled.prohibitions)
-    strategy = spelled.conflict_strategy
-    consequences_possible = any(d.consequences for r in perms for d in r.duties) or any(
-        d.consequences for d in obligations
-    )
-    entries = tuple((rule.actions, rule.applies, rule) for rule in perms)
+    perms = tuple(_Rule(p, terms, obligations, spelled.uid) for p in spelled.permissions)
+    prohibs = tuple(_Rule(p, terms, obligations, spelled.uid) for p in spelled.prohibitions)
     compiled: CompiledPolicy
 
     def lazy(ctx: RequestContext) -> Callable[[], tuple[Reason, ...]]:
         return lambda: compiled.explain(ctx).reasons
 
-    def pending(duties: _Duties, ctx: RequestContext) -> list[DutyDirective]:
-        states = ctx.duties or {}
-        return [
-            d.directive
-            for d in duties
-            if states.get(d.key, DutyState.NOT_SET) is DutyState.NOT_SET
-            and (d.check is None or d.check(ctx) is not False)
-        ]
+    decide = _decider(spelled, perms, prohibs, obligations, lazy)
+    agreeable = _agreeable(perms, prohibs, spelled.conflict_strategy)
+    compiled = CompiledPolicy(spelled, decide, plan(spelled, terms), terms, agreeable)
+    return compiled
 
-    def due(violated: list[_Duty], ctx: RequestContext) -> list[DutyDirective]:
-        return [d for duty in violated for d in pending(duty.consequences, ctx)]
+
+_Explainer = Callable[[RequestContext], Callable[[], tuple[Reason, ...]]]
+
+
+def _decider(
+    policy: Policy,
+    perms: tuple[_Rule, ...],
+    prohibs: tuple[_Rule, ...],
+    obligations: _Duties,
+    lazy: _Explainer,
+) -> Callable[[RequestContext], Decision]:
+    """The hot path: ``decide(ctx)`` of a compiled policy."""
+    uid, strategy = policy.uid, policy.conflict_strategy
+    consequences_possible = any(d.consequences for r in perms for d in r.duties) or any(
+        d.consequences for d in obligations
+    )
+    entries = tuple((rule.actions, rule.applies, rule) for rule in perms)
 
     def decide(ctx: RequestContext) -> Decision:
         action = ctx.action
@@ -276,18 +281,7 @@ def compile_policy(
         if granting is not None and (not prohibiting or strategy is ConflictStrategy.PERM):
             if not prohibiting and not states and granting.permit is not None:
                 return granting.permit
-            return Decision(
-                permitted=True,
-                basis=Basis.PERMITTED_OVER_PROHIBITION if prohibiting else Basis.PERMITTED,
-                policy_id=uid,
-                decided_by=(granting.key,),
-                duties=(
-                    *pending(granting.duties, ctx),
-                    *pending(obligations, ctx),
-                    *due(violated, ctx),
-                ),
-                explain=lazy(ctx),
-            )
+            return _permit(granting, prohibiting, obligations, violated, ctx, uid, lazy(ctx))
         if granting is not None and strategy is ConflictStrategy.INVALID:
             basis, decided_by = Basis.POLICY_VOID, (granting.key, *prohibiting)
         elif prohibiting:
@@ -299,18 +293,60 @@ def compile_policy(
             basis=basis,
             policy_id=uid,
             decided_by=decided_by,
-            duties=tuple(due(violated, ctx)) if violated else (),
+            duties=tuple(_due(violated, ctx)) if violated else (),
             explain=lazy(ctx),
         )
 
+    return decide
+
+
+def _pending(duties: _Duties, ctx: RequestContext) -> list[DutyDirective]:
+    """The directives of ``duties`` not yet fulfilled (or violated) whose conditions may hold."""
+    states = ctx.duties or {}
+    return [
+        d.directive
+        for d in duties
+        if states.get(d.key, DutyState.NOT_SET) is DutyState.NOT_SET
+        and (d.check is None or d.check(ctx) is not False)
+    ]
+
+
+def _due(violated: list[_Duty], ctx: RequestContext) -> list[DutyDirective]:
+    """The consequences now due for the ``violated`` duties."""
+    return [d for duty in violated for d in _pending(duty.consequences, ctx)]
+
+
+def _permit(
+    granting: _Rule,
+    prohibiting: tuple[str, ...],
+    obligations: _Duties,
+    violated: list[_Duty],
+    ctx: RequestContext,
+    uid: str,
+    explain: Callable[[], tuple[Reason, ...]],
+) -> Decision:
+    """A permit built for this request (duty states, a prohibition that gives way)."""
+    return Decision(
+        permitted=True,
+        basis=Basis.PERMITTED_OVER_PROHIBITION if prohibiting else Basis.PERMITTED,
+        policy_id=uid,
+        decided_by=(granting.key,),
+        duties=(*_pending(granting.duties, ctx), *_pending(obligations, ctx), *_due(violated, ctx)),
+        explain=explain,
+    )
+
+
+def _agreeable(
+    perms: tuple[_Rule, ...], prohibs: tuple[_Rule, ...], strategy: ConflictStrategy
+) -> Callable[[RequestContext], bool]:
+    """``agreeable(ctx)`` of a compiled policy (see :attr:`CompiledPolicy.agreeable`)."""
+
     def agreeable(ctx: RequestContext) -> bool:
         action = ctx.action
-        possible = any(action in actions and applies(ctx) is not False
-                       for actions, applies, _ in entries)
+        possible = any(action in r.actions and r.applies(ctx) is not False for r in perms)
         if not possible:
             return False
         certain_prohibition = any(action in r.actions and r.applies(ctx) is True for r in prohibs)
         return not certain_prohibition or strategy is ConflictStrategy.PERM
 
-    compiled = CompiledPolicy(spelled, decide, plan(spelled, terms), terms, agreeable)
-    return compiled
+    return agreeable

@@ -246,77 +246,28 @@ class _Interpreter:
     # -- the decision ---------------------------------------------------------------------
 
     def run(self) -> Decision:
-        policy, ctx = self.policy, self.ctx
+        policy = self.policy
         details: list[Reason] = []
-        granting: Permission | None = None
-        grant_reasons: list[Reason] = []
         consequences: list[DutyDirective] = []
-        for permission in policy.permissions:
-            out: list[Reason] = []
-            applies = self.rule(permission, out)
-            if applies:
-                violated = [
-                    d for d in permission.duties if self.states.get(d.key) is DutyState.VIOLATED
-                ]
-                if violated:
-                    for duty in violated:
-                        out.append(
-                            Reason(
-                                "duty-violated",
-                                f"duty {duty.key} ({duty.action.name if duty.action else '?'})"
-                                " is violated",
-                                permission.key,
-                            )
-                        )
-                        consequences.extend(self.consequences(duty))
-                    applies = False
-            if applies and granting is None:
-                granting, grant_reasons = permission, out
-            else:
-                details.extend(out)
-        prohibiting: list[Prohibition] = []
-        for prohibition in policy.prohibitions:
-            out = []
-            if self.rule(prohibition, out) is not False:
-                prohibiting.append(prohibition)
-                details.extend(out)
+        granting, grant_reasons = self.grant(details, consequences)
+        prohibiting = self.prohibitions(details)
         for obligation in policy.obligations:
             if self.states.get(obligation.key) is DutyState.VIOLATED:
                 consequences.extend(self.consequences(obligation))
-        strategy = policy.conflict_strategy
-        what = f"{ctx.action} of {ctx.target or 'the asset'} by {ctx.assignee or 'anyone'}"
-        prohibited_keys = tuple(p.key for p in prohibiting)
-        if granting is not None and (not prohibiting or strategy is ConflictStrategy.PERM):
-            basis = Basis.PERMITTED if not prohibiting else Basis.PERMITTED_OVER_PROHIBITION
-            summary = f"permission {granting.key} allows {what}"
-            if prohibiting:
-                summary += f"; prohibition {', '.join(prohibited_keys)} gives way (conflict perm)"
+        permitted = granting is not None and (
+            not prohibiting or policy.conflict_strategy is ConflictStrategy.PERM
+        )
+        if permitted and granting is not None:
+            basis, summary, decided_by = self.permitted(granting, prohibiting)
             duties = (
                 self.pending(granting.duties, DutyOrigin.DUTY, granting.key)
                 + self.pending(policy.obligations, DutyOrigin.OBLIGATION, None)
                 + consequences
             )
             reasons = [Reason(basis.value, summary, granting.key), *grant_reasons, *details]
-            decided_by: tuple[str, ...] = (granting.key,)
-            permitted = True
         else:
-            permitted = False
+            basis, summary, decided_by = self.refused(granting, prohibiting)
             duties = consequences
-            if granting is not None and strategy is ConflictStrategy.INVALID:
-                basis = Basis.POLICY_VOID
-                summary = (
-                    f"permission {granting.key} and prohibition {', '.join(prohibited_keys)} "
-                    "both apply; the conflict strategy is invalid, so the policy is void"
-                )
-                decided_by = (granting.key, *prohibited_keys)
-            elif prohibiting:
-                basis = Basis.PROHIBITED
-                summary = f"prohibition {', '.join(prohibited_keys)} forbids {what}"
-                decided_by = prohibited_keys
-            else:
-                basis = Basis.NO_APPLICABLE_PERMISSION
-                summary = f"no permission allows {what}"
-                decided_by = ()
             reasons = [Reason(basis.value, summary), *grant_reasons, *details]
         if policy.type is PolicyType.OFFER:
             reasons.append(
@@ -335,6 +286,79 @@ class _Interpreter:
             reasons=reasons,
         )
 
+    def grant(
+        self, details: list[Reason], consequences: list[DutyDirective]
+    ) -> tuple[Permission | None, list[Reason]]:
+        """The first permission that applies and its reasons; the others' reasons go to ``details``.
+
+        A permission with a violated duty does not apply; the duty's
+        consequences are added to ``consequences``.
+        """
+        granting: Permission | None = None
+        grant_reasons: list[Reason] = []
+        for permission in self.policy.permissions:
+            out: list[Reason] = []
+            applies = self.rule(permission, out)
+            if applies:
+                violated = [
+                    d for d in permission.duties if self.states.get(d.key) is DutyState.VIOLATED
+                ]
+                for duty in violated:
+                    out.append(
+                        Reason(
+                            "duty-violated",
+                            f"duty {duty.key} ({duty.action.name if duty.action else '?'})"
+                            " is violated",
+                            permission.key,
+                        )
+                    )
+                    consequences.extend(self.consequences(duty))
+                if violated:
+                    applies = False
+            if applies and granting is None:
+                granting, grant_reasons = permission, out
+            else:
+                details.extend(out)
+        return granting, grant_reasons
+
+    def prohibitions(self, details: list[Reason]) -> tuple[str, ...]:
+        """Keys of the prohibitions that apply (or may: fail closed); reasons go to ``details``."""
+        prohibiting: list[str] = []
+        for prohibition in self.policy.prohibitions:
+            out: list[Reason] = []
+            if self.rule(prohibition, out) is not False:
+                prohibiting.append(prohibition.key)
+                details.extend(out)
+        return tuple(prohibiting)
+
+    def _what(self) -> str:
+        ctx = self.ctx
+        return f"{ctx.action} of {ctx.target or 'the asset'} by {ctx.assignee or 'anyone'}"
+
+    def permitted(
+        self, granting: Permission, prohibiting: tuple[str, ...]
+    ) -> tuple[Basis, str, tuple[str, ...]]:
+        """Basis, summary and deciding rules of a permit."""
+        summary = f"permission {granting.key} allows {self._what()}"
+        if not prohibiting:
+            return Basis.PERMITTED, summary, (granting.key,)
+        summary += f"; prohibition {', '.join(prohibiting)} gives way (conflict perm)"
+        return Basis.PERMITTED_OVER_PROHIBITION, summary, (granting.key,)
+
+    def refused(
+        self, granting: Permission | None, prohibiting: tuple[str, ...]
+    ) -> tuple[Basis, str, tuple[str, ...]]:
+        """Basis, summary and deciding rules of a denial."""
+        if granting is not None and self.policy.conflict_strategy is ConflictStrategy.INVALID:
+            summary = (
+                f"permission {granting.key} and prohibition {', '.join(prohibiting)} "
+                "both apply; the conflict strategy is invalid, so the policy is void"
+            )
+            return Basis.POLICY_VOID, summary, (granting.key, *prohibiting)
+        if prohibiting:
+            summary = f"prohibition {', '.join(prohibiting)} forbids {self._what()}"
+            return Basis.PROHIBITED, summary, prohibiting
+        return Basis.NO_APPLICABLE_PERMISSION, f"no permission allows {self._what()}", ()
 
 def evaluate(
     policy: Policy,

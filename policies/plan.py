@@ -126,6 +126,25 @@ def plan(policy: Policy, terms: Terms) -> Plan:
     """Planning facts of a spelled-out policy (see :func:`policies.normalize.normalize`)."""
     rules: list[Permission | Prohibition] = [*policy.permissions, *policy.prohibitions]
     duties = all_duties(policy, remedies=False)
+    facts = _Facts(_structural_reads(rules, duties))
+    for rule in (*rules, *duties):
+        # a duty's action refinements are parameters for the enforcer, not context reads
+        nodes = list(rule.constraints) if isinstance(rule, Duty) else rule_nodes(rule)
+        for c in atoms(nodes):
+            facts.note(rule, c, terms)
+    return Plan(
+        reads=frozenset(facts.reads),
+        count_limit=min(facts.count_limits) if facts.count_limits else None,
+        count_period=facts.period,
+        valid_until=_valid_until(policy, terms),
+        time_boundaries=tuple(sorted(facts.boundaries)),
+        required_credentials=frozenset(facts.credentials),
+        required_purposes=frozenset(facts.purposes),
+    )
+
+
+def _structural_reads(rules: list[Permission | Prohibition], duties: list[Duty]) -> set[str]:
+    """The context fields read because of the rules' shape, before any constraint."""
     reads = {"action"}
     if any(r.target is not None for r in rules):
         reads.add("target")
@@ -135,58 +154,60 @@ def plan(policy: Policy, terms: Terms) -> Plan:
         reads.add("duties")
     if any(ref.collection or ref.refinements for r in (*rules, *duties) for ref in rule_refs(r)):
         reads.add("partOf")
-    count_limits: list[int] = []
+    return reads
+
+
+@dataclass
+class _Facts:
+    """What :func:`plan` gathers constraint by constraint."""
+
+    reads: set[str]
+    count_limits: list[int] = field(default_factory=list)
     period: timedelta | Duration | None = None
-    boundaries: set[datetime] = set()
-    credentials: set[str] = set()
-    purposes: set[str] = set()
-    for rule in (*rules, *duties):
+    boundaries: set[datetime] = field(default_factory=set)
+    credentials: set[str] = field(default_factory=set)
+    purposes: set[str] = field(default_factory=set)
+
+    def note(self, rule: Permission | Prohibition | Duty, c: Constraint, terms: Terms) -> None:
+        """Take in constraint ``c`` of ``rule``."""
         in_permission = isinstance(rule, Permission)
-        # a duty's action refinements are parameters for the enforcer, not context reads
-        nodes = list(rule.constraints) if isinstance(rule, Duty) else rule_nodes(rule)
-        for c in atoms(nodes):
-            schedule = isinstance(rule, Duty) and c not in applicability(rule)
-            if schedule and c.left_operand == "dateTime":
-                boundaries.update(_instants(convert_right(terms.spec("dateTime"), c)))
-                continue
-            spec = terms.spec(c.left_operand)
-            reads.add(spec.context_key)
-            if c.unit and spec.term == "payAmount":
-                reads.add("payUnit")
-            if c.operator in _MEMBERSHIP and spec.kind in (Kind.TEXT, Kind.IRI, Kind.CLAIM):
-                reads.add("partOf")
-            if spec.kind is Kind.CREDENTIALS:
-                credentials.update(_values(c))
-            elif spec.kind is Kind.CLAIM:
-                credentials.add(claim_parts(spec.term)[0])
-            elif spec.term == "dateTime":
-                boundaries.update(_instants(convert_right(spec, c)))
-            elif spec.term == "count" and not isinstance(rule, Duty):
-                bound = _count_bound(c, terms, permission=in_permission)
-                if bound is not None:
-                    count_limits.append(bound)
-            elif spec.term == "timeInterval" and c.operator is Operator.EQ and period is None:
-                duration = convert_right(spec, c)
-                period = (
-                    timedelta(microseconds=int(duration.seconds * 1_000_000))
-                    if not duration.months
-                    else duration
-                )
-            elif spec.term == "purpose" and in_permission and c.operator in _POSITIVE:
-                purposes.update(_values(c))
+        schedule = isinstance(rule, Duty) and c not in applicability(rule)
+        if schedule and c.left_operand == "dateTime":
+            self.boundaries.update(_instants(convert_right(terms.spec("dateTime"), c)))
+            return
+        spec = terms.spec(c.left_operand)
+        self.reads.add(spec.context_key)
+        if c.unit and spec.term == "payAmount":
+            self.reads.add("payUnit")
+        if c.operator in _MEMBERSHIP and spec.kind in (Kind.TEXT, Kind.IRI, Kind.CLAIM):
+            self.reads.add("partOf")
+        if spec.kind is Kind.CREDENTIALS:
+            self.credentials.update(_values(c))
+        elif spec.kind is Kind.CLAIM:
+            self.credentials.add(claim_parts(spec.term)[0])
+        elif spec.term == "dateTime":
+            self.boundaries.update(_instants(convert_right(spec, c)))
+        elif spec.term == "count" and not isinstance(rule, Duty):
+            bound = _count_bound(c, terms, permission=in_permission)
+            if bound is not None:
+                self.count_limits.append(bound)
+        elif spec.term == "timeInterval" and c.operator is Operator.EQ and self.period is None:
+            duration = convert_right(spec, c)
+            self.period = (
+                timedelta(microseconds=int(duration.seconds * 1_000_000))
+                if not duration.months
+                else duration
+            )
+        elif spec.term == "purpose" and in_permission and c.operator in _POSITIVE:
+            self.purposes.update(_values(c))
+
+
+def _valid_until(policy: Policy, terms: Terms) -> datetime | None:
+    """When every permission has stopped applying (None: some permission never ends)."""
     uppers = [
         _upper(LogicalConstraint(operator=LogicalOperator.AND, operands=tuple(nodes)), terms)
         if (nodes := rule_nodes(p))
         else None
         for p in policy.permissions
     ]
-    valid_until = max(u for u in uppers if u is not None) if uppers and None not in uppers else None
-    return Plan(
-        reads=frozenset(reads),
-        count_limit=min(count_limits) if count_limits else None,
-        count_period=period,
-        valid_until=valid_until,
-        time_boundaries=tuple(sorted(boundaries)),
-        required_credentials=frozenset(credentials),
-        required_purposes=frozenset(purposes),
-    )
+    return max(u for u in uppers if u is not None) if uppers and None not in uppers else None
