@@ -178,45 +178,8 @@ def build_openapi(
     uses_bearer = False
     for method, path, handler in iter_routes(app):
         op: Operation | None = getattr(handler, _ATTR, None)
-        doc = inspect.getdoc(handler) or ""
-        summary = op.summary if op else (doc.splitlines()[0] if doc else f"{method} {path}")
-        entry: dict[str, Any] = {"summary": summary, "operationId": _operation_id(method, path)}
-        if op and op.description:
-            entry["description"] = op.description
-        if op and op.tags:
-            entry["tags"] = list(op.tags)
-        parameters = _path_parameters(path) + [dict(p) for p in (op.parameters if op else ())]
-        if parameters:
-            entry["parameters"] = parameters
-        if op and op.request is not None:
-            entry["requestBody"] = {
-                "required": True,
-                "content": {op.request_content_type: {"schema": schemas.ref(op.request)}},
-            }
-        responses: dict[str, Any] = {}
-        for status, schema in (op.responses if op else {200: "OK"}).items():
-            if isinstance(schema, str) or schema is None:
-                responses[str(status)] = {"description": schema or "No content"}
-            else:
-                responses[str(status)] = {
-                    "description": "OK" if status < 400 else "Error",
-                    "content": {op.response_content_type if op else "application/json": {
-                        "schema": schemas.ref(schema)
-                    }},
-                }
-        responses.setdefault(
-            "default",
-            {
-                "description": "Problem details",
-                "content": {"application/problem+json": {
-                    "schema": {"$ref": "#/components/schemas/Problem"}
-                }},
-            },
-        )
-        entry["responses"] = responses
-        if op and op.security:
-            uses_bearer = True
-            entry["security"] = [{op.security: []}]
+        entry = _operation(method, path, handler, op, schemas)
+        uses_bearer = uses_bearer or "security" in entry
         paths.setdefault(_clean_path(path), {})[method.lower()] = entry
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -232,6 +195,55 @@ def build_openapi(
         }
     return document
 
+
+def _operation(
+    method: str, path: str, handler: Any, op: Operation | None, schemas: _Schemas
+) -> dict[str, Any]:
+    """The OpenAPI operation object of one route."""
+    doc = inspect.getdoc(handler) or ""
+    summary = op.summary if op else (doc.splitlines()[0] if doc else f"{method} {path}")
+    entry: dict[str, Any] = {"summary": summary, "operationId": _operation_id(method, path)}
+    if op and op.description:
+        entry["description"] = op.description
+    if op and op.tags:
+        entry["tags"] = list(op.tags)
+    parameters = _path_parameters(path) + [dict(p) for p in (op.parameters if op else ())]
+    if parameters:
+        entry["parameters"] = parameters
+    if op and op.request is not None:
+        entry["requestBody"] = {
+            "required": True,
+            "content": {op.request_content_type: {"schema": schemas.ref(op.request)}},
+        }
+    entry["responses"] = _responses(op, schemas)
+    if op and op.security:
+        entry["security"] = [{op.security: []}]
+    return entry
+
+
+def _responses(op: Operation | None, schemas: _Schemas) -> dict[str, Any]:
+    """The documented answers of an operation, and problem details for any other."""
+    responses: dict[str, Any] = {}
+    for status, schema in (op.responses if op else {200: "OK"}).items():
+        if isinstance(schema, str) or schema is None:
+            responses[str(status)] = {"description": schema or "No content"}
+        else:
+            responses[str(status)] = {
+                "description": "OK" if status < 400 else "Error",
+                "content": {op.response_content_type if op else "application/json": {
+                    "schema": schemas.ref(schema)
+                }},
+            }
+    responses.setdefault(
+        "default",
+        {
+            "description": "Problem details",
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}
+            }},
+        },
+    )
+    return responses
 
 def _operation_id(method: str, path: str) -> str:
     words = [
