@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from aiohttp import web
 
-from connector.keys import Services
 from connector.protocol import messages
 from connector.routes.dsp.common import peek_offer_id
 from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
@@ -26,13 +27,9 @@ async def _counter_needs(service: NegotiationService, request: web.Request) -> f
     return await service.credentials_for_negotiation(request.match_info["pid"])
 
 
-def _negotiations(services: Services) -> NegotiationService:
-    return services.negotiations
-
-
 add_endpoints(routes, ProcessApi(
     tags=["dsp-negotiation"],
-    service=_negotiations,
+    service=attrgetter("negotiations"),
     state=messages.contract_negotiation,
     endpoints=[
         Endpoint("GET", "/negotiations/{pid}",

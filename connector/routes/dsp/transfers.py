@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from aiohttp import web
 
-from connector.keys import Services
 from connector.protocol import messages
 from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
 from connector.services.transfers import TransferService
@@ -15,13 +16,9 @@ routes = web.RouteTableDef()
 _T = TransferService
 
 
-def _transfers(services: Services) -> TransferService:
-    return services.transfers
-
-
 add_endpoints(routes, ProcessApi(
     tags=["dsp-transfer"],
-    service=_transfers,
+    service=attrgetter("transfers"),
     state=messages.transfer_process,
     endpoints=[
         Endpoint("GET", "/transfers/{pid}", "Get a transfer's state (provider or consumer pid)",
