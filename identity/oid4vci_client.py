@@ -55,6 +55,13 @@ async def _json(response: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
     return body
 
 
+async def _call(
+    session: aiohttp.ClientSession, method: str, url: str, what: str, **kwargs: Any
+) -> dict[str, Any]:
+    async with session.request(method, url, **kwargs) as response:
+        return await _json(response, what)
+
+
 async def collect_credential(
     session: aiohttp.ClientSession,
     offer: str | Mapping[str, Any],
@@ -64,24 +71,54 @@ async def collect_credential(
 ) -> str:
     """Collect the (first) offered credential, bound to ``signer``'s DID."""
     if isinstance(offer, str):
-        url: str | None
-        by_value: dict[str, Any] | None
-        if offer.startswith(("http://", "https://")):
-            by_value, url = None, offer
-        else:
-            by_value, url = parse_offer_uri(offer)
-        if by_value is None:
-            async with session.get(str(url)) as response:
-                by_value = await _json(response, "fetching the offer")
-        offer = by_value
+        offer = await _fetch_offer(session, offer)
     issuer = offer.get("credential_issuer")
     configuration_ids = offer.get("credential_configuration_ids")
     grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT)
     if not isinstance(issuer, str) or not configuration_ids or not isinstance(grant, dict):
         raise InvalidRequest("the offer lacks an issuer, a configuration or a pre-authorized "
                              "code grant", code="offer-invalid")
-    async with session.get(f"{issuer}/.well-known/openid-credential-issuer") as response:
-        metadata = await _json(response, "issuer metadata")
+    metadata, token_endpoint = await _issuer_metadata(session, issuer)
+    access_token = await _redeem(session, token_endpoint, grant, tx_code)
+    nonce: str | None = None
+    nonce_endpoint = metadata.get("nonce_endpoint")
+    if isinstance(nonce_endpoint, str):
+        nonce = (await _call(session, "POST", nonce_endpoint, "the nonce request")).get("c_nonce")
+    proof = create_key_proof(signer, issuer, nonce)
+    request = {"credential_configuration_id": configuration_ids[0],
+               "proof": {"proof_type": "jwt", "jwt": proof}}
+    body = await _call(session, "POST", str(metadata["credential_endpoint"]),
+                       "the credential request", json=request,
+                       headers={"Authorization": f"Bearer {access_token}"})
+    credentials = body.get("credentials")
+    if not isinstance(credentials, list) or not credentials:
+        raise UpstreamError("the issuer returned no credential", code="issuer-response-invalid")
+    credential = credentials[0].get("credential")
+    if not isinstance(credential, str):
+        raise UpstreamError("only JWT credentials are supported here",
+                            code="issuer-response-invalid")
+    return credential
+
+
+async def _fetch_offer(session: aiohttp.ClientSession, offer: str) -> dict[str, Any]:
+    """The offer a URL or an ``openid-credential-offer://`` URI gives, by value or reference."""
+    url: str | None
+    by_value: dict[str, Any] | None
+    if offer.startswith(("http://", "https://")):
+        by_value, url = None, offer
+    else:
+        by_value, url = parse_offer_uri(offer)
+    if by_value is None:
+        by_value = await _call(session, "GET", str(url), "fetching the offer")
+    return by_value
+
+
+async def _issuer_metadata(
+    session: aiohttp.ClientSession, issuer: str
+) -> tuple[dict[str, Any], str]:
+    """The issuer's metadata and its token endpoint (from its authorization server, if any)."""
+    metadata = await _call(session, "GET", f"{issuer}/.well-known/openid-credential-issuer",
+                           "issuer metadata")
     if metadata.get("credential_issuer") != issuer:
         raise UpstreamError("the metadata names another credential issuer",
                             code="issuer-response-invalid")
@@ -92,6 +129,16 @@ async def collect_credential(
             token_endpoint = (await _json(response, "authorization server metadata"))[
                 "token_endpoint"
             ]
+    return metadata, token_endpoint
+
+
+async def _redeem(
+    session: aiohttp.ClientSession,
+    token_endpoint: str,
+    grant: Mapping[str, Any],
+    tx_code: str | None,
+) -> Any:
+    """The access token the pre-authorized code (and transaction code) buys."""
     form = {"grant_type": PRE_AUTHORIZED_GRANT,
             "pre-authorized_code": str(grant.get("pre-authorized_code"))}
     if "tx_code" in grant:
@@ -99,28 +146,5 @@ async def collect_credential(
             raise InvalidRequest("this offer needs the transaction code the issuer gave you",
                                  code="tx-code-required")
         form["tx_code"] = tx_code
-    async with session.post(token_endpoint, data=form) as response:
-        token = await _json(response, "the token request")
-    access_token = token.get("access_token")
-    nonce: str | None = None
-    nonce_endpoint = metadata.get("nonce_endpoint")
-    if isinstance(nonce_endpoint, str):
-        async with session.post(nonce_endpoint) as response:
-            nonce = (await _json(response, "the nonce request")).get("c_nonce")
-    proof = create_key_proof(signer, issuer, nonce)
-    request = {"credential_configuration_id": configuration_ids[0],
-               "proof": {"proof_type": "jwt", "jwt": proof}}
-    async with session.post(
-        str(metadata["credential_endpoint"]),
-        json=request,
-        headers={"Authorization": f"Bearer {access_token}"},
-    ) as response:
-        body = await _json(response, "the credential request")
-    credentials = body.get("credentials")
-    if not isinstance(credentials, list) or not credentials:
-        raise UpstreamError("the issuer returned no credential", code="issuer-response-invalid")
-    credential = credentials[0].get("credential")
-    if not isinstance(credential, str):
-        raise UpstreamError("only JWT credentials are supported here",
-                            code="issuer-response-invalid")
-    return credential
+    token = await _call(session, "POST", token_endpoint, "the token request", data=form)
+    return token.get("access_token")

@@ -25,7 +25,7 @@ call one of these, serialise the result (errors render as problem+json).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -290,7 +290,8 @@ class DcpHolder:
         token we issued to that issuer for every delivered type. The caller
         matches ``holder_pid`` to its pending request and stores the result.
         """
-        if self.credential_verifier is None:
+        verifier = self.credential_verifier
+        if verifier is None:
             raise ValueError("accept_credentials needs a credential_verifier")
         caller = await self._caller(authorization, require_token=require_access_token)
         if expected_issuer is not None and caller.issuer != expected_issuer:
@@ -314,33 +315,34 @@ class DcpHolder:
             raise VerificationError(
                 "an ISSUED message carries 1 to 32 credentials", code="credential-message-invalid"
             )
-        stored = []
-        for container in containers:
-            kind = container["credentialType"]
-            if grant is not None and not grant.allows(Scope(VC_TYPE_ALIAS, kind, "write")):
-                raise Forbidden(f"no write access granted for {kind}", code="scope-not-granted")
-            verified = await self.credential_verifier.verify(_payload(container["payload"]))
-            if verified.issuer != caller.issuer:
-                raise VerificationError(
-                    "a delivered credential is from another issuer", code="issuer-mismatch"
-                )
-            if verified.subject_id != self.did:
-                raise VerificationError(
-                    "a delivered credential is about someone else", code="subject-mismatch"
-                )
-            if not verified.has_type(kind):
-                raise VerificationError(
-                    f"a delivered credential is not a {kind}", code="credential-message-invalid"
-                )
-            stored.append(StoredCredential.from_verified(verified))
-        return DeliveredCredentials(
-            delivered.issuer,
-            delivered.issuer_pid,
-            delivered.holder_pid,
-            status,
-            tuple(stored),
-            delivered.rejection_reason,
-        )
+        stored = [await self._accept(verifier, c, caller.issuer, grant) for c in containers]
+        return replace(delivered, credentials=tuple(stored))
+
+    async def _accept(
+        self,
+        verifier: CredentialVerifier,
+        container: Mapping[str, Any],
+        issuer: str,
+        grant: AccessGrant | None,
+    ) -> StoredCredential:
+        """One delivered credential, verified: ours, from ``issuer``, of the type it claims."""
+        kind = container["credentialType"]
+        if grant is not None and not grant.allows(Scope(VC_TYPE_ALIAS, kind, "write")):
+            raise Forbidden(f"no write access granted for {kind}", code="scope-not-granted")
+        verified = await verifier.verify(_payload(container["payload"]))
+        if verified.issuer != issuer:
+            raise VerificationError(
+                "a delivered credential is from another issuer", code="issuer-mismatch"
+            )
+        if verified.subject_id != self.did:
+            raise VerificationError(
+                "a delivered credential is about someone else", code="subject-mismatch"
+            )
+        if not verified.has_type(kind):
+            raise VerificationError(
+                f"a delivered credential is not a {kind}", code="credential-message-invalid"
+            )
+        return StoredCredential.from_verified(verified)
 
 
 def _payload(payload: str) -> str | Mapping[str, Any]:
