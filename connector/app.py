@@ -3,28 +3,48 @@
 :func:`create_app` builds the main application (health, metrics, OpenAPI,
 ``/.well-known/dspace-version``, our DCP Credential Service under ``/dcp``
 and the DSP sub-application under ``/dsp``, which answers errors in the DSP
-error shapes) and the management application. The ``control_plane_context``
-cleanup context opens the control plane once the database and HTTP clients
-are up: our identity and DCP components, the auth and signaling seams, the
-services, the job runner, TCK seeding, and the management site, which it
-serves on ``management_port`` (default port + 1).
+error shapes) and the management application, and composes the process
+from cleanup contexts, in order, each of which stops exactly what it
+started (so a start-up that fails half-way undoes what had been started):
+
+1. the database and 2. the HTTP clients (servicekit);
+3. ``identity_context``: our key and DID, the DCP components, the auth seam;
+4. ``control_plane_context``: the signaling seam (:data:`SIGNALING`: tokens
+   only, or the enforcing data plane, built here), the control plane, the
+   services, the job kinds of :func:`job_kinds`, TCK seeding;
+5. ``data_plane_context`` (enforcing data plane only): start it on the
+   control plane's job runner, ending transfers through the control plane;
+6. ``management_site_context``: serve the management app on
+   ``management_port`` (default port + 1);
+7. ``job_runner_context``: run the jobs; 8. ``standing_check_context``
+   (DCP only): re-check the consumers' credentials of live transfers.
+
 Nothing administrative is routed on the DSP port.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
-from collections.abc import AsyncIterator
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from connector.auth import AuthContext, create_auth
+from connector import __version__
+from connector.auth import AuthContext, AuthSeam, create_auth
 from connector.core import ControlPlane
-from connector.dataplane import wiring as data_plane
+from connector.dataplane.app import migrate_data_plane, open_data_plane
+from connector.dataplane.web import (
+    DATA_PLANE,
+    INTERNAL_KEYS,
+    METRICS,
+    DataPlaneMetrics,
+    add_data_plane_routes,
+)
+from connector.domain.transfer import TransferAction
 from connector.errors import render_dsp_error
 from connector.keys import API_KEYS, CONTROL_PLANE, SERVICES, Services
 from connector.routes import dcp as dcp_routes
@@ -45,7 +65,7 @@ from connector.services.negotiations import NegotiationService
 from connector.services.standing import StandingCheck
 from connector.services.transfers import TransferService
 from connector.settings import ConnectorSettings
-from connector.signaling import SignalingContext, create_signaling
+from connector.signaling import DataPlaneSignaling, InProcessSignaling
 from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store.tables import metadata as table_metadata
 from connector.tck import TckScript, seed
@@ -64,21 +84,15 @@ from servicekit.app import (
     http_client_context,
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.jobs import JobHandler
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
 
-__all__ = ["MANAGEMENT_APP", "create_app", "create_management_app"]
+__all__ = ["MANAGEMENT_APP", "SIGNALING", "create_app", "create_management_app", "job_kinds"]
 
 MANAGEMENT_APP = web.AppKey("management_app", web.Application)
-_MANAGEMENT_RUNNER = web.AppKey("management_runner", web.AppRunner)
 
 _log = structlog.get_logger("connector")
-
-try:
-    VERSION = importlib.metadata.version("dataspace-toolkit")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-    VERSION = "0.0.0"
-
 
 def _dsp_app(settings: ConnectorSettings) -> web.Application:
     dsp = web.Application(
@@ -104,7 +118,7 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
     app = create_service_app(
         local,
         title="Connector management API",
-        version=VERSION,
+        version=__version__,
         description="Administer datasets, policies and offers; follow and decide "
         "negotiations; start transfers as a consumer. Bearer admin API key.",
     )
@@ -121,7 +135,7 @@ def create_app(settings: ConnectorSettings) -> web.Application:
     app = create_service_app(
         settings,
         title="Connector (Dataspace Protocol 2025-1)",
-        version=VERSION,
+        version=__version__,
         description="DSP 2025-1 HTTPS binding under /dsp: catalog, contract negotiation and "
         "transfer process, provider and consumer.",
     )
@@ -129,20 +143,48 @@ def create_app(settings: ConnectorSettings) -> web.Application:
     metadata.add_protocol_root(app, settings)
     app.add_routes(dcp_routes.routes)
     app.add_subapp("/dsp", _dsp_app(settings))
-    app[MANAGEMENT_APP] = create_management_app(settings)
-    data_plane.mount(app, app[MANAGEMENT_APP], settings, app[METRICS_REGISTRY])
-    app.cleanup_ctx.append(
-        database_context(MIGRATIONS, metadata=table_metadata, version_table=VERSION_TABLE)
-    )
-    app.cleanup_ctx.append(http_client_context)
-    app.cleanup_ctx.append(control_plane_context)
+    management = app[MANAGEMENT_APP] = create_management_app(settings)
+    enforcing = settings.signaling == "data-plane"
+    if enforcing:
+        # the data path, refresh and receipt on the main port; decide and settle on the
+        # management port, behind the internal key
+        app[METRICS] = management[METRICS] = DataPlaneMetrics(app[METRICS_REGISTRY])
+        add_data_plane_routes(app, settings.data_path, internal=False)
+        add_data_plane_routes(management, settings.data_path, public=False)
+    app.cleanup_ctx.extend([
+        database_context(MIGRATIONS, metadata=table_metadata, version_table=VERSION_TABLE),
+        http_client_context,
+        identity_context,
+        control_plane_context,
+        *([data_plane_context] if enforcing else []),
+        management_site_context,
+        job_runner_context,
+        *([standing_check_context] if settings.auth.mode == "dcp" else []),
+    ])
     return app
 
 
-async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
-    """Open the control plane, serve the management API, run the job runner."""
+# --- identity ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this connector is and how it checks who others are."""
+
+    did: str
+    signer: Signer
+    did_document: dict[str, Any] | None
+    trust: Trust
+    auth: AuthSeam
+
+
+IDENTITY = web.AppKey("connector_identity", Identity)
+
+
+async def identity_context(app: web.Application) -> AsyncIterator[None]:
+    """Our key and DID, the DCP components and the auth seam (closed on the way out)."""
     settings = cast(ConnectorSettings, app[SETTINGS])
-    identity = ServiceIdentity.load_or_create(
+    keys = ServiceIdentity.load_or_create(
         settings.data_dir / "keys",
         base_url=settings.base_url,
         passphrase=settings.key_passphrase,
@@ -153,62 +195,175 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
                    "serviceEndpoint": settings.base_url + "/.well-known/dspace-version"},
                   credential_service_entry(settings.base_url)],
     )
-    did = settings.did or identity.did
-    signer = identity.signer if settings.did is None else Signer.for_did(identity.key, did)
-    trust = Trust.build(
-        settings, signer=signer, engine=app[DB_ENGINE], session=app[GUARDED_HTTP_CLIENT],
-        did_document=identity.document if settings.did is None else None,
-    )
-    auth = await create_auth(AuthContext(
-        settings=settings, did=did, signer=signer, engine=app[DB_ENGINE],
-        http=app[HTTP_CLIENT], guarded_http=app[GUARDED_HTTP_CLIENT], trust=trust,
-    ))
+    did = settings.did or keys.did
+    signer = keys.signer if settings.did is None else Signer.for_did(keys.key, did)
+    document = keys.document if settings.did is None else None
+    trust = Trust.build(settings, signer=signer, engine=app[DB_ENGINE],
+                        session=app[GUARDED_HTTP_CLIENT], did_document=document)
+    try:
+        auth = await create_auth(AuthContext(
+            settings=settings, did=did, signer=signer, engine=app[DB_ENGINE],
+            http=app[HTTP_CLIENT], guarded_http=app[GUARDED_HTTP_CLIENT], trust=trust,
+        ))
+        app[IDENTITY] = Identity(did=did, signer=signer, did_document=document, trust=trust,
+                                 auth=auth)
+        try:
+            yield
+        finally:
+            if auth.close is not None:
+                await auth.close()
+    finally:
+        await trust.close()
+
+
+# --- the control plane -------------------------------------------------------------------
+
+
+async def _in_process(app: web.Application, identity: Identity) -> DataPlaneSignaling:
+    settings = cast(ConnectorSettings, app[SETTINGS])
+    return InProcessSignaling(identity.signer, data_plane_url=settings.public_data_plane_url,
+                              token_seconds=settings.edr_token_seconds)
+
+
+async def _enforcing(app: web.Application, identity: Identity) -> DataPlaneSignaling:
+    settings = cast(ConnectorSettings, app[SETTINGS])
+    await migrate_data_plane(app[DB_ENGINE], settings.database_schema)
+    plane = open_data_plane(settings, app[DB_ENGINE], identity.signer)
+    app[DATA_PLANE] = app[MANAGEMENT_APP][DATA_PLANE] = plane
+    return plane.signaling
+
+
+#: ``settings.signaling`` -> how the control plane's signaling seam is made.
+SIGNALING: dict[str, Callable[[web.Application, Identity], Awaitable[DataPlaneSignaling]]] = {
+    "in-process": _in_process,
+    "data-plane": _enforcing,
+}
+
+
+def job_kinds(app: web.Application) -> dict[str, JobHandler]:
+    """The job kinds this app adds to the control plane's runner, and their handlers.
+
+    The services add their own (the DSP message delivery and the process
+    steps) as they are built.
+    """
+    kinds: dict[str, JobHandler] = {}
+    if DATA_PLANE in app:
+        kinds.update(app[DATA_PLANE].jobs())  # usage reports and usage notices
+    return kinds
+
+
+async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
+    """The control plane and its services; the management app's keys."""
+    settings = cast(ConnectorSettings, app[SETTINGS])
+    identity = app[IDENTITY]
     plane = ControlPlane(
-        settings=settings, engine=app[DB_ENGINE], did=did, signer=signer, auth=auth,
-        signaling=await create_signaling(settings.signaling, SignalingContext(
-            settings=settings, signer=signer, engine=app[DB_ENGINE], http=app[HTTP_CLIENT])),
-        http=app[GUARDED_HTTP_CLIENT],
-        did_document=identity.document if settings.did is None else None,
+        settings=settings, engine=app[DB_ENGINE], did=identity.did, signer=identity.signer,
+        auth=identity.auth, signaling=await SIGNALING[settings.signaling](app, identity),
+        http=app[GUARDED_HTTP_CLIENT], did_document=identity.did_document,
     )
     script = TckScript() if settings.tck.enabled else None
     catalog = CatalogService(plane)
-    holder = HolderService(plane, trust)
+    holder = HolderService(plane, identity.trust)
     services = Services(
         catalog=catalog,
         negotiations=NegotiationService(plane, catalog, script),
         transfers=TransferService(plane, script),
         client=DspClient(plane),
         holder=holder,
-        membership=MembershipService(plane, trust, holder),
+        membership=MembershipService(plane, identity.trust, holder),
     )
-    Delivery(plane)
-    app[CONTROL_PLANE] = plane
-    app[SERVICES] = services
+    Delivery(plane)  # registers the delivery of DSP messages
+    for kind, handler in job_kinds(app).items():
+        plane.runner.register(kind, handler)
+    management = app[MANAGEMENT_APP]
+    app[CONTROL_PLANE] = management[CONTROL_PLANE] = plane
+    app[SERVICES] = management[SERVICES] = services
+    admin_key = load_or_create_admin_key(settings.data_dir)
+    management[API_KEYS] = ApiKeyVerifier([hash_api_key(admin_key)])
+    app[SERVICE_INFO].update(_service_info(settings, identity.did, admin_key))
     if settings.tck.enabled:
         await seed(plane)
+    yield
 
-    admin_key = load_or_create_admin_key(settings.data_dir)
+
+class _TransferTerminator:
+    """Ends a transfer the way its owner would: DSP termination, then signaling."""
+
+    def __init__(self, transfers: TransferService) -> None:
+        self._transfers = transfers
+
+    async def terminate_transfer(self, transfer_id: str, *, code: str, reason: str) -> None:
+        await self._transfers.act(transfer_id, TransferAction.TERMINATE, code=code,
+                                  reason=reason)
+
+
+async def data_plane_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the enforcing data plane on the control plane's job runner; stop it after."""
+    plane = app[DATA_PLANE]
+    await plane.start(runner=app[CONTROL_PLANE].runner,
+                      terminator=_TransferTerminator(app[SERVICES].transfers))
     management = app[MANAGEMENT_APP]
-    management[CONTROL_PLANE] = plane
-    management[SERVICES] = services
-    management[API_KEYS] = ApiKeyVerifier([hash_api_key(admin_key)])
-    stop_data_plane = await data_plane.start(
-        app, management, plane.signaling, transfers=services.transfers, runner=plane.runner,
-        internal_keys=management[API_KEYS])
-    runner = web.AppRunner(management, access_log=None, handle_signals=False)
+    management[INTERNAL_KEYS] = management[API_KEYS]
+    try:
+        yield
+    finally:
+        await plane.stop()
+
+
+# --- serving and running -----------------------------------------------------------------
+
+
+async def management_site_context(app: web.Application) -> AsyncIterator[None]:
+    """Serve the management app on its own port (``management_url`` in service.json)."""
+    settings = cast(ConnectorSettings, app[SETTINGS])
+    runner = web.AppRunner(app[MANAGEMENT_APP], access_log=None, handle_signals=False)
     await runner.setup()
-    host = settings.management_host or settings.host
-    site = web.TCPSite(runner, host, settings.management_port or 0, reuse_port=True)
-    await site.start()
-    port = _bound_port(runner, settings.management_port or 0)
-    shown_host = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
-    plane.management_url = f"http://{shown_host}:{port}"
-    app[SERVICE_INFO].update({
+    try:
+        host = settings.management_host or settings.host
+        site = web.TCPSite(runner, host, settings.management_port or 0, reuse_port=True)
+        await site.start()
+        port = _bound_port(runner, settings.management_port or 0)
+        shown_host = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+        app[SERVICE_INFO]["management_url"] = f"http://{shown_host}:{port}"
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the control plane's jobs (DSP deliveries, process steps, data-plane reports)."""
+    settings = cast(ConnectorSettings, app[SETTINGS])
+    plane = app[CONTROL_PLANE]
+    await plane.runner.start()
+    _log.info("connector_ready", did=plane.did, dsp=plane.dsp_url,
+              management=app[SERVICE_INFO]["management_url"], tck=settings.tck.enabled,
+              auth=settings.auth.mode)
+    try:
+        yield
+    finally:
+        await plane.runner.stop()
+
+
+async def standing_check_context(app: web.Application) -> AsyncIterator[None]:
+    """Re-check, every so often, the credentials of the consumers of our live transfers."""
+    dcp = cast(ConnectorSettings, app[SETTINGS]).auth.dcp
+    check = StandingCheck(app[SERVICES].transfers, app[IDENTITY].trust,
+                          interval=dcp.standing_check_seconds or dcp.status_list_ttl)
+    stopping = asyncio.Event()
+    checking = asyncio.create_task(check.run(stopping), name="standing-check")
+    try:
+        yield
+    finally:
+        stopping.set()
+        await checking
+
+
+def _service_info(settings: ConnectorSettings, did: str, admin_key: str) -> dict[str, Any]:
+    return {
         "role": settings.role,
         "did": did,
         "admin_api_key": admin_key,
-        "management_url": plane.management_url,
-        "dsp_url": plane.dsp_url,
+        "dsp_url": settings.dsp_url,
         # Where our state is (for offline tools, e.g. `connector audit verify`); never
         # the password, which stays in the settings (environment or Secret).
         "database": {
@@ -216,29 +371,7 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
             .render_as_string(hide_password=False),
             "schema": settings.database_schema,
         },
-    })
-    await plane.runner.start()
-    stopping = asyncio.Event()
-    checking = None
-    if settings.auth.mode == "dcp":
-        dcp = settings.auth.dcp
-        check = StandingCheck(services.transfers, trust,
-                              interval=dcp.standing_check_seconds or dcp.status_list_ttl)
-        checking = asyncio.create_task(check.run(stopping), name="standing-check")
-    _log.info("connector_ready", did=did, dsp=plane.dsp_url, management=plane.management_url,
-              tck=settings.tck.enabled, auth=settings.auth.mode)
-    try:
-        yield
-    finally:
-        stopping.set()
-        if checking is not None:
-            await checking
-        await plane.runner.stop()
-        await stop_data_plane()
-        await runner.cleanup()
-        if auth.close is not None:
-            await auth.close()
-        await trust.close()
+    }
 
 
 def _bound_port(runner: web.AppRunner, configured: int) -> int:
@@ -246,5 +379,3 @@ def _bound_port(runner: web.AppRunner, configured: int) -> int:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return configured
-
-

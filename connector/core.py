@@ -133,7 +133,6 @@ class ControlPlane:
         )
         #: Called when a job of a kind has failed for good (retries exhausted).
         self.failure_handlers: dict[str, Callable[[jobs.Job, str], Awaitable[None]]] = {}
-        self.management_url: str | None = None
         self._watchers: dict[str, list[tuple[frozenset[str], asyncio.Future[str]]]] = {}
 
     async def _job_failed(self, job: jobs.Job, error: str) -> None:

@@ -6,16 +6,17 @@ Nested groups use ``__`` in the environment (``CONNECTOR_AUTH__MODE=fixed-token`
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from connector.dataplane.settings import DataPlaneSettings
 from servicekit.settings import ServiceSettings
 
 __all__ = [
     "AuthSettings",
     "ConnectorSettings",
+    "DataPlaneSettings",
     "DcpSettings",
     "FixedCaller",
     "JobSettings",
@@ -119,6 +120,63 @@ class TckSettings(_Group):
                                 description="Who the TCK's token stands for.")
 
 
+class DataPlaneSettings(_Group):
+    """How the data plane enforces, meters, audits and streams (``CONNECTOR_DATA_PLANE__*``)."""
+
+    refresh_grace_seconds: float = Field(
+        default=300.0, ge=0,
+        description="How long after expiry a token may still be exchanged for a fresh one.")
+    purpose_header: str = Field(default="X-Purpose",
+                                description="Request header that states the purpose of use.")
+    block_size: int = Field(default=1024, ge=1, le=100_000,
+                            description="Most uses one worker reserves at a time.")
+    counter_wait_seconds: float = Field(
+        default=2.0, ge=0,
+        description="How long a request waits for uses another worker may hand back.")
+    counter_linger_seconds: float = Field(
+        default=0.05, gt=0,
+        description="Idle time after which a worker hands back unused reserved uses.")
+    flush_seconds: float = Field(
+        default=0.25, gt=0,
+        description="How often audit records and usage are written (what a crash can lose).")
+    sync_seconds: float = Field(
+        default=0.05, gt=0,
+        description="How often a worker reads the revocation epoch (on PostgreSQL a NOTIFY "
+        "wakes it at once and it polls only every half second).")
+    stale_seconds: float = Field(
+        default=2.0, gt=0,
+        description="A worker that could not read the epoch for this long checks per request.")
+    ack_timeout_seconds: float = Field(
+        default=3.0, gt=0,
+        description="How long suspension waits for every live worker to apply it.")
+    worker_ttl_seconds: float = Field(
+        default=5.0, gt=0, description="A worker silent for this long is not waited for.")
+    usage_bucket_seconds: float = Field(default=3600.0, gt=0,
+                                        description="Length of a metering bucket.")
+    usage_grace_seconds: float = Field(
+        default=30.0, ge=0,
+        description="How long after its end a bucket is final (flush interval + clock skew).")
+    checkpoint_records: int = Field(default=10_000, ge=1,
+                                    description="Sign a checkpoint at least every N records.")
+    checkpoint_seconds: float = Field(default=60.0, gt=0,
+                                      description="... or every so many seconds.")
+    backend_timeout_seconds: float = Field(default=30.0, gt=0,
+                                           description="Time to the backend's response head.")
+    backend_read_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Longest silence of a backend mid-stream.")
+    chunk_bytes: int = Field(default=256 * 1024, ge=4096, le=16 * 1024 * 1024)
+    file_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders file backends may read from (empty: any absolute path).")
+    locations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Client network (CIDR) -> location IRI, for 'spatial' constraints.")
+    monitor_seconds: float = Field(default=5.0, gt=0,
+                                   description="Longest sleep of the policy monitor.")
+    usage_report_attempts: int = Field(default=50, ge=1,
+                                       description="Tries to deliver one usage report.")
+
+
 class ConnectorSettings(ServiceSettings):
     """Settings of ``dataspace connector serve``."""
 
@@ -167,9 +225,10 @@ class ConnectorSettings(ServiceSettings):
     edr_token_seconds: float = Field(default=300.0, gt=0,
                                      description="Lifetime of data-plane access tokens.")
     catalog_page_size: int = Field(default=100, ge=1, le=1000)
-    signaling: str = Field(default="data-plane",
-                           description="Data-plane signaling implementation: 'in-process' "
-                           "(tokens only) or 'data-plane' (the enforcing data plane).")
+    signaling: Literal["in-process", "data-plane"] = Field(
+        default="data-plane",
+        description="Data-plane signaling implementation: 'in-process' (tokens only) or "
+        "'data-plane' (the enforcing data plane).")
     data_plane: DataPlaneSettings = Field(default_factory=DataPlaneSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
@@ -200,3 +259,8 @@ class ConnectorSettings(ServiceSettings):
     def public_data_plane_url(self) -> str:
         """Where consumers pull data from."""
         return (self.data_plane_url or self.base_url + "/data").rstrip("/")
+
+    @property
+    def data_path(self) -> str:
+        """The path of the data endpoint: the data-plane URL's (``/data`` by default)."""
+        return urlsplit(self.public_data_plane_url).path or "/"

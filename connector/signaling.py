@@ -14,16 +14,19 @@ here, as Eclipse EDC's data-plane signaling does:
 :class:`InProcessSignaling` is the minimal implementation: it signs the
 access token with the connector's key (:mod:`identity`) and points at the
 configured data-plane URL; it keeps which flows are live in memory. The data
-plane replaces it (token verification, policy enforcement, streaming proxy):
-:func:`register_signaling` adds an implementation, ``settings.signaling``
-picks one by name. ``start`` is called outside any database transaction.
+plane replaces it (token verification, policy enforcement, streaming proxy);
+``settings.signaling`` picks one of the two (the table in :mod:`connector.app`).
+``start`` is called outside any database transaction.
+
+:class:`Terminator` is the one call the other way: what the data plane may ask
+of the control plane (end a transfer over DSP).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -41,9 +44,7 @@ __all__ = [
     "DataPlaneSignaling",
     "EndpointDataReference",
     "InProcessSignaling",
-    "SignalingContext",
-    "create_signaling",
-    "register_signaling",
+    "Terminator",
 ]
 
 #: The DSP endpoint type of an HTTP data address.
@@ -219,39 +220,14 @@ class InProcessSignaling:
         return transfer_id in self.live
 
 
-@dataclass(frozen=True)
-class SignalingContext:
-    """What a signaling implementation may use (the settings object is the connector's)."""
+class Terminator(Protocol):
+    """What the control plane offers the data plane: end a transfer over DSP.
 
-    settings: Any
-    signer: Signer
-    engine: Any
-    http: Any
-    extra: dict[str, Any] = field(default_factory=dict)
+    The data plane's policy monitor calls it when an agreement has run out:
+    the control plane sends the DSP TransferTerminationMessage, then signals
+    the data plane (:meth:`DataPlaneSignaling.terminate`).
+    """
 
-
-SignalingFactory = Callable[[SignalingContext], Awaitable[DataPlaneSignaling]]
-_FACTORIES: dict[str, SignalingFactory] = {}
-
-
-def register_signaling(name: str, factory: SignalingFactory) -> None:
-    """Make ``name`` selectable in ``settings.signaling``."""
-    _FACTORIES[name] = factory
-
-
-async def create_signaling(name: str, context: SignalingContext) -> DataPlaneSignaling:
-    """Build the implementation ``name`` (``in-process`` ships here)."""
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        raise ValueError(f"unknown signaling implementation {name!r}; "
-                         f"available: {', '.join(sorted(_FACTORIES))}")
-    return await factory(context)
-
-
-async def _in_process(context: SignalingContext) -> DataPlaneSignaling:
-    settings = context.settings
-    return InProcessSignaling(context.signer, data_plane_url=settings.public_data_plane_url,
-                              token_seconds=settings.edr_token_seconds)
-
-
-register_signaling("in-process", _in_process)
+    async def terminate_transfer(self, transfer_id: str, *, code: str, reason: str) -> None:
+        """Terminate ``transfer_id`` over DSP, then signal the data plane."""
+        ...

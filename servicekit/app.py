@@ -78,15 +78,47 @@ def create_service_app(
     description: str = "",
     access_log: bool = True,
     middlewares: Sequence[Any] = (),
+    per_request: bool = True,
+    role: str | None = None,
 ) -> web.Application:
     """Build the base application of a service.
 
     ``title``/``version``/``description`` describe the API in OpenAPI.
     ``middlewares`` run inside the shared ones (after the request id is bound
-    and errors are mapped).
+    and errors are mapped). ``per_request=False`` leaves only the problem+json
+    middleware in front (no request id, log line, HTTP metrics or early body
+    check), for a data path that counts its requests itself. ``role`` is what
+    ``service.json`` says the service is (default: the settings' role).
     """
     registry = CollectorRegistry(auto_describe=True)
     ProcessCollector(registry=registry)
+    shared = [
+        request_context_middleware(service=settings.name, access_log=access_log,
+                                   observe=_http_metrics(registry)),
+        error_middleware,
+        body_limit_middleware,
+    ] if per_request else [error_middleware]
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[*shared, *middlewares])
+    app[SETTINGS] = settings
+    app[METRICS_REGISTRY] = registry
+    app[READINESS_CHECKS] = []
+    app[SERVICE_INFO] = {
+        "name": settings.name,
+        "role": role or settings.service_role,
+        "base_url": settings.base_url,
+    }
+    app[_OPENAPI_INFO] = {"title": title, "version": version, "description": description}
+    app[_OPENAPI_CACHE] = {}
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/openapi.json", _openapi)
+    return app
+
+
+def _http_metrics(registry: CollectorRegistry) -> Callable[[str, str, int, float], None]:
+    """Count and time every request in ``registry``; the ``observe`` hook that does it."""
     requests_total = Counter(
         "http_requests_total",
         "HTTP requests served",
@@ -105,31 +137,7 @@ def create_service_app(
         requests_total.labels(method, route, str(status)).inc()
         request_seconds.labels(method, route).observe(seconds)
 
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[
-            request_context_middleware(service=settings.name, access_log=access_log,
-                                       observe=observe),
-            error_middleware,
-            body_limit_middleware,
-            *middlewares,
-        ],
-    )
-    app[SETTINGS] = settings
-    app[METRICS_REGISTRY] = registry
-    app[READINESS_CHECKS] = []
-    app[SERVICE_INFO] = {
-        "name": settings.name,
-        "role": settings.service_role,
-        "base_url": settings.base_url,
-    }
-    app[_OPENAPI_INFO] = {"title": title, "version": version, "description": description}
-    app[_OPENAPI_CACHE] = {}
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/openapi.json", _openapi)
-    return app
+    return observe
 
 
 @operation("Liveness: the process is up and its event loop answers", tags=["health"],

@@ -9,19 +9,16 @@ has run out; :mod:`.audit` keeps the hash-chained audit log.
 """
 
 from connector.dataplane.decision import DataRequest, DecisionEngine, Denial, Ticket
-from connector.dataplane.monitor import PolicyMonitor, TransferTerminator
+from connector.dataplane.monitor import PolicyMonitor
 from connector.dataplane.runtime import DataPlane
-from connector.dataplane.settings import DataPlaneSettings
 from connector.dataplane.signaling import EnforcingSignaling
 
 __all__ = [
     "DataPlane",
-    "DataPlaneSettings",
     "DataRequest",
     "DecisionEngine",
     "Denial",
     "EnforcingSignaling",
     "PolicyMonitor",
     "Ticket",
-    "TransferTerminator",
 ]

@@ -1,25 +1,28 @@
 """The data plane as an application: standalone (its own lean app) or inside the connector.
 
 :func:`create_data_plane_app` builds a data-plane-only service on the
-connector's settings and database: the data routes, the data plane's own
-endpoints, ``/healthz``, ``/readyz``, ``/metrics`` and ``/openapi.json``,
-with only the problem+json middleware in front (no per-request log line).
+connector's settings and database: servicekit's service app (``/healthz``,
+``/readyz``, ``/metrics``, ``/openapi.json``) with only the problem+json
+middleware in front (no per-request log line: the data path counts its
+requests itself), the data routes and the data plane's own endpoints, and
+cleanup contexts that each stop what they started: the database, the data
+plane, its job runner.
 It is what ``python -m connector.dataplane`` runs, with ``--workers N``
 sharing one port, and what an edge deployment scales apart from the control
-plane. :func:`open_data_plane` is the piece the connector's own app uses.
+plane. :func:`open_data_plane` and :func:`migrate_data_plane` are the pieces
+the connector's own app uses.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib.metadata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connector import __version__
 from connector.dataplane.decision import PaymentState
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.store import MIGRATIONS, VERSION_TABLE
@@ -35,23 +38,22 @@ from connector.settings import ConnectorSettings
 from identity.service_identity import ServiceIdentity
 from identity.signer import Signer
 from servicekit import jobs
-from servicekit.app import DB_ENGINE, SERVICE_INFO, SETTINGS
+from servicekit.app import (
+    DB_ENGINE,
+    METRICS_REGISTRY,
+    READINESS_CHECKS,
+    SERVICE_INFO,
+    SETTINGS,
+    create_service_app,
+    database_context,
+)
 from servicekit.auth import ApiKeyVerifier, hash_api_key
 from servicekit.clock import Clock, system_clock
-from servicekit.db import create_engine, migrate
-from servicekit.openapi import build_openapi, operation
+from servicekit.db import migrate
+from servicekit.jobs import JobRunner
 from servicekit.service_info import load_or_create_admin_key
-from servicekit.web import error_middleware, json_response
 
 __all__ = ["connector_signer", "create_data_plane_app", "migrate_data_plane", "open_data_plane"]
-
-try:
-    VERSION = importlib.metadata.version("dataspace-toolkit")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-    VERSION = "0.0.0"
-
-_REGISTRY = web.AppKey("data_plane_registry", CollectorRegistry)
-
 
 def connector_signer(settings: ConnectorSettings) -> Signer:
     """The connector's signing identity (the same key the control plane uses)."""
@@ -87,84 +89,61 @@ def open_data_plane(settings: ConnectorSettings, engine: AsyncEngine, signer: Si
                      allow_loopback=settings.dev)
 
 
-@operation("Liveness", tags=["health"], responses={200: {"type": "object"}})
-async def _healthz(_request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
-
-
-@operation("Readiness: flows are in step with the store", tags=["health"],
-           responses={200: {"type": "object"}, 503: {"type": "object"}})
-async def _readyz(request: web.Request) -> web.Response:
-    plane = request.app.get(DATA_PLANE)
-    ready = plane is not None and plane.flows.fresh()
-    return json_response({"status": "ready" if ready else "not-ready"},
-                         status=200 if ready else 503)
-
-
-@operation("Prometheus metrics", tags=["health"], response_content_type=CONTENT_TYPE_LATEST,
-           responses={200: "Metrics in the Prometheus text format"})
-async def _metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[_REGISTRY])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-@operation("This API's OpenAPI 3.1 description", tags=["health"],
-           responses={200: {"type": "object"}})
-async def _openapi(request: web.Request) -> web.Response:
-    return json_response(build_openapi(
-        request.app, title="Connector data plane", version=VERSION,
-        description="Pull data under an agreement; refresh tokens; usage receipts; the "
-        "decision and settlement endpoints for an nginx front.",
-        servers=[request.app[SETTINGS].base_url]))
-
-
 def create_data_plane_app(settings: ConnectorSettings, *,
                           clock: Clock = system_clock,
                           payments: PaymentState | None = None) -> web.Application:  # fmt: skip
     """A data-plane-only service on the connector's settings and database."""
-    app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[error_middleware])
-    registry = CollectorRegistry(auto_describe=True)
-    app[SETTINGS] = settings
-    app[_REGISTRY] = registry
-    app[METRICS] = DataPlaneMetrics(registry)
-    app[SERVICE_INFO] = {"name": settings.name, "role": "data-plane",
-                         "base_url": settings.base_url}
-    add_data_plane_routes(app, _data_path(settings))
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
-    app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/openapi.json", _openapi)
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        cfg = cast(ConnectorSettings, app[SETTINGS])
-        engine = create_engine(cfg.sqlalchemy_url, schema=cfg.database_schema)
-        try:
-            await migrate_data_plane(engine, cfg.database_schema)
-            app[DB_ENGINE] = engine
-            plane = open_data_plane(cfg, engine, connector_signer(cfg), clock=clock,
-                                    payments=payments)
-            app[INTERNAL_KEYS] = ApiKeyVerifier([hash_api_key(load_or_create_admin_key(
-                cfg.data_dir))])
-            await plane.start(own_runner=True)
-            app[DATA_PLANE] = plane
-            app[SERVICE_INFO]["did"] = plane.signer.did
-            # Everything built so far (modules, compiled policies, metadata) lives as long as
-            # the process: keep it out of the collector's full passes, which otherwise stall
-            # the loop for tens of milliseconds under load (measured: 77 ms -> 3 ms).
-            gc.freeze()
-            try:
-                yield
-            finally:
-                await plane.stop()
-        finally:
-            await engine.dispose()
-
-    app.cleanup_ctx.append(context)
+    app = create_service_app(
+        settings, title="Connector data plane", version=__version__,
+        description="Pull data under an agreement; refresh tokens; usage receipts; the "
+        "decision and settlement endpoints for an nginx front.",
+        per_request=False, role="data-plane")
+    app[METRICS] = DataPlaneMetrics(app[METRICS_REGISTRY])
+    app[READINESS_CHECKS].append(("flows", _flows_fresh))
+    add_data_plane_routes(app, settings.data_path)
+    app.cleanup_ctx.append(
+        database_context(MIGRATIONS, metadata=table_metadata, version_table=VERSION_TABLE))
+    app.cleanup_ctx.append(_data_plane_context(clock, payments))
+    app.cleanup_ctx.append(_job_runner_context)
     return app
 
 
-def _data_path(settings: ConnectorSettings) -> str:
-    from urllib.parse import urlsplit
+async def _flows_fresh(app: web.Application) -> bool:
+    plane = app.get(DATA_PLANE)
+    return plane is not None and plane.flows.fresh()
 
-    return urlsplit(settings.public_data_plane_url).path or "/data"
+
+def _data_plane_context(clock: Clock, payments: PaymentState | None) -> (
+    Callable[[web.Application], AsyncIterator[None]]
+):
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = cast(ConnectorSettings, app[SETTINGS])
+        plane = open_data_plane(settings, app[DB_ENGINE], connector_signer(settings),
+                                clock=clock, payments=payments)
+        runner = JobRunner(app[DB_ENGINE], plane.jobs(),
+                           owner=f"dp-{plane.flows.worker_id}"[:64])
+        await plane.start(runner=runner)
+        app[DATA_PLANE] = plane
+        app[INTERNAL_KEYS] = ApiKeyVerifier([hash_api_key(load_or_create_admin_key(
+            settings.data_dir))])
+        app[SERVICE_INFO]["did"] = plane.signer.did
+        try:
+            yield
+        finally:
+            await plane.stop()
+
+    return context
+
+
+async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    runner = app[DATA_PLANE].runner
+    assert runner is not None
+    await runner.start()
+    # Everything built so far (modules, compiled policies, metadata) lives as long as
+    # the process: keep it out of the collector's full passes, which otherwise stall
+    # the loop for tens of milliseconds under load (measured: 77 ms -> 3 ms).
+    gc.freeze()
+    try:
+        yield
+    finally:
+        await runner.stop()

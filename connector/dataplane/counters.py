@@ -20,7 +20,11 @@ that is what makes the count exact at the end, not only safe.
 
 Block sizes shrink as the limit nears (an eighth of what is left, at most
 ``block_size``), so little is ever held idle. The next block is asked for in
-the background when half of the current one is left. On SQLite, one
+the background when half of the current one is left.
+
+Counting windows run from the agreement (``count`` within ``P1D``, ``P1M``):
+:meth:`Counters.window` names the counter of the window a request falls in,
+and keeps it until the window ends, so the hot path computes no calendar. On SQLite, one
 process's writers (these reservations and the data plane's flush) take
 turns through one :class:`~connector.dataplane.sql.Writer`.
 """
@@ -28,16 +32,19 @@ turns through one :class:`~connector.dataplane.sql.Writer`.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from connector.dataplane.sql import Writer, insert_ignore
 from connector.dataplane.store.tables import counters
+from policies import Plan
 from servicekit.clock import Clock
 
-__all__ = ["CounterSpec", "Counters"]
+__all__ = ["CounterSpec", "Counters", "window_end", "window_start"]
 
 _POLL = 0.01
 
@@ -90,7 +97,22 @@ class Counters:
         self._monotonic = monotonic
         self._leases: dict[str, _Lease] = {}
         self._refills: set[asyncio.Task[None]] = set()
+        # agreement -> (its current window's counter, the window's anchor, its end)
+        self._windows: dict[str, tuple[CounterSpec, float, float]] = {}
         self.reservations = 0
+
+    def window(self, agreement_id: str, plan: Plan, anchor: float, now: float) -> CounterSpec:
+        """The counter of the window ``now`` falls in (windows run from ``anchor``)."""
+        limit = plan.count_limit
+        assert limit is not None
+        known = self._windows.get(agreement_id)
+        if known is not None:
+            spec, since, until = known
+            if since == anchor and spec.window_start <= now < until and spec.limit == limit:
+                return spec
+        spec = CounterSpec(agreement_id, window_start(plan, anchor, now), limit)
+        self._windows[agreement_id] = (spec, anchor, window_end(plan, spec.window_start))
+        return spec
 
     async def take(self, spec: CounterSpec) -> int | None:
         """A slot for one use (its number is the count of uses before it), or None if none."""
@@ -208,6 +230,7 @@ class Counters:
             if not (lease.refunds or (idle and (lease.available or lease.consumed))):
                 if idle and not lease.available and lease.last_used and now - lease.last_used > 60:
                     del self._leases[key]
+                    self._windows.pop(lease.spec.agreement_id, None)
                 continue
             async with lease.lock:
                 # take the slots out of reach first: take() pops without the lock
@@ -237,3 +260,42 @@ class Counters:
             await task
         self._linger = 0.0
         await self.tick()
+
+
+def window_start(plan: Plan, anchor: float, now: float) -> float:
+    """Start of the counting window ``now`` falls in (windows run from the agreement)."""
+    period = plan.count_period
+    if period is None:
+        return 0.0
+    if isinstance(period, timedelta):
+        length = period.total_seconds()
+        if length <= 0:
+            return 0.0
+        return anchor + math.floor(max(0.0, now - anchor) / length) * length
+    # calendar months (P1M, P1Y): step from the agreement's date
+    start = datetime.fromtimestamp(anchor, UTC)
+    current = datetime.fromtimestamp(now, UTC)
+    months = max(1, period.months)
+    elapsed = (current.year - start.year) * 12 + current.month - start.month
+    steps = max(0, elapsed // months)
+    while steps > 0 and _add_months(start, steps * months) > current:
+        steps -= 1
+    return _add_months(start, steps * months).timestamp()
+
+
+def window_end(plan: Plan, start: float) -> float:
+    """When the window that starts at ``start`` ends (a lifetime window never does)."""
+    period = plan.count_period
+    if period is None:
+        return math.inf
+    if isinstance(period, timedelta):
+        return start + period.total_seconds() if period.total_seconds() > 0 else math.inf
+    return _add_months(datetime.fromtimestamp(start, UTC), max(1, period.months)).timestamp()
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    total = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(total, 12)
+    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
+    return moment.replace(year=year, month=month + 1, day=day)

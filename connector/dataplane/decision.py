@@ -24,7 +24,6 @@ back at once, and is neither metered nor counted for notifications.
 from __future__ import annotations
 
 import ipaddress
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,12 +34,14 @@ import structlog
 
 from connector.dataplane.audit import AuditLog
 from connector.dataplane.counters import Counters, CounterSpec
+from connector.dataplane.duties import perform_duties
 from connector.dataplane.errors import DataPlaneUnavailable
 from connector.dataplane.flows import Flow, FlowRegistry, FlowState
 from connector.dataplane.metering import Meter
+from connector.dataplane.notices import Notifier
 from connector.dataplane.paths import leaves_base
 from connector.dataplane.tokens import AccessClaims, AccessTokens
-from policies import Plan, RequestContext
+from policies import CompiledPolicy, Plan, RequestContext
 from servicekit.clock import Clock, system_clock
 from servicekit.errors import DataspaceError, Forbidden, InvalidToken, PolicyDenied
 
@@ -104,6 +105,7 @@ class DecisionEngine:
         counters: Counters,
         audit: AuditLog,
         meter: Meter,
+        notifier: Notifier,
         clock: Clock = system_clock,
         locations: Mapping[str, str] | None = None,
         payments: PaymentState = _no_payment,
@@ -113,20 +115,59 @@ class DecisionEngine:
         self.counters = counters
         self.audit = audit
         self.meter = meter
+        self.notifier = notifier
         self._clock = clock
         self._networks = [(ipaddress.ip_network(cidr, strict=False), iri)
                           for cidr, iri in (locations or {}).items()]
         self._payments = payments
-        self.permits = 0
-        self.denials = 0
-        self.failures = 0
-        #: Uses to notify, per (agreement, transfer, consumer, endpoint), until the next flush.
-        self.notices: dict[tuple[str, str, str, str], int] = {}
 
     # --- decide ----------------------------------------------------------------------
 
     async def decide(self, request: DataRequest) -> Ticket | Denial:
         """Permit (a ticket to settle later) or deny (an error), and audit the decision."""
+        checked = await self._check(request)
+        if isinstance(checked, Denial):
+            return checked
+        claims, flow, compiled = checked
+        plan = compiled.plan
+        now = self._clock()
+        use = request.method != "HEAD"
+        counter: CounterSpec | None = None
+        slot = count = None
+        if plan.count_limit is not None:
+            # the slot is taken before deciding: its number is the count the policy reads
+            counter = self.counters.window(flow.agreement_id, plan, flow.agreed_at, now)
+            slot = await self.counters.take(counter)
+            count = slot if slot is not None else counter.limit
+        decision = compiled.decide(self._context(flow, plan, request, now, count))
+        if slot is not None and counter is not None and not (use and decision.permitted):
+            self.counters.give_back(counter, slot)
+            slot = None
+        if not decision.permitted:
+            reasons = [r.to_dict() for r in decision.reasons]
+            # Say what failed: the verdict, then the constraints that did not hold.
+            failing = [r["message"] for r in reasons
+                       if r.get("code") not in ("constraint-satisfied",)][:4]
+            return self._deny(claims, request, PolicyDenied(
+                "; ".join(failing) or "the agreement does not permit this request",
+                extra={"reasons": reasons, "basis": str(decision.basis)}),
+                basis=str(decision.basis))
+        duties = perform_duties(decision.duties, flow, assigner=compiled.policy.assigner,
+                                use=use, notifier=self.notifier)
+        record = _record("permit", flow, request)
+        if count is not None:
+            record["count"] = count
+        if duties.actions:
+            record["duties"] = duties.actions
+        self.audit.append("permit", record)
+        return Ticket(transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
+                      consumer_id=flow.consumer_id, counter=counter, slot=slot,
+                      billable=duties.billable, headers=duties.headers, flow=flow, use=use)
+
+    async def _check(self, request: DataRequest) -> (
+        tuple[AccessClaims, Flow, CompiledPolicy] | Denial
+    ):
+        """The token, the flow's state and the sub-path: what holds whatever the policy says."""
         if not request.token:
             return Denial(InvalidToken("a bearer access token is required",
                                        code="access-token-missing"))
@@ -148,77 +189,15 @@ class DecisionEngine:
                 flow.state.value if flow.generation == claims.generation else "reissued")
             return self._deny(claims, request, Forbidden(
                 f"transfer {claims.transfer_id} is not active ({state}); its access token "
-                "no longer works", code="transfer-not-active"), flow)
+                "no longer works", code="transfer-not-active"))
         if request.path and leaves_base(request.path):
             return self._deny(claims, request, Forbidden(
                 "the sub-path leaves the dataset (dot segments, decoded or not, climb above "
-                "its base path)", code="path-outside-dataset"), flow)
-        compiled = flow.compiled
-        if compiled is None:
+                "its base path)", code="path-outside-dataset"))
+        if flow.compiled is None:
             return self._deny(claims, request, Forbidden(
-                "the agreement's policy cannot be enforced", code="agreement-policy-invalid"),
-                flow)
-        plan = compiled.plan
-        now = self._clock()
-        counter: CounterSpec | None = None
-        slot: int | None = None
-        count: int | None = None
-        if plan.count_limit is not None:
-            counter = flow.counter
-            if counter is None or now >= flow.counter_until or now < counter.window_start:
-                counter = flow.counter = CounterSpec(
-                    flow.agreement_id, _window_start(plan, flow.agreed_at, now), plan.count_limit)
-                flow.counter_until = _window_end(plan, counter.window_start)
-            slot = await self.counters.take(counter)
-            count = slot if slot is not None else counter.limit
-        use = request.method != "HEAD"
-        ctx = self._context(flow, plan, request, now, count)
-        decision = compiled.decide(ctx)
-        if slot is not None and counter is not None and not (use and decision.permitted):
-            self.counters.give_back(counter, slot)
-            slot = None
-        if not decision.permitted:
-            reasons = [r.to_dict() for r in decision.reasons]
-            # Say what failed: the verdict, then the constraints that did not hold.
-            failing = [r["message"] for r in reasons
-                       if r.get("code") not in ("constraint-satisfied",)][:4]
-            return self._deny(claims, request, PolicyDenied(
-                "; ".join(failing) or "the agreement does not permit this request",
-                extra={"reasons": reasons, "basis": str(decision.basis)}),
-                flow, basis=str(decision.basis))
-        billable = False
-        headers: dict[str, str] = {}
-        duties: list[str] = []
-        for duty in decision.duties:
-            action = duty.action
-            duties.append(action)
-            if action in ("compensate", "dst:meter"):
-                billable = True
-            elif action == "attribute":
-                party = duty.parties.get("attributedParty") or compiled.policy.assigner
-                if party:
-                    headers["Attribution"] = str(getattr(party, "uid", party))
-            elif action in ("dst:notify", "inform") and use:
-                endpoint = duty.parameters.get("dst:endpoint") or duty.parties.get(
-                    "informedParty", "")
-                if endpoint.startswith(("https://", "http://")):
-                    key = (flow.agreement_id, flow.transfer_id, flow.consumer_id, endpoint)
-                    self.notices[key] = self.notices.get(key, 0) + 1
-        self.permits += 1
-        record: dict[str, Any] = {
-            "decision": "permit", "transfer": flow.transfer_id, "agreement": flow.agreement_id,
-            "consumer": flow.consumer_id, "method": request.method, "path": request.path,
-        }
-        if request.purpose:
-            record["purpose"] = request.purpose
-        if count is not None:
-            record["count"] = count
-        if duties:
-            record["duties"] = duties
-        self.audit.append("permit", record)
-        return Ticket(transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
-                      consumer_id=flow.consumer_id, counter=counter, slot=slot,
-                      billable=billable, headers=headers, flow=flow, use=use)
+                "the agreement's policy cannot be enforced", code="agreement-policy-invalid"))
+        return claims, flow, flow.compiled
 
     def _context(self, flow: Flow, plan: Plan, request: DataRequest, now: float,
                  count: int | None) -> RequestContext:
@@ -261,16 +240,10 @@ class DecisionEngine:
                 return iri
         return None
 
-    def _deny(self, claims: AccessClaims, request: DataRequest, error: DataspaceError,
-              flow: Flow | None, *, basis: str | None = None) -> Denial:
-        self.denials += 1
-        record: dict[str, Any] = {
-            "decision": "deny", "transfer": claims.transfer_id, "agreement": claims.agreement_id,
-            "consumer": claims.consumer_id, "method": request.method, "path": request.path,
-            "code": error.code,
-        }
-        if request.purpose:
-            record["purpose"] = request.purpose
+    def _deny(self, claims: AccessClaims, request: DataRequest, error: DataspaceError, *,
+              basis: str | None = None) -> Denial:
+        record = _record("deny", claims, request)
+        record["code"] = error.code
         if basis is not None:
             record["basis"] = basis
         reasons = error.extra.get("reasons")
@@ -294,7 +267,6 @@ class DecisionEngine:
         if not ticket.use:
             return
         if failed or status >= 400:
-            self.failures += 1
             if ticket.slot is not None and ticket.counter is not None:
                 self.counters.give_back(ticket.counter, ticket.slot)
             self.meter.add(ticket.agreement_id, ticket.transfer_id, ticket.consumer_id,
@@ -324,40 +296,12 @@ class DecisionEngine:
         return fresh, expires, flow
 
 
-def _window_start(plan: Plan, anchor: float, now: float) -> float:
-    """Start of the counting window ``now`` falls in (windows run from the agreement)."""
-    period = plan.count_period
-    if period is None:
-        return 0.0
-    if isinstance(period, timedelta):
-        length = period.total_seconds()
-        if length <= 0:
-            return 0.0
-        return anchor + math.floor(max(0.0, now - anchor) / length) * length
-    # calendar months (P1M, P1Y): step from the agreement's date
-    start = datetime.fromtimestamp(anchor, UTC)
-    current = datetime.fromtimestamp(now, UTC)
-    months = max(1, period.months)
-    elapsed = (current.year - start.year) * 12 + current.month - start.month
-    steps = max(0, elapsed // months)
-    while steps > 0 and _add_months(start, steps * months) > current:
-        steps -= 1
-    return _add_months(start, steps * months).timestamp()
-
-
-def _window_end(plan: Plan, start: float) -> float:
-    """When the window that starts at ``start`` ends (a lifetime window never does)."""
-    period = plan.count_period
-    if period is None:
-        return math.inf
-    if isinstance(period, timedelta):
-        return start + period.total_seconds() if period.total_seconds() > 0 else math.inf
-    return _add_months(datetime.fromtimestamp(start, UTC), max(1, period.months)).timestamp()
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    total = moment.year * 12 + moment.month - 1 + months
-    year, month = divmod(total, 12)
-    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
-                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month])
-    return moment.replace(year=year, month=month + 1, day=day)
+def _record(decision: str, ids: AccessClaims | Flow, request: DataRequest) -> dict[str, Any]:
+    """The audit record of a decision: who asked for what (and for which purpose)."""
+    record: dict[str, Any] = {
+        "decision": decision, "transfer": ids.transfer_id, "agreement": ids.agreement_id,
+        "consumer": ids.consumer_id, "method": request.method, "path": request.path,
+    }
+    if request.purpose:
+        record["purpose"] = request.purpose
+    return record

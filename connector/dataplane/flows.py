@@ -78,9 +78,6 @@ class Flow:
     """The consumer's credentials verified when the contract was made (type → subjects)."""
     compiled: CompiledPolicy | None = field(default=None, repr=False)
     policy_error: str | None = None
-    counter: Any = field(default=None, repr=False)
-    """The current counting window's counter (a cache of the decision engine)."""
-    counter_until: float = 0.0
 
 
 class FlowRegistry:

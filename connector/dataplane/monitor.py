@@ -5,9 +5,9 @@ A compiled policy's :class:`~policies.Plan` says when a decision can flip
 (``valid_until``). The monitor sleeps until the next such instant (at most
 ``monitor_seconds``), and terminates every live transfer whose agreement no
 longer permits anything: through the control plane, which sends the DSP
-TransferTerminationMessage and then signals the data plane, when a
-:class:`TransferTerminator` is wired in; otherwise by stopping the flow in
-the data plane itself.
+TransferTerminationMessage and then signals the data plane, when it was
+handed a :class:`~connector.signaling.Terminator`; otherwise by stopping the
+flow in the data plane itself.
 """
 
 from __future__ import annotations
@@ -15,25 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
 
 import structlog
 
 from connector.dataplane.flows import Flow, FlowRegistry, FlowState
+from connector.signaling import Terminator
 from servicekit.clock import Clock, system_clock
 
-__all__ = ["PolicyMonitor", "TransferTerminator"]
+__all__ = ["PolicyMonitor"]
 
 _log = structlog.get_logger("connector.dataplane")
-
-
-@runtime_checkable
-class TransferTerminator(Protocol):
-    """What the control plane offers the data plane: end a transfer over DSP."""
-
-    async def terminate_transfer(self, transfer_id: str, *, code: str, reason: str) -> None:
-        """Terminate ``transfer_id`` over DSP, then signal the data plane (``terminate``)."""
-        ...
 
 
 class PolicyMonitor:
@@ -51,7 +42,7 @@ class PolicyMonitor:
         self._stop_flow = stop_flow
         self._clock = clock
         self._max_sleep = max_sleep
-        self.terminator: TransferTerminator | None = None
+        self.terminator: Terminator | None = None
         self._done: set[tuple[str, int]] = set()
         self._wake = asyncio.Event()
         flows.listeners.append(lambda _flow: self._wake.set())

@@ -5,13 +5,19 @@ flow registry, counters, audit log, meter), the byte path's backends, the
 signaling the control plane calls, and the policy monitor. :meth:`flush`
 writes the buffered audit records and the metered usage in **one**
 transaction, audit first: usage is never stored, so never billed, before
-the audit records of its decisions are durable.
+the audit records of its decisions are durable; the usage notices
+(:mod:`.notices`) are queued in the same transaction.
 
-Usage notices go to endpoints an agreement's policy names (``dst:notify``),
-so anyone who writes a policy picks the address: they are sent through
-servicekit's guarded client, which refuses private, link-local and (outside
-``dev``) loopback addresses before connecting. Usage reports go to the
-configured marketplace on the plain client.
+Whoever builds a :class:`DataPlane` hands it, at :meth:`DataPlane.start`, a
+job runner to queue on and a :class:`~connector.signaling.Terminator` (the
+control plane's way to end a transfer over DSP), and registers the jobs of
+:meth:`DataPlane.jobs` on that runner: the connector's app on its control
+plane's runner, the standalone app on its own.
+
+Usage notices go to endpoints an agreement's policy names (``dst:notify``)
+through servicekit's guarded client, which refuses private, link-local and
+(outside ``dev``) loopback addresses before connecting. Usage reports go to
+the configured marketplace on the plain client.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
@@ -36,24 +41,23 @@ from connector.dataplane.counters import Counters
 from connector.dataplane.decision import DecisionEngine, PaymentState
 from connector.dataplane.flows import FlowRegistry
 from connector.dataplane.metering import USAGE_REPORT_JOB, Meter, tmf635_usage
-from connector.dataplane.monitor import PolicyMonitor, TransferTerminator
-from connector.dataplane.settings import DataPlaneSettings
+from connector.dataplane.monitor import PolicyMonitor
+from connector.dataplane.notices import NOTIFY_JOB, Notifier
 from connector.dataplane.signaling import EnforcingSignaling
 from connector.dataplane.sql import Writer
 from connector.dataplane.store.tables import audit as audit_table
 from connector.dataplane.store.tables import audit_head, usage
 from connector.dataplane.tokens import AccessTokens
+from connector.settings import DataPlaneSettings
+from connector.signaling import Terminator
 from identity.signer import Signer
-from servicekit import jobs
-from servicekit.http import AddressRefused, HttpClientConfig, create_client_session
-from servicekit.jobs import Job, JobRunner, PermanentJobError
+from servicekit.http import HttpClientConfig, create_client_session
+from servicekit.jobs import Job, JobHandler, JobRunner, PermanentJobError
 
-__all__ = ["NOTICE_TYPE", "NOTIFY_JOB", "RECEIPT_TYPE", "USAGE_TYPE", "DataPlane"]
+__all__ = ["NOTIFY_JOB", "RECEIPT_TYPE", "USAGE_REPORT_JOB", "USAGE_TYPE", "DataPlane"]
 
 _log = structlog.get_logger("connector.dataplane")
 RECEIPT_TYPE = "usage-receipt+jwt"
-NOTICE_TYPE = "usage-notice+jwt"
-NOTIFY_JOB = "connector.dataplane.notify"
 USAGE_TYPE = "usage+jwt"
 
 
@@ -95,13 +99,14 @@ class DataPlane:
         self.meter = Meter(bucket_seconds=settings.usage_bucket_seconds,
                            grace_seconds=max(settings.usage_grace_seconds,
                                              2 * settings.flush_seconds), clock=clock)
+        self.notifier = Notifier(signer, attempts=settings.usage_report_attempts)
         kwargs: dict[str, Any] = {"payments": payments} if payments is not None else {}
         self.decisions = DecisionEngine(
             tokens=self.tokens, flows=self.flows, counters=self.counters, audit=self.audit,
-            meter=self.meter, clock=clock, locations=settings.locations, **kwargs)
+            meter=self.meter, notifier=self.notifier, clock=clock,
+            locations=settings.locations, **kwargs)
         self.signaling = EnforcingSignaling(self.flows, self.tokens, endpoint=self.endpoint,
                                             ack_timeout=settings.ack_timeout_seconds)
-        self.signaling.plane = self
         self.monitor = PolicyMonitor(self.flows, stop_flow=self.signaling.terminate, clock=clock,
                                      max_sleep=settings.monitor_seconds)
         self.session: aiohttp.ClientSession | None = None
@@ -110,33 +115,28 @@ class DataPlane:
         self._allow_loopback = allow_loopback
         self.backends: Backends | None = None
         self.runner: JobRunner | None = None
-        self._own_runner = False
         self._tasks: list[asyncio.Task[None]] = []
         self._flush_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._reported_at = 0.0
 
-    @property
-    def data_path(self) -> str:
-        """The path of the data endpoint (``/data`` by default)."""
-        return urlsplit(self.endpoint).path.rstrip("/") or "/"
-
-    # --- wiring ----------------------------------------------------------------------
-
-    def attach(self, *, runner: JobRunner | None = None,
-               terminator: TransferTerminator | None = None) -> None:
-        """Use the control plane's job runner and transfer terminator (call before start)."""
-        if runner is not None:
-            self.runner = runner
-            runner.register(USAGE_REPORT_JOB, self._report_usage)
-            runner.register(NOTIFY_JOB, self._notify)
-        self.monitor.terminator = terminator
+    def jobs(self) -> dict[str, JobHandler]:
+        """The data plane's job kinds and their handlers (for the runner it is given)."""
+        return {USAGE_REPORT_JOB: self.report_usage, NOTIFY_JOB: self.notify}
 
     # --- life cycle ------------------------------------------------------------------
 
-    async def start(self, *, own_runner: bool = False) -> None:
-        """Load the flows and start the background loops."""
+    async def start(self, *, runner: JobRunner | None = None,
+                    terminator: Terminator | None = None) -> None:
+        """Load the flows and start the background loops.
+
+        ``runner``: where usage reports and notices are queued (its owner
+        registers :meth:`jobs` and runs it); ``terminator``: how the policy
+        monitor ends a transfer (without one it stops the flow here only).
+        """
         s = self.settings
+        self.runner = runner
+        self.monitor.terminator = terminator
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=min(10.0, s.backend_timeout_seconds),
             sock_read=s.backend_read_timeout_seconds)
@@ -152,11 +152,6 @@ class DataPlane:
                               read_timeout=s.backend_read_timeout_seconds,
                               high_water=s.chunk_bytes)
         self.backends = Backends(pool, chunk_bytes=s.chunk_bytes, file_roots=s.file_roots)
-        if own_runner and self.runner is None:
-            self.runner = JobRunner(self.db, {}, owner=f"dp-{self.flows.worker_id}"[:64])
-            self.runner.register(USAGE_REPORT_JOB, self._report_usage)
-            self.runner.register(NOTIFY_JOB, self._notify)
-            self._own_runner = True
         await self.flows.sync()
         self._stopping.clear()
         self._tasks = [
@@ -166,8 +161,6 @@ class DataPlane:
                                 name="dp-counters"),
             asyncio.create_task(self.monitor.run(self._stopping), name="dp-monitor"),
         ]
-        if self._own_runner and self.runner is not None:
-            await self.runner.start()
 
     async def stop(self) -> None:
         """Stop the loops, hand back reserved uses, write what is buffered."""
@@ -181,8 +174,6 @@ class DataPlane:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._own_runner and self.runner is not None:
-            await self.runner.stop()
         try:
             await self.counters.close()
             await self.flush(checkpoint=True)
@@ -205,59 +196,27 @@ class DataPlane:
                 _log.exception("data_plane_task_failed", task=getattr(work, "__name__", "?"))
 
     async def flush(self, *, checkpoint: bool = False) -> None:
-        """Write buffered audit records and usage in one transaction (audit first)."""
+        """Write buffered audit records, usage and notices in one transaction (audit first)."""
         async with self._flush_lock:
             now = time.monotonic()
             report = self.marketplace_url is not None and now - self._reported_at >= 5.0
-            notices = self.decisions.notices
             if not (self.audit.pending or checkpoint or report or self.meter.has_pending()
-                    or notices):
+                    or self.notifier.has_pending()):
                 return
-            self.decisions.notices = {}
-            try:
-                async with self.writer.begin() as conn:
-                    await self.audit.flush(conn, checkpoint=checkpoint)
-                    queued = await self.meter.flush(conn, report=report)
-                    queued += await self._queue_notices(conn, notices)
-            except BaseException:
-                for key, uses in notices.items():
-                    self.decisions.notices[key] = self.decisions.notices.get(key, 0) + uses
-                raise
+            async with self.writer.begin() as conn:
+                await self.audit.flush(conn, checkpoint=checkpoint)
+                queued = await self.meter.flush(conn, report=report)
+                queued += await self.notifier.flush(conn, at=self.clock())
             if report:
                 self._reported_at = now
             if queued and self.runner is not None:
                 self.runner.wake()
 
-    async def _queue_notices(self, conn: Any,
-                             notices: dict[tuple[str, str, str, str], int]) -> int:
-        """Queue one notification per endpoint and transfer for the uses since the last flush."""
-        at = self.clock()
-        for (agreement_id, transfer_id, consumer_id, endpoint), uses in notices.items():
-            if self.runner is None:
-                break
-            await jobs.enqueue(conn, NOTIFY_JOB, {
-                "endpoint": endpoint, "agreementId": agreement_id, "transferId": transfer_id,
-                "consumer": consumer_id, "uses": uses, "at": at,
-            }, max_attempts=self.settings.usage_report_attempts)
-        return len(notices) if self.runner is not None else 0
-
-    async def _notify(self, job: Job) -> None:
+    async def notify(self, job: Job) -> None:
+        """Send one usage notice (the job of :data:`NOTIFY_JOB`)."""
         if self.guarded_session is None:
             raise RuntimeError("the data plane is not running")
-        payload = dict(job.payload)
-        endpoint = str(payload.pop("endpoint"))
-        document = {"@type": "UsageNotification", "provider": self.signer.did, **payload}
-        signed = self.signer.sign_jwt(document, typ=NOTICE_TYPE)
-        try:
-            async with self.guarded_session.post(
-                endpoint, data=orjson.dumps(document), allow_redirects=False,
-                headers={"Content-Type": "application/json", "X-Notification-Signature": signed},
-            ) as response:
-                if response.status >= 300:
-                    raise RuntimeError(f"the notified party answered {response.status}")
-        except AddressRefused as exc:
-            _log.warning("usage_notice_refused", endpoint=endpoint, detail=exc.detail)
-            raise PermanentJobError(f"the notify endpoint is refused: {exc.detail}") from None
+        await self.notifier.send(self.guarded_session, job)
 
     # --- receipts and reports ----------------------------------------------------------
 
@@ -295,7 +254,8 @@ class DataPlane:
         }
         return {"receipt": self.signer.sign_jwt(body, typ=RECEIPT_TYPE), "content": body}
 
-    async def _report_usage(self, job: Job) -> None:
+    async def report_usage(self, job: Job) -> None:
+        """Send one final bucket's usage to the marketplace (the job of ``USAGE_REPORT_JOB``)."""
         if self.marketplace_url is None or self.session is None:
             raise PermanentJobError("no marketplace is configured")
         payload = job.payload

@@ -26,8 +26,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, Metric
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.dataplane.backends import BackendBroken, SourceRequest
-from connector.dataplane.decision import DataRequest, Denial, Ticket
+from connector.dataplane.backends import BackendBroken, Source, SourceRequest
+from connector.dataplane.decision import DataRequest, DecisionEngine, Denial, Ticket
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.tickets import decode_ticket, encode_ticket
 from servicekit.auth import ApiKeyVerifier, bearer_token
@@ -45,6 +45,8 @@ __all__ = [
 
 DATA_PLANE = web.AppKey("data_plane", DataPlane)
 INTERNAL_KEYS = web.AppKey("data_plane_internal_keys", ApiKeyVerifier)
+#: Where the routes of :func:`add_data_plane_routes` put the data endpoint.
+_DATA_PATH = web.AppKey("data_plane_path", str)
 
 _log = structlog.get_logger("connector.dataplane")
 _TAGS = ["data plane"]
@@ -128,62 +130,100 @@ async def pull(request: web.Request) -> web.StreamResponse:
     return await _stream(request, plane, verdict, data_request)
 
 
+class _Settlement:
+    """How one permitted response ended: settled with the decision engine, and counted, once.
+
+    ``with`` it around everything after the decision. A consumer that goes
+    away (the connection drops, the handler is cancelled) has not received
+    the data whole, so it is no use; nor is anything that fails before
+    :meth:`end` is called.
+    """
+
+    __slots__ = ("_decisions", "_metrics", "_ticket", "error", "failed", "size", "status")
+
+    def __init__(self, decisions: DecisionEngine, metrics: DataPlaneMetrics,
+                 ticket: Ticket) -> None:  # fmt: skip
+        self._decisions = decisions
+        self._metrics = metrics
+        self._ticket = ticket
+        self.status = 500
+        self.size = 0
+        self.failed = True
+        self.error: str | None = "proxy-failed"
+
+    def end(self, status: int, *, failed: bool = False, error: str | None = None) -> None:
+        """The response ended with ``status`` after :attr:`size` bytes."""
+        self.status = status
+        self.failed = failed or status >= 400
+        self.error = error
+
+    def __enter__(self) -> _Settlement:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        gone = kind is not None and issubclass(kind, (ConnectionError, asyncio.CancelledError))
+        if gone:
+            self.status, self.failed, self.error = 499, True, "client-disconnected"
+        self._decisions.settle(self._ticket, status=self.status, size=self.size,
+                               failed=self.failed, error=self.error)
+        if gone:
+            return
+        if self.failed:
+            self._metrics.failed()
+        else:
+            self._metrics.permit(self.size)
+
+
 async def _stream(request: web.Request, plane: DataPlane, ticket: Ticket,
                   data_request: DataRequest) -> web.StreamResponse:  # fmt: skip
-    decisions = plane.decisions
-    metrics = _metrics(request)
     assert ticket.flow is not None
     assert plane.backends is not None
-    try:
-        source = await plane.backends.open(ticket.flow.backend, SourceRequest(
-            method=request.method, path=data_request.path, query=data_request.query,
-            accept=request.headers.get("Accept")))
-    except DataspaceError as error:
-        decisions.settle(ticket, status=error.status, size=0, failed=True, error=error.code)
-        metrics.failed()
-        return problem_response(error, instance=request.path)
+    with _Settlement(plane.decisions, _metrics(request), ticket) as outcome:
+        try:
+            source = await plane.backends.open(ticket.flow.backend, SourceRequest(
+                method=request.method, path=data_request.path, query=data_request.query,
+                accept=request.headers.get("Accept")))
+        except DataspaceError as error:
+            outcome.end(error.status, failed=True, error=error.code)
+            return problem_response(error, instance=request.path)
+        try:
+            return await _send(request, source, ticket, outcome)
+        finally:
+            await source.close()
+
+
+async def _send(request: web.Request, source: Source, ticket: Ticket,
+                outcome: _Settlement) -> web.StreamResponse:  # fmt: skip
     headers = source.headers
     if ticket.headers:
         headers.update(ticket.headers)
-    sent = 0
+    if source.body is not None or request.method == "HEAD":
+        body = source.body if request.method != "HEAD" else None
+        if body is None and source.content_length is not None:
+            headers["Content-Length"] = str(source.content_length)  # what a GET would send
+        outcome.size = len(body or b"")
+        outcome.end(source.status)
+        return web.Response(status=source.status, body=body, headers=headers)
+    stream = web.StreamResponse(status=source.status, headers=headers)
+    if source.content_length is not None:
+        stream.content_length = source.content_length
+    await stream.prepare(request)
     try:
-        if source.body is not None or request.method == "HEAD":
-            body = source.body if request.method != "HEAD" else None
-            if body is None and source.content_length is not None:
-                headers["Content-Length"] = str(source.content_length)  # what a GET would send
-            response = web.Response(status=source.status, body=body, headers=headers)
-            decisions.settle(ticket, status=source.status, size=len(body or b""))
-            metrics.permit(len(body or b""))
-            return response
-        stream = web.StreamResponse(status=source.status, headers=headers)
-        if source.content_length is not None:
-            stream.content_length = source.content_length
-        await stream.prepare(request)
-        try:
-            async for chunk in source.chunks():
-                await stream.write(chunk)
-                sent += len(chunk)
-        except BackendBroken as exc:
-            # Headers are gone; the only honest signal left is to cut the connection
-            # short (no final chunk, or fewer bytes than announced).
-            _log.warning("backend_failed_mid_stream", transfer=ticket.transfer_id,
-                         sent=sent, error=str(exc))
-            decisions.settle(ticket, status=502, size=sent, failed=True,
-                             error="backend-broke-mid-stream")
-            metrics.failed()
-            if request.transport is not None:
-                request.transport.close()
-            return stream
-        await stream.write_eof()
-        decisions.settle(ticket, status=source.status, size=sent)
-        metrics.permit(sent)
+        async for chunk in source.chunks():
+            await stream.write(chunk)
+            outcome.size += len(chunk)
+    except BackendBroken as exc:
+        # Headers are gone; the only honest signal left is to cut the connection
+        # short (no final chunk, or fewer bytes than announced).
+        _log.warning("backend_failed_mid_stream", transfer=ticket.transfer_id,
+                     sent=outcome.size, error=str(exc))
+        outcome.end(502, failed=True, error="backend-broke-mid-stream")
+        if request.transport is not None:
+            request.transport.close()
         return stream
-    except (ConnectionError, asyncio.CancelledError):
-        # the consumer went away: not delivered whole, so not a use
-        decisions.settle(ticket, status=499, size=sent, failed=True, error="client-disconnected")
-        raise
-    finally:
-        await source.close()
+    await stream.write_eof()
+    outcome.end(source.status)
+    return stream
 
 
 # --- tokens and receipts ----------------------------------------------------------------
@@ -283,7 +323,7 @@ async def decide(request: web.Request) -> web.Response:
         body = await parse_body(request, DecideIn)
     else:
         path, query = _split_uri(request.headers.get("X-Original-URI", ""),
-                                 plane.data_path)
+                                 request.app[_DATA_PATH])
         body = DecideIn(token=bearer_token(request),
                         method=request.headers.get("X-Original-Method", "GET"),
                         path=path, query=query,
@@ -310,12 +350,9 @@ async def settle(request: web.Request) -> web.Response:
     _internal(request)
     body = await parse_body(request, SettleIn)
     ticket = decode_ticket(body.ticket)
-    plane = _plane(request)
-    plane.decisions.settle(ticket, status=body.status, size=body.bytes, failed=body.failed)
-    if body.failed or body.status >= 400:
-        _metrics(request).failed()
-    else:
-        _metrics(request).permit(body.bytes)
+    with _Settlement(_plane(request).decisions, _metrics(request), ticket) as outcome:
+        outcome.size = body.bytes
+        outcome.end(body.status, failed=body.failed)
     return web.Response(status=204)
 
 
@@ -326,9 +363,10 @@ def add_data_plane_routes(app: web.Application, data_path: str, *, internal: boo
     ``public``: the data path, refresh and receipt (what consumers call);
     ``internal``: decide and settle (what a front in front of the byte path calls).
     """
+    base = "/" + data_path.strip("/")
+    app[_DATA_PATH] = base
     if public:
-        base = "/" + data_path.strip("/")
-        for path in (base, base + "/{tail:.*}"):
+        for path in (base, base.rstrip("/") + "/{tail:.*}"):
             app.router.add_get(path, pull)
         app.router.add_post("/dataplane/refresh", refresh)
         app.router.add_get("/dataplane/receipt", receipt)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from connector.app import create_app
 from connector.dataplane.web import DATA_PLANE
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
@@ -137,3 +141,22 @@ async def _provider_transfer(provider: RunningConnector, http: aiohttp.ClientSes
     items = (await provider.api(http, "GET", "/api/v1/transfers?role=provider",
                                 expect=200))["items"]
     return str(items[0]["id"])
+
+
+async def test_a_start_up_that_fails_after_the_data_plane_started_stops_it(
+    stores: StoreFactory, tmp_path: Path
+) -> None:
+    # the management port is taken (without SO_REUSEPORT), so serving it fails after the
+    # data plane has started; cleaning up the half-started app must stop the data plane
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = connector_settings("provider", tmp_path, stores(), signaling="data-plane",
+                                      management_port=taken.getsockname()[1])
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        with pytest.raises(OSError, match="in use"):
+            await runner.setup()
+        await runner.cleanup()
+    running = [t.get_name() for t in asyncio.all_tasks()
+               if t.get_name().startswith("dp-") and not t.done()]
+    assert running == []
