@@ -131,8 +131,8 @@ class Party(_Model):
         return self.source or self.uid
 
 
-class Duty(_Model):
-    """A duty of a permission, a policy obligation, or a consequence/remedy."""
+class _Rule(_Model):
+    """What every rule has: an action over an asset, between parties, under constraints."""
 
     uid: str | None = None
     action: Action | None = None
@@ -140,7 +140,6 @@ class Duty(_Model):
     assigner: Party | None = None
     assignee: Party | None = None
     constraints: tuple[ConstraintNode, ...] = ()
-    consequences: tuple[Duty, ...] = ()
     parties: dict[str, Party] = {}
     """Party functions such as ``attributedParty`` or ``informedParty``."""
     extras: dict[str, Any] = {}
@@ -148,48 +147,26 @@ class Duty(_Model):
 
     @property
     def key(self) -> str:
-        """How request contexts refer to this duty's state: its ``@id``, else its path."""
+        """The rule's ``@id``, else its JSON pointer (how request contexts name a duty)."""
         return self.uid or self.path
 
 
-class Permission(_Model):
+class Duty(_Rule):
+    """A duty of a permission, a policy obligation, or a consequence/remedy."""
+
+    consequences: tuple[Duty, ...] = ()
+
+
+class Permission(_Rule):
     """The ability to perform an action over an asset, possibly with duties."""
 
-    uid: str | None = None
-    action: Action | None = None
-    target: Asset | None = None
-    assigner: Party | None = None
-    assignee: Party | None = None
-    constraints: tuple[ConstraintNode, ...] = ()
     duties: tuple[Duty, ...] = ()
-    parties: dict[str, Party] = {}
-    extras: dict[str, Any] = {}
-    path: str = ""
-
-    @property
-    def key(self) -> str:
-        """The rule's ``@id``, else its JSON pointer."""
-        return self.uid or self.path
 
 
-class Prohibition(_Model):
+class Prohibition(_Rule):
     """The inability to perform an action over an asset."""
 
-    uid: str | None = None
-    action: Action | None = None
-    target: Asset | None = None
-    assigner: Party | None = None
-    assignee: Party | None = None
-    constraints: tuple[ConstraintNode, ...] = ()
     remedies: tuple[Duty, ...] = ()
-    parties: dict[str, Party] = {}
-    extras: dict[str, Any] = {}
-    path: str = ""
-
-    @property
-    def key(self) -> str:
-        """The rule's ``@id``, else its JSON pointer."""
-        return self.uid or self.path
 
 
 class Policy(_Model):
