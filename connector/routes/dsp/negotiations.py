@@ -11,7 +11,7 @@ from connector.routes.dsp.common import peek_offer_id
 from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
 from connector.services.negotiations import NegotiationService
 
-__all__ = ["routes"]
+__all__ = ["API", "routes"]
 
 routes = web.RouteTableDef()
 _N = NegotiationService
@@ -27,7 +27,8 @@ async def _counter_needs(service: NegotiationService, request: web.Request) -> f
     return await service.credentials_for_negotiation(request.match_info["pid"])
 
 
-add_endpoints(routes, ProcessApi(
+#: One entry per spec endpoint of this process kind.
+API = ProcessApi(
     tags=["dsp-negotiation"],
     service=attrgetter("negotiations"),
     state=messages.contract_negotiation,
@@ -71,4 +72,5 @@ add_endpoints(routes, ProcessApi(
                  "Consumer: the agreement (ContractAgreementMessage)",
                  "The provider's agreement.", _N.on_agreement, "ContractAgreementMessage"),
     ],
-))
+)
+add_endpoints(routes, API)

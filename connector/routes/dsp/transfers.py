@@ -10,13 +10,14 @@ from connector.protocol import messages
 from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
 from connector.services.transfers import TransferService
 
-__all__ = ["routes"]
+__all__ = ["API", "routes"]
 
 routes = web.RouteTableDef()
 _T = TransferService
 
 
-add_endpoints(routes, ProcessApi(
+#: One entry per spec endpoint of this process kind.
+API = ProcessApi(
     tags=["dsp-transfer"],
     service=attrgetter("transfers"),
     state=messages.transfer_process,
@@ -45,4 +46,5 @@ add_endpoints(routes, ProcessApi(
                  "The counter-party terminated the transfer.",
                  _T.on_termination, "TransferTerminationMessage"),
     ],
-))
+)
+add_endpoints(routes, API)
