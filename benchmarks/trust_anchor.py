@@ -40,7 +40,7 @@ import aiohttp  # noqa: E402
 from identity.service_identity import ServiceIdentity  # noqa: E402
 from servicekit import jobs  # noqa: E402
 from servicekit.db import create_engine, migrate  # noqa: E402
-from trust_anchor.issuance import Issuer  # noqa: E402
+from trust_anchor.services.issuer import Issuer  # noqa: E402
 from trust_anchor.store import MIGRATIONS, VERSION_TABLE  # noqa: E402
 
 SUBJECT = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"

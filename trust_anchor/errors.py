@@ -1,13 +1,40 @@
-"""Errors the trust anchor raises, each a servicekit family with a stable code."""
+"""Errors the trust anchor raises, each a servicekit family with a stable code.
+
+::
+
+    servicekit.errors.DataspaceError
+    ├── InvalidRequest (400)
+    │   ├── OAuthError              the OID4VCI error codes (invalid_grant, invalid_proof...)
+    │   └── NotVerified             VC-API verify: ``verified: false`` with the reason
+    ├── Unauthorized (401)
+    │   ├── ChallengeInvalid        challenge-invalid
+    │   ├── ProofInvalid            proof-invalid
+    │   └── OAuthUnauthorized       invalid_token
+    ├── Forbidden (403)
+    │   └── NotOperator             operator-only
+    ├── NotFound (404)
+    │   └── ParticipantNotFound     participant-not-found
+    └── Conflict (409)
+        └── ApplicationExists       application-exists
+
+A caller's self-issued token that does not verify stays an
+:class:`identity.errors.VerificationError` (401, its own code). The one error
+middleware renders them all; the OID4VCI endpoints render the OAuth ones in
+the OAuth shape.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from identity.errors import VerificationError
 from servicekit.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 
 __all__ = [
     "ApplicationExists",
     "ChallengeInvalid",
     "NotOperator",
+    "NotVerified",
     "OAuthError",
     "OAuthUnauthorized",
     "ParticipantNotFound",
@@ -61,3 +88,24 @@ class NotOperator(Forbidden):
     """The caller is authenticated but not the operator."""
 
     default_code = "operator-only"
+
+
+class NotVerified(InvalidRequest):
+    """VC-API: the credential or presentation given to verify does not (400).
+
+    The problem body is also a VC-API verification result: ``verified:
+    false``, no ``checks``, and the reason in ``errors`` (with the JSON
+    ``pointer`` of a data-model refusal).
+    """
+
+    title = "Verification failed"
+
+    @classmethod
+    def of(cls, exc: VerificationError) -> NotVerified:
+        """The VC-API answer to a failed verification."""
+        error: dict[str, Any] = {"code": exc.code, "message": exc.detail}
+        pointer = exc.extra.get("pointer")
+        if isinstance(pointer, str):
+            error["pointer"] = pointer
+        result = {"verified": False, "checks": [], "warnings": [], "errors": [error]}
+        return cls(exc.detail, code=exc.code, extra={**exc.extra, **result})

@@ -9,18 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
+from servicekit.paging import page_size
 from servicekit.web import json_response, parse_body
+from trust_anchor.domain.oid4vci import credential_offer, offer_uri
 from trust_anchor.domain.participants import ApplicationState
-from trust_anchor.errors import ParticipantNotFound
-from trust_anchor.registry import IssuerType, attribute_of
-from trust_anchor.routes import operator_only
-from trust_anchor.routes.views import ApplicationView, credential_offer, offer_uri
-from trust_anchor.state import ONBOARDING, REGISTRY, TA_SETTINGS
-from trust_anchor.store import participants as participant_store
-from trust_anchor.store import registry as registry_store
-from trust_anchor.store.app_db import engine_of
+from trust_anchor.domain.registry import IssuerType, attribute_of
+from trust_anchor.routes import operator_only, services, settings
+from trust_anchor.routes.views import ApplicationView
 
-__all__ = ["setup"]
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
 
 _ACTOR = "operator"
 
@@ -84,6 +83,7 @@ async def _decision(request: web.Request, *, required: bool = False) -> str | No
     return parsed.reason
 
 
+@routes.get("/admin/applications")
 @operation("List applications (operator)", tags=["admin"], security="bearer",
            parameters=[{"name": "state", "in": "query", "schema": {"type": "string"}},
                        {"name": "after", "in": "query", "schema": {"type": "string"}},
@@ -98,47 +98,37 @@ async def list_applications(request: web.Request) -> web.Response:
             states.append(ApplicationState(raw))
         except ValueError:
             raise InvalidRequest(f"unknown state {raw!r}", code="invalid-state") from None
-    limit_raw = request.query.get("limit", "50")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 200:
-        raise InvalidRequest("limit must be 1 to 200", code="invalid-page-size")
-    limit = int(limit_raw)
-    async with engine_of(request).connect() as conn:
-        rows = await participant_store.list_participants(
-            conn, states=states or None, after=request.query.get("after"), limit=limit + 1
-        )
-    page = rows[:limit]
+    limit = page_size(request, maximum=200, code="invalid-page-size")
+    page, next_after = await services(request).registry.participants(
+        states, after=request.query.get("after"), limit=limit)
     return json_response(ApplicationPage(
-        items=[ApplicationView.of_application(p) for p in page],
-        next_after=page[-1].id if len(rows) > limit and page else None,
-    ))
+        items=[ApplicationView.of_application(p) for p in page], next_after=next_after))
 
 
+@routes.get("/admin/applications/{application_id}")
 @operation("One application with its audit trail (operator)", tags=["admin"],
            security="bearer", responses={200: ApplicationView})
 @operator_only
 async def get_application(request: web.Request) -> web.Response:
     """The application and every transition it went through."""
-    participant_id = request.match_info["application_id"]
-    async with engine_of(request).connect() as conn:
-        participant = await participant_store.get_participant(conn, participant_id)
-        audit = await participant_store.audit_trail(conn, participant_id)
-    return json_response(ApplicationView.of_application(participant, audit))
+    reviewed = await services(request).onboarding.reviewed(request.match_info["application_id"])
+    return json_response(ApplicationView.of_application(reviewed.participant, reviewed.audit))
 
 
+@routes.post("/admin/applications/{application_id}/approve")
 @operation("Approve an application and issue its membership credential (operator)",
            tags=["admin"], security="bearer", request=Decision, responses={200: ApprovalResult})
 @operator_only
 async def approve(request: web.Request) -> web.Response:
     """SUBMITTED → APPROVED → ACTIVE, with a credential offer to collect."""
     reason = await _decision(request)
-    approved = await request.config_dict[ONBOARDING].approve(
-        request.match_info["application_id"], actor=_ACTOR, reason=reason
-    )
-    base = request.config_dict[TA_SETTINGS].base_url
-    async with engine_of(request).connect() as conn:
-        audit = await participant_store.audit_trail(conn, approved.participant.id)
+    onboarding = services(request).onboarding
+    approved = await onboarding.approve(request.match_info["application_id"], actor=_ACTOR,
+                                        reason=reason)
+    base = settings(request).base_url
+    reviewed = await onboarding.reviewed(approved.participant.id)
     return json_response(ApprovalResult(
-        application=ApplicationView.of_application(approved.participant, audit),
+        application=ApplicationView.of_application(reviewed.participant, reviewed.audit),
         credential_id=approved.credential_id,
         credential_offer_uri=offer_uri(base, approved.offer_id),
         credential_offer=credential_offer(base, approved.configuration_id,
@@ -157,60 +147,39 @@ def _transition(name: str) -> Any:
     @operator_only
     async def handler(request: web.Request) -> web.Response:
         reason = await _decision(request, required=required)
-        participant_id = request.match_info["application_id"]
-        participant = await getattr(request.config_dict[ONBOARDING], name)(
-            participant_id, actor=_ACTOR, reason=reason
-        )
-        async with engine_of(request).connect() as conn:
-            audit = await participant_store.audit_trail(conn, participant.id)
-        return json_response(ApplicationView.of_application(participant, audit))
+        onboarding = services(request).onboarding
+        participant = await getattr(onboarding, name)(
+            request.match_info["application_id"], actor=_ACTOR, reason=reason)
+        reviewed = await onboarding.reviewed(participant.id)
+        return json_response(ApplicationView.of_application(reviewed.participant,
+                                                            reviewed.audit))
 
     handler.__name__ = name
     handler.__doc__ = f"{name.capitalize()} a participant; the transition is audited."
     return handler
 
 
+for _name in ("reject", "suspend", "reinstate", "revoke"):
+    routes.post(f"/admin/applications/{{application_id}}/{_name}")(_transition(_name))
+
+
+@routes.put("/admin/issuers/{did}")
 @operation("Accredit an issuer in the trusted-issuers registry (operator)", tags=["admin"],
            security="bearer", request=IssuerUpdate, responses={200: {"type": "object"}})
 @operator_only
 async def put_issuer(request: web.Request) -> web.Response:
     """Create or replace the registry entry of a DID as TAO or TI for some types."""
     body = await parse_body(request, IssuerUpdate)
-    if body.issuerType not in (IssuerType.TAO, IssuerType.TI):
-        raise InvalidRequest("the operator accredits TAO or TI issuers",
-                             code="issuer-type-invalid")
-    did = request.match_info["did"]
-    if not did.startswith("did:"):
-        raise InvalidRequest("the path must name a DID", code="did-malformed")
-    async with engine_of(request).begin() as conn:
-        record = await request.config_dict[REGISTRY].put(conn, did, body.issuerType,
-                                                         body.credentialTypes)
+    record = await services(request).registry.accredit(
+        request.match_info["did"], body.issuerType, body.credentialTypes)
     return json_response({"did": record.did, "attributes": [attribute_of(record)]})
 
 
+@routes.delete("/admin/issuers/{did}")
 @operation("Revoke an issuer's accreditation (operator)", tags=["admin"], security="bearer",
            responses={200: {"type": "object"}})
 @operator_only
 async def revoke_issuer(request: web.Request) -> web.Response:
     """Mark the issuer ``Revoked``: relying parties stop trusting what it issues."""
-    did = request.match_info["did"]
-    registry = request.config_dict[REGISTRY]
-    async with engine_of(request).begin() as conn:
-        record = await registry_store.get_issuer(conn, did)
-        if record is None:
-            raise ParticipantNotFound(f"{did} is not in the registry")
-        if record.issuer_type == IssuerType.ROOT_TAO:
-            raise InvalidRequest("the RootTAO cannot be revoked", code="root-tao-reserved")
-        record = await registry.put(conn, did, IssuerType.REVOKED, record.credential_types)
+    record = await services(request).registry.revoke(request.match_info["did"])
     return json_response({"did": record.did, "attributes": [attribute_of(record)]})
-
-
-def setup(app: web.Application) -> None:
-    """Register the routes."""
-    app.router.add_get("/admin/applications", list_applications)
-    app.router.add_get("/admin/applications/{application_id}", get_application)
-    app.router.add_post("/admin/applications/{application_id}/approve", approve)
-    for name in ("reject", "suspend", "reinstate", "revoke"):
-        app.router.add_post(f"/admin/applications/{{application_id}}/{name}", _transition(name))
-    app.router.add_put("/admin/issuers/{did}", put_issuer)
-    app.router.add_delete("/admin/issuers/{did}", revoke_issuer)

@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.auth import bearer_token, hash_api_key
-from servicekit.errors import Unauthorized
+from servicekit.auth import bearer_token
 from servicekit.openapi import operation
 from servicekit.web import json_response, parse_body
 from trust_anchor.domain.participants import Application, ApplicationState
+from trust_anchor.keys import API_KEYS, IDENTITY
+from trust_anchor.routes import services
 from trust_anchor.routes.views import ApplicationView
-from trust_anchor.state import ADMIN_KEYS, IDENTITY, ONBOARDING
-from trust_anchor.store import participants as participant_store
-from trust_anchor.store.app_db import engine_of
 
-__all__ = ["setup"]
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
 
 
 class ChallengeRequest(BaseModel):
@@ -57,12 +57,13 @@ class ApplicationCreated(BaseModel):
     location: str
 
 
+@routes.post("/applications/challenge")
 @operation("Get a challenge that proves control of the applying DID", tags=["onboarding"],
            request=ChallengeRequest, responses={201: ChallengeResponse})
 async def challenge(request: web.Request) -> web.Response:
     """Hand out a single-use challenge for a DID."""
     body = await parse_body(request, ChallengeRequest)
-    nonce, expires_at = await request.config_dict[ONBOARDING].challenge(body.did)
+    nonce, expires_at = await services(request).onboarding.challenge(body.did)
     return json_response(
         ChallengeResponse(challenge=nonce, audience=request.config_dict[IDENTITY].did,
                           expires_at=datetime.fromtimestamp(expires_at, UTC)),
@@ -70,13 +71,14 @@ async def challenge(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/applications")
 @operation("Apply to join the data space", tags=["onboarding"], request=ApplicationRequest,
            responses={201: ApplicationCreated})
 async def apply(request: web.Request) -> web.Response:
     """Store an application after checking the proof of DID control."""
     body = await parse_body(request, ApplicationRequest)
     application = Application.model_validate(body.model_dump(exclude={"proof"}))
-    applied = await request.config_dict[ONBOARDING].apply(application, body.proof)
+    applied = await services(request).onboarding.apply(application, body.proof)
     location = f"/applications/{applied.participant.id}"
     return json_response(
         ApplicationCreated(id=applied.participant.id, state=applied.participant.state,
@@ -86,39 +88,18 @@ async def apply(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/applications/{application_id}")
 @operation("Follow an application (applicant's status token or operator key)",
            tags=["onboarding"], responses={200: ApplicationView})
 async def get_application(request: web.Request) -> web.Response:
     """The application, its audit trail, and the credential offer once approved."""
-    participant_id = request.match_info["application_id"]
     token = bearer_token(request)
-    engine = engine_of(request)
-    async with engine.connect() as conn:
-        stored = await participant_store.status_token_hash(conn, participant_id)
-        is_operator = request.config_dict[ADMIN_KEYS].verify(token)
-        if not is_operator and (stored is None or token is None or
-                                hash_api_key(token) != stored):
-            # Same answer for "no such application" and "not yours".
-            raise Unauthorized("present the application's status token",
-                               code="status-token-required")
-        participant = await participant_store.get_participant(conn, participant_id)
-        audit = await participant_store.audit_trail(conn, participant_id)
-    view = ApplicationView.of_application(participant, audit)
-    view = await _with_offer(request, view)
-    return json_response(view)
-
-
-async def _with_offer(request: web.Request, view: ApplicationView) -> ApplicationView:
-    from trust_anchor.routes.oid4vci import pending_offer
-
-    offer = await pending_offer(request, view.id)
+    found = services(request)
+    reviewed = await found.onboarding.followed(
+        request.match_info["application_id"], token,
+        operator=request.config_dict[API_KEYS].verify(token))
+    view = ApplicationView.of_application(reviewed.participant, reviewed.audit)
+    offer = await found.oid4vci.pending_offer(view.id)
     if offer is not None:
         view.credential_offer_uri, view.credential_offer = offer
-    return view
-
-
-def setup(app: web.Application) -> None:
-    """Register the routes."""
-    app.router.add_post("/applications/challenge", challenge)
-    app.router.add_post("/applications", apply)
-    app.router.add_get("/applications/{application_id}", get_application)
+    return json_response(view)

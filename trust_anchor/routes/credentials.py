@@ -19,16 +19,14 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from identity.errors import VerificationError
 from identity.vc import VerifiedCredential
 from servicekit.openapi import operation
-from servicekit.web import PROBLEM_CONTENT_TYPE, json_response, parse_body
-from trust_anchor.routes import operator_only
-from trust_anchor.services import vc_api
-from trust_anchor.state import CREDENTIAL_VERIFIER, ISSUER, PRESENTATION_VERIFIER, TA_SETTINGS
-from trust_anchor.store.app_db import engine_of
+from servicekit.web import json_response, parse_body
+from trust_anchor.routes import operator_only, services
 
-__all__ = ["setup"]
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
 
 
 class IssueOptions(BaseModel):
@@ -82,18 +80,6 @@ class VerificationResult(BaseModel):
     credentials: list[dict[str, Any]] | None = None
 
 
-def _failure(exc: VerificationError) -> web.Response:
-    """``verified: false`` with the reason, as a VerificationResult and as problem+json."""
-    error = {"code": exc.code, "message": exc.detail}
-    pointer = exc.extra.get("pointer")
-    if isinstance(pointer, str):
-        error["pointer"] = pointer
-    body = VerificationResult(verified=False, checks=[], errors=[error]).model_dump(
-        mode="json", exclude_none=True)
-    problem = {**exc.to_problem(), "status": 400, **body}
-    return json_response(problem, status=400, content_type=PROBLEM_CONTENT_TYPE)
-
-
 def _summary(credential: VerifiedCredential) -> dict[str, Any]:
     return {
         "id": credential.id,
@@ -106,6 +92,7 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
     }
 
 
+@routes.post("/credentials/issue")
 @operation("Issue a VC 2.0 credential as given, as an enveloped vc+jwt or with an "
            "eddsa-rdfc-2022 Data Integrity proof (operator only)",
            tags=["vc-api"], request=IssueRequest,
@@ -118,35 +105,27 @@ def _summary(credential: VerifiedCredential) -> dict[str, Any]:
 async def issue(request: web.Request) -> web.Response:
     """Check ``credential`` against the VC 2.0 data model and secure it as the trust anchor."""
     body = await parse_body(request, IssueRequest)
-    settings = request.config_dict[TA_SETTINGS]
-    proof_format = vc_api.choose_proof_format(
-        body.options.proof_format, request.headers.get("Accept"), settings.vc_api_proof_format)
-    async with engine_of(request).begin() as conn:
-        secured = await vc_api.issue(
-            conn, request.config_dict[ISSUER], settings, body.credential,
-            proof_format=proof_format, validity_days=body.options.validity_days)
+    secured = await services(request).vc_api.issue(
+        body.credential, proof_format=body.options.proof_format,
+        accept=request.headers.get("Accept"), validity_days=body.options.validity_days)
     return json_response({"verifiableCredential": secured}, status=201)
 
 
+@routes.post("/credentials/verify")
 @operation("Verify a credential (vc+jwt, enveloped, VC 1.1 JWT or Data Integrity)",
            tags=["vc-api"], request=VerifyCredentialRequest,
            responses={200: VerificationResult, 400: VerificationResult})
 async def verify_credential(request: web.Request) -> web.Response:
     """Check proof, issuer binding, validity period and status."""
     body = await parse_body(request, VerifyCredentialRequest)
-    schemas = vc_api.held_schemas(request.config_dict[TA_SETTINGS])
-    try:
-        verified = await request.config_dict[CREDENTIAL_VERIFIER].verify(
-            body.verifiableCredential, expand=True, schemas=schemas
-        )
-    except VerificationError as exc:
-        return _failure(exc)
+    verified = await services(request).vc_api.verify_credential(body.verifiableCredential)
     return json_response(VerificationResult(
         verified=True, checks=["data-model", "proof", "issuer", "validity", "status"],
         credential=_summary(verified),
     ))
 
 
+@routes.post("/presentations/verify")
 @operation("Verify a presentation and the credentials in it", tags=["vc-api"],
            request=VerifyPresentationRequest,
            responses={200: VerificationResult, 400: VerificationResult})
@@ -159,16 +138,11 @@ async def verify_presentation(request: web.Request) -> web.Response:
     body = await parse_body(request, VerifyPresentationRequest)
     challenge = body.options.get("challenge")
     domain = body.options.get("domain")
-    try:
-        verified = await request.config_dict[PRESENTATION_VERIFIER].verify(
-            body.verifiablePresentation,
-            audience=domain if isinstance(domain, str) else None,
-            nonce=challenge if isinstance(challenge, str) else None,
-            bind_subjects=False,
-            expand=True,
-        )
-    except VerificationError as exc:
-        return _failure(exc)
+    verified = await services(request).vc_api.verify_presentation(
+        body.verifiablePresentation,
+        domain=domain if isinstance(domain, str) else None,
+        challenge=challenge if isinstance(challenge, str) else None,
+    )
     checks = ["data-model", "proof", "credentials"]
     checks += (["domain"] if isinstance(domain, str) else []) + (
         ["challenge"] if isinstance(challenge, str) else [])
@@ -185,10 +159,3 @@ def _subject_ids(credential: VerifiedCredential) -> set[str]:
     subjects = credential.credential.get("credentialSubject")
     items = subjects if isinstance(subjects, list) else [subjects]
     return {s["id"] for s in items if isinstance(s, dict) and isinstance(s.get("id"), str)}
-
-
-def setup(app: web.Application) -> None:
-    """Register the routes."""
-    app.router.add_post("/credentials/issue", issue)
-    app.router.add_post("/credentials/verify", verify_credential)
-    app.router.add_post("/presentations/verify", verify_presentation)

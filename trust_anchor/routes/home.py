@@ -5,14 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from servicekit.home import HomeLink, add_home
-from trust_anchor.state import TA_SETTINGS
+from trust_anchor.settings import TrustAnchorSettings
 
-__all__ = ["setup"]
+__all__ = ["add_root"]
 
 
-def setup(app: web.Application) -> None:
+def add_root(app: web.Application, settings: TrustAnchorSettings) -> None:
     """Register ``GET /``."""
-    settings = app[TA_SETTINGS]
     identity = ([HomeLink(href="/.well-known/did.json", title="DID document")]
                 if settings.did_method == "web" else [])
     add_home(app, service=f"Trust anchor of {settings.operator_name}",

@@ -8,7 +8,9 @@ from aiohttp import web
 
 from servicekit.openapi import operation
 
-__all__ = ["setup"]
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _HEADERS = {
@@ -18,23 +20,21 @@ _HEADERS = {
 }
 
 
-@operation("The operator's web page (HTML)", tags=["operator"],
-           response_content_type="text/html", responses={200: "The page"})
-async def page(_request: web.Request) -> web.Response:
-    """Review, approve, reject, suspend and revoke participants in a browser."""
-    return web.Response(body=(_STATIC / "operator.html").read_bytes(),
-                        content_type="text/html", headers=_HEADERS)
+def _static(path: str, name: str, content_type: str, summary: str, what: str,
+            doc: str) -> None:
+    """Serve ``static/<name>`` at ``path`` with the page's security headers."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(body=(_STATIC / name).read_bytes(), content_type=content_type,
+                            headers=_HEADERS)
+
+    handler.__name__ = name.replace(".", "_")
+    handler.__doc__ = doc
+    routes.get(path)(operation(summary, tags=["operator"], response_content_type=content_type,
+                               responses={200: what})(handler))
 
 
-@operation("The operator page's script", tags=["operator"],
-           response_content_type="text/javascript", responses={200: "The script"})
-async def script(_request: web.Request) -> web.Response:
-    """The page's JavaScript."""
-    return web.Response(body=(_STATIC / "operator.js").read_bytes(),
-                        content_type="text/javascript", headers=_HEADERS)
-
-
-def setup(app: web.Application) -> None:
-    """Register the routes."""
-    app.router.add_get("/operator", page)
-    app.router.add_get("/operator/operator.js", script)
+_static("/operator", "operator.html", "text/html", "The operator's web page (HTML)",
+        "The page", "Review, approve, reject, suspend and revoke participants in a browser.")
+_static("/operator/operator.js", "operator.js", "text/javascript",
+        "The operator page's script", "The script", "The page's JavaScript.")

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from trust_anchor.domain.participants import AuditEvent, Participant
 
-__all__ = [
-    "ApplicationView",
-    "ParticipantView",
-    "credential_offer",
-    "offer_uri",
-]
+__all__ = ["ApplicationView", "ParticipantView"]
 
 
 class ParticipantView(BaseModel):
@@ -70,30 +64,3 @@ class ApplicationView(ParticipantView):
             updated_at=participant.updated_at,
             audit=audit,
         )
-
-
-def credential_offer(
-    base_url: str, configuration_id: str, code: str | None, tx_code: bool
-) -> dict[str, Any]:
-    """An OID4VCI credential offer for a pre-authorized code."""
-    grant: dict[str, Any] = {}
-    if code is not None:
-        grant["pre-authorized_code"] = code
-    if tx_code:
-        grant["tx_code"] = {
-            "input_mode": "numeric",
-            "length": 6,
-            "description": "The six digits the data-space operator gave you.",
-        }
-    return {
-        "credential_issuer": base_url,
-        "credential_configuration_ids": [configuration_id],
-        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": grant},
-    }
-
-
-def offer_uri(base_url: str, offer_id: str) -> str:
-    """The ``openid-credential-offer://`` URI that points at an offer by reference."""
-    return "openid-credential-offer://?credential_offer_uri=" + quote(
-        f"{base_url}/oid4vci/offers/{offer_id}", safe=""
-    )

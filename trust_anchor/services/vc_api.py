@@ -1,5 +1,10 @@
 """VC-API use cases: secure a caller's credential as given, verify credentials and presentations.
 
+:class:`VcApi` is what the routes call. A credential or presentation that
+does not verify is the caller's answer, not a failure of the request to be
+authenticated: it is raised as :class:`~trust_anchor.errors.NotVerified`
+(400, ``verified: false``) rather than as a 401.
+
 ``issue`` checks the credential against the VC 2.0 data model
 (:mod:`identity.vc_model`, JSON-LD expansion included), adds only what the
 issuer must (its own ``issuer`` when absent; revocation and suspension
@@ -15,24 +20,28 @@ import copy
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.data_integrity import EDDSA_RDFC_2022
-from identity.errors import DataModelError
-from identity.vc import envelope_credential, format_datetime, issuer_id
+from identity.errors import DataModelError, VerificationError
+from identity.vc import VerifiedCredential, envelope_credential, format_datetime, issuer_id
 from identity.vc_model import SchemaStore, parse_datetime_stamp, validate_credential
+from identity.vc_verify import CredentialVerifier
+from identity.vp import PresentationVerifier, VerifiedPresentation
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
-from trust_anchor.dcp_issuance import credential_schema
-from trust_anchor.issuance import VC_JWT, Issuer
+from trust_anchor.domain.credentials import credential_schema
+from trust_anchor.errors import NotVerified
+from trust_anchor.services.issuer import VC_JWT, Issuer
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store.credentials import get_credential
 
-__all__ = ["ACCEPT_FORMATS", "choose_proof_format", "held_schemas", "issue"]
+__all__ = ["ACCEPT_FORMATS", "VcApi", "choose_proof_format", "held_schemas", "issue"]
 
 #: ``Accept`` media types that choose a proof format.
 ACCEPT_FORMATS: Mapping[str, str] = {
@@ -154,3 +163,45 @@ async def issue(
         return envelope_credential(token)
     secured: dict[str, Any] = json.loads(token)
     return secured
+
+
+@dataclass(frozen=True, eq=False)
+class VcApi:
+    """Issue as the trust anchor; verify credentials and presentations for anyone."""
+
+    engine: AsyncEngine
+    settings: TrustAnchorSettings
+    issuer: Issuer
+    credentials: CredentialVerifier
+    presentations: PresentationVerifier
+
+    async def issue(self, credential: Mapping[str, Any], *, proof_format: str | None,
+                    accept: str | None, validity_days: int | None) -> dict[str, Any]:
+        """Secure ``credential`` (see :func:`issue`) in the format asked for, or the default."""
+        chosen = choose_proof_format(proof_format, accept, self.settings.vc_api_proof_format)
+        async with self.engine.begin() as conn:
+            return await issue(conn, self.issuer, self.settings, credential,
+                               proof_format=chosen, validity_days=validity_days)
+
+    async def verify_credential(self, credential: dict[str, Any] | str) -> VerifiedCredential:
+        """Proof, issuer binding, data model (and held schemas), validity period and status."""
+        try:
+            return await self.credentials.verify(
+                credential, expand=True, schemas=held_schemas(self.settings))
+        except VerificationError as exc:
+            raise NotVerified.of(exc) from None
+
+    async def verify_presentation(self, presentation: dict[str, Any] | str, *,
+                                  domain: str | None, challenge: str | None
+                                  ) -> VerifiedPresentation:
+        """The holder's signature, ``challenge`` (nonce), ``domain`` (audience), credentials.
+
+        Whether the credentials are about the holder is the relying party's
+        question, not the data model's: the caller reports it.
+        """
+        try:
+            return await self.presentations.verify(
+                presentation, audience=domain, nonce=challenge, bind_subjects=False,
+                expand=True)
+        except VerificationError as exc:
+            raise NotVerified.of(exc) from None

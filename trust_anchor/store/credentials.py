@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from identity.status_list import MIN_LIST_LENGTH, StatusList
 from servicekit.errors import NotFound
 from servicekit.ids import new_id
+from trust_anchor.store.rows import record
 from trust_anchor.store.tables import issued_credentials, status_lists
 
 __all__ = [
@@ -131,22 +131,6 @@ async def record_credential(conn: AsyncConnection, credential: IssuedCredential)
     return True
 
 
-def _credential(row: Any) -> IssuedCredential:
-    return IssuedCredential(
-        id=row.id,
-        participant_id=row.participant_id,
-        subject_did=row.subject_did,
-        credential_type=row.credential_type,
-        token=row.token,
-        issued_at=row.issued_at,
-        valid_until=row.valid_until,
-        revocation_list=row.revocation_list,
-        revocation_index=row.revocation_index,
-        suspension_list=row.suspension_list,
-        suspension_index=row.suspension_index,
-    )
-
-
 async def get_credential(conn: AsyncConnection, credential_id: str) -> IssuedCredential:
     """The issued credential ``credential_id``."""
     row = (
@@ -156,7 +140,7 @@ async def get_credential(conn: AsyncConnection, credential_id: str) -> IssuedCre
     ).first()
     if row is None:
         raise NotFound(f"no credential {credential_id}", code="credential-not-found")
-    return _credential(row)
+    return record(IssuedCredential, row)
 
 
 async def credentials_of(
@@ -168,7 +152,7 @@ async def credentials_of(
         query = query.where(issued_credentials.c.participant_id == participant_id)
     if subject_did is not None:
         query = query.where(issued_credentials.c.subject_did == subject_did)
-    return [_credential(r) for r in (await conn.execute(query)).all()]
+    return [record(IssuedCredential, r) for r in (await conn.execute(query)).all()]
 
 
 async def get_status_list(conn: AsyncConnection, list_id: str) -> StatusListRow:
@@ -178,8 +162,7 @@ async def get_status_list(conn: AsyncConnection, list_id: str) -> StatusListRow:
     ).first()
     if row is None:
         raise NotFound(f"no status list {list_id}", code="status-list-not-found")
-    return StatusListRow(id=row.id, purpose=row.purpose, bits=bytes(row.bits),
-                         version=row.version, updated_at=row.updated_at)
+    return record(StatusListRow, row, bits=bytes(row.bits))
 
 
 async def set_status(

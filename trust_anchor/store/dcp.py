@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.errors import NotFound
+from trust_anchor.store.rows import record
 from trust_anchor.store.tables import dcp_requests
 
 __all__ = ["DcpRequest", "get_request", "insert_request", "record_issued", "settle_request"]
@@ -30,10 +31,8 @@ class DcpRequest:
 
 
 def _request(row: Any) -> DcpRequest:
-    return DcpRequest(id=row.id, holder_pid=row.holder_pid, holder_did=row.holder_did,
-                      credential_ids=json.loads(row.credential_ids), status=row.status,
-                      error=row.error,
-                      issued=json.loads(row.issued) if row.issued is not None else None)
+    return record(DcpRequest, row, credential_ids=json.loads(row.credential_ids),
+                  issued=json.loads(row.issued) if row.issued is not None else None)
 
 
 async def insert_request(conn: AsyncConnection, request: DcpRequest, at: datetime) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from trust_anchor.store.rows import record
 from trust_anchor.store.tables import credential_offers, nonces
 
 __all__ = [
@@ -55,17 +56,7 @@ class Offer:
 
 
 def _offer(row: Any) -> Offer:
-    return Offer(
-        id=row.id,
-        participant_id=row.participant_id,
-        credential_id=row.credential_id,
-        configuration_id=row.configuration_id,
-        has_tx_code=row.tx_code_hash is not None,
-        expires_at=row.expires_at,
-        code_used_at=row.code_used_at,
-        access_token_expires_at=row.access_token_expires_at,
-        delivered_at=row.delivered_at,
-    )
+    return record(Offer, row, has_tx_code=row.tx_code_hash is not None)
 
 
 async def create_offer(

@@ -11,9 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.errors import IllegalTransition
-from servicekit.statemachine import TransitionTable
 from trust_anchor.domain.participants import (
-    ONBOARDING,
     Application,
     ApplicationState,
     AuditEvent,
@@ -27,13 +25,14 @@ from trust_anchor.store.tables import audit_events, challenges, participants
 __all__ = [
     "audit_trail",
     "consume_challenge",
+    "find_by_did",
     "get_participant",
     "insert_application",
     "list_participants",
     "participant_by_did",
     "save_challenge",
+    "set_state",
     "status_token_hash",
-    "transition",
 ]
 
 
@@ -76,10 +75,10 @@ async def insert_application(
     participant_id: str,
     application: Application,
     token_hash: str,
+    state: ApplicationState,
     at: datetime,
 ) -> Participant:
-    """Store a new application in SUBMITTED and audit it."""
-    state = ONBOARDING.check(None, ApplicationState.SUBMITTED)
+    """Store a new application in ``state`` (the initial one) and audit it."""
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -129,17 +128,23 @@ async def status_token_hash(conn: AsyncConnection, participant_id: str) -> str |
     ).scalar()
 
 
-async def participant_by_did(conn: AsyncConnection, did: str) -> Participant:
-    """The live (not rejected) participant with ``did``."""
+async def find_by_did(conn: AsyncConnection, did: str) -> Participant | None:
+    """The live (not rejected) participant with ``did``, if any."""
     row = (
         await conn.execute(
             sa.select(participants)
             .where(participants.c.did == did, participants.c.state != "rejected")
         )
     ).first()
-    if row is None:
+    return _participant(row) if row is not None else None
+
+
+async def participant_by_did(conn: AsyncConnection, did: str) -> Participant:
+    """The live (not rejected) participant with ``did``."""
+    participant = await find_by_did(conn, did)
+    if participant is None:
         raise ParticipantNotFound(f"no participant with DID {did}")
-    return _participant(row)
+    return participant
 
 
 async def list_participants(
@@ -159,36 +164,33 @@ async def list_participants(
     return [_participant(r) for r in rows]
 
 
-async def transition(
+async def set_state(
     conn: AsyncConnection,
-    participant_id: str,
+    current: Participant,
     target: ApplicationState,
     *,
     actor: str,
     reason: str | None,
     at: datetime,
-    table: TransitionTable[ApplicationState] = ONBOARDING,
-) -> tuple[Participant, ApplicationState]:
-    """Move a participant to ``target`` (checked), audit it; returns it and the old state.
+) -> Participant:
+    """Move ``current`` (read ``for_update``) to ``target`` and audit it.
 
-    The row is locked for the rest of the transaction, so two operators
-    approving at once cannot both succeed.
+    The caller has checked the transition against the state machine; the
+    update only lands while the stored state is still ``current.state``.
     """
-    current = await get_participant(conn, participant_id, for_update=True)
-    table.check(current.state, target)
     values: dict[str, Any] = {"state": str(target), "updated_at": at}
     if target is ApplicationState.ACTIVE and current.member_since is None:
         values["member_since"] = at
     result = await conn.execute(
         participants.update()
-        .where(participants.c.id == participant_id, participants.c.state == str(current.state))
+        .where(participants.c.id == current.id, participants.c.state == str(current.state))
         .values(**values)
     )
     if result.rowcount != 1:
         # SQLite has no row locks: the state guard in the WHERE clause is the lock.
-        raise IllegalTransition(f"participant {participant_id} changed state meanwhile")
-    await _audit(conn, participant_id, current.state, target, actor=actor, reason=reason, at=at)
-    return await get_participant(conn, participant_id), current.state
+        raise IllegalTransition(f"participant {current.id} changed state meanwhile")
+    await _audit(conn, current.id, current.state, target, actor=actor, reason=reason, at=at)
+    return await get_participant(conn, current.id)
 
 
 async def _audit(

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +51,20 @@ PROOF_FORMATS = (VC_JWT, EDDSA_RDFC_2022)
 def utcnow() -> datetime:
     """The current time, as a timezone-aware UTC datetime."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slots:
+    """A credential's (list id, index) in a revocation and in a suspension list."""
+
+    revocation: tuple[str, int]
+    suspension: tuple[str, int]
+
+    def issued(self, **fields: Any) -> IssuedCredential:
+        """The record of a credential secured with these status entries."""
+        return IssuedCredential(
+            **fields, revocation_list=self.revocation[0], revocation_index=self.revocation[1],
+            suspension_list=self.suspension[0], suspension_index=self.suspension[1])
 
 
 @dataclass
@@ -111,14 +125,27 @@ class Issuer:
             raise InvalidRequest(f"unknown proof format {proof_format!r}",
                                  code="proof-format-unknown")
         at = self.clock().replace(microsecond=0)
-        for _ in range(20):
-            revocation = await allocate_slot(conn, "revocation", at, self._open_lists)
-            suspension = await allocate_slot(conn, "suspension", at, self._open_lists)
-            issued = await self._sign(subject_did, credential_type, claims, at, at + validity,
-                                      revocation, suspension, participant_id, proof_format)
-            if await record_credential(conn, issued):
-                return issued
-        raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
+
+        async def secure(slots: _Slots) -> IssuedCredential:
+            credential_id = f"urn:uuid:{uuid.uuid4()}"
+            credential = build_credential(
+                issuer=self.did,
+                subject={"id": subject_did, **claims},
+                types=[credential_type],
+                id=credential_id,
+                # The VC 2.0 context defines none of our types and claims; a conforming
+                # credential defines every term (and Data Integrity signs only those).
+                contexts=[UNDEFINED_TERMS_V2_CONTEXT],
+                valid_from=at,
+                valid_until=at + validity,
+                status=self._status_entries(slots),
+            )
+            return slots.issued(
+                id=credential_id, participant_id=participant_id, subject_did=subject_did,
+                credential_type=credential_type, token=await self.sign(credential, proof_format),
+                issued_at=at, valid_until=at + validity)
+
+        return await self._in_free_slots(conn, at, secure)
 
     async def sign(self, credential: Mapping[str, Any], proof_format: str) -> str:
         """Secure ``credential`` as it is: a ``vc+jwt`` token or Data Integrity JSON."""
@@ -147,83 +174,39 @@ class Issuer:
         at = self.clock().replace(microsecond=0)
         existing = credential.get("credentialStatus", [])
         kept = list(existing) if isinstance(existing, list) else [existing]
-        for _ in range(20):
-            revocation = await allocate_slot(conn, "revocation", at, self._open_lists)
-            suspension = await allocate_slot(conn, "suspension", at, self._open_lists)
-            entries = [
-                status_list_entry(list_credential=self.status_list_url(list_id), index=index,
-                                  purpose=purpose)
-                for purpose, (list_id, index) in (("revocation", revocation),
-                                                  ("suspension", suspension))
-            ]
-            complete = {**credential, "credentialStatus": [*kept, *entries]}
+
+        async def secure(slots: _Slots) -> IssuedCredential:
+            complete = {**credential,
+                        "credentialStatus": [*kept, *self._status_entries(slots)]}
             if check is not None:
                 check(complete)
-            token = await self.sign(complete, proof_format)
-            issued = IssuedCredential(
+            return slots.issued(
                 id=record_id, participant_id=None, subject_did=subject_did,
-                credential_type=credential_type, token=token, issued_at=at,
-                valid_until=valid_until, revocation_list=revocation[0],
-                revocation_index=revocation[1], suspension_list=suspension[0],
-                suspension_index=suspension[1],
-            )
+                credential_type=credential_type, token=await self.sign(complete, proof_format),
+                issued_at=at, valid_until=valid_until)
+
+        return await self._in_free_slots(conn, at, secure)
+
+    async def _in_free_slots(
+        self, conn: AsyncConnection, at: datetime,
+        secure: Callable[[_Slots], Awaitable[IssuedCredential]],
+    ) -> IssuedCredential:
+        """Draw a revocation and a suspension slot, secure, record; draw again on a collision."""
+        for _ in range(20):
+            slots = _Slots(await allocate_slot(conn, "revocation", at, self._open_lists),
+                           await allocate_slot(conn, "suspension", at, self._open_lists))
+            issued = await secure(slots)
             if await record_credential(conn, issued):
                 return issued
         raise RuntimeError("no free status slot after 20 draws")  # pragma: no cover
 
-    async def _sign(
-        self,
-        subject_did: str,
-        credential_type: str,
-        claims: Mapping[str, Any],
-        valid_from: datetime,
-        valid_until: datetime,
-        revocation: tuple[str, int],
-        suspension: tuple[str, int],
-        participant_id: str | None,
-        proof_format: str,
-    ) -> IssuedCredential:
-        credential_id = f"urn:uuid:{uuid.uuid4()}"
-        credential = build_credential(
-            issuer=self.did,
-            subject={"id": subject_did, **claims},
-            types=[credential_type],
-            id=credential_id,
-            # The VC 2.0 context defines none of our types and claims; a conforming
-            # credential defines every term (and Data Integrity signs only those).
-            contexts=[UNDEFINED_TERMS_V2_CONTEXT],
-            valid_from=valid_from,
-            valid_until=valid_until,
-            status=[
-                status_list_entry(
-                    list_credential=self.status_list_url(revocation[0]),
-                    index=revocation[1],
-                    purpose="revocation",
-                ),
-                status_list_entry(
-                    list_credential=self.status_list_url(suspension[0]),
-                    index=suspension[1],
-                    purpose="suspension",
-                ),
-            ],
-        )
-        if proof_format == VC_JWT:
-            token = issue_vc_jwt(credential, self.identity.signer)
-        else:
-            token = await self._sign_data_integrity(credential)
-        return IssuedCredential(
-            id=credential_id,
-            participant_id=participant_id,
-            subject_did=subject_did,
-            credential_type=credential_type,
-            token=token,
-            issued_at=valid_from,
-            valid_until=valid_until,
-            revocation_list=revocation[0],
-            revocation_index=revocation[1],
-            suspension_list=suspension[0],
-            suspension_index=suspension[1],
-        )
+    def _status_entries(self, slots: _Slots) -> list[dict[str, Any]]:
+        return [
+            status_list_entry(list_credential=self.status_list_url(list_id), index=index,
+                              purpose=purpose)
+            for purpose, (list_id, index) in (("revocation", slots.revocation),
+                                              ("suspension", slots.suspension))
+        ]
 
     async def _sign_data_integrity(self, credential: dict[str, Any]) -> str:
         signer = self.identity.signer

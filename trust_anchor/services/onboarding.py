@@ -13,28 +13,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.errors import VerificationError
 from identity.self_issued import SelfIssuedTokenVerifier
 from servicekit.auth import hash_api_key
-from servicekit.errors import InvalidRequest
+from servicekit.errors import InvalidRequest, Unauthorized
 from servicekit.ids import new_id
 from trust_anchor.domain.participants import (
+    ONBOARDING,
     Application,
     ApplicationState,
+    AuditEvent,
     Participant,
     membership_claims,
 )
 from trust_anchor.errors import ChallengeInvalid, ProofInvalid
-from trust_anchor.issuance import Issuer
-from trust_anchor.registry import Registry
+from trust_anchor.services.issuer import Issuer
+from trust_anchor.services.registry import Registry
 from trust_anchor.settings import CredentialTypeConfig, TrustAnchorSettings
 from trust_anchor.store import credentials as credential_store
 from trust_anchor.store import offers as offer_store
 from trust_anchor.store import participants as participant_store
 
-__all__ = ["Applied", "Approved", "Onboarding"]
+__all__ = ["Applied", "Approved", "Onboarding", "Reviewed"]
 
 #: What the audit trail says when the operator gives no reason for a positive step.
 DEFAULT_REASONS = {"approve": "approved", "reinstate": "reinstated"}
@@ -61,6 +63,14 @@ class Applied:
 
 
 @dataclass(frozen=True)
+class Reviewed:
+    """A participant with every transition it went through."""
+
+    participant: Participant
+    audit: list[AuditEvent]
+
+
+@dataclass(frozen=True)
 class Approved:
     """An approval: the participant, its credential and the offer to collect it."""
 
@@ -72,34 +82,25 @@ class Approved:
     tx_code: str | None
 
 
+@dataclass(frozen=True, eq=False)
 class Onboarding:
     """The onboarding workflow over the store."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        settings: TrustAnchorSettings,
-        issuer: Issuer,
-        registry: Registry,
-        proof_verifier: SelfIssuedTokenVerifier,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._engine = engine
-        self._settings = settings
-        self._issuer = issuer
-        self._registry = registry
-        self._proofs = proof_verifier
-        self._clock = clock
+    engine: AsyncEngine
+    settings: TrustAnchorSettings
+    issuer: Issuer
+    registry: Registry
+    proofs: SelfIssuedTokenVerifier
+    clock: Callable[[], float] = time.time
 
     def _now(self) -> datetime:
-        return self._issuer.clock()
+        return self.issuer.clock()
 
     async def challenge(self, did: str) -> tuple[str, float]:
         """A single-use challenge the applicant signs to prove control of ``did``."""
         nonce = secrets.token_urlsafe(24)
-        expires_at = self._clock() + self._settings.challenge_ttl_seconds
-        async with self._engine.begin() as conn:
+        expires_at = self.clock() + self.settings.challenge_ttl_seconds
+        async with self.engine.begin() as conn:
             await participant_store.save_challenge(conn, nonce, did, expires_at)
         return nonce, expires_at
 
@@ -110,7 +111,7 @@ class Onboarding:
         trust anchor's DID with the challenge as its ``nonce`` claim.
         """
         try:
-            verified = await self._proofs.verify(proof)
+            verified = await self.proofs.verify(proof)
         except VerificationError as exc:
             raise ProofInvalid(f"the proof of DID control does not verify: {exc.detail}",
                                extra={"reason": exc.code}) from None
@@ -120,10 +121,11 @@ class Onboarding:
         if not isinstance(nonce, str):
             raise ChallengeInvalid("the proof carries no challenge (nonce claim)")
         token = secrets.token_urlsafe(32)
-        async with self._engine.begin() as conn:
-            await participant_store.consume_challenge(conn, nonce, application.did, self._clock())
+        async with self.engine.begin() as conn:
+            await participant_store.consume_challenge(conn, nonce, application.did, self.clock())
             participant = await participant_store.insert_application(
-                conn, new_id("p-"), application, hash_api_key(token), self._now()
+                conn, new_id("p-"), application, hash_api_key(token),
+                ONBOARDING.check(None, ApplicationState.SUBMITTED), self._now()
             )
         return Applied(participant, token)
 
@@ -134,12 +136,10 @@ class Onboarding:
         """
         reason = _or_default(reason, "approve")
         membership = self._on_approval_type()
-        async with self._engine.begin() as conn:
-            participant, _ = await participant_store.transition(
-                conn, participant_id, ApplicationState.APPROVED, actor=actor, reason=reason,
-                at=self._now(),
-            )
-            credential = await self._issuer.issue(
+        async with self.engine.begin() as conn:
+            participant = await self._move(conn, participant_id, ApplicationState.APPROVED,
+                                           actor=actor, reason=reason)
+            credential = await self.issuer.issue(
                 conn,
                 subject_did=participant.did,
                 credential_type=membership.type,
@@ -147,14 +147,12 @@ class Onboarding:
                 validity=timedelta(days=membership.validity_days),
                 participant_id=participant.id,
             )
-            participant, _ = await participant_store.transition(
-                conn, participant_id, ApplicationState.ACTIVE, actor=actor,
-                reason="membership credential issued", at=self._now(),
-            )
+            participant = await self._move(conn, participant_id, ApplicationState.ACTIVE,
+                                           actor=actor, reason="membership credential issued")
             offer_id = new_id("o-")
-            code = self._issuer.offer_code(offer_id)
+            code = self.issuer.offer_code(offer_id)
             tx_code = (
-                f"{secrets.randbelow(10**6):06d}" if self._settings.require_tx_code else None
+                f"{secrets.randbelow(10**6):06d}" if self.settings.require_tx_code else None
             )
             await offer_store.create_offer(
                 conn,
@@ -164,19 +162,17 @@ class Onboarding:
                 configuration_id=membership.type,
                 code=code,
                 tx_code=tx_code,
-                expires_at=self._clock() + self._settings.offer_ttl_seconds,
+                expires_at=self.clock() + self.settings.offer_ttl_seconds,
             )
-            await self._registry.accredit_roles(conn, participant)
+            await self.registry.accredit_roles(conn, participant)
         return Approved(participant, credential.id, membership.type, offer_id, code, tx_code)
 
     async def reject(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
         """Reject a submitted application (final); ``reason`` is required."""
         reason = _required(reason, "reject")
-        async with self._engine.begin() as conn:
-            participant, _ = await participant_store.transition(
-                conn, participant_id, ApplicationState.REJECTED, actor=actor, reason=reason,
-                at=self._now(),
-            )
+        async with self.engine.begin() as conn:
+            participant = await self._move(conn, participant_id, ApplicationState.REJECTED,
+                                           actor=actor, reason=reason)
         return participant
 
     async def suspend(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
@@ -210,26 +206,61 @@ class Onboarding:
         reason: str | None,
     ) -> Participant:
         at = self._now()
-        async with self._engine.begin() as conn:
-            participant, _ = await participant_store.transition(
-                conn, participant_id, target, actor=actor, reason=reason, at=at
-            )
+        async with self.engine.begin() as conn:
+            participant = await self._move(conn, participant_id, target, actor=actor,
+                                           reason=reason, at=at)
             for credential in await credential_store.credentials_of(
                 conn, participant_id=participant_id
             ):
-                if purpose == "revocation":
-                    await credential_store.set_status(
-                        conn, credential.revocation_list, credential.revocation_index, value, at
-                    )
-                else:
-                    await credential_store.set_status(
-                        conn, credential.suspension_list, credential.suspension_index, value, at
-                    )
-            await self._registry.follow_participant(conn, participant)
+                list_id, index = (
+                    (credential.revocation_list, credential.revocation_index)
+                    if purpose == "revocation"
+                    else (credential.suspension_list, credential.suspension_index)
+                )
+                await credential_store.set_status(conn, list_id, index, value, at)
+            await self.registry.follow_participant(conn, participant)
         return participant
 
+    async def _move(
+        self,
+        conn: AsyncConnection,
+        participant_id: str,
+        target: ApplicationState,
+        *,
+        actor: str,
+        reason: str | None,
+        at: datetime | None = None,
+    ) -> Participant:
+        """Lock the participant, check the transition, move and audit it.
+
+        The row lock (PostgreSQL) keeps two operators from both approving.
+        """
+        current = await participant_store.get_participant(conn, participant_id, for_update=True)
+        ONBOARDING.check(current.state, target)
+        return await participant_store.set_state(conn, current, target, actor=actor,
+                                                 reason=reason, at=at or self._now())
+
+    async def reviewed(self, participant_id: str) -> Reviewed:
+        """A participant and its audit trail."""
+        async with self.engine.connect() as conn:
+            participant = await participant_store.get_participant(conn, participant_id)
+            return Reviewed(participant, await participant_store.audit_trail(conn,
+                                                                             participant_id))
+
+    async def followed(self, participant_id: str, token: str | None, *,
+                       operator: bool) -> Reviewed:
+        """The application as its applicant (with the status token) or the operator sees it."""
+        if not operator:
+            async with self.engine.connect() as conn:
+                stored = await participant_store.status_token_hash(conn, participant_id)
+            if stored is None or token is None or hash_api_key(token) != stored:
+                # Same answer for "no such application" and "not yours".
+                raise Unauthorized("present the application's status token",
+                                   code="status-token-required")
+        return await self.reviewed(participant_id)
+
     def _on_approval_type(self) -> CredentialTypeConfig:
-        for config in self._settings.credential_types:
+        for config in self.settings.credential_types:
             if config.on_approval:
                 return config
         raise RuntimeError("no credential type is issued on approval")  # settings validate this

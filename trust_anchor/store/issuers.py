@@ -1,53 +1,22 @@
-"""The trusted-issuers registry and the operator's API keys."""
+"""The trusted-issuers registry's entries."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from trust_anchor.store.tables import api_keys, issuers
+from trust_anchor.domain.registry import IssuerRecord
+from trust_anchor.store.rows import record
+from trust_anchor.store.tables import issuers
 
-__all__ = [
-    "IssuerRecord",
-    "add_api_key",
-    "api_key_hashes",
-    "count_issuers",
-    "get_issuer",
-    "list_issuers",
-    "upsert_issuer",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerRecord:
-    """One issuer in the registry."""
-
-    did: str
-    issuer_type: str
-    tao: str
-    root_tao: str
-    credential_types: list[str]
-    accreditation: str
-    created_at: datetime
-    updated_at: datetime
+__all__ = ["count_issuers", "get_issuer", "list_issuers", "upsert_issuer"]
 
 
 def _issuer(row: Any) -> IssuerRecord:
-    return IssuerRecord(
-        did=row.did,
-        issuer_type=row.issuer_type,
-        tao=row.tao,
-        root_tao=row.root_tao,
-        credential_types=json.loads(row.credential_types),
-        accreditation=row.accreditation,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return record(IssuerRecord, row, credential_types=json.loads(row.credential_types))
 
 
 async def upsert_issuer(conn: AsyncConnection, record: IssuerRecord) -> None:
@@ -88,17 +57,3 @@ async def list_issuers(
 async def count_issuers(conn: AsyncConnection) -> int:
     """How many issuers the registry lists."""
     return int((await conn.execute(sa.select(sa.func.count()).select_from(issuers))).scalar() or 0)
-
-
-async def add_api_key(conn: AsyncConnection, key_hash: str, name: str, at: datetime) -> None:
-    """Store an operator API key's hash (idempotent)."""
-    exists = (
-        await conn.execute(sa.select(api_keys.c.hash).where(api_keys.c.hash == key_hash))
-    ).first()
-    if exists is None:
-        await conn.execute(api_keys.insert().values(hash=key_hash, name=name, created_at=at))
-
-
-async def api_key_hashes(conn: AsyncConnection) -> list[str]:
-    """Every stored operator key hash."""
-    return [str(r) for r in (await conn.execute(sa.select(api_keys.c.hash))).scalars()]
