@@ -128,27 +128,23 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 class OperatorPage:
-    """The page plus what it did: prompts answered, admin API calls made, errors."""
+    """The page plus what it did: reasons asked for, admin API calls made, errors."""
 
     def __init__(self, page: Page, ta: TrustAnchor) -> None:
         self.page = page
         self.ta = ta
-        self.answers: list[str | None] = []  # next prompt answers; None cancels
-        self.prompts: list[str] = []
+        self.prompts: list[str] = []  # the reason form's labels, then any browser dialog
         self.posts: list[tuple[str, Any]] = []
         self.errors: list[str] = []
-        page.on("dialog", self._answer)
+        page.on("dialog", self._dismiss)
         page.on("request", self._record)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", self._console)
 
-    async def _answer(self, dialog: Dialog) -> None:
+    async def _dismiss(self, dialog: Dialog) -> None:
+        # The page asks in its own form; a browser dialog would be a regression.
         self.prompts.append(f"{dialog.type}: {dialog.message}")
-        answer = self.answers.pop(0) if self.answers else None
-        if dialog.type == "prompt" and answer is not None:
-            await dialog.accept(answer)
-        else:
-            await dialog.dismiss()
+        await dialog.dismiss()
 
     def _console(self, message: ConsoleMessage) -> None:
         # The browser asks for /favicon.ico on its own; the page has none.
@@ -163,13 +159,23 @@ class OperatorPage:
     def row(self, applicant: Applicant) -> Locator:
         return self.page.locator("#rows tr", has_text=applicant.did)
 
+    async def ask(self, applicant: Applicant, action: str) -> Locator:
+        """Click ``action`` on the applicant's row; the reason form it opens."""
+        from playwright.async_api import expect
+
+        await self.row(applicant).locator(f'button[data-action="{action}"]').click()
+        form = self.page.locator("#decide")
+        await expect(form).to_be_visible()
+        self.prompts.append(await form.locator("label[for=reason]").inner_text())
+        return form
+
     async def act(self, applicant: Applicant, action: str, reason: str | None) -> None:
-        """Click ``action`` on the applicant's row and answer the prompt with ``reason``."""
-        self.answers.append(reason)
-        button = self.row(applicant).locator(f'button[data-action="{action}"]')
+        """Click ``action`` on the applicant's row and confirm with ``reason`` (None cancels)."""
+        form = await self.ask(applicant, action)
         if reason is None:
-            await button.click()
+            await form.locator("#cancel").click()
             return
+        await form.locator("#reason").fill(reason)
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         try:
@@ -177,10 +183,10 @@ class OperatorPage:
                 lambda r: r.request.method == "POST" and r.url.endswith(f"/{action}"),
                 timeout=5_000,
             ) as answered:
-                await button.click()
+                await form.locator("#confirm").click()
             response = await answered.value
         except PlaywrightTimeout:
-            pytest.fail(f"clicking {action!r} sent no POST .../{action} to the admin API")
+            pytest.fail(f"confirming {action!r} sent no POST .../{action} to the admin API")
         assert response.status == 200, await response.text()
 
     async def show(self, state: str) -> None:
@@ -269,7 +275,7 @@ async def test_the_operator_reviews_applications_in_the_browser(
 
     # Approve: the prompt's reason lands in the audit trail, the notice gives the offer.
     await operator.act(halden, "approve", "registry extract checked")
-    assert operator.prompts[-1] == "prompt: Reason to approve Halden kommune:"
+    assert operator.prompts[-1] == "Reason to approve Halden kommune:"
     notice = page.locator("#notice")
     await expect(notice).to_be_visible()
     await expect(notice).to_contain_text("Approved Halden kommune.")
@@ -308,10 +314,11 @@ async def test_the_operator_reviews_applications_in_the_browser(
     await operator.show("active")
     await expect(operator.row(halden).locator(".state")).to_have_text("active")
 
-    # Reject: cancelling the prompt changes nothing; answering it rejects.
+    # Reject: cancelling the form changes nothing; confirming with a reason rejects.
     await operator.show("submitted")
     await operator.act(bodo, "reject", None)
-    assert operator.prompts[-1] == "prompt: Reason to reject Bodø kommune:"
+    assert operator.prompts[-1] == "Reason to reject Bodø kommune:"
+    await expect(page.locator("#decide")).to_be_hidden()
     assert await audit_of(ta, bodo_app["id"]) == ("submitted", [(None, "submitted", "applied")])
     await operator.act(bodo, "reject", "not a Norwegian municipality")
     assert await audit_of(ta, bodo_app["id"]) == ("rejected", [
@@ -331,6 +338,71 @@ async def test_the_operator_reviews_applications_in_the_browser(
         (f"/admin/applications/{bodo_app['id']}/reject",
          {"reason": "not a Norwegian municipality"}),
     ]
+    assert operator.errors == [], json.dumps(operator.errors)
+
+
+async def test_rejecting_suspending_and_revoking_need_a_reason_before_the_api_is_called(
+    operator_page: OperatorPage, trust_anchor: TrustAnchor,
+) -> None:
+    """The API refuses a negative step without a reason (400); the page says so first,
+    in plain words, instead of sending an empty reason and showing a schema error."""
+    from playwright.async_api import expect
+
+    ta, operator, page = trust_anchor, operator_page, operator_page.page
+    halden, halden_app = await submitted(ta, "Halden kommune", "959 159 092")
+    bodo, bodo_app = await submitted(ta, "Bodø kommune", "972 418 013")
+    assert await sign_in(operator, ta.admin_key) == 200
+    reason, hint = page.locator("#reason"), page.locator("#reason-hint")
+    wanted = "Give a reason to reject Bodø kommune: the participant is told why."
+
+    form = await operator.ask(bodo, "reject")
+    await expect(reason).to_have_attribute("required", "")
+    await expect(hint).to_contain_text("Required")
+    for typed in ("", "   "):
+        await reason.fill(typed)
+        await form.locator("#confirm").click()
+        await expect(hint).to_have_text(wanted)
+        assert await reason.evaluate("field => field.validationMessage") == wanted
+        assert await reason.evaluate("field => field.matches(':invalid')")
+        await expect(form).to_be_visible()
+    assert operator.posts == []
+    assert await audit_of(ta, bodo_app["id"]) == ("submitted", [(None, "submitted", "applied")])
+    await expect(page.locator("#error")).to_be_empty()
+
+    # Typing clears the complaint; with a reason the rejection goes through.
+    await reason.fill("not a Norwegian municipality")
+    assert await reason.evaluate("field => field.validationMessage") == ""
+    await operator.act(bodo, "reject", "not a Norwegian municipality")
+    assert await audit_of(ta, bodo_app["id"]) == ("rejected", [
+        (None, "submitted", "applied"),
+        ("submitted", "rejected", "not a Norwegian municipality")])
+    await expect(form).to_be_hidden()
+
+    # Approving needs none: an empty field approves, and the trail says "approved".
+    form = await operator.ask(halden, "approve")
+    await expect(reason).not_to_have_attribute("required", "")
+    async with page.expect_response(lambda r: r.url.endswith("/approve")) as answered:
+        await form.locator("#confirm").click()
+    assert (await answered.value).status == 200
+    state, audit = await audit_of(ta, halden_app["id"])
+    assert (state, audit[1]) == ("active", ("submitted", "approved", "approved"))
+
+    # Suspending and revoking an active member ask for a reason the same way.
+    await operator.show("active")
+    for action in ("suspend", "revoke"):
+        form = await operator.ask(halden, action)
+        await expect(reason).to_have_attribute("required", "")
+        await form.locator("#confirm").click()
+        await expect(hint).to_have_text(
+            f"Give a reason to {action} Halden kommune: the participant is told why.")
+        await form.locator("#cancel").click()
+        await expect(form).to_be_hidden()
+    assert (await audit_of(ta, halden_app["id"]))[0] == "active"
+    assert [path for path, _ in operator.posts] == [
+        f"/admin/applications/{bodo_app['id']}/reject",
+        f"/admin/applications/{halden_app['id']}/approve"]
+    assert operator.posts[1][1] == {}
+    assert [p for p in operator.prompts if not p.startswith("Reason to ")] == []
     assert operator.errors == [], json.dumps(operator.errors)
 
 

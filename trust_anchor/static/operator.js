@@ -89,11 +89,54 @@ function storedNotice() {
   try { return JSON.parse(sessionStorage.getItem(NOTICE) || "null"); } catch { return null; }
 }
 
-async function act(app, action) {
-  const reason = window.prompt(`Reason to ${action} ${app.legal_name}:`, "");
-  if (reason === null) { return; }
+// Rejecting, suspending and revoking need a reason (the participant is told it and
+// the audit trail keeps it): the field is required and the page says so before it
+// calls the API. Approving and reinstating take a reason when one is given.
+const REASON_REQUIRED = new Set(["reject", "suspend", "revoke"]);
+let pending = null;  // the {app, action} the reason form is open for
+
+function act(app, action) {
+  pending = { app, action };
+  const required = REASON_REQUIRED.has(action);
+  $("error").textContent = "";
+  $("reason-label").textContent = `Reason to ${action} ${app.legal_name}:`;
+  $("reason").value = "";
+  $("reason").required = required;
+  $("reason").setCustomValidity("");
+  $("decide").classList.remove("missing");
+  $("reason-hint").textContent = required
+    ? "Required: the participant is told the reason, and the audit trail keeps it."
+    : "Optional: kept in the audit trail.";
+  $("confirm").textContent = action.charAt(0).toUpperCase() + action.slice(1);
+  $("decide").hidden = false;
+  $("reason").focus();
+}
+
+function closeDecision() {
+  pending = null;
+  $("decide").hidden = true;
+}
+
+function reasonMissing() {
+  const message =
+    `Give a reason to ${pending.action} ${pending.app.legal_name}: the participant is told why.`;
+  $("reason").setCustomValidity(message);
+  $("reason-hint").textContent = message;
+  $("decide").classList.add("missing");
+}
+
+async function decide() {
+  const reason = $("reason").value.trim();
+  if ($("reason").required && !reason) {
+    reasonMissing();
+    $("reason").reportValidity();
+    return;
+  }
+  const { app, action } = pending;
   try {
-    const result = await call("POST", `/admin/applications/${app.id}/${action}`, { reason });
+    const result = await call("POST", `/admin/applications/${app.id}/${action}`,
+                              reason ? { reason } : {});
+    closeDecision();
     if (action === "approve") {
       const approval = { legal_name: app.legal_name, application_id: app.id,
                          offer_uri: result.credential_offer_uri, tx_code: result.tx_code };
@@ -113,6 +156,7 @@ function signedIn(yes) {
 }
 
 function signOut() {
+  closeDecision();
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(NOTICE);
   $("rows").replaceChildren();
@@ -148,6 +192,17 @@ $("filter").addEventListener("change", () => {
   shown(load());
 });
 $("refresh").addEventListener("click", () => shown(load()));
+$("decide").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (pending) { decide(); }
+});
+$("cancel").addEventListener("click", closeDecision);
+$("reason").addEventListener("input", () => {
+  $("reason").setCustomValidity("");
+  $("decide").classList.remove("missing");
+});
+// An empty required field stops the form before "submit": say why, in our words.
+$("reason").addEventListener("invalid", () => { if (pending) { reasonMissing(); } });
 $("more").addEventListener("click", () => shown(load(true)));
 
 // After a reload: the same filter, and signed in again if this tab has the key.
