@@ -26,6 +26,12 @@ from .conftest import Host
 
 US = "did:web:provider.example"
 
+
+def _claims(who: str, jti: str, clock: FakeClock, *, lifetime: int = 60) -> dict[str, object]:
+    """The claims of a self-issued token ``who`` makes for us now."""
+    now = int(clock.now)
+    return {"iss": who, "sub": who, "aud": US, "jti": jti, "iat": now, "exp": now + lifetime}
+
 Make = Callable[..., SelfIssuedTokenVerifier]
 
 
@@ -90,14 +96,7 @@ async def test_a_forged_token_does_not_burn_the_jti(
     verifier = make()
     attacker = KeyPair.generate("p256")
     genuine = create_self_issued_token(holder, US, clock=clock, jti="jti-1")
-    claims = {
-        "iss": holder.did,
-        "sub": holder.did,
-        "aud": US,
-        "jti": "jti-1",
-        "iat": int(clock.now),
-        "exp": int(clock.now) + 60,
-    }
+    claims = _claims(holder.did, "jti-1", clock)
     forged = encode_jws(claims, attacker, kid=holder.kid, typ="JWT")
     with pytest.raises(VerificationError) as err:
         await verifier.verify(forged)
@@ -122,14 +121,7 @@ async def test_claims_are_checked(
     make: Make, holder: Signer, clock: FakeClock, change: dict[str, object], code: str
 ) -> None:
     now = int(clock.now)
-    claims: dict[str, object] = {
-        "iss": holder.did,
-        "sub": holder.did,
-        "aud": US,
-        "jti": "j",
-        "iat": now,
-        "exp": now + 300,
-    }
+    claims = _claims(holder.did, "j", clock, lifetime=300)
     for name, value in change.items():
         if value is None:
             del claims[name]
@@ -159,15 +151,7 @@ async def test_token_claim_can_be_required(make: Make, holder: Signer, clock: Fa
 
 
 async def test_other_token_types_are_refused(make: Make, holder: Signer, clock: FakeClock) -> None:
-    now = int(clock.now)
-    claims = {
-        "iss": holder.did,
-        "sub": holder.did,
-        "aud": US,
-        "jti": "j",
-        "iat": now,
-        "exp": now + 60,
-    }
+    claims = _claims(holder.did, "j", clock)
     with pytest.raises(VerificationError) as err:
         await make().verify(holder.sign_jwt(claims, typ="vc+jwt"))
     assert err.value.code == "jwt-typ-mismatch"
@@ -175,15 +159,7 @@ async def test_other_token_types_are_refused(make: Make, holder: Signer, clock: 
 
 async def test_header_jwk_is_never_trusted(make: Make, holder: Signer, clock: FakeClock) -> None:
     attacker = KeyPair.generate("p256")  # same algorithm as the holder's key
-    now = int(clock.now)
-    claims = {
-        "iss": holder.did,
-        "sub": holder.did,
-        "aud": US,
-        "jti": "j",
-        "iat": now,
-        "exp": now + 60,
-    }
+    claims = _claims(holder.did, "j", clock)
     token = encode_jws(
         claims, attacker, kid=None, typ="JWT", extra_header={"jwk": attacker.public_jwk}
     )
@@ -194,15 +170,7 @@ async def test_header_jwk_is_never_trusted(make: Make, holder: Signer, clock: Fa
 
 async def test_kid_under_another_did(make: Make, holder: Signer, clock: FakeClock) -> None:
     other = Signer.for_did_key(KeyPair.generate())
-    now = int(clock.now)
-    claims = {
-        "iss": holder.did,
-        "sub": holder.did,
-        "aud": US,
-        "jti": "j",
-        "iat": now,
-        "exp": now + 60,
-    }
+    claims = _claims(holder.did, "j", clock)
     with pytest.raises(VerificationError) as err:
         await make().verify(other.sign_jwt(claims, typ="JWT"))
     assert err.value.code == "issuer-mismatch"
@@ -216,15 +184,10 @@ async def test_did_web_keys_and_relationships(make: Make, host: Host, clock: Fak
     # With kid: fine.
     await make().verify(create_self_issued_token(Signer.for_did(second, did), US, clock=clock))
     # Without kid, two keys are ambiguous; one key is fine.
-    now = int(clock.now)
-
-    def claims(who: str, jti: str) -> dict[str, object]:
-        return {"iss": who, "sub": who, "aud": US, "jti": jti, "iat": now, "exp": now + 60}
-
     with pytest.raises(VerificationError) as err:
-        await make().verify(encode_jws(claims(did, "a"), first, kid=None, typ="JWT"))
+        await make().verify(encode_jws(_claims(did, "a", clock), first, kid=None, typ="JWT"))
     assert err.value.code == "key-ambiguous"
-    await make().verify(encode_jws(claims(single, "b"), second, kid=None, typ="JWT"))
+    await make().verify(encode_jws(_claims(single, "b", clock), second, kid=None, typ="JWT"))
     # A key listed only under assertionMethod may not invoke.
     with pytest.raises(VerificationError) as err:
         await make().verify(

@@ -101,47 +101,26 @@ def test_every_corpus_policy_round_trips(case: Any) -> None:
     assert compile_policy(again, parents=parents).plan.reads  # still compiles
 
 
+def _use_under(*constraints: dict[str, Any]) -> dict[str, Any]:
+    """A Set permitting use of urn:t under ``constraints``."""
+    return {"@id": "urn:p", "@type": "Set", "target": "urn:t",
+            "permission": [{"action": "use", "constraint": list(constraints)}]}  # fmt: skip
+
+
 def test_json_numbers_become_typed_literals() -> None:
-    doc = {
-        "@id": "urn:p",
-        "@type": "Set",
-        "target": "urn:t",
-        "permission": [
-            {
-                "action": "use",
-                "constraint": [
-                    {"leftOperand": "count", "operator": "lt", "rightOperand": 100},
-                    {"leftOperand": "payAmount", "operator": "gteq", "rightOperand": 2.5},
-                ],
-            }
-        ],
-    }
+    doc = _use_under(
+        {"leftOperand": "count", "operator": "lt", "rightOperand": 100},
+        {"leftOperand": "payAmount", "operator": "gteq", "rightOperand": 2.5},
+    )
     constraints = to_dsp(parse_policy(doc))["permission"][0]["constraint"]
     assert constraints[0]["rightOperand"] == {"@value": "100", "@type": "xsd:integer"}
     assert constraints[1]["rightOperand"] == {"@value": "2.5", "@type": "xsd:decimal"}
 
 
 def test_typed_literal_with_full_xsd_iri_is_compacted() -> None:
-    doc = {
-        "@id": "urn:p",
-        "@type": "Set",
-        "target": "urn:t",
-        "permission": [
-            {
-                "action": "use",
-                "constraint": [
-                    {
-                        "leftOperand": "count",
-                        "operator": "lt",
-                        "rightOperand": {
-                            "@value": "3",
-                            "@type": "http://www.w3.org/2001/XMLSchema#integer",
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    xsd_integer = "http://www.w3.org/2001/XMLSchema#integer"
+    doc = _use_under({"leftOperand": "count", "operator": "lt",
+                      "rightOperand": {"@value": "3", "@type": xsd_integer}})  # fmt: skip
     constraint = parse_policy(doc).permissions[0].constraints[0]
     assert isinstance(constraint, Constraint)
     assert constraint.right_operand == Value(value="3", datatype="xsd:integer")

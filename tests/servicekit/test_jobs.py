@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit import jobs
-from servicekit.db import create_engine, migrate
+from servicekit.db import create_engine
 from servicekit.jobs import Job, JobRunner, PermanentJobError, enqueue, jobs_table
 from tests.conftest import Database
 from tests.fakes import FakeClock
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database.url, schema=database.schema)
-    await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
-                  schema=database.schema)
-    yield engine
-    await engine.dispose()
 
 
 async def status_of(engine: AsyncEngine, job_id: str) -> tuple[str, int, str | None]:

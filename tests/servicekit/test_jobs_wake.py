@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit import jobs
-from servicekit.db import create_engine, migrate
 from servicekit.jobs import Job, JobRunner, enqueue
-from tests.conftest import Database
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database.url, schema=database.schema)
-    await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
-                  schema=database.schema)
-    yield engine
-    await engine.dispose()
 
 
 class ClaimRace(JobRunner):
