@@ -6,7 +6,7 @@ documents a test puts in it and records every request it receives.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +20,18 @@ from identity import (
     DidResolver,
     KeyPair,
     Signer,
+    VerificationError,
     build_did_document,
     did_web_from_url,
 )
 from tests.fakes import FakeClock
+
+
+async def refusal(pending: Awaitable[object]) -> str:
+    """The code of the :class:`VerificationError` ``pending`` raises (the test fails if none)."""
+    with pytest.raises(VerificationError) as err:
+        await pending
+    return err.value.code
 
 
 @dataclass

@@ -41,7 +41,7 @@ from identity.encoding import multibase_decode, multibase_encode, varint_decode
 from identity.jsonld import canonicalize, document_loader
 from tests.fakes import FakeClock
 
-from .conftest import Host
+from .conftest import Host, refusal
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VECTORS: dict[str, Any] = json.loads((FIXTURES / "eddsa-rdfc-2022-vectors.json").read_text())
@@ -192,9 +192,7 @@ async def test_key_outside_assertion_method_is_refused(
     key = KeyPair.generate()
     did = host.publish_did([key], relationships=("authentication",))
     signed = issue_data_integrity(member(did, clock), Signer.for_did(key, did))
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(signed)
-    assert err.value.code == "key-not-authorized"
+    assert await refusal(verifier.verify(signed)) == "key-not-authorized"
 
 
 async def test_key_that_is_not_in_the_did_document(
@@ -216,9 +214,7 @@ async def test_signer_that_is_not_the_issuer(
     assert err.value.code == "issuer-mismatch"
     # Signed by one key, claiming another issuer: refused before any resolution.
     forged = add_proof(member(other.did, clock), issuer.key, verification_method=issuer.kid)
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(forged)
-    assert err.value.code == "issuer-mismatch"
+    assert await refusal(verifier.verify(forged)) == "issuer-mismatch"
 
 
 async def test_tampering_anywhere_is_proof_invalid(
@@ -236,9 +232,7 @@ async def test_tampering_anywhere_is_proof_invalid(
     for change in changes:
         tampered = copy.deepcopy(signed)
         change(tampered)
-        with pytest.raises(VerificationError) as err:
-            await verifier.verify(tampered)
-        assert err.value.code == "proof-invalid"
+        assert await refusal(verifier.verify(tampered)) == "proof-invalid"
 
 
 async def test_malformed_proofs(
@@ -305,9 +299,7 @@ async def test_only_ed25519_keys_and_vc_2_credentials(
     credential = member(did, clock)
     ed_key = KeyPair.generate()
     forged = add_proof(credential, ed_key, verification_method=f"{did}#{p256_key.kid}")
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(forged)
-    assert err.value.code == "key-unsupported"
+    assert await refusal(verifier.verify(forged)) == "key-unsupported"
     issuer = Signer.for_did_key(KeyPair.generate())
     v11 = {**member(issuer.did, clock), "@context": ["https://www.w3.org/2018/credentials/v1"]}
     with pytest.raises(VerificationError) as err:
@@ -325,9 +317,7 @@ async def test_unknown_contexts_and_undefined_terms_are_refused(
     assert "memberOf" in err.value.detail
     signed = issue_data_integrity(member(issuer.did, clock), issuer)
     remote = {**signed, "@context": [*signed["@context"], host.base_url + "/ctx"]}
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(remote)
-    assert err.value.code == "credential-malformed"
+    assert await refusal(verifier.verify(remote)) == "credential-malformed"
     assert host.hits == []
 
 
@@ -355,9 +345,7 @@ async def test_status_is_checked(
     try:
         verifier = CredentialVerifier(resolver, clock=clock, status_checker=checker)
         assert (await verifier.verify(credential(8))).status[0]["statusListIndex"] == "8"
-        with pytest.raises(VerificationError) as err:
-            await verifier.verify(credential(7))
-        assert err.value.code == "credential-revoked"
+        assert await refusal(verifier.verify(credential(7))) == "credential-revoked"
     finally:
         await checker.close()
 
