@@ -10,7 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 DATASPACE = [sys.executable, "-m", "dataspace"]
 
@@ -98,3 +101,10 @@ class Up:
         return time.monotonic() - started
 
 
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """A `dataspace up` for the tests of one module (a test may stop it itself)."""
+    running = Up(tmp_path_factory.mktemp("up") / "space", free_base_port())
+    yield running
+    if running.process.poll() is None:
+        running.interrupt()

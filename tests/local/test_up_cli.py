@@ -15,7 +15,6 @@ import shlex
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ from tests.conftest import REPO_ROOT
 from tests.local.conftest import DATASPACE, Up, children_of, free_base_port
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    running = Up(tmp_path_factory.mktemp("up-cli") / "space", free_base_port())
-    yield running
-    if running.process.poll() is None:
-        running.interrupt()
 
 
 @pytest.fixture

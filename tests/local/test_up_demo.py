@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,14 +34,6 @@ def demo(data_dir: Path, *, timeout: float = 180) -> subprocess.CompletedProcess
     return subprocess.run([*DATASPACE, "demo", "--data-dir", str(data_dir)],
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "COLUMNS": "200"})
-
-
-@pytest.fixture(scope="module")
-def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    running = Up(tmp_path_factory.mktemp("up") / "space", free_base_port())
-    yield running
-    if running.process.poll() is None:
-        running.interrupt()
 
 
 def _get(url: str, api_key: object = None) -> Any:
@@ -142,9 +133,14 @@ def test_the_story_survives_a_connector_killed_midway(space: Up) -> None:
     running = subprocess.Popen([*DATASPACE, "demo", "--data-dir", str(space.data_dir)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "COLUMNS": "200"})
-    time.sleep(1.5)
+    # Kill the consumer once the demo has found the data space running and begun its
+    # story (killed before that, the demo would rightly take the space for stopped).
+    assert running.stdout is not None
+    first = running.stdout.readline()
+    assert first.startswith("▶"), first
     os.kill(victims[0], signal.SIGKILL)
-    output, _ = running.communicate(timeout=180)
+    rest, _ = running.communicate(timeout=180)
+    output = first + rest
     assert running.returncode == 0, output
     log = space.log.read_text()
     assert "example-analytics: exited with -9; restarting" in log
