@@ -115,6 +115,24 @@ async def enqueue(
         ).scalar()
         if existing is not None:
             return str(existing)
+    return await _insert(conn, kind, payload, now=now, run_at=now + delay, attempts=0,
+                         max_attempts=max_attempts, dedupe_key=dedupe_key)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    now: float,
+    run_at: float,
+    attempts: int,
+    max_attempts: int,
+    dedupe_key: str | None = None,
+    lease_owner: str | None = None,
+    lease_until: float | None = None,
+) -> str:
+    """Insert one pending job row; returns its new id."""
     job_id = str(uuid.uuid4())
     await conn.execute(
         jobs_table.insert().values(
@@ -123,9 +141,11 @@ async def enqueue(
             payload=json.dumps(dict(payload)),
             dedupe_key=dedupe_key,
             status="pending",
-            attempts=0,
+            attempts=attempts,
             max_attempts=max_attempts,
-            run_at=now + delay,
+            run_at=run_at,
+            lease_owner=lease_owner,
+            lease_until=lease_until,
             created_at=now,
             updated_at=now,
         )
@@ -192,23 +212,9 @@ class JobRunner:
         exactly as with a job claimed by the loop.
         """
         now = self._clock()
-        job_id = str(uuid.uuid4())
-        await conn.execute(
-            jobs_table.insert().values(
-                id=job_id,
-                kind=kind,
-                payload=json.dumps(dict(payload)),
-                dedupe_key=None,
-                status="pending",
-                attempts=1,
-                max_attempts=max_attempts,
-                run_at=now,
-                lease_owner=self.owner,
-                lease_until=now + self._lease,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        job_id = await _insert(conn, kind, payload, now=now, run_at=now, attempts=1,
+                               max_attempts=max_attempts, lease_owner=self.owner,
+                               lease_until=now + self._lease)
         return Job(id=job_id, kind=kind, payload=dict(payload), attempts=1,
                    max_attempts=max_attempts)
 
