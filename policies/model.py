@@ -103,32 +103,26 @@ class Action(_Model):
     path: str = ""
 
 
-class Asset(_Model):
+class _Reference(_Model):
+    """Something a rule names: one thing by IRI, or a collection (whose members match too)."""
+
+    uid: str | None = None
+    collection: bool = False
+    source: str | None = None
+    refinements: tuple[ConstraintNode, ...] = ()
+
+    @property
+    def reference(self) -> str | None:
+        """The identifier membership is checked against (``source`` when refined)."""
+        return self.source or self.uid
+
+
+class Asset(_Reference):
     """A target asset, or an asset collection (whose members match too)."""
 
-    uid: str | None = None
-    collection: bool = False
-    source: str | None = None
-    refinements: tuple[ConstraintNode, ...] = ()
 
-    @property
-    def reference(self) -> str | None:
-        """The identifier membership is checked against (``source`` when refined)."""
-        return self.source or self.uid
-
-
-class Party(_Model):
+class Party(_Reference):
     """An assigner or assignee, or a party collection (whose members match too)."""
-
-    uid: str | None = None
-    collection: bool = False
-    source: str | None = None
-    refinements: tuple[ConstraintNode, ...] = ()
-
-    @property
-    def reference(self) -> str | None:
-        """The identifier membership is checked against (``source`` when refined)."""
-        return self.source or self.uid
 
 
 class _Rule(_Model):
