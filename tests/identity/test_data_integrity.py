@@ -200,9 +200,8 @@ async def test_key_that_is_not_in_the_did_document(
 ) -> None:
     did = host.publish_did([KeyPair.generate()])
     stranger = Signer.for_did(KeyPair.generate(), did)
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(issue_data_integrity(member(did, clock), stranger))
-    assert err.value.code == "key-not-found"
+    refused = await refusal(verifier.verify(issue_data_integrity(member(did, clock), stranger)))
+    assert refused == "key-not-found"
 
 
 async def test_signer_that_is_not_the_issuer(
@@ -262,13 +261,11 @@ async def test_validity_period_and_proof_expiry(
     now = datetime.fromtimestamp(clock.now, UTC)
     expired = member(issuer.did, clock, valid_from=now - timedelta(hours=2),
                      valid_until=now - timedelta(hours=1))
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(issue_data_integrity(expired, issuer))
-    assert err.value.code == "credential-expired"
+    refused = await refusal(verifier.verify(issue_data_integrity(expired, issuer)))
+    assert refused == "credential-expired"
     early = member(issuer.did, clock, valid_from=now + timedelta(hours=1))
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(issue_data_integrity(early, issuer))
-    assert err.value.code == "credential-not-yet-valid"
+    refused = await refusal(verifier.verify(issue_data_integrity(early, issuer)))
+    assert refused == "credential-not-yet-valid"
     # A proof with an expiry is signed with it; past it, the proof is over.
     credential = member(issuer.did, clock)
     proof = {
@@ -368,6 +365,5 @@ async def test_a_presentation_may_carry_data_integrity_credentials(
     assert result.credentials[0].issuer == issuer.did
     signed["credentialSubject"]["memberOf"] = "elsewhere"
     vp = issue_vp_jwt(holder, [signed], audience="did:example:verifier", nonce="n-2", clock=clock)
-    with pytest.raises(VerificationError) as err:
-        await presentations.verify(vp, audience="did:example:verifier", nonce="n-2")
-    assert err.value.code == "proof-invalid"
+    refused = await refusal(presentations.verify(vp, audience="did:example:verifier", nonce="n-2"))
+    assert refused == "proof-invalid"

@@ -106,9 +106,7 @@ async def test_validity_period(
 ) -> None:
     token = issue_vc_jwt(member(issuer.did, clock), issuer)
     clock.advance(-3600)
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(token)
-    assert err.value.code == "credential-not-yet-valid"
+    assert await refusal(verifier.verify(token)) == "credential-not-yet-valid"
     clock.advance(3600 + 366 * 86400)
     assert await refusal(verifier.verify(token)) == "credential-expired"
 
@@ -117,9 +115,7 @@ async def test_jwt_exp_and_nbf_in_a_vc_jwt(
     verifier: CredentialVerifier, issuer: Signer, clock: FakeClock
 ) -> None:
     expired = issue_vc_jwt(dict(member(issuer.did, clock), exp=int(clock.now) - 120), issuer)
-    with pytest.raises(VerificationError) as err:
-        await verifier.verify(expired)
-    assert err.value.code == "jwt-expired"
+    assert await refusal(verifier.verify(expired)) == "jwt-expired"
     early = issue_vc_jwt(dict(member(issuer.did, clock), nbf=int(clock.now) + 120), issuer)
     assert await refusal(verifier.verify(early)) == "jwt-not-yet-valid"
 
