@@ -1,17 +1,24 @@
 """The trust anchor application: ``create_app(settings)``.
 
 The routes of each ``routes/<resource>.py`` module (OID4VCI in a sub-app
-under ``/oid4vci`` that answers errors in the OAuth shape), then the cleanup
-contexts: the database engine (migrations run), the outbound HTTP clients,
-and :func:`trust_context`, which builds the identity, the verifiers and the
-services (:class:`~trust_anchor.keys.Services`) and runs the job runner with
-the table of job kinds (:func:`jobs`). State lives under the typed keys of
-:mod:`trust_anchor.keys`; teardown only runs for what started.
+under ``/oid4vci`` that answers errors in the OAuth shape), then the process
+composed from cleanup contexts, in order, each undoing exactly what it
+started:
+
+1. the database (migrations run) and 2. the HTTP clients (servicekit);
+3. ``identity_context``: our key and DID, the DID resolver and the verifiers;
+4. ``services_context``: the services (:class:`~trust_anchor.keys.Services`),
+   the table of job kinds (:func:`job_kinds`), the RootTAO registry entry and
+   the operator's API keys;
+5. ``job_runner_context``: run the jobs.
+
+State lives under the typed keys of :mod:`trust_anchor.keys`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import cast
 
 from aiohttp import web
@@ -62,7 +69,7 @@ from trust_anchor.services.vc_api import VcApi
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store import MIGRATIONS, VERSION_TABLE
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "job_kinds"]
 
 
 def create_app(settings: TrustAnchorSettings) -> web.Application:
@@ -81,9 +88,13 @@ def create_app(settings: TrustAnchorSettings) -> web.Application:
         app.add_routes(module.routes)
     home.add_root(app, settings)
     app.add_subapp("/oid4vci", _oid4vci_app())
-    app.cleanup_ctx.append(database_context(MIGRATIONS, version_table=VERSION_TABLE))
-    app.cleanup_ctx.append(http_client_context)
-    app.cleanup_ctx.append(trust_context)
+    app.cleanup_ctx.extend([
+        database_context(MIGRATIONS, version_table=VERSION_TABLE),
+        http_client_context,
+        identity_context,
+        services_context,
+        job_runner_context,
+    ])
     return app
 
 
@@ -95,13 +106,28 @@ def _oid4vci_app() -> web.Application:
     return sub
 
 
-def jobs(services: Services) -> dict[str, JobHandler]:
-    """The table of job kinds: what the background runner does for each."""
-    return {DELIVER_JOB: services.dcp.deliver}
+# --- identity ----------------------------------------------------------------------------
 
 
-def _identity(settings: TrustAnchorSettings) -> ServiceIdentity:
-    return ServiceIdentity.load_or_create(
+@dataclass(frozen=True)
+class Trust:
+    """How the trust anchor checks who others are and what they present."""
+
+    resolver: DidResolver
+    credentials: CredentialVerifier
+    presentations: PresentationVerifier
+    #: Self-issued ID tokens addressed to us (applicants, holders, accredited issuers).
+    callers: SelfIssuedTokenVerifier
+
+
+_TRUST = web.AppKey("trust_anchor_trust", Trust)
+_JOB_RUNNER = web.AppKey("trust_anchor_job_runner", JobRunner)
+
+
+async def identity_context(app: web.Application) -> AsyncIterator[None]:
+    """Our key, DID and DID document; the resolver and verifiers (closed on the way out)."""
+    settings = cast(TrustAnchorSettings, app[SETTINGS])
+    identity = ServiceIdentity.load_or_create(
         settings.data_dir / "keys",
         base_url=settings.base_url,
         passphrase=settings.key_passphrase,
@@ -117,46 +143,65 @@ def _identity(settings: TrustAnchorSettings) -> ServiceIdentity:
              "serviceEndpoint": f"{settings.base_url}/v4/issuers"},
         ],
     )
-
-
-async def trust_context(app: web.Application) -> AsyncIterator[None]:
-    """Open the identity, the verifiers and the services; run the job runner."""
-    settings = cast(TrustAnchorSettings, app[SETTINGS])
-    engine = app[DB_ENGINE]
-    identity = _identity(settings)
     resolver = DidResolver(session=app[GUARDED_HTTP_CLIENT], allow_loopback=settings.dev)
     status_checker = StatusListChecker(session=app[GUARDED_HTTP_CLIENT],
                                        allow_loopback=settings.dev,
                                        ttl=float(settings.status_list_max_age))
     verifier = CredentialVerifier(resolver, cache=TokenCache(), status_checker=status_checker)
+    app[IDENTITY] = identity
+    app[_TRUST] = Trust(
+        resolver=resolver, credentials=verifier, presentations=PresentationVerifier(verifier),
+        callers=SelfIssuedTokenVerifier(resolver, InMemoryReplayStore(), audience=identity.did),
+    )
+    try:
+        yield
+    finally:
+        await status_checker.close()
+
+
+# --- the services ------------------------------------------------------------------------
+
+
+def job_kinds(services: Services) -> dict[str, JobHandler]:
+    """The table of job kinds: what the background runner does for each."""
+    return {DELIVER_JOB: services.dcp.deliver}
+
+
+async def services_context(app: web.Application) -> AsyncIterator[None]:
+    """The services, the RootTAO entry, the operator's keys, what ``service.json`` says."""
+    settings = cast(TrustAnchorSettings, app[SETTINGS])
+    engine, identity, trust = app[DB_ENGINE], app[IDENTITY], app[_TRUST]
     issuer = Issuer(identity, settings.base_url, status_max_age=settings.status_list_max_age,
                     clock=utcnow)
     registry_ = Registry(engine, issuer, settings)
-    callers = SelfIssuedTokenVerifier(resolver, InMemoryReplayStore(), audience=identity.did)
     runner = JobRunner(engine, {})
     services = Services(
-        onboarding=Onboarding(engine, settings, issuer, registry_, callers),
+        onboarding=Onboarding(engine, settings, issuer, registry_, trust.callers),
         registry=registry_,
-        issuance=Issuance(engine, settings, issuer, callers),
-        oid4vci=Oid4vci(engine, settings, issuer, resolver),
-        dcp=DcpIssuance(engine, settings, issuer, resolver, app[GUARDED_HTTP_CLIENT],
-                        callers=callers, runner=runner),
-        vc_api=VcApi(engine, settings, issuer, verifier, PresentationVerifier(verifier)),
+        issuance=Issuance(engine, settings, issuer, trust.callers),
+        oid4vci=Oid4vci(engine, settings, issuer, trust.resolver),
+        dcp=DcpIssuance(engine, settings, issuer, trust.resolver, app[GUARDED_HTTP_CLIENT],
+                        callers=trust.callers, runner=runner),
+        vc_api=VcApi(engine, settings, issuer, trust.credentials, trust.presentations),
     )
-    for kind, handler in jobs(services).items():
+    for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
-    app[IDENTITY] = identity
-    app[SERVICES] = services
-
-    admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)
     await registry_.ensure_root()
+    admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)
     app[API_KEYS] = await operator_keys(engine, admin_key, utcnow())
+    app[SERVICES] = services
+    app[_JOB_RUNNER] = runner
     app[SERVICE_INFO].update({"did": identity.did, "admin_api_key": admin_key,
                               "openapi": f"{settings.base_url}/openapi.json",
                               "operator_page": f"{settings.base_url}/operator"})
+    yield
+
+
+async def job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the jobs (DCP deliveries)."""
+    runner = app[_JOB_RUNNER]
     await runner.start()
     try:
         yield
     finally:
         await runner.stop()
-        await status_checker.close()
