@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from dataspace.cli import COMMANDS, _short_help, cli
 from dataspace.cli.connector import COMMANDS as CONNECTOR_COMMANDS
 from dataspace.cli.connector import connector
+from dataspace.cli.trust_anchor import COMMANDS as TRUST_ANCHOR_COMMANDS
+from dataspace.cli.trust_anchor import trust_anchor
 from tests.conftest import free_port
 
 #: What the sub-commands need and the bare group must not import (about a second).
@@ -49,10 +51,12 @@ def test_help_and_version_import_no_sub_command() -> None:
 
 
 #: Each lazy group: the words that reach it, the group, and its table of commands.
-LAZY_GROUPS = [([], cli, COMMANDS), (["connector"], connector, CONNECTOR_COMMANDS)]
+LAZY_GROUPS = [([], cli, COMMANDS), (["connector"], connector, CONNECTOR_COMMANDS),
+               (["trust-anchor"], trust_anchor, TRUST_ANCHOR_COMMANDS)]
 
 
-@pytest.mark.parametrize(("words", "group", "table"), LAZY_GROUPS, ids=["dataspace", "connector"])
+@pytest.mark.parametrize(("words", "group", "table"), LAZY_GROUPS,
+                         ids=["dataspace", "connector", "trust-anchor"])
 def test_help_lists_every_command_with_its_own_short_help(
         words: list[str], group: click.Group, table: dict[str, tuple[str, str]]) -> None:
     result = CliRunner().invoke(cli, [*words, "--help"], terminal_width=200)
@@ -68,7 +72,7 @@ def test_help_lists_every_command_with_its_own_short_help(
     ["connector"], ["connector", "dataset", "list"], ["connector", "credentials", "list"],
     ["connector", "pull"], ["connector", "audit", "verify"], ["connector", "requests"],
     ["operator"], ["credential"], ["participant"], ["keys"], ["did"], ["policy"], ["db"],
-    ["up"], ["demo"],
+    ["up"], ["demo"], ["trust-anchor"],
 ], ids=" ".join)
 def test_a_sub_command_help_imports_no_service_or_web_library(words: list[str]) -> None:
     # The libraries load inside the functions that use them: a newcomer's
@@ -126,14 +130,18 @@ def test_every_command_module_is_listed() -> None:
     assert set(cli.commands) == {*COMMANDS, "version"}
 
 
-def test_every_connector_command_module_is_listed() -> None:
+@pytest.mark.parametrize(("group", "table"), [(connector, CONNECTOR_COMMANDS),
+                                               (trust_anchor, TRUST_ANCHOR_COMMANDS)],
+                         ids=["connector", "trust-anchor"])
+def test_every_module_of_a_command_group_is_listed(
+        group: click.Group, table: dict[str, tuple[str, str]]) -> None:
     import pkgutil
 
-    import dataspace.cli.connector as package
-
+    assert group.callback is not None
+    package = importlib.import_module(group.callback.__module__)
     for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"dataspace.cli.connector.{module.name}")
-    assert set(connector.commands) == set(CONNECTOR_COMMANDS)
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    assert set(group.commands) == set(table)
 
 
 def test_the_key_types_offered_are_identity_s() -> None:

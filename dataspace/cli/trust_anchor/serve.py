@@ -1,4 +1,4 @@
-"""``dataspace trust-anchor``: run the data space's trust anchor."""
+"""``dataspace trust-anchor serve``: run the trust anchor."""
 
 from __future__ import annotations
 
@@ -7,16 +7,11 @@ from typing import Any
 
 import click
 
-from dataspace.cli import cli
 from dataspace.cli.common import serve, service_options
+from dataspace.cli.trust_anchor import trust_anchor
 from trust_anchor.settings import TrustAnchorSettings
 
-__all__ = ["trust_anchor"]
-
-
-@cli.group("trust-anchor")
-def trust_anchor() -> None:
-    """The trust anchor: onboarding, credentials, trusted-issuers registry."""
+__all__ = ["serve_command"]
 
 
 @trust_anchor.command("serve")
