@@ -48,12 +48,12 @@ def _reasons(reason: str | Sequence[str] | None) -> list[str] | None:
 
 
 def process_message(
-    message_type: str, *, provider_pid: str, consumer_pid: str, **members: Any
+    message_type: str, *, provider_pid: str | None, consumer_pid: str | None, **members: Any
 ) -> dict[str, Any]:
     """A message of a negotiation or transfer: its pids plus ``members``.
 
     ``reason`` (a string or strings) becomes the list DSP carries; members
-    that are None are left out.
+    (and pids) that are None are left out.
     """
     if "reason" in members:
         members["reason"] = _reasons(members["reason"])
@@ -73,9 +73,8 @@ def catalog_error(code: str, reason: str | Sequence[str] | None) -> dict[str, An
 
 def contract_negotiation(provider_pid: str, consumer_pid: str, state: str) -> dict[str, Any]:
     """The ``ContractNegotiation`` a party answers with."""
-    return _message(
-        "ContractNegotiation", providerPid=provider_pid, consumerPid=consumer_pid, state=state
-    )
+    return process_message("ContractNegotiation", provider_pid=provider_pid,
+                           consumer_pid=consumer_pid, state=state)
 
 
 def contract_request(
@@ -86,13 +85,9 @@ def contract_request(
     callback_address: str | None = None,
 ) -> dict[str, Any]:
     """A ``ContractRequestMessage``: the initial one has a callback, a counter one a providerPid."""
-    return _message(
-        "ContractRequestMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        offer=dict(offer),
-        callbackAddress=callback_address,
-    )
+    return process_message("ContractRequestMessage",
+                           provider_pid=provider_pid, consumer_pid=consumer_pid,
+                           offer=dict(offer), callbackAddress=callback_address)
 
 
 def offer_message(
@@ -103,26 +98,18 @@ def offer_message(
     callback_address: str | None = None,
 ) -> dict[str, Any]:
     """A ``ContractOfferMessage`` (initial offers carry a callback address instead)."""
-    return _message(
-        "ContractOfferMessage",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        offer=dict(offer),
-        callbackAddress=callback_address,
-    )
+    return process_message("ContractOfferMessage",
+                           provider_pid=provider_pid, consumer_pid=consumer_pid,
+                           offer=dict(offer), callbackAddress=callback_address)
 
 
 def negotiation_error(
     *, provider_pid: str, consumer_pid: str, code: str, reason: str | Sequence[str] | None
 ) -> dict[str, Any]:
     """A ``ContractNegotiationError`` body."""
-    return _message(
-        "ContractNegotiationError",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        code=code,
-        reason=_reasons(reason),
-    )
+    return process_message("ContractNegotiationError",
+                           provider_pid=provider_pid, consumer_pid=consumer_pid,
+                           code=code, reason=reason)
 
 
 # --- transfer process ---------------------------------------------------------
@@ -130,9 +117,8 @@ def negotiation_error(
 
 def transfer_process(provider_pid: str, consumer_pid: str, state: str) -> dict[str, Any]:
     """The ``TransferProcess`` a party answers with."""
-    return _message(
-        "TransferProcess", providerPid=provider_pid, consumerPid=consumer_pid, state=state
-    )
+    return process_message("TransferProcess", provider_pid=provider_pid,
+                           consumer_pid=consumer_pid, state=state)
 
 
 def data_address(
@@ -173,10 +159,6 @@ def transfer_error(
     *, provider_pid: str, consumer_pid: str, code: str, reason: str | Sequence[str] | None
 ) -> dict[str, Any]:
     """A ``TransferError`` body."""
-    return _message(
-        "TransferError",
-        providerPid=provider_pid,
-        consumerPid=consumer_pid,
-        code=code,
-        reason=_reasons(reason),
-    )
+    return process_message("TransferError",
+                           provider_pid=provider_pid, consumer_pid=consumer_pid,
+                           code=code, reason=reason)
