@@ -36,6 +36,7 @@ from connector.errors import UnknownOffer
 from connector.protocol import messages
 from connector.protocol.schemas import validator
 from connector.services.checks import backend_problems, policy_problems
+from connector.services.lookup import one
 from connector.store import catalog as store
 from connector.store import holder as holder_store
 from policies import to_dsp
@@ -170,11 +171,8 @@ class CatalogService:
 
     async def get_dataset(self, dataset_id: str) -> Dataset:
         """The dataset, or NotFound."""
-        async with self.plane.read() as conn:
-            dataset = await store.get_dataset(conn, dataset_id)
-        if dataset is None:
-            raise NotFound(f"no dataset {dataset_id}", code="dataset-not-found")
-        return dataset
+        return await one(self.plane, lambda conn: store.get_dataset(conn, dataset_id),
+                         NotFound(f"no dataset {dataset_id}", code="dataset-not-found"))
 
     async def list_datasets(self, *, after: str | None, limit: int) -> list[Dataset]:
         """Datasets by id."""
@@ -201,11 +199,8 @@ class CatalogService:
 
     async def get_policy(self, policy_id: str) -> PolicyRecord:
         """The policy, or NotFound."""
-        async with self.plane.read() as conn:
-            policy = await store.get_policy(conn, policy_id)
-        if policy is None:
-            raise NotFound(f"no policy {policy_id}", code="policy-not-found")
-        return policy
+        return await one(self.plane, lambda conn: store.get_policy(conn, policy_id),
+                         NotFound(f"no policy {policy_id}", code="policy-not-found"))
 
     async def list_policies(self, *, limit: int, offset: int) -> list[PolicyRecord]:
         """Policies by id."""

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from connector.core import ControlPlane, new_pid
+from connector.services.lookup import one
 from connector.store import holder as store
 from connector.store.holder import CredentialRecord, CredentialRequest
 from connector.trust import Trust
@@ -65,11 +66,8 @@ class HolderService:
 
     async def get(self, record_id: str) -> CredentialRecord:
         """One of our credentials, or NotFound."""
-        async with self.plane.read() as conn:
-            found = await store.get_credential(conn, record_id)
-        if found is None:
-            raise NotFound(f"no credential {record_id}", code="credential-not-found")
-        return found
+        return await one(self.plane, lambda conn: store.get_credential(conn, record_id),
+                         NotFound(f"no credential {record_id}", code="credential-not-found"))
 
     async def verify_ours(self, credential: str | Mapping[str, Any]) -> VerifiedCredential:
         """Verify a credential about us (400 ``credential-invalid`` / ``credential-not-ours``)."""

@@ -37,6 +37,7 @@ from connector.services.addresses import check_callback, check_counterparty
 from connector.services.catalog import CatalogService
 from connector.services.decisions import NegotiationScript, negotiation_steps, same_terms
 from connector.services.delivery import DspClient
+from connector.services.lookup import one
 from connector.services.process import ProcessService
 from connector.store import catalog as catalog_store
 from connector.store import processes
@@ -73,11 +74,9 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
 
     async def agreement(self, agreement_id: str) -> Agreement:
         """A stored agreement."""
-        async with self.plane.read() as conn:
-            found = await get_agreement(conn, agreement_id)
-        if found is None:
-            raise ProcessNotFound(f"no agreement {agreement_id}", code="agreement-not-found")
-        return found
+        return await one(self.plane, lambda conn: get_agreement(conn, agreement_id),
+                         ProcessNotFound(f"no agreement {agreement_id}",
+                                         code="agreement-not-found"))
 
     async def agreements(self, *, role: Role | None = None, limit: int = 50,
                          offset: int = 0) -> list[Agreement]:

@@ -36,6 +36,7 @@ from connector.domain.process import ProcessTable, Role
 from connector.domain.transfer import Transfer
 from connector.errors import ProcessNotFound
 from connector.protocol import messages
+from connector.services.lookup import one
 from connector.services.steps import WAIT, Step, steps_from_payload, steps_to_payload
 from connector.store.processes import Rows, StaleProcess
 from servicekit.errors import IllegalTransition, InvalidRequest
@@ -84,10 +85,8 @@ class ProcessService(Generic[P, S, A]):
 
     async def get(self, process_id: str) -> P:
         """Our process ``process_id`` (owner view)."""
-        async with self.plane.read() as conn:
-            found: P | None = await self.rows.get(conn, process_id)
-        if found is None:
-            raise ProcessNotFound(f"no {self.kind.name} {process_id}")
+        found: P = await one(self.plane, lambda conn: self.rows.get(conn, process_id),
+                             ProcessNotFound(f"no {self.kind.name} {process_id}"))
         return found
 
     async def get_for_caller(self, caller: Caller, pid: str) -> P:
