@@ -84,16 +84,23 @@ def _json(result: Result) -> Any:
     return json.loads(result.stdout)
 
 
+async def _add_dataset(provider: RunningConnector, dataset_id: str, title: str,
+                       *options: str) -> Any:
+    """``dataspace connector dataset add`` (which must succeed); its JSON answer."""
+    return _json(await _run("connector", "dataset", "add", "--data-dir",
+                            str(provider.settings.data_dir), "--id", dataset_id,
+                            "--title", title, *options))
+
+
 async def test_dataset_add_list_negotiate_and_transfer(
     pair: tuple[RunningConnector, RunningConnector], tmp_path: Path
 ) -> None:
     provider, consumer = pair
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"permission": [{"action": "use"}]}))
-    added = _json(await _run(
-        "connector", "dataset", "add", "--data-dir", str(provider.settings.data_dir),
-        "--id", "urn:cli:1", "--title", "Bridges", "--keyword", "bridges",
-        "--backend", "https://example.org/bridges", "--policy", str(policy)))
+    added = await _add_dataset(provider, "urn:cli:1", "Bridges", "--keyword", "bridges",
+                               "--backend", "https://example.org/bridges", "--policy",
+                               str(policy))
     assert added["dataset"]["id"] == "urn:cli:1"
     assert added["offer"]["policy"] == {"permission": [{"action": "use"}]}
     listed = _json(await _run("connector", "dataset", "list", "--url",
@@ -142,11 +149,8 @@ async def test_a_terminated_negotiation_exits_1(
     pair: tuple[RunningConnector, RunningConnector]
 ) -> None:
     provider, consumer = pair
-    created = await _run(
-        "connector", "dataset", "add", "--data-dir", str(provider.settings.data_dir),
-        "--id", "urn:cli:yellow", "--title", "Restricted", "--access-level", "RESTRICTED",
-        "--backend", "https://example.org/r")
-    assert created.exit_code == 0, created.output
+    await _add_dataset(provider, "urn:cli:yellow", "Restricted", "--access-level",
+                       "RESTRICTED", "--backend", "https://example.org/r")
     negotiate = asyncio.create_task(_run(
         "connector", "negotiate", "--data-dir", str(consumer.settings.data_dir),
         "--provider", provider.dsp_url, "--dataset", "urn:cli:yellow", "--timeout", "20"))
@@ -203,11 +207,9 @@ async def test_the_owner_sees_who_asks_and_approves(
     keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
 ) -> None:
     provider, consumer = keyed
-    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:energy",
-                       "--title", "Energy", "--access-level", "RESTRICTED",
+    await _add_dataset(provider, "urn:cli:energy", "Energy", "--access-level", "RESTRICTED",
                        "--backend", "https://example.org/energy",
                        "--policy", str(_research_policy(tmp_path / "p.json")))
-    assert added.exit_code == 0, added.output
 
     # A yellow dataset: the consumer is told it awaits the owner, and how to follow it.
     waited = await _run("connector", "negotiate", *_dir(consumer), "--provider",
@@ -250,10 +252,8 @@ async def test_a_rejection_needs_a_reason_and_the_requester_is_told(
     keyed: tuple[RunningConnector, RunningConnector], tmp_path: Path
 ) -> None:
     provider, consumer = keyed
-    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:no",
-                       "--title", "No", "--access-level", "RESTRICTED",
+    await _add_dataset(provider, "urn:cli:no", "No", "--access-level", "RESTRICTED",
                        "--backend", "https://example.org/no")
-    assert added.exit_code == 0, added.output
     started = _json(await _run("connector", "negotiate", *_dir(consumer), "--no-wait",
                                "--provider", provider.dsp_url, "--dataset", "urn:cli:no"))
     async with aiohttp.ClientSession() as http:
@@ -292,10 +292,9 @@ async def test_catalog_pull_refusal_transfers_and_receipt(
     provider, consumer = keyed
     data = tmp_path / "counts.csv"
     data.write_text("station,count\nsentrum,42\n")
-    added = await _run("connector", "dataset", "add", *_dir(provider), "--id", "urn:cli:bikes",
-                       "--title", "Bike counts", "--backend", str(data), "--backend-type",
-                       "file", "--policy", str(_research_policy(tmp_path / "p.json", 10)))
-    assert added.exit_code == 0, added.output
+    await _add_dataset(provider, "urn:cli:bikes", "Bike counts", "--backend", str(data),
+                       "--backend-type", "file",
+                       "--policy", str(_research_policy(tmp_path / "p.json", 10)))
 
     catalog = await _run("connector", "catalog", provider.dsp_url, *_dir(consumer))
     assert catalog.exit_code == 0, catalog.output
@@ -400,9 +399,7 @@ async def test_dataset_list_pages_by_id(
 ) -> None:
     provider, _consumer = pair
     for name in ("urn:cli:page-a", "urn:cli:page-b"):
-        added = await _run("connector", "dataset", "add", *_dir(provider), "--id", name,
-                           "--title", "Paged", "--backend", "https://example.org/p")
-        assert added.exit_code == 0, added.output
+        await _add_dataset(provider, name, "Paged", "--backend", "https://example.org/p")
     first = await _run("connector", "dataset", "list", *_dir(provider), "--after",
                        "urn:cli:page", "--limit", "1")
     assert first.exit_code == 0, first.output

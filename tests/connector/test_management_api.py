@@ -216,80 +216,69 @@ async def test_policy_and_offer_bad_input(cut: RunningConnector,
                    code="policy-not-found")
 
 
+_PEER = "http://127.0.0.1:9/dsp"  # nothing listens there
+_FLY = {"policy": {"permission": [{"action": "fly"}]}}
+
+#: Bad input to the negotiation routes: (method, path, status, code, body).
+NEGOTIATION_BAD_INPUT: list[tuple[str, str, int, str, Any]] = [
+    ("GET", "/api/v1/negotiations?state=DONE", 400, "filter-invalid", None),
+    ("GET", "/api/v1/negotiations?role=broker", 400, "filter-invalid", None),
+    ("GET", "/api/v1/negotiations/urn:none", 404, "process-not-found", None),
+    ("POST", "/api/v1/negotiations/urn:none/approve", 404, "process-not-found", None),
+    ("GET", "/api/v1/negotiations?awaiting=someone", 400, "filter-invalid", None),
+    # Rejecting needs a reason (the requester is told); approving takes an optional one.
+    *(("POST", "/api/v1/negotiations/urn:none/reject", 400, "validation-failed", body)
+      for body in (None, {}, {"reason": ""}, {"reason": "  "}, {"code": "x"})),
+    ("POST", "/api/v1/negotiations/urn:none/reject", 404, "process-not-found",
+     {"reason": "not for you"}),
+    ("POST", "/api/v1/negotiations/urn:none/approve", 400, "validation-failed", {"reason": 7}),
+    *(row for move in ("counter-offer", "counter-request") for row in (
+        ("POST", f"/api/v1/negotiations/urn:none/{move}", 400, "policy-invalid", _FLY),
+        ("POST", f"/api/v1/negotiations/urn:none/{move}", 400, "validation-failed",
+         {"terms": {}}))),
+    ("POST", "/api/v1/negotiations/urn:none/terminate", 400, "validation-failed",
+     {"reason": 7}),
+    ("POST", "/api/v1/negotiations/urn:none/accept", 404, "process-not-found", None),
+    ("POST", "/api/v1/negotiations", 400, "validation-failed",
+     {"counterparty_address": "not-a-url"}),
+    ("POST", "/api/v1/negotiations", 400, "offer-missing", {"counterparty_address": _PEER}),
+    ("POST", "/api/v1/negotiations", 400, "counterparty-id-missing",
+     {"counterparty_address": _PEER, "offer": {"@id": "o", "target": "d"}}),
+    ("POST", "/api/v1/negotiations", 400, "dsp-schema-violation",
+     {"counterparty_address": _PEER, "counterparty_id": "did:web:x",
+      "offer": {"@id": "o", "target": "d"}}),
+    ("POST", "/api/v1/negotiations", 502, "peer-unreachable",
+     {"counterparty_address": _PEER, "dataset_id": "d", "counterparty_id": "did:web:x"}),
+]
+
+#: Bad input to the transfer, agreement and catalog routes: (method, path, status, code, body).
+TRANSFER_BAD_INPUT: list[tuple[str, str, int, str, Any]] = [
+    ("POST", "/api/v1/transfers", 404, "agreement-not-found", {"agreement_id": "urn:none"}),
+    ("POST", "/api/v1/transfers", 400, "validation-failed", {"agreement": "urn:none"}),
+    ("GET", "/api/v1/transfers/urn:none/edr", 404, "process-not-found", None),
+    ("POST", "/api/v1/transfers/urn:none/suspend", 404, "process-not-found", None),
+    *(("POST", f"/api/v1/transfers/urn:none/{move}", 400, "validation-failed",
+       {"code": ["not", "a", "string"]}) for move in ("suspend", "terminate")),
+    *(("POST", f"/api/v1/transfers/urn:none/{move}", 404, "process-not-found", None)
+      for move in ("resume", "complete")),
+    ("GET", "/api/v1/transfers/urn:none", 404, "process-not-found", None),
+    ("GET", "/api/v1/transfers?state=LOST", 400, "filter-invalid", None),
+    ("GET", "/api/v1/agreements?role=x", 400, "filter-invalid", None),
+    ("GET", "/api/v1/agreements/urn:none", 404, "agreement-not-found", None),
+    ("POST", "/api/v1/catalog/request", 400, "validation-failed",
+     {"counterparty_address": "ftp://x"}),
+    ("POST", "/api/v1/catalog/dataset", 502, "peer-unreachable",
+     {"counterparty_address": _PEER, "dataset_id": "d"}),
+]
+
+
 async def test_negotiation_and_transfer_bad_input(cut: RunningConnector,
                                                   http: aiohttp.ClientSession) -> None:
-    await _problem(cut, http, "GET", "/api/v1/negotiations?state=DONE", status=400,
-                   code="filter-invalid")
-    await _problem(cut, http, "GET", "/api/v1/negotiations?role=broker", status=400,
-                   code="filter-invalid")
-    await _problem(cut, http, "GET", "/api/v1/negotiations/urn:none", status=404,
-                   code="process-not-found")
-    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=404,
-                   code="process-not-found")
-    await _problem(cut, http, "GET", "/api/v1/negotiations?awaiting=someone", status=400,
-                   code="filter-invalid")
-    # Rejecting needs a reason (the requester is told); approving takes an optional one.
-    for body in (None, {}, {"reason": ""}, {"reason": "  "}, {"code": "x"}):
-        await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/reject", status=400,
-                       code="validation-failed", json=body)
-    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/reject", status=404,
-                   code="process-not-found", json={"reason": "not for you"})
-    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/approve", status=400,
-                   code="validation-failed", json={"reason": 7})
-    for move in ("counter-offer", "counter-request"):
-        await _problem(cut, http, "POST", f"/api/v1/negotiations/urn:none/{move}", status=400,
-                       code="policy-invalid",
-                       json={"policy": {"permission": [{"action": "fly"}]}})
-        await _problem(cut, http, "POST", f"/api/v1/negotiations/urn:none/{move}", status=400,
-                       code="validation-failed", json={"terms": {}})
-    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/terminate", status=400,
-                   code="validation-failed", json={"reason": 7})
-    await _problem(cut, http, "POST", "/api/v1/negotiations/urn:none/accept", status=404,
-                   code="process-not-found")
-    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
-                   code="validation-failed", json={"counterparty_address": "not-a-url"})
-    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400, code="offer-missing",
-                   json={"counterparty_address": "http://127.0.0.1:9/dsp"})
-    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
-                   code="counterparty-id-missing",
-                   json={"counterparty_address": "http://127.0.0.1:9/dsp",
-                         "offer": {"@id": "o", "target": "d"}})
-    await _problem(cut, http, "POST", "/api/v1/negotiations", status=400,
-                   code="dsp-schema-violation",
-                   json={"counterparty_address": "http://127.0.0.1:9/dsp",
-                         "counterparty_id": "did:web:x", "offer": {"@id": "o", "target": "d"}})
-    await _problem(cut, http, "POST", "/api/v1/negotiations", status=502,
-                   code="peer-unreachable",
-                   json={"counterparty_address": "http://127.0.0.1:9/dsp", "dataset_id": "d",
-                         "counterparty_id": "did:web:x"})
+    for method, path, status, code, body in NEGOTIATION_BAD_INPUT:
+        await _problem(cut, http, method, path, status=status, code=code, json=body)
     assert (await cut.api(http, "GET", "/api/v1/negotiations", expect=200))["items"] == []
-    await _problem(cut, http, "POST", "/api/v1/transfers", status=404,
-                   code="agreement-not-found", json={"agreement_id": "urn:none"})
-    await _problem(cut, http, "POST", "/api/v1/transfers", status=400,
-                   code="validation-failed", json={"agreement": "urn:none"})
-    await _problem(cut, http, "GET", "/api/v1/transfers/urn:none/edr", status=404,
-                   code="process-not-found")
-    await _problem(cut, http, "POST", "/api/v1/transfers/urn:none/suspend", status=404,
-                   code="process-not-found")
-    for move in ("suspend", "terminate"):
-        await _problem(cut, http, "POST", f"/api/v1/transfers/urn:none/{move}", status=400,
-                       code="validation-failed", json={"code": ["not", "a", "string"]})
-    for move in ("resume", "complete"):
-        await _problem(cut, http, "POST", f"/api/v1/transfers/urn:none/{move}", status=404,
-                       code="process-not-found")
-    await _problem(cut, http, "GET", "/api/v1/transfers/urn:none", status=404,
-                   code="process-not-found")
-    await _problem(cut, http, "GET", "/api/v1/transfers?state=LOST", status=400,
-                   code="filter-invalid")
-    await _problem(cut, http, "GET", "/api/v1/agreements?role=x", status=400,
-                   code="filter-invalid")
-    await _problem(cut, http, "GET", "/api/v1/agreements/urn:none", status=404,
-                   code="agreement-not-found")
-    await _problem(cut, http, "POST", "/api/v1/catalog/request", status=400,
-                   code="validation-failed", json={"counterparty_address": "ftp://x"})
-    await _problem(cut, http, "POST", "/api/v1/catalog/dataset", status=502,
-                   code="peer-unreachable",
-                   json={"counterparty_address": "http://127.0.0.1:9/dsp", "dataset_id": "d"})
+    for method, path, status, code, body in TRANSFER_BAD_INPUT:
+        await _problem(cut, http, method, path, status=status, code=code, json=body)
     assert (await cut.api(http, "GET", "/api/v1/transfers", expect=200))["items"] == []
 
 
