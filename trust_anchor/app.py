@@ -60,7 +60,7 @@ from trust_anchor.routes import (
 )
 from trust_anchor.services.dcp import DELIVER_JOB, DcpIssuance
 from trust_anchor.services.issuance import Issuance
-from trust_anchor.services.issuer import Issuer, utcnow
+from trust_anchor.services.issuer import Issuer
 from trust_anchor.services.oid4vci import Oid4vci
 from trust_anchor.services.onboarding import Onboarding
 from trust_anchor.services.operators import operator_keys
@@ -171,8 +171,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     """The services, the RootTAO entry, the operator's keys, what ``service.json`` says."""
     settings = cast(TrustAnchorSettings, app[SETTINGS])
     engine, identity, trust = app[DB_ENGINE], app[IDENTITY], app[_TRUST]
-    issuer = Issuer(identity, settings.base_url, status_max_age=settings.status_list_max_age,
-                    clock=utcnow)
+    issuer = Issuer(identity, settings.base_url, status_max_age=settings.status_list_max_age)
     registry_ = Registry(engine, issuer, settings)
     runner = JobRunner(engine, {})
     services = Services(
@@ -188,7 +187,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         runner.register(kind, handler)
     await registry_.ensure_root()
     admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)
-    app[API_KEYS] = await operator_keys(engine, admin_key, utcnow())
+    app[API_KEYS] = await operator_keys(engine, admin_key, issuer.now())
     app[SERVICES] = services
     app[_JOB_RUNNER] = runner
     app[SERVICE_INFO].update({"did": identity.did, "admin_api_key": admin_key,

@@ -112,7 +112,7 @@ class DcpIssuance:
             request_id = new_id("r-")
             await dcp_store.insert_request(conn, dcp_store.DcpRequest(
                 id=request_id, holder_pid=message["holderPid"], holder_did=caller.issuer,
-                credential_ids=wanted, status="RECEIVED", error=None), self.issuer.clock())
+                credential_ids=wanted, status="RECEIVED", error=None), self.issuer.now())
             await enqueue(conn, DELIVER_JOB, {"request_id": request_id,
                                               "access_token": caller.access_token})
         self.runner.wake()
@@ -137,7 +137,7 @@ class DcpIssuance:
         """Issue (once) and deliver the credentials of one request."""
         request_id: str = job.payload["request_id"]
         access_token: str = job.payload["access_token"]
-        at = self.issuer.clock()
+        at = self.issuer.now()
         async with self.engine.begin() as conn:
             request = await dcp_store.get_request(conn, request_id)
             if request.status != "RECEIVED":

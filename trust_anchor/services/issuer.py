@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +33,7 @@ from identity.keys import KeyType
 from identity.service_identity import ServiceIdentity
 from identity.status_list import StatusList, build_status_list_credential, status_list_entry
 from identity.vc import build_credential, issue_vc_jwt
+from servicekit.clock import Clock, datetime_from_epoch, system_clock
 from servicekit.errors import Conflict, InvalidRequest
 from trust_anchor.store.credentials import (
     IssuedCredential,
@@ -41,16 +42,11 @@ from trust_anchor.store.credentials import (
     record_credential,
 )
 
-__all__ = ["PROOF_FORMATS", "VC_JWT", "Issuer", "utcnow"]
+__all__ = ["PROOF_FORMATS", "VC_JWT", "Issuer"]
 
 VC_JWT = "vc+jwt"
 #: How an issued credential may be secured.
 PROOF_FORMATS = (VC_JWT, EDDSA_RDFC_2022)
-
-
-def utcnow() -> datetime:
-    """The current time, as a timezone-aware UTC datetime."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +70,7 @@ class Issuer:
     identity: ServiceIdentity
     base_url: str
     status_max_age: int = 60
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = system_clock
     _signed_lists: dict[str, tuple[int, str]] = field(default_factory=dict)
     _offer_key: bytes = field(default=b"", repr=False)
     _open_lists: dict[str, str] = field(default_factory=dict)
@@ -94,6 +90,10 @@ class Issuer:
             ).derive(secret)
         digest = hmac.new(self._offer_key, offer_id.encode(), hashlib.sha256).digest()
         return b64url_encode(digest)
+
+    def now(self) -> datetime:
+        """The clock's time as an aware UTC datetime (credentials carry calendar times)."""
+        return datetime_from_epoch(self.clock())
 
     @property
     def did(self) -> str:
@@ -124,7 +124,7 @@ class Issuer:
         if proof_format not in PROOF_FORMATS:
             raise InvalidRequest(f"unknown proof format {proof_format!r}",
                                  code="proof-format-unknown")
-        at = self.clock().replace(microsecond=0)
+        at = self.now().replace(microsecond=0)
 
         async def secure(slots: _Slots) -> IssuedCredential:
             credential_id = f"urn:uuid:{uuid.uuid4()}"
@@ -171,7 +171,7 @@ class Issuer:
         ``check`` sees the credential with its status entries before it is
         signed; raising there stores nothing (the caller's transaction rolls back).
         """
-        at = self.clock().replace(microsecond=0)
+        at = self.now().replace(microsecond=0)
         existing = credential.get("credentialStatus", [])
         kept = list(existing) if isinstance(existing, list) else [existing]
 

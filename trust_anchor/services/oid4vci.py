@@ -11,8 +11,7 @@ the standard's error codes, which wallets act on.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.errors import VerificationError
 from identity.key_proof import verify_key_proof
 from identity.resolver import DidResolver
+from servicekit.clock import Clock, system_clock
 from trust_anchor.domain.oid4vci import (
     PRE_AUTHORIZED_GRANT,
     CredentialRequest,
@@ -46,7 +46,7 @@ class Oid4vci:
     settings: TrustAnchorSettings
     issuer: Issuer
     resolver: DidResolver
-    clock: Callable[[], float] = time.time
+    clock: Clock = system_clock
 
     def _offer_document(self, offer: offer_store.Offer) -> dict[str, Any]:
         code = self.issuer.offer_code(offer.id)

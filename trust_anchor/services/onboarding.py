@@ -8,8 +8,6 @@ entry commit together or not at all.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from identity.errors import VerificationError
 from identity.self_issued import SelfIssuedTokenVerifier
 from servicekit.auth import hash_api_key
+from servicekit.clock import Clock, system_clock
 from servicekit.errors import InvalidRequest, Unauthorized
 from servicekit.ids import new_id
 from trust_anchor.domain.participants import (
@@ -91,10 +90,10 @@ class Onboarding:
     issuer: Issuer
     registry: Registry
     proofs: SelfIssuedTokenVerifier
-    clock: Callable[[], float] = time.time
+    clock: Clock = system_clock
 
     def _now(self) -> datetime:
-        return self.issuer.clock()
+        return self.issuer.now()
 
     async def challenge(self, did: str) -> tuple[str, float]:
         """A single-use challenge the applicant signs to prove control of ``did``."""

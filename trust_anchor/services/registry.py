@@ -107,7 +107,7 @@ class Registry:
             return await self.put(conn, did, IssuerType.REVOKED, record.credential_types)
 
     def _accreditation(self, did: str, issuer_type: IssuerType, types: Sequence[str]) -> str:
-        at = self.issuer.clock().replace(microsecond=0)
+        at = self.issuer.now().replace(microsecond=0)
         credential = build_credential(
             issuer=self.issuer.did,
             subject={
@@ -127,7 +127,7 @@ class Registry:
         """Create or replace the entry of ``did``."""
         if issuer_type is IssuerType.ROOT_TAO and did != self.issuer.did:
             raise InvalidRequest("only the trust anchor is the RootTAO", code="root-tao-reserved")
-        at = self.issuer.clock()
+        at = self.issuer.now()
         existing = await get_issuer(conn, did)
         record = IssuerRecord(
             did=did,

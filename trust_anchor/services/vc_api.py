@@ -21,7 +21,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ async def issue(
     if validity_days is not None and "validUntil" not in credential:
         start = credential.get("validFrom")
         begin = (parse_datetime_stamp(start, "/validFrom") if isinstance(start, str)
-                 else datetime.now(UTC).replace(microsecond=0))
+                 else issuer.now().replace(microsecond=0))
         credential["validUntil"] = format_datetime(begin + timedelta(days=validity_days))
     schemas = held_schemas(settings)
     # With status entries to add, JSON Schemas are checked on the credential that
