@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from identity.signer import Signer
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
 from trust_anchor.app import create_app
+from trust_anchor.settings import TrustAnchorSettings
 
 
 @dataclass
@@ -50,18 +52,26 @@ class TrustAnchor:
             return response.status, await response.text()
 
 
-@pytest.fixture
-async def trust_anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
-    port = free_port()
-    settings = trust_anchor_settings(tmp_path, database, port)
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
+@asynccontextmanager
+async def serving(settings: TrustAnchorSettings) -> AsyncIterator[TrustAnchor]:
+    """The trust anchor of ``settings`` serving on its port, and a client to talk to it."""
     from servicekit.app import SERVICE_INFO
 
-    info = server.app[SERVICE_INFO]
-    async with aiohttp.ClientSession() as http:
-        yield TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-    await server.close()
+    server = TestServer(create_app(settings), host="127.0.0.1", port=settings.port)
+    await server.start_server()
+    try:
+        info = server.app[SERVICE_INFO]
+        async with aiohttp.ClientSession() as http:
+            yield TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server,
+                              http)
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def trust_anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
+    async with serving(trust_anchor_settings(tmp_path, database, free_port())) as running:
+        yield running
 
 
 @dataclass

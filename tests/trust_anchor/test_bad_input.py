@@ -35,6 +35,16 @@ async def token_request(ta: TrustAnchor, form: dict[str, str]) -> tuple[int, dic
         return response.status, await response.json()
 
 
+async def redeem(ta: TrustAnchor, approved: dict[str, Any],
+                 tx_code: str | None = None) -> tuple[int, dict[str, Any]]:
+    """The token endpoint's answer to the offer's pre-authorized code with ``tx_code``
+    (by default the right one)."""
+    grant = approved["credential_offer"]["grants"][PRE_AUTH]
+    return await token_request(ta, {
+        "grant_type": PRE_AUTH, "pre-authorized_code": grant["pre-authorized_code"],
+        "tx_code": approved["tx_code"] if tx_code is None else tx_code})
+
+
 async def test_a_did_the_applicant_cannot_sign_for_is_refused(trust_anchor: TrustAnchor) -> None:
     victim = new_applicant(legal_name="Victim AS")
     impostor = Signer.for_did_key(KeyPair.generate())
@@ -94,11 +104,8 @@ async def test_invalid_applications_list_the_field(
 
 async def test_a_pre_authorized_code_works_once(trust_anchor: TrustAnchor) -> None:
     _, approved = await approved_offer(trust_anchor)
-    grant = approved["credential_offer"]["grants"][PRE_AUTH]
-    form = {"grant_type": PRE_AUTH, "pre-authorized_code": grant["pre-authorized_code"],
-            "tx_code": approved["tx_code"]}
-    assert (await token_request(trust_anchor, form))[0] == 200
-    status, body = await token_request(trust_anchor, form)
+    assert (await redeem(trust_anchor, approved))[0] == 200
+    status, body = await redeem(trust_anchor, approved)
     assert status == 400
     assert body["error"] == "invalid_grant"
 
@@ -107,22 +114,15 @@ async def test_a_wrong_transaction_code_does_not_burn_the_offer(
     trust_anchor: TrustAnchor,
 ) -> None:
     _, approved = await approved_offer(trust_anchor)
-    code = approved["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"]
     wrong = "000000" if approved["tx_code"] != "000000" else "111111"
-    status, body = await token_request(
-        trust_anchor, {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": wrong})
+    status, body = await redeem(trust_anchor, approved, wrong)
     assert (status, body["error"]) == (400, "invalid_grant")
-    status, _ = await token_request(
-        trust_anchor,
-        {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": approved["tx_code"]})
+    status, _ = await redeem(trust_anchor, approved)
     assert status == 200
 
 
 async def _access_token(ta: TrustAnchor, approved: dict[str, Any]) -> str:
-    grant = approved["credential_offer"]["grants"][PRE_AUTH]
-    status, token = await token_request(
-        ta, {"grant_type": PRE_AUTH, "pre-authorized_code": grant["pre-authorized_code"],
-             "tx_code": approved["tx_code"]})
+    status, token = await redeem(ta, approved)
     assert status == 200
     return str(token["access_token"])
 
@@ -227,14 +227,10 @@ async def test_transaction_codes_cannot_be_guessed(trust_anchor: TrustAnchor) ->
     from trust_anchor.store.offers import MAX_TX_CODE_ATTEMPTS
 
     _, approved = await approved_offer(trust_anchor)
-    code = approved["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"]
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != approved["tx_code"]]
     for guess in wrong[:MAX_TX_CODE_ATTEMPTS]:
-        status, body = await token_request(
-            trust_anchor, {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": guess})
+        status, body = await redeem(trust_anchor, approved, guess)
         assert (status, body["error"]) == (400, "invalid_grant")
     # The offer is burned: even the right code no longer works.
-    status, body = await token_request(
-        trust_anchor,
-        {"grant_type": PRE_AUTH, "pre-authorized_code": code, "tx_code": approved["tx_code"]})
+    status, body = await redeem(trust_anchor, approved)
     assert (status, body["error"]) == (400, "invalid_grant")

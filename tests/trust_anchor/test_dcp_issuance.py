@@ -13,38 +13,29 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from identity.dcp import fetch_issuer_metadata, request_credentials, request_status
 from identity.jose import decode_jws
 from identity.self_issued import create_self_issued_token
-from servicekit.app import SERVICE_INFO
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
 from tests.identity.dcp.conftest import Member, World
 from tests.identity.dcp.conftest import world as world
-from tests.trust_anchor.conftest import TrustAnchor
-from trust_anchor.app import create_app
+from tests.trust_anchor.conftest import TrustAnchor, serving
 from trust_anchor.settings import CredentialTypeConfig
 
 
 @pytest.fixture
 async def trust_anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
     """A trust anchor that also issues a marketplace-only type on request."""
-    port = free_port()
-    settings = trust_anchor_settings(tmp_path, database, port, credential_types=[
+    settings = trust_anchor_settings(tmp_path, database, free_port(), credential_types=[
         CredentialTypeConfig(type="MembershipCredential", on_approval=True),
         CredentialTypeConfig(type="MarketOperatorCredential", roles=["marketplace"]),
     ])
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    info = server.app[SERVICE_INFO]
-    async with aiohttp.ClientSession() as http:
-        yield TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-    await server.close()
+    async with serving(settings) as running:
+        yield running
 
 
 async def settled(world: World, member: Member, status_url: str) -> dict[str, Any]:

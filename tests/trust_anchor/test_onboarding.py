@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
 
 from identity.errors import VerificationError
@@ -35,10 +36,13 @@ async def onboard(ta: TrustAnchor, applicant) -> tuple[str, str]:  # type: ignor
     return created["id"], credential
 
 
-def verifier(clock: FakeClock, session: aiohttp.ClientSession) -> CredentialVerifier:
-    resolver = DidResolver(session=session, allow_loopback=True, clock=clock)
-    checker = StatusListChecker(session=session, allow_loopback=True, ttl=60, clock=clock)
-    return CredentialVerifier(resolver, clock=clock, status_checker=checker)
+@asynccontextmanager
+async def verifier(clock: FakeClock) -> AsyncIterator[CredentialVerifier]:
+    """A verifier on ``clock`` that caches status lists for 60 s."""
+    async with create_client_session(guarded=True, allow_loopback=True) as session:
+        resolver = DidResolver(session=session, allow_loopback=True, clock=clock)
+        checker = StatusListChecker(session=session, allow_loopback=True, ttl=60, clock=clock)
+        yield CredentialVerifier(resolver, clock=clock, status_checker=checker)
 
 
 async def test_a_participant_is_onboarded_and_its_credential_verifies(
@@ -46,9 +50,8 @@ async def test_a_participant_is_onboarded_and_its_credential_verifies(
 ) -> None:
     applicant = new_applicant()
     application_id, credential = await onboard(trust_anchor, applicant)
-    clock = FakeClock(time.time())
-    async with create_client_session(guarded=True, allow_loopback=True) as session:
-        verified = await verifier(clock, session).verify(credential)
+    async with verifier(FakeClock(time.time())) as check:
+        verified = await check.verify(credential)
     assert verified.issuer == trust_anchor.did
     assert verified.subject_id == applicant.did
     assert verified.has_type("MembershipCredential")
@@ -71,8 +74,7 @@ async def test_revocation_is_seen_once_the_status_list_is_refetched(
     applicant = new_applicant()
     application_id, credential = await onboard(trust_anchor, applicant)
     clock = FakeClock(time.time())
-    async with create_client_session(guarded=True, allow_loopback=True) as session:
-        check = verifier(clock, session)
+    async with verifier(clock) as check:
         await check.verify(credential)
         status, body = await trust_anchor.post(
             f"/admin/applications/{application_id}/revoke", {"reason": "left"}, admin=True)
@@ -94,8 +96,7 @@ async def test_revocation_is_seen_once_the_status_list_is_refetched(
 async def test_suspension_and_reinstatement(trust_anchor: TrustAnchor) -> None:
     application_id, credential = await onboard(trust_anchor, new_applicant())
     clock = FakeClock(time.time())
-    async with create_client_session(guarded=True, allow_loopback=True) as session:
-        check = verifier(clock, session)
+    async with verifier(clock) as check:
         await trust_anchor.post(f"/admin/applications/{application_id}/suspend",
                                 {"reason": "unpaid fee"}, admin=True)
         with pytest.raises(VerificationError) as caught:

@@ -16,20 +16,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from identity.keys import KeyPair
 from identity.signer import Signer
 from identity.vp import issue_vp_data_integrity
-from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
 from tests.nodejs import node_with, run_script
-from tests.trust_anchor.conftest import TrustAnchor
+from tests.trust_anchor.conftest import TrustAnchor, serving
 from tests.trust_anchor.vc_corpus import base_credential
-from trust_anchor.app import create_app
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
 SCRIPT = NODE_DIR / "vc-api.mjs"
@@ -50,14 +46,9 @@ async def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any
 
 @pytest.fixture
 async def anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
-    port = free_port()
-    settings = trust_anchor_settings(tmp_path, database, port, vc_api_status=False)
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    info = server.app[SERVICE_INFO]
-    async with aiohttp.ClientSession() as http:
-        yield TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-    await server.close()
+    settings = trust_anchor_settings(tmp_path, database, free_port(), vc_api_status=False)
+    async with serving(settings) as running:
+        yield running
 
 
 async def issued(ta: TrustAnchor, subject: str | None = None) -> dict[str, Any]:
