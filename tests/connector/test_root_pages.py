@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 
 import aiohttp
 import pytest
@@ -12,23 +11,9 @@ import pytest_asyncio
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, start_connector
 from tests.factories import connector_settings
+from tests.pages import BROWSER_ACCEPT, links
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-#: What Chromium sends when a person opens the address.
-BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
-                  "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.hrefs += [value for name, value in attrs if name == "href" and value]
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cut(module_stores: StoreFactory,
@@ -52,9 +37,7 @@ async def _page(http: aiohttp.ClientSession, base: str) -> list[str]:
     async with http.get(base + "/", headers={"Accept": BROWSER_ACCEPT}) as resp:
         assert resp.status == 200
         assert resp.content_type == "text/html"
-        parser = _Links()
-        parser.feed(await resp.text())
-    return parser.hrefs
+        return links(await resp.text())
 
 
 async def test_the_protocol_port_links_the_api_description_and_discovery(

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
+from tests.pages import BROWSER_ACCEPT, links
 from tests.trust_anchor.conftest import TrustAnchor
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-#: What Chromium sends when a person opens the address.
-BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
-                  "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.hrefs += [value for name, value in attrs if name == "href" and value]
-
 
 async def test_a_browser_gets_a_page_linking_the_operator_page_and_the_api(
     trust_anchor: TrustAnchor,
@@ -34,12 +18,11 @@ async def test_a_browser_gets_a_page_linking_the_operator_page_and_the_api(
         assert response.content_type == "text/html"
         assert response.headers["Vary"] == "Accept"
         page = await response.text()
-    parser = _Links()
-    parser.feed(page)
-    assert parser.hrefs[:2] == ["/operator", "/openapi.json"]
+    hrefs = links(page)
+    assert hrefs[:2] == ["/operator", "/openapi.json"]
     assert "Trust anchor of Data space operator" in page
     # Every link leads somewhere (none needs the admin key to load).
-    for href in parser.hrefs:
+    for href in hrefs:
         async with trust_anchor.http.get(trust_anchor.url + href) as linked:
             assert linked.status == 200, href
 
