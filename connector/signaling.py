@@ -25,8 +25,7 @@ of the control plane (end a transfer over DSP).
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from connector.domain.catalog import Backend, rfc3339
 from connector.protocol.messages import data_address
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
@@ -166,7 +166,7 @@ class InProcessSignaling:
         *,
         data_plane_url: str,
         token_seconds: float = 300.0,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         self._signer = signer
         self._url = data_plane_url.rstrip("/")

@@ -51,6 +51,7 @@ from connector.dataplane.tokens import AccessTokens
 from connector.settings import DataPlaneSettings
 from connector.signaling import Terminator
 from identity.signer import Signer
+from servicekit.clock import Clock, system_clock
 from servicekit.http import HttpClientConfig, create_client_session
 from servicekit.jobs import Job, JobHandler, JobRunner, PermanentJobError
 
@@ -73,7 +74,7 @@ class DataPlane:
         endpoint: str,
         token_seconds: float = 300.0,
         marketplace_url: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         payments: PaymentState | None = None,
         schema: str | None = None,
         allow_loopback: bool = False,
