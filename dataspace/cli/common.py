@@ -181,18 +181,24 @@ def print_json(data: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A plain table with a header row (wide enough never to cut an id)."""
+    """A plain table with a header row (wide enough never to cut an id).
+
+    Cells are shown as they are: ``did:key:...`` is not an emoji code, nor
+    ``[b]`` markup.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(*headers, box=None, header_style="bold", pad_edge=False, show_edge=False)
     for column in table.columns:
         column.no_wrap = True
         column.overflow = "ignore"
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     width = None if sys.stdout.isatty() else 1000
-    Console(width=width, soft_wrap=True, highlight=False).print(table)
+    Console(width=width, soft_wrap=True, highlight=False, emoji=False,
+            markup=False).print(table)
 
 
 def print_next(step: str) -> None:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dataspace.cli import cli
-from dataspace.cli.common import fail, handle_errors, locate_service, print_json
+from dataspace.cli.common import (
+    fail,
+    handle_errors,
+    json_option,
+    locate_service,
+    print_json,
+    print_next,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from dataspace.client import ApiClient
@@ -55,7 +63,7 @@ def operator() -> None:
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["submitted", "active", "suspended", "revoked", "rejected",
                                  "approved"]))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @handle_errors
 def list_command(url: str | None, api_key: str | None, data_dir: Path | None,
                  states: tuple[str, ...], as_json: bool) -> None:
@@ -66,8 +74,16 @@ def list_command(url: str | None, api_key: str | None, data_dir: Path | None,
     if as_json:
         print_json(page)
         return
-    for item in page["items"]:
-        click.echo(f"{item['id']}  {item['status']:<10} {item['legal_name']}  {item['did']}")
+    items = page["items"]
+    if not items:
+        click.echo("No applications" + (f" that are {' or '.join(states)}." if states else " yet."))
+        return
+    print_table(("ID", "STATUS", "LEGAL NAME", "DID"),
+                [(i["id"], i["status"], i["legal_name"], i["did"]) for i in items])
+    if any(i["status"] == "submitted" for i in items):
+        follow = f"--data-dir {data_dir}" if data_dir is not None else f"--url {url}"
+        print_next(f"`dataspace operator approve ID {follow}`, or "
+                   f"`dataspace operator reject ID --reason TEXT {follow}`")
 
 
 @operator.command("approve")

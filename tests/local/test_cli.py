@@ -149,3 +149,13 @@ def test_the_key_types_offered_are_identity_s() -> None:
     from identity import KeyType
 
     assert tuple(t.value for t in KeyType) == KEY_TYPES
+
+
+def test_a_table_shows_its_cells_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
+    from dataspace.cli.common import print_table
+
+    print_table(("ID", "TITLE"), [("did:key:z6Mk1", "[b]Air[/b] :smile:"), ("urn:x", None)])
+    header, first, second = capsys.readouterr().out.splitlines()
+    assert header.split() == ["ID", "TITLE"]
+    assert first.split() == ["did:key:z6Mk1", "[b]Air[/b]", ":smile:"]
+    assert second.split() == ["urn:x"]

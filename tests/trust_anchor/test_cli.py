@@ -76,8 +76,13 @@ def test_onboarding_through_the_cli(served: tuple[Path, dict[str, str]], tmp_pat
 
     listed = run("operator", "list", "--data-dir", str(ta_dir), "--state", "submitted",
                  env=env).stdout
-    assert applied["id"] in listed
-    assert "Example Analytics AS" in listed
+    header, row = listed.splitlines()[:2]
+    assert header.split() == ["ID", "STATUS", "LEGAL", "NAME", "DID"]
+    assert row.split() == [applied["id"], "submitted", "Example", "Analytics", "AS", did]
+    assert f"Next: `dataspace operator approve ID --data-dir {ta_dir}`" in listed
+    none = run("operator", "list", "--data-dir", str(ta_dir), "--state", "revoked",
+               env=env).stdout
+    assert none == "No applications that are revoked.\n"
     approved = json.loads(run("operator", "approve", applied["id"], "--data-dir", str(ta_dir),
                               "--reason", "checked", env=env).stdout)
     assert approved["status"] == "active"
