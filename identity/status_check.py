@@ -92,7 +92,7 @@ class StatusListChecker:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.max_lists = max_lists
-        self._clock = clock
+        self.clock = clock
         self._lists: dict[str, _CachedList] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -138,12 +138,12 @@ class StatusListChecker:
 
     async def _list(self, url: str, verifier: ListVerifier) -> _CachedList:
         cached = self._lists.get(url)
-        if cached is not None and cached.expires_at > self._clock():
+        if cached is not None and cached.expires_at > self.clock():
             return cached
         lock = self._locks.setdefault(url, asyncio.Lock())
         async with lock:  # one fetch per list, however many credentials wait
             cached = self._lists.get(url)
-            if cached is not None and cached.expires_at > self._clock():
+            if cached is not None and cached.expires_at > self.clock():
                 return cached
             fresh = await self._load(url, verifier)
             if url not in self._lists and len(self._lists) >= self.max_lists:
@@ -185,10 +185,10 @@ class StatusListChecker:
         if not purpose_set or not all(isinstance(p, str) for p in purpose_set):
             raise VerificationError("status list has no statusPurpose", code="status-list-invalid")
         bits = StatusList.decode(str(subject.get("encodedList", "")))
-        expires_at = self._clock() + self.ttl
+        expires_at = self.clock() + self.ttl
         ttl_ms = subject.get("ttl")
         if isinstance(ttl_ms, int) and not isinstance(ttl_ms, bool) and ttl_ms > 0:
-            expires_at = min(expires_at, self._clock() + ttl_ms / 1000)
+            expires_at = min(expires_at, self.clock() + ttl_ms / 1000)
         if verified.valid_until is not None:
             expires_at = min(expires_at, epoch_from_datetime(verified.valid_until))
         return _CachedList(expires_at, verified.issuer, purpose_set, bits)

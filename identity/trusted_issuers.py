@@ -120,7 +120,7 @@ class TrustedIssuers:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.max_depth = max_depth
-        self._clock = clock or credential_verifier.clock
+        self.clock = clock or credential_verifier.clock
         self._entries: dict[str, tuple[float, IssuerEntry]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -168,13 +168,13 @@ class TrustedIssuers:
 
     def _cached(self, did: str) -> IssuerEntry | None:
         cached = self._entries.get(did)
-        return cached[1] if cached is not None and cached[0] > self._clock() else None
+        return cached[1] if cached is not None and cached[0] > self.clock() else None
 
     async def _refresh(self, did: str, chain: tuple[str, ...]) -> IssuerEntry:
         entry = await self._load(did, (*chain, did))
         if did not in self._entries and len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[did] = (self._clock() + self.ttl, entry)
+        self._entries[did] = (self.clock() + self.ttl, entry)
         return entry
 
     async def _load(self, did: str, chain: tuple[str, ...]) -> IssuerEntry:

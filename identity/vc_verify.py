@@ -177,14 +177,11 @@ class CredentialVerifier:
         else:
             raise VerificationError(f"typ {typ!r} is not a credential", code="jwt-typ-mismatch")
         checked = False
+        expires = current + self.max_cache_seconds
         if check_status and result.status and self.status_checker is not None:
-            await self._check_status(result)
+            expires = min(expires, await self._check_status(result))
             checked = True
         if cache is not None and (checked or not result.status or self.status_checker is None):
-            limit = self.max_cache_seconds
-            if checked and self.status_checker is not None:
-                limit = min(limit, self.status_checker.ttl)
-            expires = current + limit
             if exp is not None:
                 expires = min(expires, exp)
             if result.valid_until is not None:
@@ -292,10 +289,16 @@ class CredentialVerifier:
             exp,
         )
 
-    async def _check_status(self, result: VerifiedCredential) -> None:
+    async def _check_status(self, result: VerifiedCredential) -> float:
+        """Refuse a revoked or suspended credential; answer until when the answer holds.
+
+        That is the earliest refresh of the lists consulted: a conclusion cached
+        beyond it would hide a revocation the next fetch of the list shows.
+        """
         checker = self.status_checker
+        holds_until = float("inf")
         if checker is None:
-            return
+            return holds_until
         for entry in result.status:
             if entry.get("type") != "BitstringStatusListEntry":
                 continue  # other status mechanisms are not ours to judge
@@ -304,6 +307,10 @@ class CredentialVerifier:
                 raise VerificationError("credential has been revoked", code="credential-revoked")
             if status.suspended:
                 raise VerificationError("credential is suspended", code="credential-suspended")
+            url = entry.get("statusListCredential")
+            refresh = checker.cached_until(url) if isinstance(url, str) else None
+            holds_until = min(holds_until, refresh if refresh is not None else 0.0)
+        return holds_until
 
 
 def _is_v2(credential: Mapping[str, Any]) -> bool:

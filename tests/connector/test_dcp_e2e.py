@@ -302,10 +302,16 @@ async def test_a_known_caller_is_not_queried_on_every_request(space: Space) -> N
     auth = provider.plane.auth.authenticator
     assert isinstance(auth, DcpAuth)
     verifier = auth.verifier
-    # The cached answer's clock stands still while the requests run, however slow the
-    # machine; tokens are still checked against the real time.
-    real_clock, clock = verifier.clock, FakeClock(datetime.now(UTC))
-    verifier.clock = clock
+    # The cached answer's clock, and the status lists' and the registry's it rests on,
+    # stand still while the requests run, however slow the machine; tokens are still
+    # checked against the real time.
+    clock = FakeClock(datetime.now(UTC))
+    checker = verifier.credential_verifier.status_checker
+    assert checker is not None
+    holders = [verifier, verifier.trusted_issuers, checker]
+    real_clocks = [holder.clock for holder in holders]
+    for holder in holders:
+        holder.clock = clock
     try:
         # Warm the cache, then ten requests inside one refresh interval.
         assert (await _catalog(http, provider, await _token(consumer, provider)))[0] == 200
@@ -323,7 +329,8 @@ async def test_a_known_caller_is_not_queried_on_every_request(space: Space) -> N
         assert (await _catalog(http, provider, await _token(consumer, provider)))[0] == 200
         assert await consumer_replay.count() == queries_before + 1
     finally:
-        verifier.clock = real_clock
+        for holder, real_clock in zip(holders, real_clocks, strict=True):
+            holder.clock = real_clock
 
 
 # --- refusals --------------------------------------------------------------------------------

@@ -200,6 +200,28 @@ async def test_verified_token_cache_respects_the_status_ttl(
     await checker.close()
 
 
+async def test_a_cached_conclusion_ends_when_the_list_it_read_is_refreshed(
+    registry: Registry, resolver: DidResolver, clock: FakeClock
+) -> None:
+    # The list is fetched for one credential; another, first verified 100 s later,
+    # reads the same cached list: its conclusion may not outlive that list's refresh.
+    checker = StatusListChecker(allow_loopback=True, ttl=120, clock=clock)
+    cache: TokenCache[VerifiedCredential] = TokenCache(clock=clock)
+    verifier = CredentialVerifier(
+        resolver, clock=clock, status_checker=checker, cache=cache, max_cache_seconds=3600
+    )
+    registry.publish()
+    await verifier.verify(registry.credential(8))
+    clock.advance(100)
+    token = registry.credential(9)
+    await verifier.verify(token)
+    registry.lists["revocation"].set(9)
+    registry.publish()
+    clock.advance(21)  # the list is due again; the second conclusion is only 21 s old
+    assert await refusal(verifier.verify(token)) == "credential-revoked"
+    await checker.close()
+
+
 async def test_list_with_another_purpose_or_issuer_is_refused(
     registry: Registry, checking: CredentialVerifier, host: Host, issuer: Signer
 ) -> None:
