@@ -44,13 +44,8 @@ from identity.vc import (
     issue_vc_jwt,
 )
 from identity.vc_verify import CredentialVerifier
-from identity.vp import (
-    PresentationVerifier,
-    VerifiedPresentation,
-    envelope_presentation,
-    issue_jwt_vp_11,
-    issue_vp_jwt,
-)
+from identity.vp import PresentationVerifier, VerifiedPresentation
+from identity.vp_issue import envelope_presentation, issue_jwt_vp_11, issue_vp_jwt
 from servicekit.clock import Clock, system_clock
 
 __all__ = [

@@ -24,22 +24,20 @@ needs its own proof by its issuer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from identity.clock import Clock, now
-from identity.data_integrity import add_proof, check_proof_of
+from identity.clock import now
+from identity.data_integrity import check_proof_of
 from identity.errors import VerificationError
 from identity.jose import check_audience, check_time_claims, decode_jws, typ_matches, verify_jws
-from identity.signer import Signer
 from identity.vc import (
     VC_V2_CONTEXT,
     CredentialFormat,
     VerifiedCredential,
     check_validity_period,
     describe_credential,
-    envelope_credential,
 )
 from identity.vc_envelope import validate_envelope
 from identity.vc_model import (
@@ -50,18 +48,9 @@ from identity.vc_model import (
 )
 from identity.vc_verify import CredentialVerifier
 
-__all__ = [
-    "VP_JWT_TYPES",
-    "PresentationVerifier",
-    "VerifiedPresentation",
-    "envelope_presentation",
-    "issue_jwt_vp_11",
-    "issue_vp_data_integrity",
-    "issue_vp_jwt",
-]
+__all__ = ["VP_JWT_TYPES", "PresentationVerifier", "VerifiedPresentation"]
 
 VP_JWT_TYPES = ("vp+jwt", "vp-ld+jwt")
-VC_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,101 +74,64 @@ class VerifiedPresentation:
         return f"VerifiedPresentation(holder={self.holder!r}, credentials={len(self.credentials)})"
 
 
-def envelope_presentation(token: str) -> dict[str, Any]:
-    """An ``EnvelopedVerifiablePresentation`` holding a ``vp+jwt``."""
-    return {
-        "@context": [VC_V2_CONTEXT],
-        "id": "data:application/vp+jwt," + token,
-        "type": "EnvelopedVerifiablePresentation",
-    }
+def _is_data_integrity(presentation: Mapping[str, Any]) -> bool:
+    """An object with a proof of its own (an enveloped one is read as its JWT)."""
+    kinds = presentation.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    return "EnvelopedVerifiablePresentation" not in kinds and "proof" in presentation
 
 
-def _timing(clock: Clock, lifetime: float) -> dict[str, int]:
-    issued = int(now(clock))
-    return {"iat": issued, "nbf": issued, "exp": issued + int(lifetime)}
+def _token_of(presentation: str | Mapping[str, Any]) -> str:
+    """The JWT of a presentation given as a JWT or as an enveloped object."""
+    if isinstance(presentation, str):
+        return presentation
+    if not isinstance(presentation, Mapping):
+        raise VerificationError(
+            "a presentation is a JWT or an object", code="presentation-malformed"
+        )
+    kinds = presentation.get("type")
+    if "EnvelopedVerifiablePresentation" not in (kinds if isinstance(kinds, list) else [kinds]):
+        raise VerificationError(
+            "a presentation object is enveloped or carries a Data Integrity proof",
+            code="presentation-malformed",
+        )
+    _media_type, token = validate_envelope(presentation, "EnvelopedVerifiablePresentation")
+    return token
 
 
-def issue_vp_jwt(
-    signer: Signer,
-    credentials: Sequence[str | Mapping[str, Any]],
-    *,
-    audience: str | None,
-    nonce: str | None,
-    clock: Clock,
-    lifetime: float = 300.0,
-    id: str | None = None,
-) -> str:
-    """A ``vp+jwt`` by ``signer`` (the holder) presenting ``credentials``.
-
-    A string credential (a ``vc+jwt``) is enveloped; an object is included as is.
-    """
-    payload: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "type": ["VerifiablePresentation"]}
-    if id is not None:
-        payload["id"] = id
-    payload["holder"] = signer.did
-    payload["verifiableCredential"] = [
-        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
-    ]
-    if audience is not None:
-        payload["aud"] = audience
-    if nonce is not None:
-        payload["nonce"] = nonce
-    payload.update(_timing(clock, lifetime))
-    return signer.sign_jwt(payload, typ="vp+jwt")
+def _jwt_body(typ: object, claims: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, str]:
+    """The presentation a JWT carries, its holder and its format, by the header's ``typ``."""
+    if typ_matches(typ, VP_JWT_TYPES):
+        body: Mapping[str, Any] = claims
+        presenter = _holder_of(claims.get("holder"))
+        fmt = "vp+jwt"
+    elif typ_matches(typ, (None, "JWT")) and isinstance(claims.get("vp"), Mapping):
+        body = claims["vp"]
+        presenter = claims.get("iss") if isinstance(claims.get("iss"), str) else None
+        inner = _holder_of(body.get("holder"))
+        if presenter is not None and inner is not None and inner != presenter:
+            raise VerificationError("vp.holder differs from iss", code="holder-mismatch")
+        fmt = "jwt_vp"
+    else:
+        raise VerificationError(f"typ {typ!r} is not a presentation", code="jwt-typ-mismatch")
+    if presenter is None:
+        raise VerificationError("presentation names no holder", code="presentation-malformed")
+    return body, presenter, fmt
 
 
-def issue_vp_data_integrity(
-    signer: Signer,
-    credentials: Sequence[str | Mapping[str, Any]],
-    *,
-    domain: str | None,
-    challenge: str | None,
-    id: str | None = None,
-) -> dict[str, Any]:
-    """A VC 2.0 presentation by ``signer`` (the holder) with an ``eddsa-rdfc-2022`` proof.
-
-    The proof's purpose is ``authentication``; ``domain`` names the verifier
-    and ``challenge`` carries its nonce. A string credential (a ``vc+jwt``)
-    is enveloped; an object is included as is.
-    """
-    presentation: dict[str, Any] = {"@context": [VC_V2_CONTEXT],
-                                    "type": ["VerifiablePresentation"]}
-    if id is not None:
-        presentation["id"] = id
-    presentation["holder"] = signer.did
-    presentation["verifiableCredential"] = [
-        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
-    ]
-    return add_proof(presentation, signer.key, verification_method=signer.kid,
-                     proof_purpose="authentication", domain=domain, challenge=challenge)
-
-
-def issue_jwt_vp_11(
-    signer: Signer,
-    credentials: Sequence[str | Mapping[str, Any]],
-    *,
-    audience: str | None,
-    nonce: str | None,
-    clock: Clock,
-    lifetime: float = 300.0,
-    jti: str | None = None,
-) -> str:
-    """A VC 1.1 JWT VP (``vp`` claim, ``iss`` = holder), as DCP 1.0 peers exchange."""
-    claims: dict[str, Any] = {"iss": signer.did, "sub": signer.did}
-    if audience is not None:
-        claims["aud"] = audience
-    if nonce is not None:
-        claims["nonce"] = nonce
-    if jti is not None:
-        claims["jti"] = jti
-    claims.update(_timing(clock, lifetime))
-    claims["vp"] = {
-        "@context": [VC_V1_CONTEXT],
-        "type": ["VerifiablePresentation"],
-        "holder": signer.did,
-        "verifiableCredential": list(credentials),
-    }
-    return signer.sign_jwt(claims, typ="JWT")
+def _check_body(body: Mapping[str, Any]) -> None:
+    """The VC 2.0 data model of a JWT's presentation, and its type in every version."""
+    contexts = body.get("@context")
+    if (contexts[0] if isinstance(contexts, list) and contexts else contexts) == VC_V2_CONTEXT:
+        validate_presentation(body, expand=False,
+                              credential_check=lambda _credential, _pointer: None)
+    kinds = body.get("type")
+    if kinds != "VerifiablePresentation" and not (
+        isinstance(kinds, list) and "VerifiablePresentation" in kinds
+    ):
+        raise VerificationError(
+            "type must include VerifiablePresentation", code="presentation-malformed"
+        )
 
 
 def _holder_of(value: object) -> str | None:
@@ -257,56 +209,15 @@ class PresentationVerifier:
         bind_subjects: bool,
         expand: bool,
     ) -> VerifiedPresentation:
-        if isinstance(presentation, Mapping):
-            kinds = presentation.get("type")
-            kinds = kinds if isinstance(kinds, list) else [kinds]
-            if "EnvelopedVerifiablePresentation" in kinds:
-                _media_type, token = validate_envelope(
-                    presentation, "EnvelopedVerifiablePresentation")
-            elif "proof" in presentation:
-                return await self._verify_data_integrity(
-                    presentation, audience=audience, nonce=nonce, holder=holder,
-                    check_status=check_status, bind_subjects=bind_subjects, expand=expand)
-            else:
-                raise VerificationError(
-                    "a presentation object is enveloped or carries a Data Integrity proof",
-                    code="presentation-malformed",
-                )
-        elif isinstance(presentation, str):
-            token = presentation
-        else:
-            raise VerificationError(
-                "a presentation is a JWT or an object", code="presentation-malformed"
-            )
+        if isinstance(presentation, Mapping) and _is_data_integrity(presentation):
+            return await self._verify_data_integrity(
+                presentation, audience=audience, nonce=nonce, holder=holder,
+                check_status=check_status, bind_subjects=bind_subjects, expand=expand)
+        token = _token_of(presentation)
         jws = decode_jws(token)
         claims = jws.claims()
-        typ = jws.header.get("typ")
-        if typ_matches(typ, VP_JWT_TYPES):
-            body: Mapping[str, Any] = claims
-            presenter = _holder_of(claims.get("holder"))
-            fmt = "vp+jwt"
-        elif typ_matches(typ, (None, "JWT")) and isinstance(claims.get("vp"), Mapping):
-            body = claims["vp"]
-            presenter = claims.get("iss") if isinstance(claims.get("iss"), str) else None
-            inner = _holder_of(body.get("holder"))
-            if presenter is not None and inner is not None and inner != presenter:
-                raise VerificationError("vp.holder differs from iss", code="holder-mismatch")
-            fmt = "jwt_vp"
-        else:
-            raise VerificationError(f"typ {typ!r} is not a presentation", code="jwt-typ-mismatch")
-        if presenter is None:
-            raise VerificationError("presentation names no holder", code="presentation-malformed")
-        contexts = body.get("@context")
-        if (contexts[0] if isinstance(contexts, list) and contexts else contexts) == VC_V2_CONTEXT:
-            validate_presentation(body, expand=False,
-                                  credential_check=lambda _credential, _pointer: None)
-        kinds = body.get("type")
-        if kinds != "VerifiablePresentation" and not (
-            isinstance(kinds, list) and "VerifiablePresentation" in kinds
-        ):
-            raise VerificationError(
-                "type must include VerifiablePresentation", code="presentation-malformed"
-            )
+        body, presenter, fmt = _jwt_body(jws.header.get("typ"), claims)
+        _check_body(body)
         if holder is not None and presenter != holder:
             raise VerificationError("presentation is from another holder", code="holder-mismatch")
         kid = jws.kid

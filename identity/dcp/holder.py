@@ -54,7 +54,7 @@ from identity.vc import (
     unwrap_enveloped,
 )
 from identity.vc_verify import CredentialVerifier
-from identity.vp import envelope_presentation, issue_vp_jwt
+from identity.vp_issue import envelope_presentation, issue_vp_jwt
 from servicekit.clock import Clock, epoch_from_datetime, system_clock
 from servicekit.errors import Forbidden, InvalidRequest
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from identity.keys import KeyPair
 from identity.signer import Signer
-from identity.vp import issue_vp_data_integrity
+from identity.vp_issue import issue_vp_data_integrity
 from tests.trust_anchor.conftest import TrustAnchor
 from tests.trust_anchor.vc_corpus import base_credential
 

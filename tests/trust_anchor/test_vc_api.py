@@ -15,7 +15,7 @@ from identity.keys import KeyPair
 from identity.keystore import KeyStore
 from identity.signer import Signer
 from identity.vc import VC_V2_CONTEXT
-from identity.vp import issue_vp_jwt
+from identity.vp_issue import issue_vp_jwt
 from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings

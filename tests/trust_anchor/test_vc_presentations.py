@@ -22,7 +22,7 @@ from identity.jose import decode_jws
 from identity.keys import KeyPair
 from identity.signer import Signer
 from identity.vc import envelope_credential
-from identity.vp import envelope_presentation, issue_vp_data_integrity, issue_vp_jwt
+from identity.vp_issue import envelope_presentation, issue_vp_data_integrity, issue_vp_jwt
 from tests.trust_anchor.conftest import TrustAnchor
 from tests.trust_anchor.vc_corpus import base_credential
 
