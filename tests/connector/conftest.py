@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -52,3 +53,10 @@ async def module_stores(
     pool = _Stores(request.param, tmp_path_factory.mktemp("stores"))
     yield pool
     await pool.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client, on the loop of the module's connectors."""
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -3,6 +3,7 @@
 :func:`start_connector` serves a connector made from
 :func:`tests.factories.connector_settings` on a free port and returns a
 :class:`RunningConnector` with its URLs, admin key and a small management client.
+:func:`start_trust_anchor` serves a trust anchor for a connector to onboard at.
 """
 
 from __future__ import annotations
@@ -10,18 +11,30 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from connector.app import create_app
 from connector.core import ControlPlane
 from connector.keys import CONTROL_PLANE
 from connector.settings import ConnectorSettings
 from servicekit.app import SERVICE_INFO
+from tests.conftest import Database, free_port
+from tests.factories import trust_anchor_settings
+from trust_anchor.app import create_app as create_trust_anchor
+from trust_anchor.settings import TrustAnchorSettings
 
-__all__ = ["RunningConnector", "start_connector"]
+__all__ = ["HALDEN_APPLICATION", "RunningConnector", "RunningTrustAnchor", "start_connector",
+           "start_trust_anchor"]
+
+#: A membership application a connector sends for Halden kommune.
+HALDEN_APPLICATION = {"legal_name": "Halden kommune", "organisation_number": "959 159 092",
+                      "contact": {"name": "Data", "email": "data@halden.kommune.no"},
+                      "roles": ["provider"]}
 
 
 @dataclass
@@ -93,3 +106,42 @@ async def start_connector(settings: ConnectorSettings) -> RunningConnector:
     await site.start()
     info: dict[str, Any] = app[SERVICE_INFO]
     return RunningConnector(settings=settings, app=app, runner=runner, info=dict(info))
+
+
+@dataclass
+class RunningTrustAnchor:
+    """A trust anchor serving on loopback, and its operator's approval."""
+
+    settings: TrustAnchorSettings
+    server: TestServer
+
+    @property
+    def base_url(self) -> str:
+        """The trust anchor's base URL (a connector's ``trust_anchor_url``)."""
+        return self.settings.base_url
+
+    async def approve(self, http: aiohttp.ClientSession,
+                      connector: RunningConnector) -> dict[str, Any]:
+        """Apply for Halden over ``connector``'s management API; the operator approves."""
+        applied = await connector.api(http, "POST", "/api/v1/membership/apply", expect=201,
+                                      json=HALDEN_APPLICATION)
+        admin = {"Authorization": f"Bearer {self.server.app[SERVICE_INFO]['admin_api_key']}"}
+        async with http.post(f"{self.base_url}/admin/applications/"
+                             f"{applied['application_id']}/approve",
+                             json={"reason": "registry extract checked"},
+                             headers=admin) as resp:
+            assert resp.status == 200, await resp.text()
+            return dict(await resp.json())
+
+    async def close(self) -> None:
+        """Stop serving."""
+        await self.server.close()
+
+
+async def start_trust_anchor(tmp_path: Path, database: Database) -> RunningTrustAnchor:
+    """Serve a test trust anchor on a free port."""
+    port = free_port()
+    settings = trust_anchor_settings(tmp_path, database, port)
+    server = TestServer(create_trust_anchor(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    return RunningTrustAnchor(settings, server)

@@ -18,16 +18,18 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from connector.settings import AuthSettings, FixedCaller
-from servicekit.app import SERVICE_INFO
 from servicekit.errors import InvalidRequest
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, start_connector
-from tests.factories import connector_settings, trust_anchor_settings
-from trust_anchor.app import create_app as create_trust_anchor
+from tests.connector.harness import (
+    HALDEN_APPLICATION,
+    RunningConnector,
+    start_connector,
+    start_trust_anchor,
+)
+from tests.factories import connector_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,13 +50,6 @@ async def cut(module_stores: StoreFactory,
         outbound_token="tck-token", tck={"enabled": True}))
     yield running
     await running.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client."""
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _dsp(http: aiohttp.ClientSession, cut: RunningConnector, path: str,
@@ -229,31 +224,25 @@ async def test_a_peer_that_cannot_be_reached_is_still_a_502(
 async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_answer(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    port = free_port()
-    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
-    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
-    await ta.start_server()
+    ta = await start_trust_anchor(tmp_path, stores())
     def settings(port: int) -> Any:
         # The same name, port and key folder: the same did:web, whatever the database.
         return connector_settings(
             "halden", tmp_path, stores(), did=None, did_method="web", port=port,
-            trust_anchor_url=ta_settings.base_url,
+            trust_anchor_url=ta.base_url,
             auth=AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")}))
 
-    application = {"legal_name": "Halden kommune", "organisation_number": "959 159 092",
-                   "contact": {"name": "Data", "email": "data@halden.kommune.no"},
-                   "roles": ["provider"]}
     first = settings(free_port())
     connector = await start_connector(first)
     try:
         await connector.api(http, "POST", "/api/v1/membership/apply", expect=201,
-                            json=application)
+                            json=HALDEN_APPLICATION)
         await connector.stop()
         # The owner starts over on a fresh database: the trust anchor still has the
         # application of this DID, and says so. That is the caller's conflict, not a 502.
         connector = await start_connector(settings(first.port))
         async with http.post(connector.management_url + "/api/v1/membership/apply",
-                             json=application, headers=connector.admin_headers) as resp:
+                             json=HALDEN_APPLICATION, headers=connector.admin_headers) as resp:
             answer = await resp.json()
             assert resp.status == 409, answer
             assert resp.content_type == "application/problem+json"
@@ -269,26 +258,13 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
 async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    port = free_port()
-    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
-    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
-    await ta.start_server()
-    ta_admin = {"Authorization": f"Bearer {ta.app[SERVICE_INFO]['admin_api_key']}"}
+    ta = await start_trust_anchor(tmp_path, stores())
     connector = await start_connector(connector_settings(
         "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta_settings.base_url,
+        trust_anchor_url=ta.base_url,
         auth=AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})))
     try:
-        applied = await connector.api(http, "POST", "/api/v1/membership/apply", expect=201, json={
-            "legal_name": "Halden kommune", "organisation_number": "959 159 092",
-            "contact": {"name": "Data", "email": "data@halden.kommune.no"},
-            "roles": ["provider"]})
-        async with http.post(f"{ta_settings.base_url}/admin/applications/"
-                             f"{applied['application_id']}/approve",
-                             json={"reason": "registry extract checked"},
-                             headers=ta_admin) as resp:
-            assert resp.status == 200, await resp.text()
-            approved = await resp.json()
+        approved = await ta.approve(http, connector)
         wrong = "0" * len(approved["tx_code"])
         assert wrong != approved["tx_code"]
         async with http.post(connector.management_url + "/api/v1/membership/collect",
@@ -308,13 +284,10 @@ async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
 async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_lookup(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    port = free_port()
-    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
-    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
-    await ta.start_server()
+    ta = await start_trust_anchor(tmp_path, stores())
     connector = await start_connector(connector_settings(
         "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta_settings.base_url, auth=AuthSettings(mode="dcp")))
+        trust_anchor_url=ta.base_url, auth=AuthSettings(mode="dcp")))
     try:
         for address in UNPARSABLE:
             for path, body in _remote_calls(address):

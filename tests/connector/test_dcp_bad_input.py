@@ -34,12 +34,6 @@ async def cut(module_stores: StoreFactory,
     await running.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def _credential(subject: str = DID, **claims: Any) -> str:
     return issue_vc_jwt(build_credential(issuer=ISSUER.did, types=["MembershipCredential"],
                                          subject={"id": subject, **claims}), ISSUER)

@@ -39,13 +39,6 @@ async def cut(module_stores: StoreFactory,
     await running.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _call(http: aiohttp.ClientSession, cut: RunningConnector, method: str, path: str, *,
                 body: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None,
                 status: int, error_type: str, code: str | None = None) -> dict[str, Any]:

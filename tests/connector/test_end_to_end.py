@@ -58,13 +58,6 @@ async def pair(
     await provider.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """An HTTP client for the management APIs."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _dataset(provider: RunningConnector, http: aiohttp.ClientSession, dataset_id: str,
                    **fields: Any) -> dict[str, Any]:
     body = {"id": dataset_id, "title": f"Dataset {dataset_id}",

@@ -31,13 +31,6 @@ async def cut(module_stores: StoreFactory,
     await running.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _problem(cut: RunningConnector, http: aiohttp.ClientSession, method: str, path: str,
                    *, status: int, code: str, json: Any = None, auth: bool = True) -> None:
     headers = cut.admin_headers if auth else {}

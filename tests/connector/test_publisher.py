@@ -13,15 +13,11 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from connector.settings import AuthSettings, FixedCaller
-from servicekit.app import SERVICE_INFO
-from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, start_connector
-from tests.factories import connector_settings, trust_anchor_settings
-from trust_anchor.app import create_app as create_trust_anchor
+from tests.connector.harness import RunningConnector, start_connector, start_trust_anchor
+from tests.factories import connector_settings
 
 CONTEXT = ["https://w3id.org/dspace/2025/1/context.jsonld"]
 CALLER = {"consumer-token": FixedCaller(id="did:web:consumer.example")}
@@ -85,30 +81,15 @@ async def test_without_a_legal_name_or_membership_the_name_stands_in(
 async def test_an_onboarded_connector_publishes_under_its_membership_legal_name(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    port = free_port()
-    ta_settings = trust_anchor_settings(tmp_path, stores(), port)
-    ta = TestServer(create_trust_anchor(ta_settings), host="127.0.0.1", port=port)
-    await ta.start_server()
-    ta_admin = {"Authorization": f"Bearer {ta.app[SERVICE_INFO]['admin_api_key']}"}
+    ta = await start_trust_anchor(tmp_path, stores())
     connector = await start_connector(connector_settings(
         "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta_settings.base_url, auth=AuthSettings(mode="fixed-token",
+        trust_anchor_url=ta.base_url, auth=AuthSettings(mode="fixed-token",
                                                                  tokens=CALLER)))
     try:
         before = await _add(connector, http, id="before-onboarding")
         assert before["dataset"]["publisher"] == "halden"
-        applied = await connector.api(http, "POST", "/api/v1/membership/apply", expect=201,
-                                      json={"legal_name": "Halden kommune",
-                                            "organisation_number": "959 159 092",
-                                            "contact": {"name": "Data",
-                                                        "email": "data@halden.kommune.no"},
-                                            "roles": ["provider"]})
-        async with http.post(f"{ta_settings.base_url}/admin/applications/"
-                             f"{applied['application_id']}/approve",
-                             json={"reason": "registry extract checked"},
-                             headers=ta_admin) as resp:
-            assert resp.status == 200, await resp.text()
-            approved = await resp.json()
+        approved = await ta.approve(http, connector)
         await connector.api(http, "POST", "/api/v1/membership/collect", expect=201,
                             json={"tx_code": approved["tx_code"]})
         after = await _add(connector, http, id="after-onboarding")

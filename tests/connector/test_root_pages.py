@@ -26,13 +26,6 @@ async def cut(module_stores: StoreFactory,
     await running.stop()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _page(http: aiohttp.ClientSession, base: str) -> list[str]:
     async with http.get(base + "/", headers={"Accept": BROWSER_ACCEPT}) as resp:
         assert resp.status == 200
