@@ -70,30 +70,39 @@ offers = sa.Table(
     sa.Index("ix_offers_dataset", "dataset_id"),
 )
 
-negotiations = sa.Table(
+
+def _process_table(name: str, *items: sa.schema.SchemaItem) -> sa.Table:
+    """A DSP process table (negotiations, transfers): ids, state, peer, error, version."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("role", sa.String(10), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("provider_pid", sa.String(255), nullable=True),
+        sa.Column("consumer_pid", sa.String(255), nullable=True),
+        sa.Column("counterparty_id", sa.String(500), nullable=False),
+        sa.Column("counterparty_address", sa.String(2000), nullable=False),
+        sa.Column("dataset_id", sa.String(255), nullable=True),
+        *items,
+        sa.Column("error_code", sa.String(100), nullable=True),
+        sa.Column("error_reason", sa.Text, nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False, default=0),
+        sa.Index(f"ix_{name}_created", "created_at"),
+        sa.Index(f"ix_{name}_consumer_pid", "consumer_pid"),
+    )
+
+
+negotiations = _process_table(
     "negotiations",
-    metadata,
-    sa.Column("id", sa.String(255), primary_key=True),
-    sa.Column("role", sa.String(10), nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("provider_pid", sa.String(255), nullable=True),
-    sa.Column("consumer_pid", sa.String(255), nullable=True),
-    sa.Column("counterparty_id", sa.String(500), nullable=False),
-    sa.Column("counterparty_address", sa.String(2000), nullable=False),
-    sa.Column("dataset_id", sa.String(255), nullable=True),
     sa.Column("offer_id", sa.String(255), nullable=True),
     sa.Column("offer", sa.Text, nullable=True),
     sa.Column("agreement_id", sa.String(255), nullable=True),
     sa.Column("caller", sa.Text, nullable=True),
     sa.Column("awaiting", sa.String(20), nullable=True),
-    sa.Column("error_code", sa.String(100), nullable=True),
-    sa.Column("error_reason", sa.Text, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Index("ix_negotiations_role_state", "role", "state"),
-    sa.Index("ix_negotiations_created", "created_at"),
-    sa.Index("ix_negotiations_consumer_pid", "consumer_pid"),
 )
 
 agreements = sa.Table(
@@ -111,29 +120,13 @@ agreements = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
-transfers = sa.Table(
+transfers = _process_table(
     "transfers",
-    metadata,
-    sa.Column("id", sa.String(255), primary_key=True),
-    sa.Column("role", sa.String(10), nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("provider_pid", sa.String(255), nullable=True),
-    sa.Column("consumer_pid", sa.String(255), nullable=True),
     sa.Column("agreement_id", sa.String(255), nullable=False),
-    sa.Column("dataset_id", sa.String(255), nullable=True),
-    sa.Column("counterparty_id", sa.String(500), nullable=False),
-    sa.Column("counterparty_address", sa.String(2000), nullable=False),
     sa.Column("format", sa.String(100), nullable=False),
     sa.Column("data_address", sa.Text, nullable=True),
-    sa.Column("error_code", sa.String(100), nullable=True),
-    sa.Column("error_reason", sa.Text, nullable=True),
     sa.Column("standing", sa.Text, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Index("ix_transfers_agreement", "agreement_id"),
-    sa.Index("ix_transfers_created", "created_at"),
-    sa.Index("ix_transfers_consumer_pid", "consumer_pid"),
 )
 
 # Outbound DSP messages, in the order each process produced them. A job per
