@@ -19,7 +19,6 @@ run it off the event loop (:mod:`identity.data_integrity` does).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections import OrderedDict
@@ -30,10 +29,10 @@ from typing import Any
 
 import orjson
 from pyld import jsonld
-from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
 from identity.errors import VerificationError
+from identity.rdfc import Rdfc10, TooComplex
 
 __all__ = [
     "CONTEXT_FILES",
@@ -61,10 +60,6 @@ CONTEXT_FILES: Mapping[str, str] = {
 #: pyld's document loader signature: (url, options) -> remote document.
 DocumentLoader = Callable[[str, Any], dict[str, Any]]
 
-# Blank-node labelling limits. Credentials are trees with few anonymous
-# nodes; only indistinguishable blank nodes reach the n-degree step at all.
-_MAX_N_DEGREE_CALLS = 2_000
-_MAX_RELATED_GROUP = 6  # 6! = 720 orderings tried per group, at most
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _lock = threading.Lock()
 
@@ -125,91 +120,6 @@ def document_loader(extra: Mapping[str, Mapping[str, Any]] | None = None) -> Doc
 
 #: Serves only the contexts in ``identity/contexts/``; refuses any other URL.
 local_document_loader: DocumentLoader = document_loader()
-
-
-class _TooComplex(Exception):
-    pass
-
-
-_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-# Canonical N-Quads (RDFC-1.0, RDF 1.2 N-Quads): these get ECHARs, the other
-# C0 controls and DEL get \u00XX. pyld escapes only tab, LF, CR, " and \.
-_ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
-
-
-def _escape_literal(value: str) -> str:
-    return _NEEDS_ESCAPE.sub(lambda m: _ECHAR.get(m.group(), f"\\u{ord(m.group()):04X}"), value)
-
-
-def _term(component: Mapping[str, Any]) -> str:
-    kind, value = component["type"], component["value"]
-    if kind == "IRI":
-        return f"<{value}>"
-    if kind == "blank node":
-        return str(value)
-    text = f'"{_escape_literal(value)}"'
-    datatype = component.get("datatype") or _XSD_STRING
-    if datatype == _RDF_LANGSTRING:
-        return f"{text}@{component.get('language', '')}"
-    return text if datatype == _XSD_STRING else f"{text}^^<{datatype}>"
-
-
-def _nquad(quad: Mapping[str, Any]) -> str:
-    parts = [_term(quad["subject"]), _term(quad["predicate"]), _term(quad["object"])]
-    graph = quad.get("name")
-    if graph is not None and graph.get("value") not in (None, "@default"):
-        parts.append(_term(graph))
-    return " ".join(parts) + " .\n"
-
-
-class _Rdfc10(URDNA2015):  # type: ignore[misc]  # pyld ships no types
-    """pyld's URDNA2015 with canonical N-Quads escaping and a bound on its work.
-
-    The labelling steps are pyld's; serializing quads (for the first-degree
-    hashes and the output) is ours, so literals with control characters come
-    out as RDFC-1.0 writes them. Graphs whose labelling would explode are
-    refused (:class:`_TooComplex`).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._n_degree_calls = 0
-
-    def canonical_nquads(self, dataset: Any) -> str:
-        self.main(dataset, {"format": "application/n-quads"})
-        # main() relabelled self.quads in place with the canonical identifiers.
-        return "".join(sorted(_nquad(q) for q in self.quads))
-
-    def hash_first_degree_quads(self, id_: str) -> str:
-        info = self.blank_node_info[id_]
-        if "hash" not in info:
-            lines = []
-            for quad in info["quads"]:
-                relabelled = {
-                    key: (
-                        {**c, "value": "_:a" if c["value"] == id_ else "_:z"}
-                        if key != "predicate" and c["type"] == "blank node"
-                        else c
-                    )
-                    for key, c in quad.items()
-                }
-                lines.append(_nquad(relabelled))
-            info["hash"] = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
-        return str(info["hash"])
-
-    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
-        self._n_degree_calls += 1
-        if self._n_degree_calls > _MAX_N_DEGREE_CALLS:
-            raise _TooComplex
-        return super().hash_n_degree_quads(id_, issuer)
-
-    def create_hash_to_related(self, id_: str, issuer: Any) -> Any:
-        related = super().create_hash_to_related(id_, issuer)
-        if any(len(nodes) > _MAX_RELATED_GROUP for nodes in related.values()):
-            raise _TooComplex
-        return related
 
 
 def _walk(value: Any) -> Iterator[Mapping[str, Any]]:
@@ -385,7 +295,7 @@ def canonicalize(
         with _lock:
             processor, expanded, options = _expand_checked(document, loader)
             dataset = processor.to_rdf(expanded, options)
-            nquads = _Rdfc10().canonical_nquads(dataset)
+            nquads = Rdfc10().canonical_nquads(dataset)
     except JsonLdProblem as exc:
         if exc.kind == "context-unknown":
             raise VerificationError(exc.detail, code="credential-malformed",
@@ -393,7 +303,7 @@ def canonicalize(
         raise VerificationError(exc.detail, code="credential-malformed") from exc
     except VerificationError:
         raise
-    except _TooComplex as exc:
+    except TooComplex as exc:
         raise VerificationError(
             "the document's blank nodes are too entangled to canonicalize",
             code="credential-malformed",
