@@ -19,13 +19,14 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from connector.settings import AuthSettings, FixedCaller
+from connector.settings import AuthSettings, ConnectorSettings, FixedCaller
 from servicekit.errors import InvalidRequest
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import (
     HALDEN_APPLICATION,
     RunningConnector,
+    RunningTrustAnchor,
     start_connector,
     start_trust_anchor,
 )
@@ -221,18 +222,20 @@ async def test_a_peer_that_cannot_be_reached_is_still_a_502(
 # --- the trust anchor's answer ----------------------------------------------------------
 
 
+def _halden(tmp_path: Path, stores: StoreFactory, ta: RunningTrustAnchor, *,
+            auth: AuthSettings | None = None, **extra: Any) -> ConnectorSettings:
+    """Halden's connector, with a did:web of its own, onboarding at ``ta``."""
+    auth = auth or AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})
+    return connector_settings("halden", tmp_path, stores(), did=None, did_method="web",
+                              trust_anchor_url=ta.base_url, auth=auth, **extra)
+
+
 async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_answer(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     ta = await start_trust_anchor(tmp_path, stores())
-    def settings(port: int) -> Any:
-        # The same name, port and key folder: the same did:web, whatever the database.
-        return connector_settings(
-            "halden", tmp_path, stores(), did=None, did_method="web", port=port,
-            trust_anchor_url=ta.base_url,
-            auth=AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")}))
-
-    first = settings(free_port())
+    # The same name, port and key folder: the same did:web, whatever the database.
+    first = _halden(tmp_path, stores, ta, port=free_port())
     connector = await start_connector(first)
     try:
         await connector.api(http, "POST", "/api/v1/membership/apply", expect=201,
@@ -240,12 +243,10 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
         await connector.stop()
         # The owner starts over on a fresh database: the trust anchor still has the
         # application of this DID, and says so. That is the caller's conflict, not a 502.
-        connector = await start_connector(settings(first.port))
-        async with http.post(connector.management_url + "/api/v1/membership/apply",
-                             json=HALDEN_APPLICATION, headers=connector.admin_headers) as resp:
-            answer = await resp.json()
-            assert resp.status == 409, answer
-            assert resp.content_type == "application/problem+json"
+        connector = await start_connector(_halden(tmp_path, stores, ta, port=first.port))
+        status, answer = await _management(http, connector, "POST", "/api/v1/membership/apply",
+                                           HALDEN_APPLICATION)
+        assert status == 409, answer
         assert answer["code"] == "trust-anchor-refused"
         assert answer["upstream_status"] == 409
         assert answer["upstream_code"] == "application-exists"
@@ -259,19 +260,14 @@ async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(connector_settings(
-        "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta.base_url,
-        auth=AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})))
+    connector = await start_connector(_halden(tmp_path, stores, ta))
     try:
         approved = await ta.approve(http, connector)
         wrong = "0" * len(approved["tx_code"])
         assert wrong != approved["tx_code"]
-        async with http.post(connector.management_url + "/api/v1/membership/collect",
-                             json={"via": "oid4vci", "tx_code": wrong},
-                             headers=connector.admin_headers) as resp:
-            answer = await resp.json()
-            assert resp.status == 400, answer
+        status, answer = await _management(http, connector, "POST", "/api/v1/membership/collect",
+                                           {"via": "oid4vci", "tx_code": wrong})
+        assert status == 400, answer
         assert answer["code"] == "issuance-failed"
         assert answer["upstream_code"] == answer["oauth_error"] == "invalid_grant"
         assert answer["upstream_status"] == 400
@@ -285,9 +281,8 @@ async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_look
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(connector_settings(
-        "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta.base_url, auth=AuthSettings(mode="dcp")))
+    connector = await start_connector(_halden(tmp_path, stores, ta,
+                                              auth=AuthSettings(mode="dcp")))
     try:
         for address in UNPARSABLE:
             for path, body in _remote_calls(address):
