@@ -89,6 +89,17 @@ async def _provider_side(provider: RunningConnector, http: aiohttp.ClientSession
     raise AssertionError(f"the provider never saw {consumer_pid}")
 
 
+async def _restricted_request(pair: tuple[RunningConnector, RunningConnector],
+                              http: aiohttp.ClientSession,
+                              dataset_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A RESTRICTED dataset the consumer has asked for: both sides' negotiations."""
+    provider, consumer = pair
+    await _dataset(provider, http, dataset_id, access_level="RESTRICTED")
+    started = await _negotiate(consumer, provider, http, dataset_id)
+    await consumer.wait_for(http, "negotiations", started["id"], {"REQUESTED"})
+    return started, await _provider_side(provider, http, started["id"])
+
+
 async def test_green_dataset_is_negotiated_and_pulled(
     pair: tuple[RunningConnector, RunningConnector], http: aiohttp.ClientSession
 ) -> None:
@@ -214,10 +225,7 @@ async def test_counter_offer_waits_for_the_consumer_owner(
     pair: tuple[RunningConnector, RunningConnector], http: aiohttp.ClientSession
 ) -> None:
     provider, consumer = pair
-    await _dataset(provider, http, "urn:yellow:2", access_level="RESTRICTED")
-    started = await _negotiate(consumer, provider, http, "urn:yellow:2")
-    await consumer.wait_for(http, "negotiations", started["id"], {"REQUESTED"})
-    other = await _provider_side(provider, http, started["id"])
+    started, other = await _restricted_request(pair, http, "urn:yellow:2")
     await provider.wait_for(http, "negotiations", other["id"], {"REQUESTED"})
     terms = _requires("MembershipCredential")
     await provider.api(http, "POST", f"/api/v1/negotiations/{other['id']}/counter-offer",
@@ -243,10 +251,7 @@ async def test_owner_terminates_and_the_peer_follows(
     pair: tuple[RunningConnector, RunningConnector], http: aiohttp.ClientSession
 ) -> None:
     provider, consumer = pair
-    await _dataset(provider, http, "urn:yellow:3", access_level="RESTRICTED")
-    started = await _negotiate(consumer, provider, http, "urn:yellow:3")
-    await consumer.wait_for(http, "negotiations", started["id"], {"REQUESTED"})
-    other = await _provider_side(provider, http, started["id"])
+    started, other = await _restricted_request(pair, http, "urn:yellow:3")
     await provider.api(http, "POST", f"/api/v1/negotiations/{other['id']}/terminate",
                        json={"code": "not-approved", "reason": "no"}, expect=200)
     ended = await consumer.wait_for(http, "negotiations", started["id"], {"TERMINATED"})
