@@ -9,7 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connector.store import MIGRATIONS, VERSION_TABLE
+from connector.store.tables import metadata
+from servicekit import jobs
+from servicekit.db import create_engine, migrate
 from tests.conftest import DATABASES, TEST_DATABASE_URL, Database, drop_schema
 
 StoreFactory = Callable[[], Database]
@@ -60,3 +65,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain HTTP client, on the loop of the module's connectors."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
+    """A migrated control-plane store (the jobs table too), for the store tests."""
+    engine = create_engine(database.url, schema=database.schema)
+    await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
+                  schema=database.schema)
+    await migrate(engine, MIGRATIONS, metadata=metadata, version_table=VERSION_TABLE,
+                  schema=database.schema)
+    yield engine
+    await engine.dispose()

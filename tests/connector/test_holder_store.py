@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store import holder as store
 from connector.store.replay import DatabaseReplayStore
-from connector.store.tables import metadata
 from identity.replay import ReplayStore
-from servicekit import jobs
-from servicekit.db import create_engine, migrate
-from tests.conftest import Database
 from tests.fakes import FakeClock
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database.url, schema=database.schema)
-    await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
-                  schema=database.schema)
-    await migrate(engine, MIGRATIONS, metadata=metadata, version_table=VERSION_TABLE,
-                  schema=database.schema)
-    yield engine
-    await engine.dispose()
 
 
 async def test_a_key_is_accepted_once_until_it_expires(engine: AsyncEngine) -> None:

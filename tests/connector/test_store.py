@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -11,23 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.domain.catalog import Backend, Dataset
 from connector.domain.negotiation import Negotiation, NegotiationState, Role
-from connector.store import MIGRATIONS, VERSION_TABLE, catalog, outbox, processes
+from connector.store import catalog, outbox, processes
 from connector.store.agreements import Agreement, get_agreement, insert_agreement
-from connector.store.tables import metadata
-from servicekit import jobs
-from servicekit.db import create_engine, migrate
-from tests.conftest import Database
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database.url, schema=database.schema)
-    await migrate(engine, jobs.MIGRATIONS, version_table=jobs.VERSION_TABLE,
-                  schema=database.schema)
-    await migrate(engine, MIGRATIONS, metadata=metadata, version_table=VERSION_TABLE,
-                  schema=database.schema)
-    yield engine
-    await engine.dispose()
 
 
 def _negotiation(pid: str) -> Negotiation:
