@@ -1,4 +1,4 @@
-"""Data Integrity credentials: ``eddsa-rdfc-2022`` issued and verified here, legacy via didkit.
+"""Data Integrity credentials: ``eddsa-rdfc-2022`` issued and verified here.
 
 ``eddsa-rdfc-2022`` (W3C Data Integrity EdDSA Cryptosuites v1.0) is ours:
 
@@ -17,9 +17,7 @@
   JSON-LD document, without the credential rules (test vectors use them).
 
 Other Linked Data proofs (VC 1.1 ``Ed25519Signature2018`` and friends) are
-checked by :func:`verify_data_integrity` through didkit, which resolves DIDs
-itself, outside our address guard, so that path accepts did:key issuers only.
-didkit knows neither VC 2.0 contexts nor this cryptosuite.
+checked by :mod:`identity.linked_data_proofs` through didkit.
 """
 
 from __future__ import annotations
@@ -32,8 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import didkit
-import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -59,15 +55,15 @@ __all__ = [
     "DATA_INTEGRITY_PROOF",
     "DATA_INTEGRITY_V2_CONTEXT",
     "EDDSA_RDFC_2022",
-    "LOCAL_DID_METHODS",
     "UNDEFINED_TERMS_V2_CONTEXT",
     "add_proof",
     "check_proof",
     "check_proof_of",
+    "credential_validity",
     "hash_data",
     "is_eddsa_rdfc_2022",
     "issue_data_integrity",
-    "verify_data_integrity",
+    "proofs_of",
     "verify_eddsa_rdfc_2022",
 ]
 
@@ -85,8 +81,6 @@ _SUITE_CONTEXTS = (
     "https://w3id.org/security/data-integrity/v1",
 )
 
-LOCAL_DID_METHODS = ("did:key:",)
-_OPTIONS = orjson.dumps({"proofPurpose": "assertionMethod"}).decode()
 
 # Canonicalization is CPU-bound pure Python: one worker keeps it off the
 # event loop and from taking more than one core.
@@ -100,7 +94,8 @@ def _contexts(document: Mapping[str, Any]) -> list[Any]:
     return [] if contexts is None else [contexts]
 
 
-def _proofs(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The proof objects of ``document``; ``credential-malformed`` when there are none."""
     proofs = document.get("proof")
     items = proofs if isinstance(proofs, list) else [proofs]
     found = [p for p in items if isinstance(p, Mapping)]
@@ -197,7 +192,7 @@ def add_proof(
 
 def _proof_of(document: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
     """The single eddsa-rdfc-2022 proof of ``document`` and its signature bytes."""
-    proofs = _proofs(document)
+    proofs = proofs_of(document)
     if len(proofs) != 1:
         raise VerificationError(
             "proof sets and chains are not supported", code="credential-malformed"
@@ -325,7 +320,8 @@ def issue_data_integrity(
     )
 
 
-def _validity(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+def credential_validity(credential: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The validity period a VC 2.0 or 1.1 credential states (``None`` where open)."""
     contexts = _contexts(credential)
     first_context = contexts[0] if contexts else None
     if first_context == VC_V2_CONTEXT:
@@ -365,7 +361,7 @@ async def verify_eddsa_rdfc_2022(
         raise VerificationError("the proof's key is not the issuer's", code="issuer-mismatch")
     if proof.get("proofPurpose") != "assertionMethod":
         raise VerificationError("proofPurpose must be assertionMethod", code="key-not-authorized")
-    start, end = _validity(credential)
+    start, end = credential_validity(credential)
     data = await asyncio.get_running_loop().run_in_executor(
         _canonicalizer, functools.partial(hash_data, credential, proof, loader=loader)
     )
@@ -384,45 +380,4 @@ async def verify_eddsa_rdfc_2022(
         fmt=CredentialFormat.LDP_VC,
         raw=credential,
         kid=method.id,
-    )
-
-
-async def verify_data_integrity(
-    credential: Mapping[str, Any], *, current: float, skew: float
-) -> VerifiedCredential:
-    """Verify a legacy Linked Data proof (VC 1.1 or 2.0 data model) with didkit."""
-    proof_list = _proofs(credential)
-    issuer = issuer_id(credential)
-    if not issuer.startswith(LOCAL_DID_METHODS):
-        raise VerificationError(
-            "Data Integrity credentials are accepted from did:key issuers only",
-            code="did-method-not-supported",
-        )
-    method_ids = [p.get("verificationMethod") for p in proof_list]
-    if any(not isinstance(m, str) or m.split("#", 1)[0] != issuer for m in method_ids):
-        raise VerificationError("the proof's key is not the issuer's", code="issuer-mismatch")
-    if any(p.get("proofPurpose", "assertionMethod") != "assertionMethod" for p in proof_list):
-        raise VerificationError("proofPurpose must be assertionMethod", code="key-not-authorized")
-    try:
-        report = orjson.loads(
-            await didkit.verify_credential(orjson.dumps(credential).decode(), _OPTIONS)
-        )
-    except Exception as exc:  # didkit.DIDKitException; its stub types it as a value
-        raise VerificationError("proof could not be checked", code="proof-invalid") from exc
-    if (
-        not isinstance(report, dict)
-        or report.get("errors")
-        or "proof" not in report.get("checks", [])
-    ):
-        raise VerificationError("proof does not verify", code="proof-invalid")
-    start, end = _validity(credential)
-    check_validity_period(start, end, current, skew)
-    return describe_credential(
-        credential,
-        issuer=issuer,
-        valid_from=start,
-        valid_until=end,
-        fmt=CredentialFormat.LDP_VC,
-        raw=credential,
-        kid=str(method_ids[0]),
     )

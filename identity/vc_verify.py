@@ -26,11 +26,11 @@ from identity.cache import TokenCache
 from identity.clock import Clock, datetime_from_epoch, epoch_from_datetime, now, system_clock
 from identity.data_integrity import (
     is_eddsa_rdfc_2022,
-    verify_data_integrity,
     verify_eddsa_rdfc_2022,
 )
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, Jws, check_time_claims, decode_jws, typ_matches, verify_jws
+from identity.linked_data_proofs import verify_data_integrity
 from identity.resolver import DidResolver
 from identity.status_check import StatusListChecker
 from identity.vc import (
