@@ -21,19 +21,11 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from identity.trusted_issuers import IssuerType
+
 __all__ = ["IssuerRecord", "IssuerType", "attribute_of"]
-
-
-class IssuerType(StrEnum):
-    """EBSI TIR issuer types."""
-
-    ROOT_TAO = "RootTAO"
-    TAO = "TAO"
-    TI = "TI"
-    REVOKED = "Revoked"
 
 
 @dataclass(frozen=True, slots=True)
