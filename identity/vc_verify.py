@@ -245,26 +245,7 @@ class CredentialVerifier:
             method = await self.resolver.verification_method(kid, "assertionMethod", did=iss)
         verify_jws(jws, method.public_key, key_alg=method.declared_alg)
         exp = check_time_claims(claims, current, skew=self.skew)
-        credential = dict(vc)
-        if _is_v2(credential):
-            validate_credential({"issuer": iss, **credential}, expand=False)
-        if "issuer" in credential and issuer_id(credential) != iss:
-            raise VerificationError("vc.issuer differs from iss", code="issuer-mismatch")
-        credential.setdefault("issuer", iss)
-        if isinstance(claims.get("jti"), str):
-            credential.setdefault("id", claims["jti"])
-        nbf, exp_claim = claims.get("nbf"), claims.get("exp")
-        if isinstance(nbf, int | float) and "issuanceDate" not in credential:
-            credential["issuanceDate"] = datetime_from_epoch(float(nbf)).isoformat()
-        if isinstance(exp_claim, int | float) and "expirationDate" not in credential:
-            credential["expirationDate"] = datetime_from_epoch(float(exp_claim)).isoformat()
-        subject = credential.get("credentialSubject")
-        if isinstance(claims.get("sub"), str) and isinstance(subject, Mapping):
-            if "id" in subject and subject["id"] != claims["sub"]:
-                raise VerificationError(
-                    "sub differs from credentialSubject.id", code="subject-mismatch"
-                )
-            credential["credentialSubject"] = {**subject, "id": claims["sub"]}
+        credential = _credential_of_jwt_11(claims, iss, vc)
         start = (
             parse_datetime(credential["issuanceDate"], "issuanceDate")
             if "issuanceDate" in credential
@@ -311,6 +292,34 @@ class CredentialVerifier:
             refresh = checker.cached_until(url) if isinstance(url, str) else None
             holds_until = min(holds_until, refresh if refresh is not None else 0.0)
         return holds_until
+
+
+
+def _credential_of_jwt_11(
+    claims: Mapping[str, Any], iss: str, vc: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The credential a VC 1.1 JWT carries, with what its registered claims say filled in."""
+    credential = dict(vc)
+    if _is_v2(credential):
+        validate_credential({"issuer": iss, **credential}, expand=False)
+    if "issuer" in credential and issuer_id(credential) != iss:
+        raise VerificationError("vc.issuer differs from iss", code="issuer-mismatch")
+    credential.setdefault("issuer", iss)
+    if isinstance(claims.get("jti"), str):
+        credential.setdefault("id", claims["jti"])
+    nbf, exp_claim = claims.get("nbf"), claims.get("exp")
+    if isinstance(nbf, int | float) and "issuanceDate" not in credential:
+        credential["issuanceDate"] = datetime_from_epoch(float(nbf)).isoformat()
+    if isinstance(exp_claim, int | float) and "expirationDate" not in credential:
+        credential["expirationDate"] = datetime_from_epoch(float(exp_claim)).isoformat()
+    subject = credential.get("credentialSubject")
+    if isinstance(claims.get("sub"), str) and isinstance(subject, Mapping):
+        if "id" in subject and subject["id"] != claims["sub"]:
+            raise VerificationError(
+                "sub differs from credentialSubject.id", code="subject-mismatch"
+            )
+        credential["credentialSubject"] = {**subject, "id": claims["sub"]}
+    return credential
 
 
 def _is_v2(credential: Mapping[str, Any]) -> bool:
