@@ -25,6 +25,10 @@ __all__ = [
     "CPID",
     "ID",
     "PPID",
+    "TRANSFER_COMPLETION",
+    "TRANSFER_SENDERS",
+    "TRANSFER_SUSPENSION",
+    "TRANSFER_TERMINATION",
     "Play",
     "Scenario",
     "Sender",
@@ -187,3 +191,16 @@ async def connector_requests(peer: Peer, kind: str, id: str, message_type: str,
     await peer.connector_state(kind, consumer_pid, {"REQUESTED"})
     return Play(peer, kind, id, consumer_pid, peer.provider_pids[consumer_pid],
                 peer_is_consumer=False, senders=senders), request
+
+
+#: The transfer messages the peer sends in either role (as provider, it may add more).
+TRANSFER_SENDERS = {
+    "start": Sender("/start", "TransferStartMessage"),
+    "complete": Sender("/completion", "TransferCompletionMessage"),
+    "suspend": Sender("/suspension", "TransferSuspensionMessage"),
+    "terminate": Sender("/termination", "TransferTerminationMessage"),
+}
+#: The connector ends, completes or suspends the transfer (in either role).
+TRANSFER_TERMINATION = got("TransferTerminationMessage")
+TRANSFER_COMPLETION = got("TransferCompletionMessage")
+TRANSFER_SUSPENSION = got("TransferSuspensionMessage")

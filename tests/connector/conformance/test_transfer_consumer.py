@@ -11,6 +11,10 @@ import pytest
 from tests.connector.conformance.peer import Peer
 from tests.connector.conformance.scenarios import (
     PPID,
+    TRANSFER_COMPLETION,
+    TRANSFER_SENDERS,
+    TRANSFER_SUSPENSION,
+    TRANSFER_TERMINATION,
     Scenario,
     Sender,
     both,
@@ -32,17 +36,10 @@ _ADDRESS = {
 }
 
 #: What the peer, as provider, sends ("resume": a start without a data address).
-SENDERS = {
+SENDERS = TRANSFER_SENDERS | {
     "start": Sender("/start", "TransferStartMessage", lambda _p: {"dataAddress": _ADDRESS}),
-    "resume": Sender("/start", "TransferStartMessage"),
-    "complete": Sender("/completion", "TransferCompletionMessage"),
-    "suspend": Sender("/suspension", "TransferSuspensionMessage"),
-    "terminate": Sender("/termination", "TransferTerminationMessage"),
+    "resume": TRANSFER_SENDERS["start"],
 }
-
-_TERMINATION = got("TransferTerminationMessage")
-_COMPLETION = got("TransferCompletionMessage")
-_SUSPENSION = got("TransferSuspensionMessage")
 
 SCENARIOS = [
     Scenario("TP_C:01-01", "transfer request, provider started, provider terminated",
@@ -62,18 +59,18 @@ SCENARIOS = [
     Scenario("TP_C:01-05", "transfer request, provider terminated", "ATPC0105", [
         sent("terminate"), both("TERMINATED")]),
     Scenario("TP_C:02-01", "provider started, consumer terminated", "ATPC0201", [
-        sent("start"), _TERMINATION, both("TERMINATED")]),
+        sent("start"), TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP_C:02-02", "provider started, consumer completed", "ATPC0202", [
-        sent("start"), _COMPLETION, both("COMPLETED")]),
+        sent("start"), TRANSFER_COMPLETION, both("COMPLETED")]),
     Scenario("TP_C:02-03", "provider started, consumer suspended, consumer terminated",
              "ATPC0203", [
-        sent("start"), _SUSPENSION, _TERMINATION, both("TERMINATED")]),
+        sent("start"), TRANSFER_SUSPENSION, TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP_C:02-04", "provider started, consumer suspended, consumer started, consumer "
              "completed", "ATPC0204", [
-        sent("resume"), _SUSPENSION, got("TransferStartMessage", providerPid=PPID),
-        _COMPLETION, both("COMPLETED")]),
+        sent("resume"), TRANSFER_SUSPENSION, got("TransferStartMessage", providerPid=PPID),
+        TRANSFER_COMPLETION, both("COMPLETED")]),
     Scenario("TP_C:02-05", "transfer request, consumer terminated", "ATPC0205", [
-        _TERMINATION, both("TERMINATED")]),
+        TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP_C:03-01", "transfer request, then a provider completion is refused (4xx)",
              "ATPC0301", [
         sent("complete", expect=400), both("REQUESTED")]),

@@ -10,11 +10,13 @@ import pytest
 
 from tests.connector.conformance.peer import Peer
 from tests.connector.conformance.scenarios import (
+    TRANSFER_COMPLETION,
+    TRANSFER_SENDERS,
+    TRANSFER_SUSPENSION,
+    TRANSFER_TERMINATION,
     Play,
     Scenario,
-    Sender,
     both,
-    got,
     peer_requests,
     sent,
 )
@@ -22,12 +24,7 @@ from tests.connector.conformance.scenarios import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 #: What the peer, as consumer, sends.
-SENDERS = {
-    "start": Sender("/start", "TransferStartMessage"),
-    "complete": Sender("/completion", "TransferCompletionMessage"),
-    "suspend": Sender("/suspension", "TransferSuspensionMessage"),
-    "terminate": Sender("/termination", "TransferTerminationMessage"),
-}
+SENDERS = TRANSFER_SENDERS
 
 
 async def _started(play: Play) -> None:
@@ -42,24 +39,20 @@ async def _started(play: Play) -> None:
     await play.peer.connector_state("transfers", play.provider_pid, {"STARTED"})
 
 
-_TERMINATION = got("TransferTerminationMessage")
-_COMPLETION = got("TransferCompletionMessage")
-_SUSPENSION = got("TransferSuspensionMessage")
-
 SCENARIOS = [
     Scenario("TP:01-01", "transfer request, provider started, provider terminated", "ATP0101", [
-        _started, _TERMINATION, both("TERMINATED")]),
+        _started, TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP:02-01", "transfer request, provider started, consumer terminated", "ATP0201", [
         _started, sent("terminate", code="done"), both("TERMINATED")]),
     Scenario("TP:02-02", "transfer request, provider started, provider completed", "ATP0202", [
-        _started, _COMPLETION, both("COMPLETED")]),
+        _started, TRANSFER_COMPLETION, both("COMPLETED")]),
     Scenario("TP:02-03", "provider started, provider suspended, provider terminated",
              "ATP0203", [
-        _started, _SUSPENSION, _TERMINATION, both("TERMINATED")]),
+        _started, TRANSFER_SUSPENSION, TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP:02-04", "provider started, suspended, started again, completed", "ATP0204", [
-        _started, _SUSPENSION, _started, _COMPLETION, both("COMPLETED")]),
+        _started, TRANSFER_SUSPENSION, _started, TRANSFER_COMPLETION, both("COMPLETED")]),
     Scenario("TP:02-05", "transfer request, provider terminated", "ATP0205", [
-        _TERMINATION, both("TERMINATED")]),
+        TRANSFER_TERMINATION, both("TERMINATED")]),
     Scenario("TP:03-01", "transfer request, then a consumer completion is refused (4xx)",
              "ATP0301", [
         sent("complete", expect=400), both("REQUESTED")]),
