@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
-__all__ = ["Operation", "build_openapi", "iter_routes", "operation"]
+__all__ = ["Operation", "build_openapi", "iter_routes", "operation", "query_strings"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _ATTR = "__openapi_operation__"
@@ -103,6 +103,21 @@ def operation(
         return handler
 
     return decorate
+
+
+def query_strings(*names: str, **descriptions: str) -> list[dict[str, Any]]:
+    """OpenAPI parameters: optional string query parameters ``names`` (a list filter).
+
+    A keyword argument describes the parameter it names.
+    """
+    parameters: list[dict[str, Any]] = []
+    for name in names:
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False,
+                                     "schema": {"type": "string"}}
+        if name in descriptions:
+            parameter["description"] = descriptions[name]
+        parameters.append(parameter)
+    return parameters
 
 
 def iter_routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:

@@ -86,6 +86,11 @@ async def test_both_ports_describe_every_route_in_openapi(
     async with http.get(cut.management_url + "/openapi.json") as resp:
         document = await resp.json()
     assert document["paths"]["/api/v1/datasets"]["post"]["security"] == [{"bearer": []}]
+    filters = document["paths"]["/api/v1/negotiations"]["get"]["parameters"]
+    assert [p["name"] for p in filters] == ["role", "state", "awaiting", "limit", "offset"]
+    assert filters[2] == {"name": "awaiting", "in": "query", "required": False,
+                          "schema": {"type": "string"},
+                          "description": "'owner': waiting for approval"}
 
 
 async def test_dataset_bad_input(cut: RunningConnector, http: aiohttp.ClientSession) -> None:

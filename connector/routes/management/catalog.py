@@ -6,7 +6,7 @@ from aiohttp import web
 
 from connector.domain.catalog import DatasetIn, OfferIn, PolicyIn
 from connector.routes.management.common import PAGING, admin, paging, services
-from servicekit.openapi import operation
+from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]
@@ -31,8 +31,7 @@ async def add_dataset(request: web.Request) -> web.Response:
 @routes.get("/api/v1/datasets")
 @admin
 @operation("List datasets by id", tags=["datasets"], responses={200: _LIST}, security="bearer",
-           parameters=[{"name": "after", "in": "query", "required": False,
-                        "schema": {"type": "string"}}, PAGING[0]])
+           parameters=[*query_strings("after"), PAGING[0]])
 async def list_datasets(request: web.Request) -> web.Response:
     """Keyset paging: pass the last id as ``after``."""
     limit, _offset = paging(request)
@@ -113,8 +112,7 @@ async def add_offer(request: web.Request) -> web.Response:
 @routes.get("/api/v1/offers")
 @admin
 @operation("List offers", tags=["offers"], responses={200: _LIST}, security="bearer",
-           parameters=[{"name": "dataset_id", "in": "query", "required": False,
-                        "schema": {"type": "string"}}, *PAGING])
+           parameters=[*query_strings("dataset_id"), *PAGING])
 async def list_offers(request: web.Request) -> web.Response:
     """Offers, optionally of one dataset."""
     limit, offset = paging(request)

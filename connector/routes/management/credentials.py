@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.routes.management.common import PAGING, admin, paging, services
 from connector.services.membership import MembershipApply, MembershipCollect
-from servicekit.openapi import operation
+from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]
@@ -34,8 +34,7 @@ class CredentialIn(BaseModel):
 @admin
 @operation("List our credentials (without the credentials themselves)", tags=_TAGS,
            responses={200: _LIST}, security="bearer",
-           parameters=[{"name": "type", "in": "query", "required": False,
-                        "schema": {"type": "string"}}, *PAGING])
+           parameters=[*query_strings("type"), *PAGING])
 async def list_credentials(request: web.Request) -> web.Response:
     """Types, issuer, subject claims, expiry and where each came from, oldest first."""
     limit, offset = paging(request)

@@ -12,7 +12,7 @@ from connector.domain.negotiation import NegotiationAction, NegotiationState, Ro
 from connector.domain.requests import REQUESTER_SCHEMA, negotiation_view
 from connector.routes.management.common import PAGING, admin, paging, services
 from servicekit.errors import InvalidRequest
-from servicekit.openapi import operation
+from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body, read_json
 
 __all__ = ["routes"]
@@ -114,10 +114,8 @@ def _filters(request: web.Request) -> dict[str, Any]:
 @admin
 @operation("List negotiations", tags=["negotiations"], responses={200: _NEGOTIATIONS},
            security="bearer", parameters=[
-               {"name": "role", "in": "query", "required": False, "schema": {"type": "string"}},
-               {"name": "state", "in": "query", "required": False, "schema": {"type": "string"}},
-               {"name": "awaiting", "in": "query", "required": False,
-                "schema": {"type": "string"}, "description": "'owner': waiting for approval"},
+               *query_strings("role", "state", "awaiting",
+                              awaiting="'owner': waiting for approval"),
                *PAGING])
 async def list_negotiations(request: web.Request) -> web.Response:
     """Newest first; ``awaiting=owner`` lists those waiting for the owner."""
@@ -235,8 +233,7 @@ async def terminate(request: web.Request) -> web.Response:
 @routes.get("/api/v1/agreements")
 @admin
 @operation("List agreements", tags=["agreements"], responses={200: _LIST}, security="bearer",
-           parameters=[{"name": "role", "in": "query", "required": False,
-                        "schema": {"type": "string"}}, *PAGING])
+           parameters=[*query_strings("role"), *PAGING])
 async def list_agreements(request: web.Request) -> web.Response:
     """Agreements we granted (provider) and hold (consumer)."""
     limit, offset = paging(request)

@@ -11,7 +11,7 @@ from connector.domain.negotiation import Role
 from connector.domain.transfer import PULL_FORMAT, TransferAction, TransferState
 from connector.routes.management.common import PAGING, admin, paging, services
 from servicekit.errors import InvalidRequest
-from servicekit.openapi import operation
+from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]
@@ -45,12 +45,7 @@ class Reason(BaseModel):
 @routes.get("/api/v1/transfers")
 @admin
 @operation("List transfers", tags=["transfers"], responses={200: _LIST}, security="bearer",
-           parameters=[{"name": "role", "in": "query", "required": False,
-                        "schema": {"type": "string"}},
-                       {"name": "state", "in": "query", "required": False,
-                        "schema": {"type": "string"}},
-                       {"name": "agreement_id", "in": "query", "required": False,
-                        "schema": {"type": "string"}}, *PAGING])
+           parameters=[*query_strings("role", "state", "agreement_id"), *PAGING])
 async def list_transfers(request: web.Request) -> web.Response:
     """Newest first."""
     limit, offset = paging(request)
