@@ -147,6 +147,21 @@ async def checking(resolver: DidResolver, clock: FakeClock) -> AsyncIterator[Cre
         await checker.close()
 
 
+Caching = tuple[CredentialVerifier, TokenCache[VerifiedCredential]]
+
+
+@pytest.fixture
+async def caching(resolver: DidResolver, clock: FakeClock) -> AsyncIterator[Caching]:
+    """A verifier that caches its conclusions (up to an hour) and status lists for 120 s."""
+    checker = StatusListChecker(allow_loopback=True, ttl=120, clock=clock)
+    cache: TokenCache[VerifiedCredential] = TokenCache(clock=clock)
+    try:
+        yield CredentialVerifier(resolver, clock=clock, status_checker=checker, cache=cache,
+                                 max_cache_seconds=3600), cache
+    finally:
+        await checker.close()
+
+
 async def test_revoked_and_valid_entries(
     registry: Registry, checking: CredentialVerifier, host: Host
 ) -> None:
@@ -181,13 +196,9 @@ async def test_revocation_shows_after_the_cache_ttl(
 
 
 async def test_verified_token_cache_respects_the_status_ttl(
-    registry: Registry, resolver: DidResolver, clock: FakeClock
+    registry: Registry, caching: Caching, clock: FakeClock
 ) -> None:
-    checker = StatusListChecker(allow_loopback=True, ttl=120, clock=clock)
-    cache: TokenCache[VerifiedCredential] = TokenCache(clock=clock)
-    verifier = CredentialVerifier(
-        resolver, clock=clock, status_checker=checker, cache=cache, max_cache_seconds=3600
-    )
+    verifier, cache = caching
     registry.publish()
     token = registry.credential(9)
     await verifier.verify(token)
@@ -197,19 +208,14 @@ async def test_verified_token_cache_respects_the_status_ttl(
     assert cache.hits == 1
     clock.advance(121)
     assert await refusal(verifier.verify(token)) == "credential-revoked"
-    await checker.close()
 
 
 async def test_a_cached_conclusion_ends_when_the_list_it_read_is_refreshed(
-    registry: Registry, resolver: DidResolver, clock: FakeClock
+    registry: Registry, caching: Caching, clock: FakeClock
 ) -> None:
     # The list is fetched for one credential; another, first verified 100 s later,
     # reads the same cached list: its conclusion may not outlive that list's refresh.
-    checker = StatusListChecker(allow_loopback=True, ttl=120, clock=clock)
-    cache: TokenCache[VerifiedCredential] = TokenCache(clock=clock)
-    verifier = CredentialVerifier(
-        resolver, clock=clock, status_checker=checker, cache=cache, max_cache_seconds=3600
-    )
+    verifier, _ = caching
     registry.publish()
     await verifier.verify(registry.credential(8))
     clock.advance(100)
@@ -219,7 +225,6 @@ async def test_a_cached_conclusion_ends_when_the_list_it_read_is_refreshed(
     registry.publish()
     clock.advance(21)  # the list is due again; the second conclusion is only 21 s old
     assert await refusal(verifier.verify(token)) == "credential-revoked"
-    await checker.close()
 
 
 async def test_list_with_another_purpose_or_issuer_is_refused(
