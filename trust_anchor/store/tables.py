@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from servicekit.types import UtcDateTime
@@ -61,14 +63,21 @@ audit_events = sa.Table(
     sa.Column("at", UtcDateTime(), nullable=False),
 )
 
-challenges = sa.Table(
-    "challenges",
-    metadata,
-    sa.Column("nonce", sa.String(64), primary_key=True),
-    sa.Column("did", sa.String(500), nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False),
-    sa.Column("used", sa.Boolean, nullable=False, default=False),
-)
+
+def _single_use(name: str, key: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A table of values (``key``) used once before they expire; ``used`` marks a spent one."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(key, sa.String(64), primary_key=True),
+        *columns,
+        sa.Column("expires_at", sa.Float, nullable=False),
+        sa.Column("used", sa.Boolean, nullable=False, default=False),
+    )
+
+
+#: DID-control challenges handed to applicants.
+challenges = _single_use("challenges", "nonce", sa.Column("did", sa.String(500), nullable=False))
 
 status_lists = sa.Table(
     "status_lists",
@@ -119,13 +128,8 @@ credential_offers = sa.Table(
     sa.Column("delivered_at", sa.Float, nullable=True),
 )
 
-nonces = sa.Table(
-    "nonces",
-    metadata,
-    sa.Column("value", sa.String(64), primary_key=True),
-    sa.Column("expires_at", sa.Float, nullable=False),
-    sa.Column("used", sa.Boolean, nullable=False, default=False),
-)
+#: OID4VCI ``c_nonce`` values for proofs of key possession.
+nonces = _single_use("nonces", "value")
 
 issuers = sa.Table(
     "issuers",
