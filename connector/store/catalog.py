@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connector.domain.catalog import AccessLevel, Approval, Backend, Dataset, Offer, PolicyRecord
+from connector.domain.catalog import AccessLevel, Approval, Dataset, Offer, PolicyRecord
 from connector.store import _json
 from connector.store.tables import datasets, offers, policies
 
@@ -30,45 +30,23 @@ __all__ = [
 ]
 
 
+#: The dataset columns that hold JSON text; every other column is its field as is.
+_DATASET_JSON = ("keywords", "themes", "extra", "backend")
+
+
 def _dataset(row: sa.Row[Any]) -> Dataset:
-    return Dataset(
-        id=row.id,
-        title=row.title,
-        description=row.description,
-        keywords=_json.loads(row.keywords),
-        themes=_json.loads(row.themes),
-        publisher=row.publisher,
-        contact_point=row.contact_point,
-        license=row.license,
-        access_level=AccessLevel(row.access_level),
-        media_type=row.media_type,
-        extra=_json.loads(row.extra),
-        backend=Backend.model_validate(_json.loads(row.backend)),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    values = row._asdict()
+    for name in _DATASET_JSON:
+        values[name] = _json.loads(values[name])
+    return Dataset.model_validate(values)
 
 
 async def insert_dataset(conn: AsyncConnection, dataset: Dataset) -> None:
     """Store a new dataset."""
-    await conn.execute(
-        datasets.insert().values(
-            id=dataset.id,
-            title=dataset.title,
-            description=dataset.description,
-            keywords=_json.dumps(dataset.keywords),
-            themes=_json.dumps(dataset.themes),
-            publisher=dataset.publisher,
-            contact_point=dataset.contact_point,
-            license=dataset.license,
-            access_level=dataset.access_level.value,
-            media_type=dataset.media_type,
-            extra=_json.dumps(dataset.extra),
-            backend=_json.dumps(dataset.backend.model_dump()),
-            created_at=dataset.created_at,
-            updated_at=dataset.updated_at,
-        )
-    )
+    values = dataset.model_dump(mode="json")
+    for name in _DATASET_JSON:
+        values[name] = _json.dumps(values[name])
+    await conn.execute(datasets.insert().values(**values))
 
 
 async def get_dataset(conn: AsyncConnection, dataset_id: str) -> Dataset | None:

@@ -60,6 +60,19 @@ async def test_datasets_page_by_id_and_skip_red_ones(engine: AsyncEngine) -> Non
     assert [d.id for d in rest] == ["d3"]
 
 
+async def test_a_dataset_reads_back_as_stored(engine: AsyncEngine) -> None:
+    dataset = Dataset(
+        id="full", title="Full", description="every field set", keywords=["a", "b"],
+        themes=["t"], publisher="P", contact_point="mailto:x@example.org", license="CC-BY-4.0",
+        access_level="RESTRICTED", media_type="text/csv", extra={"k": [1, {"v": None}]},
+        backend=Backend(type="file", address="/data/x.csv", properties={"h": "v"}),
+        created_at=1.5, updated_at=2.5)
+    async with engine.begin() as conn:
+        await catalog.insert_dataset(conn, dataset)
+    async with engine.connect() as conn:
+        assert await catalog.get_dataset(conn, "full") == dataset
+
+
 async def test_agreements_and_outbox(engine: AsyncEngine) -> None:
     agreement = Agreement(id="a1", negotiation_id="n1", role=Role.CONSUMER, dataset_id="d",
                           assigner="did:p", assignee="did:c", policy={"@id": "a1"},
