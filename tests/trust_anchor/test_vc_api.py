@@ -6,9 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from identity.clock import system_clock
 from identity.keys import KeyPair
@@ -16,11 +14,9 @@ from identity.keystore import KeyStore
 from identity.signer import Signer
 from identity.vc import VC_V2_CONTEXT
 from identity.vp_issue import issue_vp_jwt
-from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
-from tests.trust_anchor.conftest import TrustAnchor
-from trust_anchor.app import create_app
+from tests.trust_anchor.conftest import TrustAnchor, serving
 
 DI = "eddsa-rdfc-2022"
 UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
@@ -171,17 +167,10 @@ async def test_a_trust_anchor_without_an_ed25519_key_refuses_data_integrity(
     settings = trust_anchor_settings(tmp_path, database, port)
     KeyStore(settings.data_dir / "keys", "test passphrase", scrypt_n=2**10).generate(
         "trust-anchor", "p256")
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        info = server.app[SERVICE_INFO]
-        async with aiohttp.ClientSession() as http:
-            ta = TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-            holder = Signer.for_did_key(KeyPair.generate()).did
-            status, answer = await ta.post("/credentials/issue", request(holder, DI), admin=True)
-            assert status == 409
-            assert answer["code"] == "proof-format-unavailable"
-            enveloped = await issue(ta, request(holder))  # vc+jwt (ES256) still works
-            assert (await verify(ta, enveloped))[0] == 200
-    finally:
-        await server.close()
+    async with serving(settings) as ta:
+        holder = Signer.for_did_key(KeyPair.generate()).did
+        status, answer = await ta.post("/credentials/issue", request(holder, DI), admin=True)
+        assert status == 409
+        assert answer["code"] == "proof-format-unavailable"
+        enveloped = await issue(ta, request(holder))  # vc+jwt (ES256) still works
+        assert (await verify(ta, enveloped))[0] == 200

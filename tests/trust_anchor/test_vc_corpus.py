@@ -15,20 +15,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestServer
 
 from identity.data_integrity import add_proof
 from identity.jose import decode_jws
 from identity.keys import KeyPair
 from identity.signer import Signer
 from identity.vc import envelope_credential
-from servicekit.app import DB_ENGINE, SERVICE_INFO
+from servicekit.app import DB_ENGINE
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
-from tests.trust_anchor.conftest import TrustAnchor
+from tests.trust_anchor.conftest import TrustAnchor, serving
 from tests.trust_anchor.vc_corpus import (
     CASES,
     DEGREE_SCHEMA,
@@ -37,7 +35,6 @@ from tests.trust_anchor.vc_corpus import (
     Case,
     base_credential,
 )
-from trust_anchor.app import create_app
 from trust_anchor.store.tables import issued_credentials, status_lists
 
 DI = "eddsa-rdfc-2022"
@@ -50,14 +47,10 @@ async def anchor(tmp_path: Path, database: Database) -> AsyncIterator[TrustAncho
     schemas = tmp_path / "schemas"
     schemas.mkdir()
     (schemas / "degree.json").write_text(json.dumps(DEGREE_SCHEMA))
-    port = free_port()
-    settings = trust_anchor_settings(tmp_path, database, port, vc_api_schema_dir=schemas)
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    info = server.app[SERVICE_INFO]
-    async with aiohttp.ClientSession() as http:
-        yield TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-    await server.close()
+    settings = trust_anchor_settings(tmp_path, database, free_port(),
+                                     vc_api_schema_dir=schemas)
+    async with serving(settings) as running:
+        yield running
 
 
 async def issue(ta: TrustAnchor, credential: dict[str, Any], proof_format: str
@@ -214,35 +207,27 @@ async def stored(ta: TrustAnchor) -> tuple[list[str], list[tuple[str, int]]]:
 async def test_settings_choose_the_format_and_narrow_the_types(
     tmp_path: Path, database: Database
 ) -> None:
-    port = free_port()
-    settings = trust_anchor_settings(tmp_path, database, port, vc_api_proof_format=DI,
-                             vc_api_types=["ExampleDegreeCredential"])
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        info = server.app[SERVICE_INFO]
-        async with aiohttp.ClientSession() as http:
-            ta = TrustAnchor(settings.base_url, info["did"], info["admin_api_key"], server, http)
-            body = {"credential": base_credential()}
-            status, answer = await ta.post("/credentials/issue", body, admin=True)
-            assert status == 201, answer
-            assert answer["verifiableCredential"]["proof"]["cryptosuite"] == DI  # the setting
-            status, answer = await ta.post("/credentials/issue", body, admin=True,
-                                           headers={"Accept": "application/vc+jwt"})
-            assert answer["verifiableCredential"]["type"] == "EnvelopedVerifiableCredential"
-            body["options"] = {"proofFormat": DI}  # options win over Accept
-            status, answer = await ta.post("/credentials/issue", body, admin=True,
-                                           headers={"Accept": "application/vc+jwt"})
-            assert "proof" in answer["verifiableCredential"]
-            other = base_credential()
-            other["type"].append("ExampleAlumniCredential")
-            status, answer = await ta.post("/credentials/issue", {"credential": other},
-                                           admin=True)
-            assert (status, answer["code"], answer["pointer"]) == (
-                403, "credential-type-not-allowed", "/type")
-            only_vc = {**base_credential(), "type": ["VerifiableCredential"]}
-            status, answer = await ta.post("/credentials/issue", {"credential": only_vc},
-                                           admin=True)
-            assert status == 201, answer
-    finally:
-        await server.close()
+    settings = trust_anchor_settings(tmp_path, database, free_port(), vc_api_proof_format=DI,
+                                     vc_api_types=["ExampleDegreeCredential"])
+    async with serving(settings) as ta:
+        body = {"credential": base_credential()}
+        status, answer = await ta.post("/credentials/issue", body, admin=True)
+        assert status == 201, answer
+        assert answer["verifiableCredential"]["proof"]["cryptosuite"] == DI  # the setting
+        status, answer = await ta.post("/credentials/issue", body, admin=True,
+                                       headers={"Accept": "application/vc+jwt"})
+        assert answer["verifiableCredential"]["type"] == "EnvelopedVerifiableCredential"
+        body["options"] = {"proofFormat": DI}  # options win over Accept
+        status, answer = await ta.post("/credentials/issue", body, admin=True,
+                                       headers={"Accept": "application/vc+jwt"})
+        assert "proof" in answer["verifiableCredential"]
+        other = base_credential()
+        other["type"].append("ExampleAlumniCredential")
+        status, answer = await ta.post("/credentials/issue", {"credential": other},
+                                       admin=True)
+        assert (status, answer["code"], answer["pointer"]) == (
+            403, "credential-type-not-allowed", "/type")
+        only_vc = {**base_credential(), "type": ["VerifiableCredential"]}
+        status, answer = await ta.post("/credentials/issue", {"credential": only_vc},
+                                       admin=True)
+        assert status == 201, answer
