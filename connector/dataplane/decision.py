@@ -41,7 +41,7 @@ from connector.dataplane.metering import Meter
 from connector.dataplane.notices import Notifier
 from connector.dataplane.paths import leaves_base
 from connector.dataplane.tokens import AccessClaims, AccessTokens
-from policies import CompiledPolicy, Plan, RequestContext
+from policies import Plan, RequestContext
 from servicekit.clock import Clock, system_clock
 from servicekit.errors import DataspaceError, Forbidden, InvalidToken, PolicyDenied
 
@@ -125,10 +125,18 @@ class DecisionEngine:
 
     async def decide(self, request: DataRequest) -> Ticket | Denial:
         """Permit (a ticket to settle later) or deny (an error), and audit the decision."""
-        checked = await self._check(request)
-        if isinstance(checked, Denial):
-            return checked
-        claims, flow, compiled = checked
+        claims = self._claims(request)
+        if isinstance(claims, Denial):
+            return claims
+        if not self.flows.fresh():
+            refused = await self._sync()
+            if refused is not None:
+                return refused
+        flow = self._live_flow(claims, request)
+        if isinstance(flow, Denial):
+            return flow
+        compiled = flow.compiled
+        assert compiled is not None  # checked
         plan = compiled.plan
         now = self._clock()
         use = request.method != "HEAD"
@@ -148,39 +156,45 @@ class DecisionEngine:
             # Say what failed: the verdict, then the constraints that did not hold.
             failing = [r["message"] for r in reasons
                        if r.get("code") not in ("constraint-satisfied",)][:4]
-            return self._deny(claims, request, PolicyDenied(
+            return self._deny(flow, request, PolicyDenied(
                 "; ".join(failing) or "the agreement does not permit this request",
                 extra={"reasons": reasons, "basis": str(decision.basis)}),
                 basis=str(decision.basis))
-        duties = perform_duties(decision.duties, flow, assigner=compiled.policy.assigner,
-                                use=use, notifier=self.notifier)
         record = _record("permit", flow, request)
         if count is not None:
             record["count"] = count
-        if duties.actions:
+        billable, headers = False, {}
+        if decision.duties:
+            duties = perform_duties(decision.duties, flow, assigner=compiled.policy.assigner,
+                                    use=use, notifier=self.notifier)
+            billable, headers = duties.billable, duties.headers
             record["duties"] = duties.actions
         self.audit.append("permit", record)
         return Ticket(transfer_id=flow.transfer_id, agreement_id=flow.agreement_id,
                       consumer_id=flow.consumer_id, counter=counter, slot=slot,
-                      billable=duties.billable, headers=duties.headers, flow=flow, use=use)
+                      billable=billable, headers=headers, flow=flow, use=use)
 
-    async def _check(self, request: DataRequest) -> (
-        tuple[AccessClaims, Flow, CompiledPolicy] | Denial
-    ):
-        """The token, the flow's state and the sub-path: what holds whatever the policy says."""
+    def _claims(self, request: DataRequest) -> AccessClaims | Denial:
+        """What the request's access token says, if it is ours and current."""
         if not request.token:
             return Denial(InvalidToken("a bearer access token is required",
                                        code="access-token-missing"))
         try:
-            claims = self.tokens.verify(request.token)
+            return self.tokens.verify(request.token)
         except InvalidToken as exc:
             return Denial(exc)
-        if not self.flows.fresh():
-            try:
-                await self.flows.ensure_fresh()
-            except Exception:
-                _log.exception("flow_sync_failed")
-                return Denial(DataPlaneUnavailable("cannot confirm the transfer is still live"))
+
+    async def _sync(self) -> Denial | None:
+        """Catch up with the store when this worker has not synced lately (fail closed)."""
+        try:
+            await self.flows.ensure_fresh()
+        except Exception:
+            _log.exception("flow_sync_failed")
+            return Denial(DataPlaneUnavailable("cannot confirm the transfer is still live"))
+        return None
+
+    def _live_flow(self, claims: AccessClaims, request: DataRequest) -> Flow | Denial:
+        """The token's flow, if it is live under this token, and the sub-path stays inside."""
         flow = self.flows.flows.get(claims.transfer_id)
         if (flow is None or flow.state is not FlowState.LIVE
                 or flow.generation != claims.generation
@@ -197,7 +211,7 @@ class DecisionEngine:
         if flow.compiled is None:
             return self._deny(claims, request, Forbidden(
                 "the agreement's policy cannot be enforced", code="agreement-policy-invalid"))
-        return claims, flow, flow.compiled
+        return flow
 
     def _context(self, flow: Flow, plan: Plan, request: DataRequest, now: float,
                  count: int | None) -> RequestContext:
@@ -240,9 +254,9 @@ class DecisionEngine:
                 return iri
         return None
 
-    def _deny(self, claims: AccessClaims, request: DataRequest, error: DataspaceError, *,
+    def _deny(self, ids: AccessClaims | Flow, request: DataRequest, error: DataspaceError, *,
               basis: str | None = None) -> Denial:
-        record = _record("deny", claims, request)
+        record = _record("deny", ids, request)
         record["code"] = error.code
         if basis is not None:
             record["basis"] = basis

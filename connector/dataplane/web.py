@@ -133,42 +133,40 @@ async def pull(request: web.Request) -> web.StreamResponse:
 class _Settlement:
     """How one permitted response ended: settled with the decision engine, and counted, once.
 
-    ``with`` it around everything after the decision. A consumer that goes
-    away (the connection drops, the handler is cancelled) has not received
-    the data whole, so it is no use; nor is anything that fails before
-    :meth:`end` is called.
+    ``with`` it around everything after the decision, and call :meth:`end`
+    when the response has ended. A consumer that goes away (the connection
+    drops, the handler is cancelled) has not received the data whole, so it
+    is no use (and no outcome of ours to count); anything else that fails
+    before :meth:`end` is settled as a failure.
     """
 
-    __slots__ = ("_decisions", "_metrics", "_ticket", "error", "failed", "size", "status")
+    __slots__ = ("_decisions", "_end", "_metrics", "_ticket", "size")
 
     def __init__(self, decisions: DecisionEngine, metrics: DataPlaneMetrics,
                  ticket: Ticket) -> None:  # fmt: skip
         self._decisions = decisions
         self._metrics = metrics
         self._ticket = ticket
-        self.status = 500
+        self._end: tuple[int, bool, str | None] | None = None
+        #: Bytes sent so far.
         self.size = 0
-        self.failed = True
-        self.error: str | None = "proxy-failed"
 
     def end(self, status: int, *, failed: bool = False, error: str | None = None) -> None:
         """The response ended with ``status`` after :attr:`size` bytes."""
-        self.status = status
-        self.failed = failed or status >= 400
-        self.error = error
+        self._end = (status, failed or status >= 400, error)
 
     def __enter__(self) -> _Settlement:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        gone = kind is not None and issubclass(kind, (ConnectionError, asyncio.CancelledError))
-        if gone:
-            self.status, self.failed, self.error = 499, True, "client-disconnected"
-        self._decisions.settle(self._ticket, status=self.status, size=self.size,
-                               failed=self.failed, error=self.error)
-        if gone:
+    def __exit__(self, kind: type[BaseException] | None, value: object, trace: object) -> None:
+        if kind is not None and issubclass(kind, (ConnectionError, asyncio.CancelledError)):
+            self._decisions.settle(self._ticket, status=499, size=self.size, failed=True,
+                                   error="client-disconnected")
             return
-        if self.failed:
+        status, failed, error = self._end or (500, True, "proxy-failed")
+        self._decisions.settle(self._ticket, status=status, size=self.size, failed=failed,
+                               error=error)
+        if failed:
             self._metrics.failed()
         else:
             self._metrics.permit(self.size)
@@ -187,23 +185,24 @@ async def _stream(request: web.Request, plane: DataPlane, ticket: Ticket,
             outcome.end(error.status, failed=True, error=error.code)
             return problem_response(error, instance=request.path)
         try:
-            return await _send(request, source, ticket, outcome)
+            headers = source.headers
+            if ticket.headers:
+                headers.update(ticket.headers)
+            if source.body is None and request.method != "HEAD":
+                return await _send_chunks(request, source, headers, ticket, outcome)
+            body = source.body if request.method != "HEAD" else None
+            if body is None and source.content_length is not None:
+                headers["Content-Length"] = str(source.content_length)  # what a GET would send
+            outcome.size = len(body or b"")
+            outcome.end(source.status)
+            return web.Response(status=source.status, body=body, headers=headers)
         finally:
             await source.close()
 
 
-async def _send(request: web.Request, source: Source, ticket: Ticket,
-                outcome: _Settlement) -> web.StreamResponse:  # fmt: skip
-    headers = source.headers
-    if ticket.headers:
-        headers.update(ticket.headers)
-    if source.body is not None or request.method == "HEAD":
-        body = source.body if request.method != "HEAD" else None
-        if body is None and source.content_length is not None:
-            headers["Content-Length"] = str(source.content_length)  # what a GET would send
-        outcome.size = len(body or b"")
-        outcome.end(source.status)
-        return web.Response(status=source.status, body=body, headers=headers)
+async def _send_chunks(request: web.Request, source: Source, headers: dict[str, str],
+                       ticket: Ticket, outcome: _Settlement) -> web.StreamResponse:  # fmt: skip
+    """Stream the body as it comes; a backend that breaks off cuts the response short."""
     stream = web.StreamResponse(status=source.status, headers=headers)
     if source.content_length is not None:
         stream.content_length = source.content_length
