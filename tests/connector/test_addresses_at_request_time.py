@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,22 @@ def _halden(tmp_path: Path, stores: StoreFactory, ta: RunningTrustAnchor, *,
                               trust_anchor_url=ta.base_url, auth=auth, **extra)
 
 
+@asynccontextmanager
+async def _halden_at_a_trust_anchor(
+    tmp_path: Path, stores: StoreFactory, **extra: Any
+) -> AsyncIterator[tuple[RunningTrustAnchor, RunningConnector]]:
+    """A trust anchor, and Halden's connector set up to onboard at it; both stop afterwards."""
+    ta = await start_trust_anchor(tmp_path, stores())
+    try:
+        connector = await start_connector(_halden(tmp_path, stores, ta, **extra))
+        try:
+            yield ta, connector
+        finally:
+            await connector.stop()
+    finally:
+        await ta.close()
+
+
 async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_answer(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
@@ -259,31 +276,24 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
 async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(_halden(tmp_path, stores, ta))
-    try:
+    async with _halden_at_a_trust_anchor(tmp_path, stores) as (ta, connector):
         approved = await ta.approve(http, connector)
         wrong = "0" * len(approved["tx_code"])
         assert wrong != approved["tx_code"]
         status, answer = await _management(http, connector, "POST", "/api/v1/membership/collect",
                                            {"via": "oid4vci", "tx_code": wrong})
-        assert status == 400, answer
-        assert answer["code"] == "issuance-failed"
-        assert answer["upstream_code"] == answer["oauth_error"] == "invalid_grant"
-        assert answer["upstream_status"] == 400
-        assert "transaction code" in answer["detail"]
-    finally:
-        await connector.stop()
-        await ta.close()
+    assert status == 400, answer
+    assert answer["code"] == "issuance-failed"
+    assert answer["upstream_code"] == answer["oauth_error"] == "invalid_grant"
+    assert answer["upstream_status"] == 400
+    assert "transaction code" in answer["detail"]
 
 
 async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_lookup(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(_halden(tmp_path, stores, ta,
-                                              auth=AuthSettings(mode="dcp")))
-    try:
+    async with _halden_at_a_trust_anchor(tmp_path, stores,
+                                         auth=AuthSettings(mode="dcp")) as (_, connector):
         for address in UNPARSABLE:
             for path, body in _remote_calls(address):
                 status, answer = await _management(http, connector, "POST", path, body)
@@ -296,6 +306,3 @@ async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_look
             with pytest.raises(InvalidRequest) as refused:
                 await lookup(address)
             assert refused.value.code == "counterparty-address-invalid"
-    finally:
-        await connector.stop()
-        await ta.close()
