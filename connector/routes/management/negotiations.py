@@ -166,6 +166,13 @@ async def _act(request: web.Request, action: NegotiationAction, **params: Any) -
     return json_response(negotiation_view(negotiation))
 
 
+async def _counter(request: web.Request, action: NegotiationAction) -> web.Response:
+    """Counter with the policy in the body (checked as a DSP offer first)."""
+    data = await parse_body(request, CounterOffer)
+    services(request).catalog.check_policy(data.policy)
+    return await _act(request, action, policy=data.policy)
+
+
 @routes.post("/api/v1/negotiations/{negotiation_id}/approve")
 @admin
 @operation("Provider: approve the request (send the agreement)", tags=["negotiations"],
@@ -193,9 +200,7 @@ async def reject(request: web.Request) -> web.Response:
            responses={200: _OBJ}, security="bearer")
 async def counter_offer(request: web.Request) -> web.Response:
     """Sends a ContractOfferMessage with the new policy."""
-    data = await parse_body(request, CounterOffer)
-    services(request).catalog.check_policy(data.policy)
-    return await _act(request, NegotiationAction.OFFER, policy=data.policy)
+    return await _counter(request, NegotiationAction.OFFER)
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/accept")
@@ -213,9 +218,7 @@ async def accept(request: web.Request) -> web.Response:
            request=CounterOffer, responses={200: _OBJ}, security="bearer")
 async def counter_request(request: web.Request) -> web.Response:
     """Sends a ContractRequestMessage with the new policy."""
-    data = await parse_body(request, CounterOffer)
-    services(request).catalog.check_policy(data.policy)
-    return await _act(request, NegotiationAction.REQUEST, policy=data.policy)
+    return await _counter(request, NegotiationAction.REQUEST)
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/terminate")
@@ -224,9 +227,7 @@ async def counter_request(request: web.Request) -> web.Response:
            request=Termination, responses={200: _OBJ}, security="bearer")
 async def terminate(request: web.Request) -> web.Response:
     """Sends a ContractNegotiationTerminationMessage."""
-    data = Termination()
-    if request.can_read_body:
-        data = await parse_body(request, Termination)
+    data = await parse_body(request, Termination) if request.can_read_body else Termination()
     return await _act(request, NegotiationAction.TERMINATE, code=data.code, reason=data.reason)
 
 

@@ -99,9 +99,7 @@ async def get_edr(request: web.Request) -> web.Response:
 
 
 async def _act(request: web.Request, action: TransferAction) -> web.Response:
-    data = Reason()
-    if request.can_read_body:
-        data = await parse_body(request, Reason)
+    data = await parse_body(request, Reason) if request.can_read_body else Reason()
     transfer = await services(request).transfers.act(
         request.match_info["transfer_id"], action, code=data.code, reason=data.reason)
     return json_response(transfer.model_dump(mode="json", exclude={"data_address"}))
