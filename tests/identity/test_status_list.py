@@ -230,25 +230,18 @@ async def test_a_cached_conclusion_ends_when_the_list_it_read_is_refreshed(
 async def test_list_with_another_purpose_or_issuer_is_refused(
     registry: Registry, checking: CredentialVerifier, host: Host, issuer: Signer
 ) -> None:
+    def serve(at: str, signer: Signer) -> None:
+        """An empty suspension list signed by ``signer``, at the URL of the ``at`` list."""
+        listed = build_status_list_credential(
+            id=registry.url(at), issuer=signer.did, status_list=StatusList(), purpose="suspension"
+        )
+        host.publish(f"/status/{at}", issue_vc_jwt(listed, signer))
+
     registry.publish()
-    # The revocation URL now serves a suspension list.
-    swapped = build_status_list_credential(
-        id=registry.url("revocation"),
-        issuer=issuer.did,
-        status_list=StatusList(),
-        purpose="suspension",
-    )
-    host.publish("/status/revocation", issue_vc_jwt(swapped, issuer))
+    serve("revocation", issuer)  # the revocation URL now serves a suspension list
     assert await refusal(checking.verify(registry.credential(1))) == "status-list-invalid"
 
-    other = Signer.for_did_key(KeyPair.generate())
-    foreign = build_status_list_credential(
-        id=registry.url("suspension"),
-        issuer=other.did,
-        status_list=StatusList(),
-        purpose="suspension",
-    )
-    host.publish("/status/suspension", issue_vc_jwt(foreign, other))
+    serve("suspension", Signer.for_did_key(KeyPair.generate()))
     assert await refusal(checking.verify(registry.credential(1, "suspension"))) == "issuer-mismatch"
 
 
