@@ -131,18 +131,7 @@ ORDERED_OPERATORS = frozenset(
         Operator.IS_NONE_OF,
     }
 )
-IDENTITY_OPERATORS = frozenset(
-    {
-        Operator.EQ,
-        Operator.NEQ,
-        Operator.IS_A,
-        Operator.HAS_PART,
-        Operator.IS_PART_OF,
-        Operator.IS_ALL_OF,
-        Operator.IS_ANY_OF,
-        Operator.IS_NONE_OF,
-    }
-)
+IDENTITY_OPERATORS = frozenset({Operator.EQ, Operator.NEQ}) | SET_OPERATORS
 CREDENTIAL_OPERATORS = frozenset(
     {
         Operator.EQ,
