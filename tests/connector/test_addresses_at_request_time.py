@@ -71,6 +71,14 @@ async def _management(http: aiohttp.ClientSession, cut: RunningConnector, method
         return resp.status, answer
 
 
+def _contract_request(callback: str, dataset: str = "ACN0101") -> dict[str, Any]:
+    """A consumer's first ContractRequestMessage for a seeded dataset, answering to ``callback``."""
+    return {"@context": CONTEXT, "@type": "ContractRequestMessage",
+            "consumerPid": f"urn:uuid:{uuid.uuid4()}", "callbackAddress": callback,
+            "offer": {"@id": f"CD123:{dataset}:456", "@type": "Offer", "target": dataset,
+                      "permission": [{"action": "use"}]}}
+
+
 async def _count(http: aiohttp.ClientSession, cut: RunningConnector, kind: str) -> int:
     status, body = await _management(http, cut, "GET", f"/api/v1/{kind}?limit=500")
     assert status == 200, body
@@ -85,11 +93,7 @@ async def test_a_contract_request_with_a_refused_callback_is_a_400_and_stores_no
     cut: RunningConnector, http: aiohttp.ClientSession, callback: str
 ) -> None:
     before = await _count(http, cut, "negotiations")
-    status, body = await _dsp(http, cut, "/negotiations/request", {
-        "@context": CONTEXT, "@type": "ContractRequestMessage",
-        "consumerPid": f"urn:uuid:{uuid.uuid4()}", "callbackAddress": callback,
-        "offer": {"@id": "CD123:ACN0101:456", "@type": "Offer", "target": "ACN0101",
-                  "permission": [{"action": "use"}]}})
+    status, body = await _dsp(http, cut, "/negotiations/request", _contract_request(callback))
     assert status == 400, body
     assert body["@type"] == "ContractNegotiationError"
     assert body["code"] == "callback-address-refused"
@@ -133,22 +137,16 @@ async def test_a_callback_whose_host_does_not_exist_is_a_400(
     cut: RunningConnector, http: aiohttp.ClientSession
 ) -> None:
     # .invalid never resolves (RFC 6761): the messages to it could never be delivered.
-    status, body = await _dsp(http, cut, "/negotiations/request", {
-        "@context": CONTEXT, "@type": "ContractRequestMessage",
-        "consumerPid": f"urn:uuid:{uuid.uuid4()}", "callbackAddress": "http://peer.invalid/dsp",
-        "offer": {"@id": "CD123:ACN0101:456", "@type": "Offer", "target": "ACN0101",
-                  "permission": [{"action": "use"}]}})
+    status, body = await _dsp(http, cut, "/negotiations/request",
+                               _contract_request("http://peer.invalid/dsp"))
     assert (status, body["code"]) == (400, "callback-address-unresolvable"), body
 
 
 async def test_a_loopback_callback_is_still_accepted_in_development(
     cut: RunningConnector, http: aiohttp.ClientSession
 ) -> None:
-    status, body = await _dsp(http, cut, "/negotiations/request", {
-        "@context": CONTEXT, "@type": "ContractRequestMessage",
-        "consumerPid": f"urn:uuid:{uuid.uuid4()}", "callbackAddress": "http://127.0.0.1:9/cb",
-        "offer": {"@id": "CD123:ACN0202:456", "@type": "Offer", "target": "ACN0202",
-                  "permission": [{"action": "use"}]}})
+    status, body = await _dsp(http, cut, "/negotiations/request",
+                               _contract_request("http://127.0.0.1:9/cb", "ACN0202"))
     assert status == 201, body
 
 
