@@ -33,6 +33,21 @@ def envelope_presentation(token: str) -> dict[str, Any]:
     }
 
 
+def _presentation(
+    signer: Signer, credentials: Sequence[str | Mapping[str, Any]], id: str | None
+) -> dict[str, Any]:
+    """A VC 2.0 presentation by ``signer``; a string credential (a ``vc+jwt``) is enveloped."""
+    presentation: dict[str, Any] = {"@context": [VC_V2_CONTEXT],
+                                    "type": ["VerifiablePresentation"]}
+    if id is not None:
+        presentation["id"] = id
+    presentation["holder"] = signer.did
+    presentation["verifiableCredential"] = [
+        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
+    ]
+    return presentation
+
+
 def _timing(clock: Clock, lifetime: float) -> dict[str, int]:
     issued = int(now(clock))
     return {"iat": issued, "nbf": issued, "exp": issued + int(lifetime)}
@@ -52,13 +67,7 @@ def issue_vp_jwt(
 
     A string credential (a ``vc+jwt``) is enveloped; an object is included as is.
     """
-    payload: dict[str, Any] = {"@context": [VC_V2_CONTEXT], "type": ["VerifiablePresentation"]}
-    if id is not None:
-        payload["id"] = id
-    payload["holder"] = signer.did
-    payload["verifiableCredential"] = [
-        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
-    ]
+    payload = _presentation(signer, credentials, id)
     if audience is not None:
         payload["aud"] = audience
     if nonce is not None:
@@ -81,16 +90,9 @@ def issue_vp_data_integrity(
     and ``challenge`` carries its nonce. A string credential (a ``vc+jwt``)
     is enveloped; an object is included as is.
     """
-    presentation: dict[str, Any] = {"@context": [VC_V2_CONTEXT],
-                                    "type": ["VerifiablePresentation"]}
-    if id is not None:
-        presentation["id"] = id
-    presentation["holder"] = signer.did
-    presentation["verifiableCredential"] = [
-        envelope_credential(c) if isinstance(c, str) else dict(c) for c in credentials
-    ]
-    return add_proof(presentation, signer.key, verification_method=signer.kid,
-                     proof_purpose="authentication", domain=domain, challenge=challenge)
+    return add_proof(_presentation(signer, credentials, id), signer.key,
+                     verification_method=signer.kid, proof_purpose="authentication",
+                     domain=domain, challenge=challenge)
 
 
 def issue_jwt_vp_11(
