@@ -17,6 +17,7 @@ import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-crypt
 import integrityContext from '@digitalbazaar/data-integrity-context';
 import jsonld from 'jsonld';
 import multikeyContext from '@digitalbazaar/multikey-context';
+import {didKeyDocuments} from './did-key.mjs';
 
 const CONTEXTS = new Map([
   ...credentialContexts,
@@ -24,28 +25,6 @@ const CONTEXTS = new Map([
   ...multikeyContext.contexts,
   ...didContext.contexts
 ]);
-const MULTIKEY_V1 = 'https://w3id.org/security/multikey/v1';
-const DID_V1 = 'https://www.w3.org/ns/did/v1';
-
-function didKeyDocuments(url) {
-  const did = url.split('#')[0];
-  const fingerprint = did.slice('did:key:'.length);
-  const method = {
-    '@context': MULTIKEY_V1,
-    id: `${did}#${fingerprint}`,
-    type: 'Multikey',
-    controller: did,
-    publicKeyMultibase: fingerprint
-  };
-  const controller = {
-    '@context': [DID_V1, MULTIKEY_V1],
-    id: did,
-    verificationMethod: [method],
-    assertionMethod: [method.id],
-    authentication: [method.id]
-  };
-  return url.includes('#') ? method : controller;
-}
 
 async function documentLoader(url) {
   if(CONTEXTS.has(url)) {

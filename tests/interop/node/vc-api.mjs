@@ -25,6 +25,7 @@ import {cryptosuite as eddsa2022} from '@digitalbazaar/eddsa-2022-cryptosuite';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import integrityContext from '@digitalbazaar/data-integrity-context';
 import multikeyContext from '@digitalbazaar/multikey-context';
+import {didKeyDocuments} from './did-key.mjs';
 
 const EXAMPLES_V2 = 'https://www.w3.org/ns/credentials/examples/v2';
 const CONTEXTS = new Map([
@@ -34,28 +35,6 @@ const CONTEXTS = new Map([
   ...didContext.contexts,
   [EXAMPLES_V2, {'@context': {'@vocab': 'https://www.w3.org/ns/credentials/examples#'}}]
 ]);
-const MULTIKEY_V1 = 'https://w3id.org/security/multikey/v1';
-const DID_V1 = 'https://www.w3.org/ns/did/v1';
-
-function didKeyDocuments(url) {
-  const did = url.split('#')[0];
-  const fingerprint = did.slice('did:key:'.length);
-  const method = {
-    '@context': MULTIKEY_V1,
-    id: `${did}#${fingerprint}`,
-    type: 'Multikey',
-    controller: did,
-    publicKeyMultibase: fingerprint
-  };
-  const controller = {
-    '@context': [DID_V1, MULTIKEY_V1],
-    id: did,
-    verificationMethod: [method],
-    assertionMethod: [method.id],
-    authentication: [method.id]
-  };
-  return url.includes('#') ? method : controller;
-}
 
 function loaderFor(documents = {}) {
   const served = new Map(Object.entries(documents));
