@@ -44,8 +44,7 @@ from identity.vc import (
     VC_V2_CONTEXT,
     CredentialFormat,
     VerifiedCredential,
-    check_validity_period,
-    describe_credential,
+    describe_valid_credential,
     format_datetime,
     issuer_id,
     parse_datetime,
@@ -371,13 +370,6 @@ async def verify_eddsa_rdfc_2022(
         expires = parse_datetime(proof["expires"], "proof.expires")
         if current - skew >= expires.timestamp():
             raise VerificationError("the proof has expired", code="proof-invalid")
-    check_validity_period(start, end, current, skew)
-    return describe_credential(
-        credential,
-        issuer=issuer,
-        valid_from=start,
-        valid_until=end,
-        fmt=CredentialFormat.LDP_VC,
-        raw=credential,
-        kid=method.id,
-    )
+    return describe_valid_credential(
+        credential, issuer=issuer, period=(start, end), current=current, skew=skew,
+        fmt=CredentialFormat.LDP_VC, raw=credential, kid=method.id)

@@ -18,8 +18,7 @@ from identity.errors import VerificationError
 from identity.vc import (
     CredentialFormat,
     VerifiedCredential,
-    check_validity_period,
-    describe_credential,
+    describe_valid_credential,
     issuer_id,
 )
 
@@ -58,13 +57,6 @@ async def verify_data_integrity(
     ):
         raise VerificationError("proof does not verify", code="proof-invalid")
     start, end = credential_validity(credential)
-    check_validity_period(start, end, current, skew)
-    return describe_credential(
-        credential,
-        issuer=issuer,
-        valid_from=start,
-        valid_until=end,
-        fmt=CredentialFormat.LDP_VC,
-        raw=credential,
-        kid=str(method_ids[0]),
-    )
+    return describe_valid_credential(
+        credential, issuer=issuer, period=(start, end), current=current, skew=skew,
+        fmt=CredentialFormat.LDP_VC, raw=credential, kid=str(method_ids[0]))

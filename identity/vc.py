@@ -31,6 +31,7 @@ __all__ = [
     "build_credential",
     "check_validity_period",
     "describe_credential",
+    "describe_valid_credential",
     "envelope_credential",
     "format_datetime",
     "issue_jwt_vc_11",
@@ -282,3 +283,22 @@ def describe_credential(
         id=credential_id if isinstance(credential_id, str) else None,
         kid=kid,
     )
+
+
+def describe_valid_credential(
+    credential: Mapping[str, Any],
+    *,
+    issuer: str,
+    period: tuple[datetime | None, datetime | None],
+    current: float,
+    skew: float,
+    fmt: CredentialFormat,
+    raw: str | Mapping[str, Any],
+    kid: str | None,
+) -> VerifiedCredential:
+    """:func:`describe_credential` of a verified credential, once ``current`` is inside its
+    validity ``period`` (``valid_from``, ``valid_until``; see :func:`check_validity_period`)."""
+    start, end = period
+    check_validity_period(start, end, current, skew)
+    return describe_credential(credential, issuer=issuer, valid_from=start, valid_until=end,
+                               fmt=fmt, raw=raw, kid=kid)

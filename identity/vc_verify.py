@@ -38,8 +38,7 @@ from identity.vc import (
     VC_V2_CONTEXT,
     CredentialFormat,
     VerifiedCredential,
-    check_validity_period,
-    describe_credential,
+    describe_valid_credential,
     issuer_id,
     parse_datetime,
 )
@@ -212,19 +211,10 @@ class CredentialVerifier:
         valid_until = credential.get("validUntil")
         start = parse_datetime(valid_from, "validFrom") if valid_from is not None else None
         end = parse_datetime(valid_until, "validUntil") if valid_until is not None else None
-        check_validity_period(start, end, current, self.skew)
-        return (
-            describe_credential(
-                credential,
-                issuer=issuer,
-                valid_from=start,
-                valid_until=end,
-                fmt=CredentialFormat.VC_JWT,
-                raw=jws.token,
-                kid=kid,
-            ),
-            exp,
-        )
+        described = describe_valid_credential(
+            credential, issuer=issuer, period=(start, end), current=current, skew=self.skew,
+            fmt=CredentialFormat.VC_JWT, raw=jws.token, kid=kid)
+        return described, exp
 
     async def _verify_jwt_vc_11(
         self, jws: Jws, current: float
@@ -256,19 +246,10 @@ class CredentialVerifier:
             if "expirationDate" in credential
             else None
         )
-        check_validity_period(start, end, current, self.skew)
-        return (
-            describe_credential(
-                credential,
-                issuer=iss,
-                valid_from=start,
-                valid_until=end,
-                fmt=CredentialFormat.JWT_VC_11,
-                raw=jws.token,
-                kid=method.id,
-            ),
-            exp,
-        )
+        described = describe_valid_credential(
+            credential, issuer=iss, period=(start, end), current=current, skew=self.skew,
+            fmt=CredentialFormat.JWT_VC_11, raw=jws.token, kid=method.id)
+        return described, exp
 
     async def _check_status(self, result: VerifiedCredential) -> float:
         """Refuse a revoked or suspended credential; answer until when the answer holds.
