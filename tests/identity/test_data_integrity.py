@@ -216,10 +216,15 @@ async def test_signer_that_is_not_the_issuer(
     assert await refusal(verifier.verify(forged)) == "issuer-mismatch"
 
 
+@pytest.fixture
+def signed(issuer: Signer, clock: FakeClock) -> dict[str, Any]:
+    """A membership credential the issuer signed (eddsa-rdfc-2022)."""
+    return issue_data_integrity(member(issuer.did, clock), issuer)
+
+
 async def test_tampering_anywhere_is_proof_invalid(
-    verifier: CredentialVerifier, issuer: Signer, clock: FakeClock
+    verifier: CredentialVerifier, signed: dict[str, Any]
 ) -> None:
-    signed = issue_data_integrity(member(issuer.did, clock), issuer)
     changes = [
         lambda c: c["credentialSubject"].update(memberOf="another-dataspace"),
         lambda c: c["credentialSubject"].update(id="did:example:mallory"),
@@ -235,9 +240,8 @@ async def test_tampering_anywhere_is_proof_invalid(
 
 
 async def test_malformed_proofs(
-    verifier: CredentialVerifier, issuer: Signer, clock: FakeClock
+    verifier: CredentialVerifier, signed: dict[str, Any]
 ) -> None:
-    signed = issue_data_integrity(member(issuer.did, clock), issuer)
     cases = [
         ({"proofValue": "uAAAA"}, "proof-invalid"),
         ({"proofValue": "zshort"}, "proof-invalid"),
