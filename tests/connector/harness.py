@@ -21,10 +21,10 @@ from aiohttp.test_utils import TestServer
 from connector.app import create_app
 from connector.core import ControlPlane
 from connector.keys import CONTROL_PLANE
-from connector.settings import ConnectorSettings
+from connector.settings import AuthSettings, ConnectorSettings
 from servicekit.app import SERVICE_INFO
 from tests.conftest import Database, free_port
-from tests.factories import trust_anchor_settings
+from tests.factories import connector_settings, trust_anchor_settings
 from trust_anchor.app import create_app as create_trust_anchor
 from trust_anchor.settings import TrustAnchorSettings
 
@@ -119,6 +119,12 @@ class RunningTrustAnchor:
     def base_url(self) -> str:
         """The trust anchor's base URL (a connector's ``trust_anchor_url``)."""
         return self.settings.base_url
+
+    def member(self, tmp_path: Path, database: Database, auth: AuthSettings,
+               **extra: Any) -> ConnectorSettings:
+        """Settings of Halden's connector, with a did:web of its own, to onboard here."""
+        return connector_settings("halden", tmp_path, database, did=None, did_method="web",
+                                  trust_anchor_url=self.base_url, auth=auth, **extra)
 
     async def approve(self, http: aiohttp.ClientSession,
                       connector: RunningConnector) -> dict[str, Any]:

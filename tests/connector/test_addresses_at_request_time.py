@@ -225,8 +225,7 @@ def _halden(tmp_path: Path, stores: StoreFactory, ta: RunningTrustAnchor, *,
             auth: AuthSettings | None = None, **extra: Any) -> ConnectorSettings:
     """Halden's connector, with a did:web of its own, onboarding at ``ta``."""
     auth = auth or AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})
-    return connector_settings("halden", tmp_path, stores(), did=None, did_method="web",
-                              trust_anchor_url=ta.base_url, auth=auth, **extra)
+    return ta.member(tmp_path, stores(), auth, **extra)
 
 
 @asynccontextmanager

@@ -82,10 +82,8 @@ async def test_an_onboarded_connector_publishes_under_its_membership_legal_name(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
     ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(connector_settings(
-        "halden", tmp_path, stores(), did=None, did_method="web",
-        trust_anchor_url=ta.base_url, auth=AuthSettings(mode="fixed-token",
-                                                                 tokens=CALLER)))
+    connector = await start_connector(ta.member(
+        tmp_path, stores(), AuthSettings(mode="fixed-token", tokens=CALLER)))
     try:
         before = await _add(connector, http, id="before-onboarding")
         assert before["dataset"]["publisher"] == "halden"
