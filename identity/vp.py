@@ -36,8 +36,7 @@ from identity.vc import (
     VC_V2_CONTEXT,
     CredentialFormat,
     VerifiedCredential,
-    check_validity_period,
-    describe_credential,
+    describe_valid_credential,
 )
 from identity.vc_envelope import validate_envelope
 from identity.vc_model import (
@@ -289,9 +288,9 @@ class PresentationVerifier:
                  if "validFrom" in credential else None)
         end = (parse_datetime_stamp(credential["validUntil"], "/validUntil")
                if "validUntil" in credential else None)
-        check_validity_period(start, end, now(self.credentials.clock), self.credentials.skew)
-        return describe_credential(credential, issuer=holder, valid_from=start, valid_until=end,
-                                   fmt=CredentialFormat.LDP_VC, raw=credential, kid=None)
+        return describe_valid_credential(
+            credential, issuer=holder, period=(start, end), current=now(self.credentials.clock),
+            skew=self.credentials.skew, fmt=CredentialFormat.LDP_VC, raw=credential, kid=None)
 
     async def _verify_data_integrity(
         self, presentation: Mapping[str, Any], *, audience: str | None, nonce: str | None,
