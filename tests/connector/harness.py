@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,8 @@ from tests.factories import connector_settings, trust_anchor_settings
 from trust_anchor.app import create_app as create_trust_anchor
 from trust_anchor.settings import TrustAnchorSettings
 
-__all__ = ["HALDEN_APPLICATION", "RunningConnector", "RunningTrustAnchor", "start_connector",
-           "start_trust_anchor"]
+__all__ = ["HALDEN_APPLICATION", "RunningConnector", "RunningTrustAnchor",
+           "halden_at_a_trust_anchor", "start_connector", "start_trust_anchor"]
 
 #: A membership application a connector sends for Halden kommune.
 HALDEN_APPLICATION = {"legal_name": "Halden kommune", "organisation_number": "959 159 092",
@@ -151,3 +153,19 @@ async def start_trust_anchor(tmp_path: Path, database: Database) -> RunningTrust
     server = TestServer(create_trust_anchor(settings), host="127.0.0.1", port=port)
     await server.start_server()
     return RunningTrustAnchor(settings, server)
+
+
+@asynccontextmanager
+async def halden_at_a_trust_anchor(
+    tmp_path: Path, stores: Callable[[], Database], auth: AuthSettings, **extra: Any
+) -> AsyncIterator[tuple[RunningTrustAnchor, RunningConnector]]:
+    """A trust anchor, and Halden's connector set up to onboard at it; both stop afterwards."""
+    ta = await start_trust_anchor(tmp_path, stores())
+    try:
+        connector = await start_connector(ta.member(tmp_path, stores(), auth, **extra))
+        try:
+            yield ta, connector
+        finally:
+            await connector.stop()
+    finally:
+        await ta.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,14 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from connector.settings import AuthSettings, ConnectorSettings, FixedCaller
+from connector.settings import AuthSettings, FixedCaller
 from servicekit.errors import InvalidRequest
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import (
     HALDEN_APPLICATION,
     RunningConnector,
-    RunningTrustAnchor,
+    halden_at_a_trust_anchor,
     start_connector,
     start_trust_anchor,
 )
@@ -221,27 +220,8 @@ async def test_a_peer_that_cannot_be_reached_is_still_a_502(
 # --- the trust anchor's answer ----------------------------------------------------------
 
 
-def _halden(tmp_path: Path, stores: StoreFactory, ta: RunningTrustAnchor, *,
-            auth: AuthSettings | None = None, **extra: Any) -> ConnectorSettings:
-    """Halden's connector, with a did:web of its own, onboarding at ``ta``."""
-    auth = auth or AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})
-    return ta.member(tmp_path, stores(), auth, **extra)
-
-
-@asynccontextmanager
-async def _halden_at_a_trust_anchor(
-    tmp_path: Path, stores: StoreFactory, **extra: Any
-) -> AsyncIterator[tuple[RunningTrustAnchor, RunningConnector]]:
-    """A trust anchor, and Halden's connector set up to onboard at it; both stop afterwards."""
-    ta = await start_trust_anchor(tmp_path, stores())
-    try:
-        connector = await start_connector(_halden(tmp_path, stores, ta, **extra))
-        try:
-            yield ta, connector
-        finally:
-            await connector.stop()
-    finally:
-        await ta.close()
+#: Halden's connector answers one fixed token (these tests use no DSP caller).
+FIXED = AuthSettings(mode="fixed-token", tokens={"t": FixedCaller(id="did:web:x")})
 
 
 async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_answer(
@@ -249,7 +229,7 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
 ) -> None:
     ta = await start_trust_anchor(tmp_path, stores())
     # The same name, port and key folder: the same did:web, whatever the database.
-    first = _halden(tmp_path, stores, ta, port=free_port())
+    first = ta.member(tmp_path, stores(), FIXED, port=free_port())
     connector = await start_connector(first)
     try:
         await connector.api(http, "POST", "/api/v1/membership/apply", expect=201,
@@ -257,7 +237,7 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
         await connector.stop()
         # The owner starts over on a fresh database: the trust anchor still has the
         # application of this DID, and says so. That is the caller's conflict, not a 502.
-        connector = await start_connector(_halden(tmp_path, stores, ta, port=first.port))
+        connector = await start_connector(ta.member(tmp_path, stores(), FIXED, port=first.port))
         status, answer = await _management(http, connector, "POST", "/api/v1/membership/apply",
                                            HALDEN_APPLICATION)
         assert status == 409, answer
@@ -273,7 +253,7 @@ async def test_an_application_the_trust_anchor_already_has_is_a_409_with_its_ans
 async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    async with _halden_at_a_trust_anchor(tmp_path, stores) as (ta, connector):
+    async with halden_at_a_trust_anchor(tmp_path, stores, FIXED) as (ta, connector):
         approved = await ta.approve(http, connector)
         wrong = "0" * len(approved["tx_code"])
         assert wrong != approved["tx_code"]
@@ -289,8 +269,8 @@ async def test_a_wrong_transaction_code_is_a_400_with_the_issuers_oauth_error(
 async def test_in_dcp_mode_an_unparsable_address_is_a_400_not_a_participant_lookup(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    async with _halden_at_a_trust_anchor(tmp_path, stores,
-                                         auth=AuthSettings(mode="dcp")) as (_, connector):
+    async with halden_at_a_trust_anchor(tmp_path, stores,
+                                        AuthSettings(mode="dcp")) as (_, connector):
         for address in UNPARSABLE:
             for path, body in _remote_calls(address):
                 status, answer = await _management(http, connector, "POST", path, body)

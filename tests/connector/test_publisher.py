@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from connector.settings import AuthSettings, FixedCaller
 from tests.connector.conftest import StoreFactory
-from tests.connector.harness import RunningConnector, start_connector, start_trust_anchor
+from tests.connector.harness import RunningConnector, halden_at_a_trust_anchor, start_connector
 from tests.factories import connector_settings
 
 CONTEXT = ["https://w3id.org/dspace/2025/1/context.jsonld"]
@@ -81,10 +81,8 @@ async def test_without_a_legal_name_or_membership_the_name_stands_in(
 async def test_an_onboarded_connector_publishes_under_its_membership_legal_name(
     stores: StoreFactory, tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:
-    ta = await start_trust_anchor(tmp_path, stores())
-    connector = await start_connector(ta.member(
-        tmp_path, stores(), AuthSettings(mode="fixed-token", tokens=CALLER)))
-    try:
+    async with halden_at_a_trust_anchor(
+            tmp_path, stores, AuthSettings(mode="fixed-token", tokens=CALLER)) as (ta, connector):
         before = await _add(connector, http, id="before-onboarding")
         assert before["dataset"]["publisher"] == "halden"
         approved = await ta.approve(http, connector)
@@ -93,6 +91,3 @@ async def test_an_onboarded_connector_publishes_under_its_membership_legal_name(
         after = await _add(connector, http, id="after-onboarding")
         assert after["dataset"]["publisher"] == "Halden kommune"
         assert (await _catalog(connector, http))["dct:title"] == "Catalog of Halden kommune"
-    finally:
-        await connector.stop()
-        await ta.close()
