@@ -20,7 +20,7 @@ import pytest
 
 from identity.keys import KeyPair
 from identity.signer import Signer
-from identity.vp import issue_vp_data_integrity
+from identity.vp_issue import issue_vp_data_integrity
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
 from tests.nodejs import node_with, run_script
