@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -15,9 +17,12 @@ from connector.dataplane.app import create_data_plane_app
 from connector.dataplane.decision import PaymentState
 from connector.dataplane.runtime import DataPlane
 from connector.dataplane.web import DATA_PLANE
-from connector.settings import ConnectorSettings
+from connector.settings import ConnectorSettings, FixedCaller
 from connector.signaling import EndpointDataReference
 from tests.conftest import free_port
+from tests.connector.conftest import StoreFactory
+from tests.connector.harness import RunningConnector, start_connector
+from tests.factories import connector_settings
 
 SEEN = web.AppKey("seen", list[dict[str, str]])
 RESEARCH = "https://w3id.org/dpv#AcademicResearch"
@@ -141,3 +146,69 @@ async def iter_all(stream: AsyncIterator[bytes]) -> int:
     async for chunk in stream:
         total += len(chunk)
     return total
+
+
+# --- through the control plane -------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def enforcing_pair(stores: StoreFactory, tmp_path: Path, member: FixedCaller) -> (
+    AsyncIterator[tuple[RunningConnector, RunningConnector]]
+):
+    """A provider whose data plane enforces, and a consumer whose token stands for ``member``."""
+    provider = await start_connector(connector_settings(
+        "provider", tmp_path, stores(), signaling="data-plane",
+        data_plane={"flush_seconds": 0.05}, tokens={"consumer-token": member},
+        outbound_token="provider-token"))
+    consumer = await start_connector(connector_settings(
+        "consumer", tmp_path, stores(), role="consumer", outbound_token="consumer-token",
+        tokens={"provider-token": FixedCaller(id="did:web:provider.example")}))
+    try:
+        yield provider, consumer
+    finally:
+        await consumer.stop()
+        await provider.stop()
+
+
+async def pull_transfer(provider: RunningConnector, consumer: RunningConnector,
+                        http: aiohttp.ClientSession, dataset: dict[str, Any], *,
+                        approval: Literal["none", "if-asked", "required"] = "none",
+                        ) -> dict[str, Any]:  # fmt: skip
+    """Offer ``dataset``, agree on it from ``consumer`` and start a pull transfer: its EDR.
+
+    ``approval``: whether the provider's owner approves the request when it waits
+    for them (``if-asked``), or it must wait for them and they approve (``required``).
+    """
+    await provider.api(http, "POST", "/api/v1/datasets", expect=201, json=dataset)
+    started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
+        "counterparty_address": provider.dsp_url, "dataset_id": dataset["id"]})
+    if approval != "none":
+        await _owner_approves(provider, consumer, http, started["id"],
+                              required=approval == "required")
+    done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
+    transfer = await consumer.api(http, "POST", "/api/v1/transfers", expect=201,
+                                  json={"agreement_id": done["agreement_id"]})
+    await consumer.wait_for(http, "transfers", transfer["id"], {"STARTED"})
+    edr = await consumer.api(http, "GET", f"/api/v1/transfers/{transfer['id']}/edr",
+                             expect=200)
+    return dict(edr)
+
+
+async def _owner_approves(provider: RunningConnector, consumer: RunningConnector,
+                          http: aiohttp.ClientSession, consumer_pid: str, *,
+                          required: bool) -> None:  # fmt: skip
+    for _ in range(1000):
+        if not required:
+            mine = await consumer.api(http, "GET", f"/api/v1/negotiations/{consumer_pid}",
+                                      expect=200)
+            if mine["state"] in ("AGREED", "VERIFIED", "FINALIZED"):
+                return
+        page = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner",
+                                  expect=200)
+        waiting = [n for n in page["items"] if n["consumer_pid"] == consumer_pid]
+        if waiting:
+            await provider.api(http, "POST", f"/api/v1/negotiations/{waiting[0]['id']}/approve",
+                               expect=200)
+            return
+        await asyncio.sleep(0.01)
+    assert not required, "the request did not wait for the owner"

@@ -19,8 +19,14 @@ from connector.app import create_app
 from connector.dataplane.web import DATA_PLANE
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
-from tests.connector.dataplane.harness import COMMERCE, RESEARCH, bearer
-from tests.connector.harness import RunningConnector, start_connector
+from tests.connector.dataplane.harness import (
+    COMMERCE,
+    RESEARCH,
+    bearer,
+    enforcing_pair,
+    pull_transfer,
+)
+from tests.connector.harness import RunningConnector
 from tests.factories import CONSUMER, connector_settings
 
 POLICY = {"permission": [{"action": "use", "constraint": [
@@ -35,50 +41,20 @@ async def pair(stores: StoreFactory, tmp_path: Path) -> AsyncIterator[
     tuple[RunningConnector, RunningConnector]
 ]:
     """A provider whose data plane enforces, and a consumer."""
-    provider = await start_connector(connector_settings(
-        "provider", tmp_path, stores(), signaling="data-plane",
-        data_plane={"flush_seconds": 0.05},
-        tokens={"consumer-token": FixedCaller(id=CONSUMER,
-                                              credential_types=["MembershipCredential"])},
-        outbound_token="provider-token"))
-    consumer = await start_connector(connector_settings(
-        "consumer", tmp_path, stores(), role="consumer", outbound_token="consumer-token",
-        tokens={"provider-token": FixedCaller(id="did:web:provider.example")}))
-    yield provider, consumer
-    await consumer.stop()
-    await provider.stop()
+    member = FixedCaller(id=CONSUMER, credential_types=["MembershipCredential"])
+    async with enforcing_pair(stores, tmp_path, member) as connectors:
+        yield connectors
 
 
 async def _agree(provider: RunningConnector, consumer: RunningConnector,
                  http: aiohttp.ClientSession, backend_url: str) -> dict[str, Any]:
-    await provider.api(http, "POST", "/api/v1/datasets", expect=201, json={
+    # Purpose and count are only known per use: depending on the control plane's rule the
+    # offer is agreed at once or waits for the owner, who approves it.
+    return await pull_transfer(provider, consumer, http, {
         "id": "urn:city:counts", "title": "Traffic counts", "policy": POLICY,
         "backend": {"address": backend_url, "properties": {
-            "proxyQueryParams": "true", "header.Authorization": "Bearer backend-secret-key"}}})
-    started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
-        "counterparty_address": provider.dsp_url, "dataset_id": "urn:city:counts"})
-    # Purpose and count are only known per use: depending on the control plane's rule the
-    # offer is agreed at once or waits for the owner, who approves it here.
-    for _ in range(3000):
-        mine = await consumer.api(http, "GET", f"/api/v1/negotiations/{started['id']}",
-                                  expect=200)
-        if mine["state"] in ("AGREED", "VERIFIED", "FINALIZED"):
-            break
-        waiting = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner",
-                                     expect=200)
-        found = [n for n in waiting["items"] if n["consumer_pid"] == started["id"]]
-        if found:
-            await provider.api(http, "POST", f"/api/v1/negotiations/{found[0]['id']}/approve",
-                               expect=200)
-            break
-        await asyncio.sleep(0.01)
-    done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
-    transfer = await consumer.api(http, "POST", "/api/v1/transfers", expect=201,
-                                  json={"agreement_id": done["agreement_id"]})
-    await consumer.wait_for(http, "transfers", transfer["id"], {"STARTED"})
-    edr = await consumer.api(http, "GET", f"/api/v1/transfers/{transfer['id']}/edr",
-                             expect=200)
-    return dict(edr)
+            "proxyQueryParams": "true", "header.Authorization": "Bearer backend-secret-key"}}},
+        approval="if-asked")
 
 
 async def test_an_agreement_from_the_control_plane_is_enforced_per_request(

@@ -7,7 +7,6 @@ stands in) when the contract is made; the data plane evaluates
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ from aiohttp.test_utils import TestServer
 
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
-from tests.connector.dataplane.harness import RESEARCH, bearer
-from tests.connector.harness import RunningConnector, start_connector
-from tests.factories import CONSUMER, connector_settings
+from tests.connector.dataplane.harness import RESEARCH, bearer, enforcing_pair, pull_transfer
+from tests.connector.harness import RunningConnector
+from tests.factories import CONSUMER
 
 PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"
 
@@ -54,45 +53,17 @@ async def pair(stores: StoreFactory, tmp_path: Path) -> AsyncIterator[
     member = FixedCaller(id=CONSUMER, credential_types=["MembershipCredential"],
                          claims={"MembershipCredential": {"country": "NO",
                                                           "legalName": "Example Analytics AS"}})
-    provider = await start_connector(connector_settings(
-        "provider", tmp_path, stores(), signaling="data-plane",
-        data_plane={"flush_seconds": 0.05}, tokens={"consumer-token": member},
-        outbound_token="provider-token"))
-    consumer = await start_connector(connector_settings(
-        "consumer", tmp_path, stores(), role="consumer", outbound_token="consumer-token",
-        tokens={"provider-token": FixedCaller(id="did:web:provider.example")}))
-    yield provider, consumer
-    await consumer.stop()
-    await provider.stop()
+    async with enforcing_pair(stores, tmp_path, member) as connectors:
+        yield connectors
 
 
 async def pull_under(provider: RunningConnector, consumer: RunningConnector,
                      http: aiohttp.ClientSession, dataset: str, terms: dict[str, Any],
                      backend_url: str, *, owner_approves: bool = False) -> tuple[int, Any]:
-    await provider.api(http, "POST", "/api/v1/datasets", expect=201, json={
-        "id": dataset, "title": dataset, "policy": terms,
-        "backend": {"address": backend_url}})
-    started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
-        "counterparty_address": provider.dsp_url, "dataset_id": dataset})
-    if owner_approves:
-        # The claim is not met, so the provider waits for its owner, who approves anyway.
-        waiting: list[dict[str, Any]] = []
-        for _ in range(500):
-            page = await provider.api(http, "GET", "/api/v1/negotiations?awaiting=owner",
-                                      expect=200)
-            waiting = [n for n in page["items"] if n["consumer_pid"] == started["id"]]
-            if waiting:
-                break
-            await asyncio.sleep(0.02)
-        assert waiting, "the request did not wait for the owner"
-        await provider.api(http, "POST", f"/api/v1/negotiations/{waiting[0]['id']}/approve",
-                           expect=200)
-    done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
-    transfer = await consumer.api(http, "POST", "/api/v1/transfers", expect=201,
-                                  json={"agreement_id": done["agreement_id"]})
-    await consumer.wait_for(http, "transfers", transfer["id"], {"STARTED"})
-    edr = await consumer.api(http, "GET", f"/api/v1/transfers/{transfer['id']}/edr",
-                             expect=200)
+    # When the claim is not met the provider waits for its owner, who approves anyway.
+    edr = await pull_transfer(provider, consumer, http, {
+        "id": dataset, "title": dataset, "policy": terms, "backend": {"address": backend_url}},
+        approval="required" if owner_approves else "none")
     async with http.get(edr["endpoint"], headers={**bearer(edr["token"]),
                                                   "X-Purpose": RESEARCH}) as response:
         return response.status, await response.json()
