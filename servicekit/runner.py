@@ -91,18 +91,20 @@ async def serve_until_stopped(
     built = factory(settings)
     app = await built if isinstance(built, Awaitable) else built
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(
-        runner, settings.host, settings.port, reuse_port=reuse_port, backlog=1024
-    )
-    await site.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if on_ready is not None and worker_index == 0:
-        on_ready(app, worker_index)
     try:
+        # A start-up that fails part-way (a cleanup context, the site) still undoes
+        # what had started: the cleanup runs the exits of the contexts that began.
+        await runner.setup()
+        site = web.TCPSite(
+            runner, settings.host, settings.port, reuse_port=reuse_port, backlog=1024
+        )
+        await site.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if on_ready is not None and worker_index == 0:
+            on_ready(app, worker_index)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -1,14 +1,15 @@
-"""The runner refuses a taken port before it builds or starts anything."""
+"""The runner refuses a taken port before building anything, and undoes a failed start."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from servicekit.runner import PortInUse, ensure_ports_free, run_service
+from servicekit.runner import PortInUse, ensure_ports_free, run_service, serve_until_stopped
 from servicekit.settings import ServiceSettings
 
 
@@ -38,3 +39,33 @@ def test_a_port_left_in_time_wait_is_free() -> None:
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     ensure_ports_free("127.0.0.1", [port])
+
+
+@pytest.mark.parametrize("failure", ["a later cleanup context", "the site"])
+async def test_a_start_that_fails_part_way_undoes_what_had_started(
+    failure: str, tmp_path: Path
+) -> None:
+    events: list[str] = []
+
+    async def started(app: web.Application) -> AsyncIterator[None]:
+        events.append("started")
+        yield
+        events.append("stopped")
+
+    async def broken(app: web.Application) -> AsyncIterator[None]:
+        raise RuntimeError("cannot start")
+        yield  # pragma: no cover
+
+    def factory(settings: object) -> web.Application:
+        app = web.Application()
+        app.cleanup_ctx.append(started)
+        if failure == "a later cleanup context":
+            app.cleanup_ctx.append(broken)
+        return app
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1] if failure == "the site" else 0
+        settings = ServiceSettings(port=port, data_dir=tmp_path)
+        with pytest.raises((RuntimeError, OSError)):
+            await serve_until_stopped(factory, settings, on_ready=None)
+    assert events == ["started", "stopped"]
