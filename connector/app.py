@@ -240,13 +240,15 @@ SIGNALING: dict[str, Callable[[web.Application, Identity], Awaitable[DataPlaneSi
 }
 
 
-def job_kinds(app: web.Application) -> dict[str, JobHandler]:
-    """The job kinds this app adds to the control plane's runner, and their handlers.
-
-    The services add their own (the DSP message delivery and the process
-    steps) as they are built.
-    """
-    kinds: dict[str, JobHandler] = {}
+def job_kinds(
+    app: web.Application, services: Services, delivery: Delivery
+) -> dict[str, JobHandler]:
+    """Every job kind the control plane's runner runs, and its handler."""
+    kinds: dict[str, JobHandler] = {
+        **delivery.jobs(),  # sending queued DSP messages
+        **services.negotiations.jobs(),  # a negotiation's next steps
+        **services.transfers.jobs(),  # a transfer's next steps
+    }
     if DATA_PLANE in app:
         kinds.update(app[DATA_PLANE].jobs())  # usage reports and usage notices
     return kinds
@@ -272,9 +274,10 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
         holder=holder,
         membership=MembershipService(plane, identity.trust, holder),
     )
-    Delivery(plane)  # registers the delivery of DSP messages
-    for kind, handler in job_kinds(app).items():
+    delivery = Delivery(plane)
+    for kind, handler in job_kinds(app, services, delivery).items():
         plane.runner.register(kind, handler)
+    plane.failure_handlers.update(delivery.failure_handlers())
     management = app[MANAGEMENT_APP]
     app[CONTROL_PLANE] = management[CONTROL_PLANE] = plane
     app[SERVICES] = management[SERVICES] = services

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,7 @@ class ControlPlane:
             on_failure=self._job_failed,
         )
         #: Called when a job of a kind has failed for good (retries exhausted).
-        self.failure_handlers: dict[str, Callable[[jobs.Job, str], Awaitable[None]]] = {}
+        self.failure_handlers: dict[str, jobs.FailureHandler] = {}
         self._watchers: dict[str, list[tuple[frozenset[str], asyncio.Future[str]]]] = {}
 
     async def _job_failed(self, job: jobs.Job, error: str) -> None:

@@ -34,7 +34,7 @@ from connector.protocol.schemas import validator
 from connector.services.addresses import check_counterparty
 from connector.store import outbox, processes
 from servicekit.errors import DataspaceError, peer_refused
-from servicekit.jobs import Job
+from servicekit.jobs import FailureHandler, Job, JobHandler
 
 __all__ = ["Delivery", "DspClient", "outbound_scopes"]
 
@@ -158,8 +158,14 @@ class Delivery:
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
-        plane.runner.register(SEND_JOB, self._send_job)
-        plane.failure_handlers[SEND_JOB] = self._send_failed
+
+    def jobs(self) -> dict[str, JobHandler]:
+        """The job kind this runs (sending a queued DSP message), for the app's job table."""
+        return {SEND_JOB: self._send_job}
+
+    def failure_handlers(self) -> dict[str, FailureHandler]:
+        """What to do when a send has failed for good: the process learns of it."""
+        return {SEND_JOB: self._send_failed}
 
     async def _send_job(self, job: Job) -> None:
         ready = await self._ready(int(job.payload["outbox_id"]))

@@ -40,7 +40,7 @@ from connector.services.lookup import one
 from connector.services.steps import WAIT, Step, steps_from_payload, steps_to_payload
 from connector.store.processes import Rows, StaleProcess
 from servicekit.errors import IllegalTransition, InvalidRequest
-from servicekit.jobs import Job
+from servicekit.jobs import Job, JobHandler
 
 __all__ = ["CONSUMER_PID", "PROVIDER_PID", "ProcessService", "retrying"]
 
@@ -79,7 +79,10 @@ class ProcessService(Generic[P, S, A]):
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
         self._log = structlog.get_logger(f"connector.{self.kind.path}")
-        plane.runner.register(self.steps_job, self._steps_job)
+
+    def jobs(self) -> dict[str, JobHandler]:
+        """The job kind this service runs (its processes' steps), for the app's job table."""
+        return {self.steps_job: self._steps_job}
 
     # --- lookup ----------------------------------------------------------------------
 
