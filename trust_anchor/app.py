@@ -58,7 +58,7 @@ from trust_anchor.routes import (
     status,
     wellknown,
 )
-from trust_anchor.services.dcp import DELIVER_JOB, DcpIssuance
+from trust_anchor.services.dcp import DcpIssuance
 from trust_anchor.services.issuance import Issuance
 from trust_anchor.services.issuer import Issuer
 from trust_anchor.services.oid4vci import Oid4vci
@@ -163,8 +163,10 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
 
 
 def job_kinds(services: Services) -> dict[str, JobHandler]:
-    """The table of job kinds: what the background runner does for each."""
-    return {DELIVER_JOB: services.dcp.deliver}
+    """Every job kind the runner runs, and its handler."""
+    return {
+        **services.dcp.jobs(),  # issuing and delivering a DCP credential request
+    }
 
 
 async def services_context(app: web.Application) -> AsyncIterator[None]:

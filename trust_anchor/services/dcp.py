@@ -37,7 +37,7 @@ from identity.self_issued import (
 )
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
 from servicekit.ids import new_id
-from servicekit.jobs import Job, JobRunner, PermanentJobError, enqueue
+from servicekit.jobs import Job, JobHandler, JobRunner, PermanentJobError, enqueue
 from trust_anchor.domain.credentials import credential_objects, credential_schema
 from trust_anchor.domain.participants import ApplicationState, membership_claims
 from trust_anchor.services.issuance import verified_caller
@@ -64,6 +64,10 @@ class DcpIssuance:
     session: aiohttp.ClientSession
     callers: SelfIssuedTokenVerifier
     runner: JobRunner
+
+    def jobs(self) -> dict[str, JobHandler]:
+        """The job kind this runs (issuing and delivering a request), for the app's job table."""
+        return {DELIVER_JOB: self.deliver}
 
     def metadata(self) -> dict[str, Any]:
         """``IssuerMetadata`` with one ``CredentialObject`` per requestable type."""
