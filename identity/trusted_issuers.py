@@ -31,7 +31,6 @@ import binascii
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +39,7 @@ import orjson
 from yarl import URL
 
 from identity.errors import VerificationError
+from identity.issuer_types import IssuerType
 from identity.vc_verify import CredentialVerifier
 from servicekit.clock import Clock
 from servicekit.errors import UpstreamError, UpstreamTimeout
@@ -49,15 +49,6 @@ __all__ = ["ACCREDITATION_TYPE", "IssuerEntry", "IssuerType", "TrustDecision", "
 
 ACCREDITATION_TYPE = "VerifiableAccreditation"
 _MAX_ATTRIBUTES = 32
-
-
-class IssuerType(StrEnum):
-    """EBSI TIR issuer types."""
-
-    ROOT_TAO = "RootTAO"
-    TAO = "TAO"
-    TI = "TI"
-    REVOKED = "Revoked"
 
 
 @dataclass(frozen=True, slots=True)

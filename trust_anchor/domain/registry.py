@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from identity.trusted_issuers import IssuerType
+from identity.issuer_types import IssuerType
 
 __all__ = ["IssuerRecord", "IssuerType", "attribute_of"]
 
