@@ -75,16 +75,18 @@ def operation(
     response_content_type: str = "application/json",
     parameters: Sequence[Mapping[str, Any]] = (),
     security: str | None = None,
+    description: str | None = None,
 ) -> Callable[[_F], _F]:
     """Attach an OpenAPI operation to a handler.
 
     ``responses`` maps a status to a pydantic model, a JSON schema mapping, a
     description string, or None (no body). ``security`` names a security
-    scheme (``bearer``) the route requires.
+    scheme (``bearer``) the route requires. The description is the handler's
+    docstring unless ``description`` is given (for handlers built in a loop).
     """
 
     def decorate(handler: _F) -> _F:
-        doc = inspect.getdoc(handler)
+        doc = description or inspect.getdoc(handler)
         setattr(
             handler,
             _ATTR,

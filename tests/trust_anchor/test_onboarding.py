@@ -154,3 +154,15 @@ async def test_the_audit_trail_always_says_why(trust_anchor: TrustAnchor) -> Non
         ("approved", "approved"), ("active", "membership credential issued"),
         ("suspended", "unpaid fee"), ("active", "reinstated"),
         ("revoked", "left the data space")]
+
+
+async def test_the_api_description_says_which_steps_need_a_reason(
+    trust_anchor: TrustAnchor,
+) -> None:
+    async with trust_anchor.http.get(trust_anchor.url + "/openapi.json") as response:
+        paths = (await response.json())["paths"]
+    for step, required in [("reject", True), ("suspend", True), ("revoke", True),
+                           ("reinstate", False)]:
+        operation = paths[f"/admin/applications/{{application_id}}/{step}"]["post"]
+        assert operation["description"].startswith(f"{step.capitalize()} a participant;")
+        assert ("reason` is required" in operation["description"]) is required

@@ -142,8 +142,13 @@ def _transition(name: str) -> Any:
     required = name in _REASON_REQUIRED
     model = ReasonedDecision if required else Decision
 
+    why = ("A non-blank `reason` is required; the participant is told it." if required
+           else "The `reason` is optional.")
+
     @operation(f"{name.capitalize()} a participant (operator)", tags=["admin"],
-               security="bearer", request=model, responses={200: ApplicationView})
+               security="bearer", request=model, responses={200: ApplicationView},
+               description=f"{name.capitalize()} a participant; the transition is audited "
+                           f"with its reason. {why}")
     @operator_only
     async def handler(request: web.Request) -> web.Response:
         reason = await _decision(request, required=required)
@@ -155,7 +160,6 @@ def _transition(name: str) -> Any:
                                                             reviewed.audit))
 
     handler.__name__ = name
-    handler.__doc__ = f"{name.capitalize()} a participant; the transition is audited."
     return handler
 
 
