@@ -115,3 +115,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_pair(avoid: set[int] | frozenset[int] = frozenset()) -> int:
+    """A port P on 127.0.0.1 with P and P + 1 free a moment ago and neither in ``avoid``.
+
+    A connector served as a process takes two: its protocol port and, by
+    default, the next one for its management API.
+    """
+    while True:
+        port = free_port()
+        if port >= 65535 or {port, port + 1} & avoid:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port

@@ -18,11 +18,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from aiohttp.test_utils import unused_port
 
 from connector.settings import FixedCaller
 from servicekit.db import create_engine
-from tests.conftest import TEST_DATABASE_URL, Database, drop_schema
+from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port_pair
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, start_connector
 from tests.connector.processes import ServedConnector
@@ -75,7 +74,7 @@ async def test_killed_provider_finishes_the_negotiation_after_restart(
     tmp_path: Path, stores: StoreFactory, http: aiohttp.ClientSession
 ) -> None:
     provider_db = stores()
-    provider = ServedConnector(tmp_path / "provider", unused_port(),
+    provider = ServedConnector(tmp_path / "provider", free_port_pair(),
                                env=_provider_env(provider_db, lease=2.0))
     consumer_db = stores()
     consumer = await _start_consumer(tmp_path, consumer_db)
@@ -130,8 +129,9 @@ async def test_two_replicas_finalize_200_concurrent_negotiations_exactly_once(
     schema = "t_" + uuid.uuid4().hex[:12]
     shared = Database("postgres", TEST_DATABASE_URL, schema)
     data_dir = tmp_path / "provider"
-    replicas = [ServedConnector(data_dir, unused_port(), env=_provider_env(shared))
-                for _ in range(2)]
+    first = free_port_pair()
+    ports = [first, free_port_pair(avoid={first, first + 1})]  # four distinct ports
+    replicas = [ServedConnector(data_dir, port, env=_provider_env(shared)) for port in ports]
     consumer = await _start_consumer(tmp_path, Database(
         "sqlite", f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}"))
     try:
