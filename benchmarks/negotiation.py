@@ -214,8 +214,8 @@ async def until(app: web.Application, kind: str, process_id: str, states: set[st
     plane = app[CONTROL_PLANE]
     announced = plane.watch(process_id, frozenset(states))
     async with plane.read() as conn:
-        found: Any = (await processes.get_negotiation(conn, process_id) if kind == "n"
-                      else await processes.get_transfer(conn, process_id))
+        found: Any = (await processes.NEGOTIATION_ROWS.get(conn, process_id) if kind == "n"
+                      else await processes.TRANSFER_ROWS.get(conn, process_id))
     state = found.state.value if found is not None else None
     if state not in states:
         state = await asyncio.wait_for(announced, timeout)
@@ -307,7 +307,7 @@ async def run_store(name: str, workdir: Path, database_url: str | None, negotiat
             elapsed, pid = await negotiate()
             negotiation_times.append(elapsed)
             async with consumer[CONTROL_PLANE].read() as conn:
-                found = await processes.get_negotiation(conn, pid)
+                found = await processes.NEGOTIATION_ROWS.get(conn, pid)
             assert found is not None
             assert found.agreement_id
             agreements.append(found.agreement_id)

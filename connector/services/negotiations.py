@@ -101,7 +101,7 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
     async def credentials_for_negotiation(self, pid: str) -> frozenset[str]:
         """The credential types a counter-request in our negotiation ``pid`` needs."""
         async with self.plane.read() as conn:
-            found = await processes.get_negotiation(conn, pid)
+            found = await processes.NEGOTIATION_ROWS.get(conn, pid)
         if found is None or found.role is not Role.PROVIDER:
             return frozenset()
         return await self.credentials_for_offer(found.offer_id)
@@ -143,7 +143,7 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
         )
         negotiation = negotiation.model_copy(update={"provider_pid": negotiation.id})
         async with self.plane.transaction() as tx:
-            existing = await processes.list_negotiations(tx.conn, role=Role.PROVIDER, limit=1,
+            existing = await processes.NEGOTIATION_ROWS.list(tx.conn, role=Role.PROVIDER, limit=1,
                                                          consumer_pid=consumer_pid,
                                                          counterparty_id=caller.id)
             if existing:

@@ -90,7 +90,7 @@ class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
         async with self.plane.read() as conn:
             agreement = await get_agreement(conn, transfer.agreement_id, role=Role.PROVIDER)
             dataset = await catalog_store.get_dataset(conn, transfer.dataset_id or "")
-            negotiation = (await processes.get_negotiation(conn, agreement.negotiation_id)
+            negotiation = (await processes.NEGOTIATION_ROWS.get(conn, agreement.negotiation_id)
                            if agreement is not None and agreement.negotiation_id else None)
         caller = (Caller.from_summary(negotiation.caller)
                   if negotiation is not None and negotiation.caller else None)
@@ -119,10 +119,10 @@ class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
         async with self.plane.read() as conn:
             agreement = await get_agreement(conn, agreement_id, role=Role.PROVIDER)
             negotiation = (
-                await processes.get_negotiation(conn, agreement.negotiation_id)
+                await processes.NEGOTIATION_ROWS.get(conn, agreement.negotiation_id)
                 if agreement is not None and agreement.negotiation_id else None
             )
-            existing = await processes.list_transfers(
+            existing = await processes.TRANSFER_ROWS.list(
                 conn, role=Role.PROVIDER, consumer_pid=consumer_pid, counterparty_id=caller.id,
                 limit=1,
             )

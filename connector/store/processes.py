@@ -25,14 +25,6 @@ __all__ = [
     "TRANSFER_ROWS",
     "Rows",
     "StaleProcess",
-    "get_negotiation",
-    "get_transfer",
-    "insert_negotiation",
-    "insert_transfer",
-    "list_negotiations",
-    "list_transfers",
-    "update_negotiation",
-    "update_transfer",
 ]
 
 _JSON_FIELDS = {"offer", "caller", "data_address", "standing"}
@@ -128,13 +120,3 @@ class Rows(Generic[P]):
 NEGOTIATION_ROWS: Rows[Negotiation] = Rows(negotiations, Negotiation, "negotiation")
 TRANSFER_ROWS: Rows[Transfer] = Rows(transfers, Transfer, "transfer")
 
-
-# The per-kind names the rest of the connector uses.
-insert_negotiation = NEGOTIATION_ROWS.insert
-get_negotiation = NEGOTIATION_ROWS.get
-update_negotiation = NEGOTIATION_ROWS.update
-list_negotiations = NEGOTIATION_ROWS.list
-insert_transfer = TRANSFER_ROWS.insert
-get_transfer = TRANSFER_ROWS.get
-update_transfer = TRANSFER_ROWS.update
-list_transfers = TRANSFER_ROWS.list

@@ -24,22 +24,22 @@ def _negotiation(pid: str) -> Negotiation:
 
 async def test_a_stale_update_is_refused(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await processes.insert_negotiation(conn, _negotiation("n1"))
+        await processes.NEGOTIATION_ROWS.insert(conn, _negotiation("n1"))
     async with engine.connect() as conn:
-        first = await processes.get_negotiation(conn, "n1")
-        second = await processes.get_negotiation(conn, "n1")
+        first = await processes.NEGOTIATION_ROWS.get(conn, "n1")
+        second = await processes.NEGOTIATION_ROWS.get(conn, "n1")
     assert first is not None
     assert second is not None
     async with engine.begin() as conn:
-        moved = await processes.update_negotiation(conn, first, state=NegotiationState.AGREED)
+        moved = await processes.NEGOTIATION_ROWS.update(conn, first, state=NegotiationState.AGREED)
     assert moved.version == 1
     with pytest.raises(processes.StaleProcess):
         async with engine.begin() as conn:
-            await processes.update_negotiation(conn, second,
+            await processes.NEGOTIATION_ROWS.update(conn, second,
                                                state=NegotiationState.TERMINATED)
     async with engine.connect() as conn:
-        stored = await processes.get_negotiation(conn, "n1")
-        assert await processes.get_negotiation(conn, "n1", role=Role.CONSUMER) is None
+        stored = await processes.NEGOTIATION_ROWS.get(conn, "n1")
+        assert await processes.NEGOTIATION_ROWS.get(conn, "n1", role=Role.CONSUMER) is None
     assert stored is not None
     assert stored.state is NegotiationState.AGREED
     assert stored.offer == {"@id": "o"}
