@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from connector.domain.catalog import DatasetIn, OfferIn, PolicyIn
-from connector.routes.management.common import PAGING, admin, paging, services
+from connector.routes.management.common import admin, services
 from servicekit.openapi import operation, query_strings
+from servicekit.paging import PAGING, paging
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]

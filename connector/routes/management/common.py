@@ -1,6 +1,6 @@
-"""Shared pieces of the management handlers: the API-key guard and paging parameters.
+"""Shared pieces of the management handlers: the API-key guard and the services.
 
-Paging is servicekit's (:mod:`servicekit.paging`), re-exported for the handlers.
+Paging is servicekit's (:mod:`servicekit.paging`), as in every service.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from aiohttp import web
 
 from connector.keys import API_KEYS, SERVICES, Services
 from servicekit.auth import ApiKeyVerifier, require_api_key
-from servicekit.paging import MAX_LIMIT, MAX_OFFSET, PAGING, paging
 
-__all__ = ["MAX_LIMIT", "MAX_OFFSET", "PAGING", "admin", "paging", "services"]
+__all__ = ["admin", "services"]
 
 
 def _verifier(request: web.Request) -> ApiKeyVerifier:

@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.routes.management.common import PAGING, admin, paging, services
+from connector.routes.management.common import admin, services
 from connector.services.membership import MembershipApply, MembershipCollect
 from servicekit.openapi import operation, query_strings
+from servicekit.paging import PAGING, paging
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]

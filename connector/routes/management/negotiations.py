@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.domain.catalog import ID_PATTERN
 from connector.domain.negotiation import NegotiationAction, NegotiationState, Role
 from connector.domain.requests import REQUESTER_SCHEMA, negotiation_view
-from connector.routes.management.common import PAGING, admin, paging, services
+from connector.routes.management.common import admin, services
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation, query_strings
+from servicekit.paging import PAGING, paging
 from servicekit.web import json_response, parse_body, read_json
 
 __all__ = ["routes"]

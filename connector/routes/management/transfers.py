@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.domain.negotiation import Role
 from connector.domain.transfer import PULL_FORMAT, TransferAction, TransferState
-from connector.routes.management.common import PAGING, admin, paging, services
+from connector.routes.management.common import admin, services
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation, query_strings
+from servicekit.paging import PAGING, paging
 from servicekit.web import json_response, parse_body
 
 __all__ = ["routes"]
