@@ -18,6 +18,7 @@ from aiohttp.test_utils import unused_port
 from connector.domain.catalog import Backend
 from connector.settings import AuthSettings, ConnectorSettings, FixedCaller, JobSettings
 from connector.signaling import DataFlow
+from marketplace.settings import MarketplaceSettings
 from policies.presets import PlanTerms, agreement_from_offer, plan_offer
 from policies.serialize import to_dsp
 from tests.conftest import Database, free_port
@@ -30,6 +31,7 @@ __all__ = [
     "connector_settings",
     "data_flow",
     "data_plane_settings",
+    "marketplace_settings",
     "trust_anchor_settings",
 ]
 
@@ -84,6 +86,22 @@ def trust_anchor_settings(tmp_path: Path, database: Database, port: int, **extra
     return TrustAnchorSettings(
         port=port,
         data_dir=tmp_path / "ta",
+        database_url=database.url,
+        database_schema=database.schema,
+        dev=True,
+        key_passphrase="test passphrase",
+        key_scrypt_n=2**10,
+        log_json=True,
+        **extra,
+    )
+
+
+def marketplace_settings(tmp_path: Path, database: Database, port: int, **extra: Any
+                         ) -> MarketplaceSettings:
+    """Settings for a test marketplace on ``port`` (cheap key derivation, JSON logs)."""
+    return MarketplaceSettings(
+        port=port,
+        data_dir=tmp_path / "marketplace",
         database_url=database.url,
         database_schema=database.schema,
         dev=True,

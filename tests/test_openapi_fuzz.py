@@ -75,6 +75,9 @@ SERVICES: dict[str, Service] = {
                                      "--management-port", str(port + 1)],
         apis=lambda port: [Api("connector management", port + 1, _admin_key),
                            Api("connector DSP", port, lambda _d: {"Authorization": "tck-token"})]),
+    "marketplace": Service(
+        argv=_cli("marketplace"),
+        apis=lambda port: [Api("marketplace", port, _admin_key)]),
     "data-plane": Service(
         argv=lambda _data_dir, _port: [sys.executable, "-m", "connector.dataplane"],
         env=lambda data_dir, port: {"CONNECTOR_DEV": "true", "CONNECTOR_HOST": "127.0.0.1",

@@ -22,11 +22,17 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.dataplane.app import create_data_plane_app
+from marketplace.app import create_app as create_marketplace_app
 from servicekit.app import SERVICE_INFO
 from servicekit.service_info import load_or_create_admin_key
 from tests.conftest import Database, free_port
 from tests.connector.harness import start_connector
-from tests.factories import connector_settings, data_plane_settings, trust_anchor_settings
+from tests.factories import (
+    connector_settings,
+    data_plane_settings,
+    marketplace_settings,
+    trust_anchor_settings,
+)
 from trust_anchor.app import create_app as create_trust_anchor_app
 
 ROUTING_CODES = {"route-not-found", "method-not-allowed"}
@@ -93,9 +99,25 @@ async def data_plane(tmp_path: Path) -> AsyncIterator[list[Api]]:
         await server.close()
 
 
-#: Every service the project serves; a new one (the marketplace) adds its factory here.
+@asynccontextmanager
+async def marketplace(tmp_path: Path) -> AsyncIterator[list[Api]]:
+    """The marketplace (one port; the TM Forum APIs under /tmf-api)."""
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mp.sqlite3'}")
+    settings = marketplace_settings(tmp_path, database, free_port())
+    server = TestServer(create_marketplace_app(settings), host="127.0.0.1",
+                        port=settings.port)
+    await server.start_server()
+    try:
+        key = server.app[SERVICE_INFO]["admin_api_key"]
+        yield [Api("marketplace", settings.base_url, _bearer(key))]
+    finally:
+        await server.close()
+
+
+#: Every service the project serves; a new one adds its factory here.
 SERVICES: dict[str, ServiceFactory] = {
     "trust-anchor": trust_anchor,
+    "marketplace": marketplace,
     "connector": connector,
     "data-plane": data_plane,
 }

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "receipt."),
     "did": ("dataspace.cli.did", "Show DIDs and DID documents."),
     "keys": ("dataspace.cli.keys", "Generate and inspect keys in the encrypted key store."),
+    "marketplace": ("dataspace.cli.marketplace",
+                    "The marketplace: data products, pricing plans, orders, usage billing."),
     "operator": ("dataspace.cli.operator",
                  "Review applications, approve, reject, suspend, reinstate and revoke "
                  "members."),

@@ -1,0 +1,186 @@
+"""The marketplace application: ``create_app(settings)``.
+
+The routes of each ``routes/<resource>.py`` module (the TM Forum APIs in a
+sub-app under ``/tmf-api`` that answers errors in the TMF ``Error`` shape),
+then the process composed from cleanup contexts, in order, each undoing
+exactly what it started:
+
+1. the database (migrations run) and 2. the HTTP clients (servicekit);
+3. ``identity_context``: our key and DID, the DID resolver, the verifiers and
+   the trust anchor's trusted-issuers registry;
+4. ``services_context``: the services (:class:`~marketplace.keys.Services`),
+   the table of job kinds (:func:`job_kinds`) and the operator's API key;
+5. ``job_runner_context``: run the jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import cast
+
+from aiohttp import web
+
+from identity.cache import TokenCache
+from identity.dcp import DcpVerifier
+from identity.did_web import did_web_from_url
+from identity.replay import InMemoryReplayStore
+from identity.resolver import DidResolver
+from identity.service_identity import ServiceIdentity
+from identity.status_check import StatusListChecker
+from identity.trusted_issuers import TrustedIssuers
+from identity.vc_verify import CredentialVerifier
+from identity.vp import PresentationVerifier
+from marketplace import __version__
+from marketplace.keys import API_KEYS, IDENTITY, SERVICES, Services
+from marketplace.routes import home, wellknown
+from marketplace.routes.tmf import render_tmf_error
+from marketplace.services.callers import Callers
+from marketplace.settings import MarketplaceSettings
+from marketplace.store import MIGRATIONS, VERSION_TABLE
+from servicekit.app import (
+    DB_ENGINE,
+    GUARDED_HTTP_CLIENT,
+    SERVICE_INFO,
+    SETTINGS,
+    create_service_app,
+    database_context,
+    http_client_context,
+)
+from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.jobs import JobHandler, JobRunner
+from servicekit.service_info import load_or_create_admin_key
+from servicekit.web import ERROR_RENDERER
+
+__all__ = ["create_app", "job_kinds"]
+
+
+def create_app(settings: MarketplaceSettings) -> web.Application:
+    """Build the marketplace application."""
+    app = create_service_app(
+        settings,
+        title="Marketplace",
+        version=__version__,
+        description=(
+            "Data products with pricing plans, orders, payments, purchase credentials and "
+            "usage billing, under the TM Forum Open API paths (TMF620, TMF622, TMF637, "
+            "TMF635, TMF678)."
+        ),
+    )
+    app.add_routes(wellknown.routes)
+    home.add_root(app, settings)
+    app.add_subapp("/tmf-api", _tmf_app())
+    app.cleanup_ctx.extend([
+        database_context(MIGRATIONS, version_table=VERSION_TABLE),
+        http_client_context,
+        identity_context,
+        services_context,
+        job_runner_context,
+    ])
+    return app
+
+
+def _tmf_app() -> web.Application:
+    """The TM Forum APIs under ``/tmf-api``: errors in the TMF ``Error`` shape."""
+    sub = web.Application()
+    sub[ERROR_RENDERER] = render_tmf_error
+    return sub
+
+
+# --- identity ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How the marketplace checks who others are and what they present."""
+
+    resolver: DidResolver
+    credentials: CredentialVerifier
+    presentations: PresentationVerifier
+    #: The trust anchor's trusted-issuers registry (None without a trust anchor).
+    registry: TrustedIssuers | None
+    #: Members' DCP tokens and presentations (None without a trust anchor).
+    members: DcpVerifier | None
+
+
+TRUST = web.AppKey("marketplace_trust", Trust)
+_JOB_RUNNER = web.AppKey("marketplace_job_runner", JobRunner)
+
+
+async def identity_context(app: web.Application) -> AsyncIterator[None]:
+    """Our key, DID and DID document; the resolver and verifiers (closed on the way out)."""
+    settings = cast(MarketplaceSettings, app[SETTINGS])
+    identity = ServiceIdentity.load_or_create(
+        settings.data_dir / "keys",
+        base_url=settings.base_url,
+        passphrase=settings.key_passphrase,
+        dev=settings.dev,
+        method=settings.did_method,
+        key_name="marketplace",
+        scrypt_n=settings.key_scrypt_n,
+        services=[{"id": "#marketplace", "type": "DataMarketplace",
+                   "serviceEndpoint": f"{settings.base_url}/tmf-api"}],
+    )
+    session = app[GUARDED_HTTP_CLIENT]
+    resolver = DidResolver(session=session, allow_loopback=settings.dev)
+    status_checker = StatusListChecker(session=session, allow_loopback=settings.dev,
+                                       ttl=float(settings.status_list_max_age))
+    verifier = CredentialVerifier(resolver, cache=TokenCache(), status_checker=status_checker)
+    presentations = PresentationVerifier(verifier)
+    registry: TrustedIssuers | None = None
+    members: DcpVerifier | None = None
+    if settings.trust_anchor_url is not None:
+        ta_url = settings.trust_anchor_url.rstrip("/")
+        ta_did = settings.trust_anchor_did or did_web_from_url(ta_url)
+        registry = TrustedIssuers(session, ta_url, verifier, ta_did)
+        members = DcpVerifier(
+            identity.signer, resolver, verifier, presentations, registry,
+            InMemoryReplayStore(), session, allow_loopback=settings.dev,
+            cache_ttl=settings.member_cache_seconds,
+            query_timeout=settings.http_timeout_seconds,
+        )
+    app[IDENTITY] = identity
+    app[TRUST] = Trust(resolver=resolver, credentials=verifier, presentations=presentations,
+                       registry=registry, members=members)
+    try:
+        yield
+    finally:
+        await status_checker.close()
+        await resolver.close()
+
+
+# --- the services ------------------------------------------------------------------------
+
+
+def job_kinds(services: Services) -> dict[str, JobHandler]:
+    """Every job kind the runner runs, and its handler."""
+    return {}
+
+
+async def services_context(app: web.Application) -> AsyncIterator[None]:
+    """The services, the operator's key, what ``service.json`` says."""
+    settings = cast(MarketplaceSettings, app[SETTINGS])
+    engine, identity, trust = app[DB_ENGINE], app[IDENTITY], app[TRUST]
+    admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)
+    api_keys = ApiKeyVerifier([hash_api_key(admin_key)])
+    runner = JobRunner(engine, {})
+    services = Services(callers=Callers(api_keys, trust.members))
+    for kind, handler in job_kinds(services).items():
+        runner.register(kind, handler)
+    app[API_KEYS] = api_keys
+    app[SERVICES] = services
+    app[_JOB_RUNNER] = runner
+    app[SERVICE_INFO].update({"did": identity.did, "admin_api_key": admin_key,
+                              "openapi": f"{settings.base_url}/openapi.json",
+                              "tmf_api": f"{settings.base_url}/tmf-api"})
+    yield
+
+
+async def job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the jobs."""
+    runner = app[_JOB_RUNNER]
+    await runner.start()
+    try:
+        yield
+    finally:
+        await runner.stop()

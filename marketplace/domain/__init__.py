@@ -1,0 +1,3 @@
+"""The marketplace's domain: TM Forum resources, states, pricing and rating; no I/O."""
+
+__all__: list[str] = []

@@ -1,0 +1,43 @@
+"""Marketplace settings (environment prefix ``MARKETPLACE_``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+__all__ = ["MarketplaceSettings"]
+
+
+class MarketplaceSettings(ServiceSettings):
+    """Where the marketplace listens, whom it trusts and what it charges."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETPLACE_", env_nested_delimiter="__", extra="forbid",
+        validate_default=True,
+    )
+    service_role: ClassVar[str] = "marketplace"
+    default_port: ClassVar[int] = 8610
+
+    name: str = "marketplace"
+    #: Shown on the portal and on bills.
+    operator_name: str = "Data space marketplace"
+    did_method: str = Field(default="web", pattern="^(web|key)$")
+    #: The trust anchor whose registries say who is a member and who may issue what.
+    trust_anchor_url: str | None = None
+    #: The trust anchor's DID (default: the did:web of ``trust_anchor_url``).
+    trust_anchor_did: str | None = None
+    #: The operator's share of every sale, in percent.
+    operator_fee_percent: Decimal = Field(default=Decimal("10"), ge=0, le=100)
+    #: How long relying parties may cache our status lists (Cache-Control max-age).
+    status_list_max_age: int = Field(default=60, ge=0, le=86400)
+    #: Bootstrap admin key (Kubernetes Secret); otherwise one is generated.
+    admin_api_key: str | None = Field(default=None, repr=False)
+    #: Scrypt cost for the key store (lower only in tests).
+    key_scrypt_n: int = Field(default=2**15, ge=2**10)
+    #: How long a member's verified DCP presentation is reused (seconds).
+    member_cache_seconds: float = Field(default=60.0, ge=0)
