@@ -16,9 +16,10 @@ Licences use the EU Publications Office licence authority URIs (the ones
 DCAT-AP-NO expects), each with the URL of its text.
 
 Plan templates (:func:`subscription`, :func:`calls_per_period`,
-:func:`research_use`, :func:`pay_per_use`) return :class:`PlanTerms` that add
-up (``subscription(...) + calls_per_period(1000, "P1D")``) and become an
-offer with :func:`plan_offer`. Every builder goes through
+:func:`research_use`, :func:`pay_per_use`, :func:`metered`, :func:`purchase`)
+return :class:`PlanTerms` that add up
+(``subscription(...) + calls_per_period(1000, "P1D")``) and become an offer
+with :func:`plan_offer`. Every builder goes through
 :func:`~policies.parse.parse_policy`, so what it returns is valid.
 """
 
@@ -47,8 +48,10 @@ __all__ = [
     "PlanTerms",
     "agreement_from_offer",
     "calls_per_period",
+    "metered",
     "pay_per_use",
     "plan_offer",
+    "purchase",
     "research_use",
     "subscription",
     "traffic_light_offer",
@@ -178,14 +181,20 @@ def _when(value: datetime | str) -> dict[str, str]:
     return {"@value": text, "@type": "xsd:dateTime"}
 
 
-def subscription(start: datetime | str, end: datetime | str) -> PlanTerms:
-    """Use from ``start`` (inclusive) until ``end`` (exclusive)."""
-    return PlanTerms(
-        constraints=(
-            {"leftOperand": "dateTime", "operator": "gteq", "rightOperand": _when(start)},
-            {"leftOperand": "dateTime", "operator": "lt", "rightOperand": _when(end)},
+def subscription(start: datetime | str | None, end: datetime | str | None) -> PlanTerms:
+    """Use from ``start`` (inclusive) until ``end`` (exclusive); ``None`` leaves that side open."""
+    if start is None and end is None:
+        raise ValueError("a subscription needs a start, an end, or both")
+    constraints: list[dict[str, Any]] = []
+    if start is not None:
+        constraints.append(
+            {"leftOperand": "dateTime", "operator": "gteq", "rightOperand": _when(start)}
         )
-    )
+    if end is not None:
+        constraints.append(
+            {"leftOperand": "dateTime", "operator": "lt", "rightOperand": _when(end)}
+        )
+    return PlanTerms(constraints=tuple(constraints))
 
 
 def calls_per_period(limit: int, period: str = "P1M") -> PlanTerms:
@@ -235,6 +244,11 @@ def pay_per_use(
             ],
         }
     }
+    return PlanTerms(duties=(compensate,)) + metered(meter_endpoint)
+
+
+def metered(meter_endpoint: str | None = None) -> PlanTerms:
+    """A ``dst:meter`` duty: report each use (to ``meter_endpoint``) for usage billing."""
     meter: dict[str, Any] = {"action": "dst:meter"}
     if meter_endpoint is not None:
         meter["action"] = {
@@ -247,7 +261,17 @@ def pay_per_use(
                 },
             ],
         }
-    return PlanTerms(duties=(compensate, meter), uses_profile=True)
+    return PlanTerms(duties=(meter,), uses_profile=True)
+
+
+def purchase(product: str, *, credential: str = PURCHASE_CREDENTIAL) -> PlanTerms:
+    """Only for holders of a purchase ``credential`` whose ``product`` claim names ``product``."""
+    claim = {
+        "leftOperand": f"dst:claim/{credential}/product",
+        "operator": "eq",
+        "rightOperand": product,
+    }
+    return PlanTerms(constraints=(claim,), uses_profile=True)
 
 
 def plan_offer(
