@@ -157,7 +157,7 @@ class DcpIssuance:
                     assert config is not None  # _refusal checked it
                     credential = await self.issuer.issue(
                         conn, subject_did=participant.did, credential_type=credential_type,
-                        claims=membership_claims(participant, at), participant_id=participant.id,
+                        claims=membership_claims(participant, at), owner=participant.id,
                         validity=timedelta(days=config.validity_days))
                     issued_ids.append(credential.id)
                 await dcp_store.record_issued(conn, request.id, issued_ids, at)

@@ -93,5 +93,5 @@ class Issuance:
                 credential_type=credential_type,
                 claims={**claims, "requestedBy": caller.issuer},
                 validity=timedelta(days=validity_days or config.validity_days),
-                participant_id=subject.id,
+                owner=subject.id,
             )

@@ -31,9 +31,9 @@ from trust_anchor.errors import ChallengeInvalid, ProofInvalid
 from trust_anchor.services.issuer import Issuer
 from trust_anchor.services.registry import Registry
 from trust_anchor.settings import CredentialTypeConfig, TrustAnchorSettings
-from trust_anchor.store import credentials as credential_store
 from trust_anchor.store import offers as offer_store
 from trust_anchor.store import participants as participant_store
+from trust_anchor.store.credentials import CREDENTIALS
 
 __all__ = ["Applied", "Approved", "Onboarding", "Reviewed"]
 
@@ -144,7 +144,7 @@ class Onboarding:
                 credential_type=membership.type,
                 claims=membership_claims(participant, self._now()),
                 validity=timedelta(days=membership.validity_days),
-                participant_id=participant.id,
+                owner=participant.id,
             )
             participant = await self._move(conn, participant_id, ApplicationState.ACTIVE,
                                            actor=actor, reason="membership credential issued")
@@ -208,15 +208,8 @@ class Onboarding:
         async with self.engine.begin() as conn:
             participant = await self._move(conn, participant_id, target, actor=actor,
                                            reason=reason, at=at)
-            for credential in await credential_store.credentials_of(
-                conn, participant_id=participant_id
-            ):
-                list_id, index = (
-                    (credential.revocation_list, credential.revocation_index)
-                    if purpose == "revocation"
-                    else (credential.suspension_list, credential.suspension_index)
-                )
-                await credential_store.set_status(conn, list_id, index, value, at)
+            for credential in await CREDENTIALS.find(conn, owner=participant_id):
+                await self.issuer.set_status(conn, credential, purpose, value)
             await self.registry.follow_participant(conn, participant)
         return participant
 
