@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from policies.presets import PURCHASE_CREDENTIAL
 from servicekit.settings import ServiceSettings
 
 __all__ = ["CredentialTypeConfig", "TrustAnchorSettings"]
@@ -30,7 +31,7 @@ class CredentialTypeConfig(BaseModel):
 def _default_types() -> list[CredentialTypeConfig]:
     return [
         CredentialTypeConfig(type="MembershipCredential", on_approval=True),
-        CredentialTypeConfig(type="DataProductPurchase", validity_days=366,
+        CredentialTypeConfig(type=PURCHASE_CREDENTIAL, validity_days=366,
                              issued_by=["marketplace"]),
     ]
 

@@ -92,7 +92,8 @@ async def test_requests_from_non_members_and_for_unknown_objects_are_refused(
     member = await world.add_member()
     with pytest.raises(InvalidRequest) as invalid:
         await request_credentials(world.session, world.ta.url, member.signer, world.ta.did,
-                                  ["DataProductPurchase"], write_types=["DataProductPurchase"])
+                                  ["DataProductPurchaseCredential"],
+                                  write_types=["DataProductPurchaseCredential"])
     assert invalid.value.extra["upstream_status"] == 400
     assert member.delivered == []
 

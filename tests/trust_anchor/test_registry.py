@@ -41,7 +41,7 @@ async def test_the_trust_anchor_is_the_root(trust_anchor: TrustAnchor) -> None:
     assert accreditation.has_type("VerifiableAccreditation")
     assert accreditation.issuer == trust_anchor.did
     types = accreditation.claims["accreditedFor"][0]["types"]
-    assert {"MembershipCredential", "DataProductPurchase"} <= set(types)
+    assert {"MembershipCredential", "DataProductPurchaseCredential"} <= set(types)
 
 
 async def test_pagination_walks_every_issuer_exactly_once(trust_anchor: TrustAnchor) -> None:
@@ -120,7 +120,7 @@ async def test_a_marketplace_is_accredited_and_requests_purchases(
         token = create_self_issued_token(signer, trust_anchor.did)
         return await trust_anchor.post(
             "/accredited/credentials",
-            {"credential_type": "DataProductPurchase", "subject_did": subject,
+            {"credential_type": "DataProductPurchaseCredential", "subject_did": subject,
              "claims": {"product": "urn:product:air-quality", "plan": "research"}},
             headers={"Authorization": f"Bearer {token}"},
         )
@@ -130,7 +130,7 @@ async def test_a_marketplace_is_accredited_and_requests_purchases(
     async with create_client_session(guarded=True, allow_loopback=True) as session:
         verifier = CredentialVerifier(DidResolver(session=session, allow_loopback=True))
         credential = await verifier.verify(issued["credential"], check_status=False)
-    assert credential.has_type("DataProductPurchase")
+    assert credential.has_type("DataProductPurchaseCredential")
     assert credential.subject_id == buyer.did
     assert credential.claims["requestedBy"] == market.did
 
@@ -149,7 +149,7 @@ async def test_a_marketplace_is_accredited_and_requests_purchases(
     # A replayed token is refused.
     token = create_self_issued_token(market.signer, trust_anchor.did)
     headers = {"Authorization": f"Bearer {token}"}
-    body_ = {"credential_type": "DataProductPurchase", "subject_did": buyer.did}
+    body_ = {"credential_type": "DataProductPurchaseCredential", "subject_did": buyer.did}
     assert (await trust_anchor.post("/accredited/credentials", body_, headers=headers))[0] == 201
     status, body = await trust_anchor.post("/accredited/credentials", body_, headers=headers)
     assert (status, body["code"]) == (401, "jwt-replayed")

@@ -3,8 +3,8 @@
 An entry is an issuer DID with attributes ``{hash, body, issuerType, tao,
 rootTao}``. The trust anchor is the ``RootTAO``; the operator may accredit
 other issuers as ``TAO`` or ``TI``; participants whose roles issue a
-configured type (a marketplace issues DataProductPurchase) become ``TI`` on
-approval and ``Revoked`` while suspended or after revocation.
+configured type (a marketplace issues DataProductPurchaseCredential) become
+``TI`` on approval and ``Revoked`` while suspended or after revocation.
 
 An attribute's ``body`` is the base64 of a signed accreditation (``vc+jwt``,
 type ``VerifiableAccreditation``) naming the types; ``hash`` is the SHA-256

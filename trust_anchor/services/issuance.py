@@ -1,7 +1,7 @@
 """Issuance use cases besides the protocols' own: accredited issuers' requests, status lists.
 
 An accredited issuer (``TI`` or ``TAO`` in the registry for the type, e.g. a
-marketplace for DataProductPurchase) asks the trust anchor to issue a
+marketplace for DataProductPurchaseCredential) asks the trust anchor to issue a
 configured credential type to an active participant. It authenticates with a
 self-issued ID token from its DID to the trust anchor's DID; the credential
 is issued and signed by the trust anchor, with status entries like every
