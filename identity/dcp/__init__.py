@@ -23,8 +23,10 @@ from identity.dcp.issuance import (
     request_credentials,
     request_status,
 )
+from identity.dcp.issuer_send import OFFERS_PATH, STORAGE_PATH, send_to_credential_service
 from identity.dcp.messages import (
     credential_message,
+    credential_offer_message,
     credential_request_message,
     presentation_query_message,
     presentation_response_message,
@@ -55,8 +57,10 @@ __all__ = [
     "DCP_CONTEXT",
     "ISSUER_METADATA",
     "ISSUER_SERVICE",
+    "OFFERS_PATH",
     "PRESENTATION_QUERY_MESSAGE",
     "PRESENTATION_RESPONSE_MESSAGE",
+    "STORAGE_PATH",
     "VC_ID_ALIAS",
     "VC_TYPE_ALIAS",
     "AccessGrant",
@@ -71,6 +75,7 @@ __all__ = [
     "StoredCredential",
     "VerifiedCaller",
     "credential_message",
+    "credential_offer_message",
     "credential_request_message",
     "dcp_context_document",
     "dcp_schemas",
@@ -84,6 +89,7 @@ __all__ = [
     "request_credentials",
     "request_status",
     "scopes_for",
+    "send_to_credential_service",
     "service_base_url",
     "type_scope",
     "validate_dcp",

@@ -14,6 +14,7 @@ from identity.dcp.schemas import DCP_CONTEXT
 
 __all__ = [
     "credential_message",
+    "credential_offer_message",
     "credential_request_message",
     "presentation_query_message",
     "presentation_response_message",
@@ -72,3 +73,19 @@ def credential_message(
     if rejection_reason is not None:
         message["rejectionReason"] = rejection_reason
     return message
+
+
+def credential_offer_message(
+    issuer: str, credential_objects: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A ``CredentialOfferMessage``: ``issuer`` offers the holder these ``CredentialObject`` s.
+
+    Each object names at least its ``id`` (what the holder requests) and
+    ``credentialType``; ``type`` is set to ``CredentialObject``.
+    """
+    return {
+        "@context": [DCP_CONTEXT],
+        "type": "CredentialOfferMessage",
+        "issuer": issuer,
+        "credentials": [{**o, "type": "CredentialObject"} for o in credential_objects],
+    }

@@ -25,19 +25,16 @@ from identity.dcp import (
     CREDENTIAL_STATUS,
     DCP_CONTEXT,
     ISSUER_METADATA,
+    STORAGE_PATH,
     credential_message,
-    service_base_url,
+    send_to_credential_service,
     validate_dcp,
 )
 from identity.resolver import DidResolver
-from identity.self_issued import (
-    SelfIssuedToken,
-    SelfIssuedTokenVerifier,
-    create_self_issued_token,
-)
+from identity.self_issued import SelfIssuedToken, SelfIssuedTokenVerifier
 from servicekit.errors import Forbidden, InvalidRequest, NotFound
 from servicekit.ids import new_id
-from servicekit.jobs import Job, JobHandler, JobRunner, PermanentJobError, enqueue
+from servicekit.jobs import Job, JobHandler, JobRunner, enqueue
 from trust_anchor.domain.credentials import credential_objects, credential_schema
 from trust_anchor.domain.participants import ApplicationState, membership_claims
 from trust_anchor.services.issuance import verified_caller
@@ -189,15 +186,6 @@ class DcpIssuance:
         return None
 
     async def _send(self, holder_did: str, access_token: str, message: dict[str, Any]) -> None:
-        document = await self.resolver.resolve(holder_did)
-        base = service_base_url(document, allow_loopback=self.settings.dev)
-        token = create_self_issued_token(self.issuer.identity.signer, holder_did,
-                                         token=access_token)
-        async with self.session.post(f"{base}/credentials", json=message,
-                                      headers={"Authorization": f"Bearer {token}"}) as response:
-            if response.status in (400, 401, 403, 404):
-                raise PermanentJobError(
-                    f"the credential service refused the delivery ({response.status})")
-            if response.status >= 300:
-                raise ConnectionError(f"the credential service answered {response.status}")
-
+        await send_to_credential_service(
+            self.session, self.resolver, self.issuer.identity.signer, holder_did, STORAGE_PATH,
+            message, access_token=access_token, allow_loopback=self.settings.dev)
