@@ -22,10 +22,12 @@ from typing import cast
 from aiohttp import web
 
 from identity.cache import TokenCache
+from identity.credential_issuer import CredentialIssuer
 from identity.dcp import DcpVerifier
 from identity.did_web import did_web_from_url
 from identity.replay import InMemoryReplayStore
 from identity.resolver import DidResolver
+from identity.self_issued import SelfIssuedTokenVerifier
 from identity.service_identity import ServiceIdentity
 from identity.status_check import StatusListChecker
 from identity.trusted_issuers import TrustedIssuers
@@ -33,11 +35,13 @@ from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
 from marketplace import __version__
 from marketplace.keys import API_KEYS, IDENTITY, SERVICES, Services
-from marketplace.routes import home, wellknown
+from marketplace.routes import dcp, home, status, wellknown
 from marketplace.routes.tmf import render_tmf_error
 from marketplace.services.callers import Callers
+from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
 from marketplace.settings import MarketplaceSettings
 from marketplace.store import MIGRATIONS, VERSION_TABLE
+from marketplace.store.purchases import PURCHASE_CREDENTIALS
 from servicekit.app import (
     DB_ENGINE,
     GUARDED_HTTP_CLIENT,
@@ -67,7 +71,8 @@ def create_app(settings: MarketplaceSettings) -> web.Application:
             "TMF635, TMF678)."
         ),
     )
-    app.add_routes(wellknown.routes)
+    for module in (wellknown, status, dcp):
+        app.add_routes(module.routes)
     home.add_root(app, settings)
     app.add_subapp("/tmf-api", _tmf_app())
     app.cleanup_ctx.extend([
@@ -119,7 +124,9 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         key_name="marketplace",
         scrypt_n=settings.key_scrypt_n,
         services=[{"id": "#marketplace", "type": "DataMarketplace",
-                   "serviceEndpoint": f"{settings.base_url}/tmf-api"}],
+                   "serviceEndpoint": f"{settings.base_url}/tmf-api"},
+                  {"id": "#issuer-service", "type": "IssuerService",
+                   "serviceEndpoint": f"{settings.base_url}{ISSUER_SERVICE_PATH}"}],
     )
     session = app[GUARDED_HTTP_CLIENT]
     resolver = DidResolver(session=session, allow_loopback=settings.dev)
@@ -154,7 +161,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
 
 def job_kinds(services: Services) -> dict[str, JobHandler]:
     """Every job kind the runner runs, and its handler."""
-    return {}
+    return {**services.purchases.jobs()}
 
 
 async def services_context(app: web.Application) -> AsyncIterator[None]:
@@ -164,7 +171,13 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     admin_key = settings.admin_api_key or load_or_create_admin_key(settings.data_dir)
     api_keys = ApiKeyVerifier([hash_api_key(admin_key)])
     runner = JobRunner(engine, {})
-    services = Services(callers=Callers(api_keys, trust.members))
+    issuer = CredentialIssuer(identity, settings.base_url, PURCHASE_CREDENTIALS,
+                              status_max_age=settings.status_list_max_age)
+    purchases = Purchases(
+        engine, issuer, trust.resolver, app[GUARDED_HTTP_CLIENT],
+        SelfIssuedTokenVerifier(trust.resolver, InMemoryReplayStore(), audience=identity.did),
+        runner, dev=settings.dev)
+    services = Services(callers=Callers(api_keys, trust.members), purchases=purchases)
     for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
     app[API_KEYS] = api_keys

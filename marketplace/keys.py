@@ -11,6 +11,7 @@ from aiohttp import web
 
 from identity.service_identity import ServiceIdentity
 from marketplace.services.callers import Callers
+from marketplace.services.purchases import Purchases
 from servicekit.auth import ApiKeyVerifier
 
 __all__ = ["API_KEYS", "IDENTITY", "SERVICES", "Services"]
@@ -21,6 +22,8 @@ class Services:
     """What route handlers call."""
 
     callers: Callers
+    #: Purchase credentials: issue, offer and deliver over DCP, revoke.
+    purchases: Purchases
 
 
 SERVICES = web.AppKey("services", Services)

@@ -35,6 +35,7 @@ __all__ = [
     "ErrorRenderer",
     "Handler",
     "body_limit_middleware",
+    "cached_response",
     "error_middleware",
     "high_volume",
     "json_response",
@@ -82,6 +83,20 @@ def json_response(
     response = web.Response(body=body, status=status, headers=headers)
     response.content_type = content_type
     return response
+
+
+def cached_response(
+    request: web.Request, text: str, *, content_type: str, etag: str, max_age: int
+) -> web.Response:
+    """``text`` with a strong ``ETag`` and ``Cache-Control: public, max-age``; 304 when current.
+
+    For documents that change rarely and are fetched often (status lists).
+    """
+    tag = f'"{etag}"'
+    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
+    if request.headers.get("If-None-Match") == tag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(text=text, content_type=content_type, headers=headers)
 
 
 def problem_response(error: DataspaceError, instance: str | None = None) -> web.Response:

@@ -16,7 +16,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["metadata", "resources"]
+from identity.status_store import issued_credentials_table, status_lists_table
+from servicekit.types import UtcDateTime
+
+__all__ = [
+    "credential_requests",
+    "issued_credentials",
+    "metadata",
+    "resources",
+    "status_lists",
+]
 
 metadata = sa.MetaData()
 
@@ -49,4 +58,51 @@ resources = sa.Table(
     sa.Index("ix_resources_kind_owner", "kind", "owner"),
     sa.Index("ix_resources_kind_parent", "kind", "parent"),
     sa.Index("ix_resources_kind_state", "kind", "state"),
+)
+
+# --- purchase credentials (mp0002) ---------------------------------------------------------
+
+#: The Bitstring status lists of the purchase credentials we issue, served at /status/{id}.
+status_lists = status_lists_table(metadata)
+
+#: Every DataProductPurchaseCredential we issued: its token, status slots and order.
+issued_credentials = issued_credentials_table(
+    metadata,
+    #: The order it was issued for (revoking an order's credentials finds them by it).
+    sa.Column("order_id", sa.String(80), nullable=True, index=True),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Column("revocation_reason", sa.Text, nullable=True),
+)
+
+#: DCP credential requests from buyers' connectors, answered by a delivery job.
+credential_requests = sa.Table(
+    "credential_requests",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("holder_did", sa.String(500), nullable=False, index=True),
+    sa.Column("holder_pid", sa.String(200), nullable=False),
+    #: JSON list of the requested credential ids.
+    sa.Column("credential_ids", sa.Text, nullable=False),
+    #: RECEIVED, then ISSUED or REJECTED once delivered.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+# --- orders and payments (mp0003) ----------------------------------------------------------
+
+#: Every payment event acted on (invoice callback, card webhook, the operator's "paid"),
+#: unique per provider: a replayed event collides here and changes nothing.
+payment_events = sa.Table(
+    "payment_events",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("order_id", sa.String(80), nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
 )

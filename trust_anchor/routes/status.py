@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from servicekit.openapi import operation
+from servicekit.web import cached_response
 from trust_anchor.routes import services, settings
 
 __all__ = ["routes"]
@@ -20,9 +21,6 @@ async def status_list(request: web.Request) -> web.Response:
     """Serve the list; ``ETag`` is its version, ``Cache-Control`` bounds how long to keep it."""
     list_id = request.match_info["list_id"]
     token, version = await services(request).issuance.status_list(list_id)
-    etag = f'"{list_id}-{version}"'
-    max_age = settings(request).status_list_max_age
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers=headers)
-    return web.Response(text=token, content_type="application/vc+jwt", headers=headers)
+    return cached_response(request, token, content_type="application/vc+jwt",
+                           etag=f"{list_id}-{version}",
+                           max_age=settings(request).status_list_max_age)
