@@ -1,9 +1,10 @@
 """Our Credential Service (DCP 1.0) on the public port, under ``/dcp``.
 
-Our DID document lists ``<base_url>/dcp`` as ``CredentialService``. Both
-endpoints authenticate the caller by its self-issued token (``aud`` = our
-DID); errors are problem+json. Nothing administrative lives here: the owner
-manages our credentials on the management port.
+Our DID document lists ``<base_url>/dcp`` as ``CredentialService``. Its
+endpoints (presentation query, credential offer, storage) authenticate the
+caller by its self-issued token (``aud`` = our DID); errors are problem+json.
+Nothing administrative lives here: the owner manages our credentials on the
+management port.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ async def presentation_query(request: web.Request) -> web.Response:
     answer = await request.config_dict[SERVICES].holder.answer_query(
         request.headers.get("Authorization"), body)
     return json_response(answer)
+
+
+@routes.post(CREDENTIAL_SERVICE_PATH + "/offers")
+@operation("DCP credential offer: an issuer offers us credentials (CredentialOfferMessage)",
+           tags=["dcp"], request=_DCP, responses={200: None}, security="bearer")
+async def credential_offer(request: web.Request) -> web.Response:
+    """Requested from the issuer at once if the registry accredits it for what it offers."""
+    body = await read_json(request)
+    await request.config_dict[SERVICES].holder.offered(request.headers.get("Authorization"), body)
+    return web.Response(status=200)
 
 
 @routes.post(CREDENTIAL_SERVICE_PATH + "/credentials")

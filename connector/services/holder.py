@@ -7,6 +7,10 @@
   with its self-issued token and the access token we gave it; the answer
   holds only what the query asks for *and* the token grants
   (:meth:`identity.dcp.DcpHolder.answer_query`);
+* ``POST /dcp/offers``: an issuer offers us credentials (DCP issuance started
+  by the issuer, e.g. a marketplace's purchase credential). We request them
+  at once if the trust anchor's registry accredits the issuer for every
+  offered type, and refuse the offer (403 ``issuer-not-trusted``) otherwise;
 * ``POST /dcp/credentials`` (DCP storage): an issuer delivers credentials we
   asked for over DCP issuance; accepted only from that issuer, for a
   pending request of ours, of the types we asked for.
@@ -14,6 +18,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,10 +30,10 @@ from connector.services.lookup import one
 from connector.store import holder as store
 from connector.store.holder import CredentialRecord, CredentialRequest
 from connector.trust import Trust
-from identity.dcp import StoredCredential
+from identity.dcp import StoredCredential, issuer_service_url, request_credentials
 from identity.errors import VerificationError
 from identity.vc import VerifiedCredential
-from servicekit.errors import Forbidden, InvalidRequest, NotFound
+from servicekit.errors import DataspaceError, Forbidden, InvalidRequest, NotFound
 
 __all__ = ["HolderService"]
 
@@ -114,6 +119,47 @@ class HolderService:
     async def answer_query(self, authorization: str | None, body: Any) -> dict[str, Any]:
         """A ``PresentationResponseMessage`` for a verifier's ``PresentationQueryMessage``."""
         return await self.trust.holder.answer_query(authorization, body, await self.stored())
+
+    async def request_from(self, issuer_did: str, credential_ids: list[str],
+                           types: list[str]) -> str:
+        """Ask ``issuer_did`` for credentials over DCP issuance; our request's ``holderPid``.
+
+        ``credential_ids`` are its credential objects, ``types`` what it may
+        write to our Credential Service (its delivery comes to ``accept``).
+        """
+        base = await issuer_service_url(self.trust.resolver, issuer_did,
+                                        allow_loopback=self.plane.settings.dev)
+        holder_pid = f"urn:uuid:{secrets.token_hex(16)}"
+        await self.request_pending(holder_pid, issuer_did, types)
+        try:
+            receipt = await request_credentials(
+                self.trust.session, base, self.trust.signer, issuer_did, credential_ids,
+                write_types=types, holder_pid=holder_pid)
+        except DataspaceError as exc:
+            await self.request_failed(holder_pid, exc.detail)
+            raise
+        await self.request_sent(holder_pid, receipt.status_url)
+        return holder_pid
+
+    async def offered(self, authorization: str | None, body: Any) -> str:
+        """An issuer's ``CredentialOfferMessage``: request what it offers, if it may issue it.
+
+        Returns our request's ``holderPid``. The issuer must be accredited in
+        the trust anchor's registry for every offered type.
+        """
+        offer = await self.trust.holder.accept_offer(authorization, body)
+        types = sorted({kind for _, kind in offer.credentials})
+        registry = self.trust.registry
+        for kind in types:
+            if registry is None or not await registry.is_trusted(offer.issuer, kind):
+                _log.warning("credential_offer_refused", issuer=offer.issuer, type=kind)
+                raise Forbidden(f"{offer.issuer} is not accredited to issue {kind}",
+                                code="issuer-not-trusted")
+        holder_pid = await self.request_from(
+            offer.issuer, [object_id for object_id, _ in offer.credentials], types)
+        _log.info("credential_offer_requested", issuer=offer.issuer, types=types,
+                  holder_pid=holder_pid)
+        return holder_pid
 
     async def request_pending(self, holder_pid: str, issuer_did: str,
                               types: list[str]) -> CredentialRequest:

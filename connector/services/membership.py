@@ -20,7 +20,6 @@ reports it, and our membership credentials.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any, Literal
 
@@ -34,10 +33,9 @@ from connector.services.holder import HolderService
 from connector.store import holder as store
 from connector.store.holder import MembershipApplication
 from connector.trust import Trust
-from identity.dcp import issuer_service_url, request_credentials
 from identity.oid4vci_client import collect_credential
 from identity.self_issued import create_self_issued_token
-from servicekit.errors import Conflict, DataspaceError, UpstreamError, peer_refused
+from servicekit.errors import Conflict, UpstreamError, peer_refused
 
 __all__ = ["MEMBERSHIP", "MembershipApply", "MembershipCollect", "MembershipService"]
 
@@ -234,20 +232,8 @@ class MembershipService:
         return {"via": "oid4vci", "status": view.get("status"), "credential": record.summary()}
 
     async def _request_over_dcp(self, issuer_did: str) -> dict[str, Any]:
-        base = await issuer_service_url(self.trust.resolver, issuer_did,
-                                        allow_loopback=self.plane.settings.dev)
-        holder_pid = f"urn:uuid:{secrets.token_hex(16)}"
-        await self.holder.request_pending(holder_pid, issuer_did, [MEMBERSHIP])
-        try:
-            receipt = await request_credentials(
-                self.trust.session, base, self.trust.signer, issuer_did, [MEMBERSHIP],
-                write_types=[MEMBERSHIP], holder_pid=holder_pid)
-        except DataspaceError as exc:
-            await self.holder.request_failed(holder_pid, exc.detail)
-            raise
-        await self.holder.request_sent(holder_pid, receipt.status_url)
+        holder_pid = await self.holder.request_from(issuer_did, [MEMBERSHIP], [MEMBERSHIP])
         _log.info("membership_requested", holder_pid=holder_pid, via="dcp")
         request = await self.holder.latest_request()
         return {"via": "dcp", "request": request.model_dump(exclude={"status_url"})
                 if request else {"holder_pid": holder_pid}}
-

@@ -15,7 +15,12 @@ from identity.dcp.access import (
 )
 from identity.dcp.discovery import CREDENTIAL_SERVICE, ISSUER_SERVICE, service_base_url
 from identity.dcp.errors import CredentialsRefused, NotSupported
-from identity.dcp.holder import DcpHolder, DeliveredCredentials, StoredCredential
+from identity.dcp.holder import (
+    CredentialOffer,
+    DcpHolder,
+    DeliveredCredentials,
+    StoredCredential,
+)
 from identity.dcp.issuance import (
     CredentialRequestReceipt,
     fetch_issuer_metadata,
@@ -64,6 +69,7 @@ __all__ = [
     "VC_ID_ALIAS",
     "VC_TYPE_ALIAS",
     "AccessGrant",
+    "CredentialOffer",
     "CredentialRequestReceipt",
     "CredentialsRefused",
     "DcpHolder",

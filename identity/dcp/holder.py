@@ -13,6 +13,9 @@
   and answers one ``vp+jwt`` signed by the holder with ``aud`` = the
   verifier. Asking for more than was granted is not an error: the answer
   simply holds fewer (or no) presentations;
+* :meth:`~DcpHolder.accept_offer` - ``POST {base}/offers``: verifies the
+  issuer's self-issued token and the ``CredentialOfferMessage`` it sends
+  (the holder then decides whether to request what is offered);
 * :meth:`~DcpHolder.accept_credentials` - ``POST {base}/credentials`` (the
   Storage API): verifies the issuer's self-issued token and, when present,
   the write access token we gave it, validates the ``CredentialMessage`` and
@@ -35,6 +38,7 @@ from identity.dcp.errors import NotSupported
 from identity.dcp.messages import presentation_response_message
 from identity.dcp.schemas import (
     CREDENTIAL_MESSAGE,
+    CREDENTIAL_OFFER_MESSAGE,
     PRESENTATION_QUERY_MESSAGE,
     PRESENTATION_RESPONSE_MESSAGE,
     validate_dcp,
@@ -58,7 +62,7 @@ from identity.vp_issue import envelope_presentation, issue_vp_jwt
 from servicekit.clock import Clock, epoch_from_datetime, system_clock
 from servicekit.errors import Forbidden, InvalidRequest
 
-__all__ = ["DcpHolder", "DeliveredCredentials", "StoredCredential"]
+__all__ = ["CredentialOffer", "DcpHolder", "DeliveredCredentials", "StoredCredential"]
 
 _READ = ("read", "all")
 _MAX_CONTAINERS = 32
@@ -149,6 +153,14 @@ class DeliveredCredentials:
     status: str
     credentials: tuple[StoredCredential, ...]
     rejection_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialOffer:
+    """A verified ``CredentialOfferMessage``: who offers, and (object id, credential type) pairs."""
+
+    issuer: str
+    credentials: tuple[tuple[str, str], ...]
 
 
 class DcpHolder:
@@ -274,6 +286,26 @@ class DcpHolder:
             if (c.valid_until is None or c.valid_until > current)
             and any(c.matches(s) for s in scopes)
         ]
+
+    async def accept_offer(self, authorization: str | None, message: Any) -> CredentialOffer:
+        """Verify an issuer's ``CredentialOfferMessage`` (``POST {base}/offers``).
+
+        The self-issued token must name us as ``aud``, and its issuer must be
+        the message's ``issuer``; every offered object must name its
+        ``credentialType``. Whether to request them is the caller's choice.
+        """
+        caller = await self._caller(authorization, require_token=False)
+        validate_dcp(CREDENTIAL_OFFER_MESSAGE, message, what="CredentialOfferMessage")
+        if message["issuer"] != caller.issuer:
+            raise VerificationError("the offer names another issuer", code="issuer-mismatch")
+        objects = message["credentials"]
+        if not objects or len(objects) > _MAX_CONTAINERS or not all(
+            isinstance(o.get("credentialType"), str) for o in objects
+        ):
+            raise InvalidRequest("an offer names 1 to 32 credential objects, each with its "
+                                 "credentialType", code="credential-offer-invalid")
+        return CredentialOffer(caller.issuer,
+                               tuple((o["id"], o["credentialType"]) for o in objects))
 
     async def accept_credentials(
         self,
