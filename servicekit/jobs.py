@@ -43,6 +43,7 @@ __all__ = [
     "JobRunner",
     "PermanentJobError",
     "enqueue",
+    "jobs_columns",
     "jobs_table",
 ]
 
@@ -50,24 +51,34 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "servicekit_version"
 
+
+def jobs_columns() -> list[sa.schema.SchemaItem]:
+    """The ``jobs`` table's columns and index, as revision ``sk0001`` creates them.
+
+    The migration builds the table from this function too, so its output is
+    frozen: never edit it; a new column goes into a new migration and after
+    the call in :data:`jobs_table`.
+    """
+    return [
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("kind", sa.String(100), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("max_attempts", sa.Integer, nullable=False),
+        sa.Column("run_at", sa.Float, nullable=False),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("lease_until", sa.Float, nullable=True),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Index("ix_jobs_due", "status", "run_at"),
+    ]
+
+
 metadata = sa.MetaData()
-jobs_table = sa.Table(
-    "jobs",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("kind", sa.String(100), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("max_attempts", sa.Integer, nullable=False),
-    sa.Column("run_at", sa.Float, nullable=False),
-    sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_until", sa.Float, nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
+jobs_table = sa.Table("jobs", metadata, *jobs_columns())
 
 _log = structlog.get_logger("servicekit.jobs")
 
