@@ -169,32 +169,27 @@ def all_of(checks: tuple[Check, ...]) -> Check:
     """Three-valued conjunction of ``checks``."""
     if len(checks) == 1:
         return checks[0]
-
-    def all_check(ctx: RequestContext) -> Tri:
-        unknown = False
-        for check in checks:
-            result = check(ctx)
-            if result is False:
-                return False
-            if result is None:
-                unknown = True
-        return None if unknown else True
-
-    return all_check
+    return _short_circuit(checks, False)
 
 
 def _any(checks: tuple[Check, ...]) -> Check:
-    def any_check(ctx: RequestContext) -> Tri:
+    return _short_circuit(checks, True)
+
+
+def _short_circuit(checks: tuple[Check, ...], decisive: bool) -> Check:
+    """``decisive`` as soon as a check says so; else unknown if one was, else the other."""
+
+    def combined(ctx: RequestContext) -> Tri:
         unknown = False
         for check in checks:
             result = check(ctx)
-            if result is True:
-                return True
+            if result is decisive:
+                return decisive
             if result is None:
                 unknown = True
-        return None if unknown else False
+        return None if unknown else not decisive
 
-    return any_check
+    return combined
 
 
 def _xone(checks: tuple[Check, ...]) -> Check:
