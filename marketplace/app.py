@@ -35,9 +35,10 @@ from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
 from marketplace import __version__
 from marketplace.keys import API_KEYS, IDENTITY, SERVICES, Services
-from marketplace.routes import dcp, home, status, wellknown
+from marketplace.routes import catalog, dcp, home, status, wellknown
 from marketplace.routes.tmf import render_tmf_error
 from marketplace.services.callers import Callers
+from marketplace.services.catalog import CatalogService
 from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
 from marketplace.settings import MarketplaceSettings
 from marketplace.store import MIGRATIONS, VERSION_TABLE
@@ -89,6 +90,7 @@ def _tmf_app() -> web.Application:
     """The TM Forum APIs under ``/tmf-api``: errors in the TMF ``Error`` shape."""
     sub = web.Application()
     sub[ERROR_RENDERER] = render_tmf_error
+    sub.add_routes(catalog.routes)
     return sub
 
 
@@ -177,7 +179,8 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         engine, issuer, trust.resolver, app[GUARDED_HTTP_CLIENT],
         SelfIssuedTokenVerifier(trust.resolver, InMemoryReplayStore(), audience=identity.did),
         runner, dev=settings.dev)
-    services = Services(callers=Callers(api_keys, trust.members), purchases=purchases)
+    services = Services(callers=Callers(api_keys, trust.members), purchases=purchases,
+                        catalog=CatalogService(engine, settings.base_url))
     for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
     app[API_KEYS] = api_keys

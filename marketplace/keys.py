@@ -11,6 +11,7 @@ from aiohttp import web
 
 from identity.service_identity import ServiceIdentity
 from marketplace.services.callers import Callers
+from marketplace.services.catalog import CatalogService
 from marketplace.services.purchases import Purchases
 from servicekit.auth import ApiKeyVerifier
 
@@ -24,6 +25,8 @@ class Services:
     callers: Callers
     #: Purchase credentials: issue, offer and deliver over DCP, revoke.
     purchases: Purchases
+    #: TMF620: data products, offerings, plans, catalogs and categories.
+    catalog: CatalogService
 
 
 SERVICES = web.AppKey("services", Services)
