@@ -21,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.dataplane.sql import upsert_add
 from connector.dataplane.store.tables import usage
+from policies import PolicyError, parse_policy
+from policies.model import atoms, rule_nodes
+from policies.presets import PURCHASE_CREDENTIAL
 from servicekit import jobs
 from servicekit.clock import Clock, system_clock
 
-__all__ = ["USAGE_REPORT_JOB", "Meter", "tmf635_usage", "usage_id"]
+__all__ = ["USAGE_REPORT_JOB", "Meter", "purchased_product", "tmf635_usage", "usage_id"]
 
 USAGE_REPORT_JOB = "connector.dataplane.usage-report"
 _NAMESPACE = uuid.UUID("6c1a3a52-2f0e-4e8f-9a55-6a0d1b9a2f10")
@@ -39,9 +42,36 @@ def _rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def tmf635_usage(row: Any, *, provider: str, bucket_seconds: float) -> dict[str, Any]:
-    """One bucket of usage as a TMF635 ``Usage`` resource."""
+def purchased_product(policy: dict[str, Any]) -> str | None:
+    """The data product an agreement's policy requires a purchase credential for, if one.
+
+    That is the ``product`` claim of the ``DataProductPurchaseCredential`` the
+    buyer presented: the marketplace bills the usage against what it sold.
+    """
+    try:
+        parsed = parse_policy(policy)
+    except (PolicyError, ValueError):
+        return None
+    claim = f"dst:claim/{PURCHASE_CREDENTIAL}/product"
+    for rule in parsed.permissions:
+        for constraint in atoms(rule_nodes(rule)):
+            if (constraint.left_operand == claim and constraint.operator == "eq"
+                    and not isinstance(constraint.right_operand, tuple)):
+                return constraint.right_operand.value
+    return None
+
+
+def tmf635_usage(row: Any, *, provider: str, bucket_seconds: float,
+                 dataset_id: str | None = None, product_id: str | None = None
+                 ) -> dict[str, Any]:  # fmt: skip
+    """One bucket of usage as a TMF635 ``Usage`` resource.
+
+    ``dataset_id`` and ``product_id`` (the purchased data product, see
+    :func:`purchased_product`) are added as characteristics when known.
+    """
     start = float(row.bucket_start)
+    named = [(name, value) for name, value in (("datasetId", dataset_id),
+                                                ("productId", product_id)) if value]
     return {
         "@type": "Usage",
         "id": usage_id(row.agreement_id, row.transfer_id, start),
@@ -57,6 +87,7 @@ def tmf635_usage(row: Any, *, provider: str, bucket_seconds: float) -> dict[str,
              "value": _rfc3339(start + bucket_seconds)},
             {"name": "requests", "valueType": "integer", "value": int(row.requests)},
             {"name": "bytes", "valueType": "integer", "value": int(row.bytes)},
+            *({"name": name, "valueType": "string", "value": value} for name, value in named),
         ],
         "relatedParty": [
             {"id": provider, "role": "provider", "@referredType": "Organization"},

@@ -40,13 +40,18 @@ from connector.dataplane.backends.http import USER_AGENT
 from connector.dataplane.counters import Counters
 from connector.dataplane.decision import DecisionEngine, PaymentState
 from connector.dataplane.flows import FlowRegistry
-from connector.dataplane.metering import USAGE_REPORT_JOB, Meter, tmf635_usage
+from connector.dataplane.metering import (
+    USAGE_REPORT_JOB,
+    Meter,
+    purchased_product,
+    tmf635_usage,
+)
 from connector.dataplane.monitor import PolicyMonitor
 from connector.dataplane.notices import NOTIFY_JOB, Notifier
 from connector.dataplane.signaling import EnforcingSignaling
 from connector.dataplane.sql import Writer
 from connector.dataplane.store.tables import audit as audit_table
-from connector.dataplane.store.tables import audit_head, usage
+from connector.dataplane.store.tables import audit_head, flows, usage
 from connector.dataplane.tokens import AccessTokens
 from connector.settings import DataPlaneSettings
 from connector.signaling import Terminator
@@ -266,10 +271,14 @@ class DataPlane:
                 usage.c.transfer_id == payload["transfer_id"],
                 usage.c.bucket_start == payload["bucket_start"],
             ))).first()
+            flow = (await conn.execute(sa.select(flows.c.dataset_id, flows.c.policy).where(
+                flows.c.transfer_id == payload["transfer_id"]))).first()
         if row is None:
             raise PermanentJobError("the usage bucket is gone")
-        document = tmf635_usage(row, provider=self.signer.did,
-                                bucket_seconds=self.settings.usage_bucket_seconds)
+        document = tmf635_usage(
+            row, provider=self.signer.did, bucket_seconds=self.settings.usage_bucket_seconds,
+            dataset_id=flow.dataset_id if flow is not None else None,
+            product_id=purchased_product(orjson.loads(flow.policy)) if flow is not None else None)
         signed = self.signer.sign_jwt(document, typ=USAGE_TYPE)
         url = f"{self.marketplace_url}/tmf-api/usageManagement/v4/usage"
         async with self.session.post(
