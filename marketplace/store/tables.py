@@ -20,9 +20,11 @@ from identity.status_store import issued_credentials_table, status_lists_table
 from servicekit.types import UtcDateTime
 
 __all__ = [
+    "charges",
     "credential_requests",
     "issued_credentials",
     "metadata",
+    "payouts",
     "resources",
     "status_lists",
 ]
@@ -105,4 +107,53 @@ payment_events = sa.Table(
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
+)
+
+
+# --- usage billing (mp0004) ----------------------------------------------------------------
+
+#: One row per charge (a usage report rated, ...): the id is derived from what it bills
+#: (``marketplace.domain.rating.charge_id``), so a re-sent report cannot charge twice.
+#: ``bill_id`` and ``payout_id`` are set, once, by the billing run that closes it.
+charges = sa.Table(
+    "charges",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    #: What it bills: the usage report's id (or the order's).
+    sa.Column("source", sa.String(200), nullable=False, unique=True),
+    sa.Column("buyer", sa.String(500), nullable=False),
+    sa.Column("provider", sa.String(500), nullable=False),
+    #: The TMF637 product (inventory) it is charged on.
+    sa.Column("product", sa.String(80), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("net_minor", sa.BigInteger, nullable=False),
+    sa.Column("vat_minor", sa.BigInteger, nullable=False),
+    #: Units used, in millionths (calls are whole; MB to the byte), for the period's sum.
+    sa.Column("quantity_micro", sa.BigInteger, nullable=False),
+    #: The plan's quota period the usage falls in.
+    sa.Column("period_start", UtcDateTime(), nullable=False),
+    #: When the usage happened (the end of the reported bucket): what a billing run closes.
+    sa.Column("used_at", UtcDateTime(), nullable=False),
+    sa.Column("bill_id", sa.String(80), nullable=True, index=True),
+    sa.Column("payout_id", sa.String(80), nullable=True, index=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    #: The rated charge (``Charge`` as JSON).
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Index("ix_charges_product_period", "product", "period_start"),
+    sa.Index("ix_charges_buyer", "buyer"),
+)
+
+#: What a billing run owes one provider in one currency, less the operator's fee.
+payouts = sa.Table(
+    "payouts",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("provider", sa.String(500), nullable=False, index=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    #: pending, then paid.
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
 )
