@@ -34,11 +34,24 @@ from identity.trusted_issuers import TrustedIssuers
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
 from marketplace import __version__
-from marketplace.keys import API_KEYS, IDENTITY, SERVICES, Services
-from marketplace.routes import catalog, dcp, home, status, wellknown
+from marketplace.keys import API_KEYS, CLOCK, IDENTITY, SERVICES, Services
+from marketplace.payments import CardProvider, InvoiceProvider, build_provider
+from marketplace.routes import (
+    catalog,
+    dcp,
+    home,
+    inventory,
+    ordering,
+    payments,
+    status,
+    wellknown,
+)
 from marketplace.routes.tmf import render_tmf_error
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
+from marketplace.services.inventory import RENEW_JOB, Context, Inventory, start_periodic
+from marketplace.services.order_payments import SWEEP_JOB, Payments
+from marketplace.services.ordering import Orders
 from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
 from marketplace.settings import MarketplaceSettings
 from marketplace.store import MIGRATIONS, VERSION_TABLE
@@ -46,6 +59,7 @@ from marketplace.store.purchases import PURCHASE_CREDENTIALS
 from servicekit.app import (
     DB_ENGINE,
     GUARDED_HTTP_CLIENT,
+    HTTP_CLIENT,
     SERVICE_INFO,
     SETTINGS,
     create_service_app,
@@ -53,6 +67,7 @@ from servicekit.app import (
     http_client_context,
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.clock import Clock, system_clock
 from servicekit.jobs import JobHandler, JobRunner
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
@@ -60,8 +75,8 @@ from servicekit.web import ERROR_RENDERER
 __all__ = ["create_app", "job_kinds"]
 
 
-def create_app(settings: MarketplaceSettings) -> web.Application:
-    """Build the marketplace application."""
+def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) -> web.Application:
+    """Build the marketplace application (``clock``: the time the use cases read)."""
     app = create_service_app(
         settings,
         title="Marketplace",
@@ -74,6 +89,8 @@ def create_app(settings: MarketplaceSettings) -> web.Application:
     )
     for module in (wellknown, status, dcp):
         app.add_routes(module.routes)
+    app.add_routes(payments.routes)
+    app[CLOCK] = clock
     home.add_root(app, settings)
     app.add_subapp("/tmf-api", _tmf_app())
     app.cleanup_ctx.extend([
@@ -91,6 +108,8 @@ def _tmf_app() -> web.Application:
     sub = web.Application()
     sub[ERROR_RENDERER] = render_tmf_error
     sub.add_routes(catalog.routes)
+    sub.add_routes(ordering.routes)
+    sub.add_routes(inventory.routes)
     return sub
 
 
@@ -163,7 +182,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
 
 def job_kinds(services: Services) -> dict[str, JobHandler]:
     """Every job kind the runner runs, and its handler."""
-    return {**services.purchases.jobs()}
+    return {**services.purchases.jobs(), **services.inventory.jobs(), **services.payments.jobs()}
 
 
 async def services_context(app: web.Application) -> AsyncIterator[None]:
@@ -179,7 +198,10 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         engine, issuer, trust.resolver, app[GUARDED_HTTP_CLIENT],
         SelfIssuedTokenVerifier(trust.resolver, InMemoryReplayStore(), audience=identity.did),
         runner, dev=settings.dev)
+    orders, inventory_service, payments_service = _order_services(app, settings, runner,
+                                                                  purchases)
     services = Services(callers=Callers(api_keys, trust.members), purchases=purchases,
+                        orders=orders, inventory=inventory_service, payments=payments_service,
                         catalog=CatalogService(engine, settings.base_url))
     for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
@@ -192,9 +214,24 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+def _order_services(app: web.Application, settings: MarketplaceSettings, runner: JobRunner,
+                    purchases: Purchases) -> tuple[Orders, Inventory, Payments]:
+    """Orders, the inventory and payments, on the configured payment provider."""
+    clock = app[CLOCK]
+    context = Context(app[DB_ENGINE], settings.base_url, clock, runner.wake)
+    inventory_service = Inventory(context, purchases)
+    provider = build_provider(settings.payments, app[HTTP_CLIENT], clock)
+    invoice = (provider if isinstance(provider, InvoiceProvider)
+               else InvoiceProvider(settings.payments, clock))
+    orders = Orders(context, inventory_service, provider)
+    card = provider if isinstance(provider, CardProvider) else None
+    return orders, inventory_service, Payments(context, orders, invoice, card)
+
+
 async def job_runner_context(app: web.Application) -> AsyncIterator[None]:
     """Run the jobs."""
     runner = app[_JOB_RUNNER]
+    await start_periodic(app[DB_ENGINE], (RENEW_JOB, SWEEP_JOB))
     await runner.start()
     try:
         yield

@@ -12,10 +12,14 @@ from aiohttp import web
 from identity.service_identity import ServiceIdentity
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
+from marketplace.services.inventory import Inventory
+from marketplace.services.order_payments import Payments
+from marketplace.services.ordering import Orders
 from marketplace.services.purchases import Purchases
 from servicekit.auth import ApiKeyVerifier
+from servicekit.clock import Clock
 
-__all__ = ["API_KEYS", "IDENTITY", "SERVICES", "Services"]
+__all__ = ["API_KEYS", "CLOCK", "IDENTITY", "SERVICES", "Services"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,12 @@ class Services:
     purchases: Purchases
     #: TMF620: data products, offerings, plans, catalogs and categories.
     catalog: CatalogService
+    #: TMF622: product orders (placing, approving, cancelling).
+    orders: Orders
+    #: TMF637: the products buyers hold (renewals, termination).
+    inventory: Inventory
+    #: Payment callbacks, the operator's "paid", the due-date sweep.
+    payments: Payments
 
 
 SERVICES = web.AppKey("services", Services)
@@ -34,3 +44,5 @@ SERVICES = web.AppKey("services", Services)
 API_KEYS = web.AppKey("api_keys", ApiKeyVerifier)
 #: The marketplace's own DID, keys and DID document.
 IDENTITY = web.AppKey("identity", ServiceIdentity)
+#: The wall clock the use cases read (tests inject a fake one).
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")

@@ -33,6 +33,9 @@ class MarketplaceSettings(ServiceSettings):
     trust_anchor_did: str | None = None
     #: The operator's share of every sale, in percent.
     operator_fee_percent: Decimal = Field(default=Decimal("10"), ge=0, le=100)
+    #: Hours between billing runs that close open charges into bills and payouts
+    #: (0: only when the operator asks, ``POST /billing/runs``).
+    billing_run_hours: float = Field(default=0.0, ge=0)
     #: How long relying parties may cache our status lists (Cache-Control max-age).
     status_list_max_age: int = Field(default=60, ge=0, le=86400)
     #: Bootstrap admin key (Kubernetes Secret); otherwise one is generated.

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from marketplace.app import create_app
 from marketplace.settings import MarketplaceSettings
+from servicekit.clock import Clock
 from tests.conftest import Database, free_port
 from tests.factories import marketplace_settings
 
@@ -52,11 +53,16 @@ class Marketplace:
 
 
 @asynccontextmanager
-async def serving(settings: MarketplaceSettings) -> AsyncIterator[Marketplace]:
-    """The marketplace of ``settings`` serving on its port, and a client to talk to it."""
+async def serving(settings: MarketplaceSettings, *,
+                  clock: Clock | None = None) -> AsyncIterator[Marketplace]:
+    """The marketplace of ``settings`` serving on its port, and a client to talk to it.
+
+    ``clock`` replaces the wall clock the use cases read (a ``tests.fakes.FakeClock``).
+    """
     from servicekit.app import SERVICE_INFO
 
-    server = TestServer(create_app(settings), host="127.0.0.1", port=settings.port)
+    app = create_app(settings) if clock is None else create_app(settings, clock=clock)
+    server = TestServer(app, host="127.0.0.1", port=settings.port)
     await server.start_server()
     try:
         info = server.app[SERVICE_INFO]
