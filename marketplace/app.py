@@ -36,6 +36,7 @@ from identity.vp import PresentationVerifier
 from marketplace import __version__
 from marketplace.keys import API_KEYS, CLOCK, IDENTITY, SERVICES, Services
 from marketplace.payments import CardProvider, InvoiceProvider, build_provider
+from marketplace.routes import billing as billing_routes
 from marketplace.routes import (
     catalog,
     dcp,
@@ -46,13 +47,16 @@ from marketplace.routes import (
     status,
     wellknown,
 )
+from marketplace.routes import usage as usage_routes
 from marketplace.routes.tmf import render_tmf_error
+from marketplace.services.billing import Billing
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
 from marketplace.services.inventory import RENEW_JOB, Context, Inventory, start_periodic
 from marketplace.services.order_payments import SWEEP_JOB, Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
+from marketplace.services.usage import UsageService
 from marketplace.settings import MarketplaceSettings
 from marketplace.store import MIGRATIONS, VERSION_TABLE
 from marketplace.store.purchases import PURCHASE_CREDENTIALS
@@ -90,6 +94,7 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
     for module in (wellknown, status, dcp):
         app.add_routes(module.routes)
     app.add_routes(payments.routes)
+    app.add_routes(billing_routes.payout_routes)
     app[CLOCK] = clock
     home.add_root(app, settings)
     app.add_subapp("/tmf-api", _tmf_app())
@@ -108,6 +113,8 @@ def _tmf_app() -> web.Application:
     sub = web.Application()
     sub[ERROR_RENDERER] = render_tmf_error
     sub.add_routes(catalog.routes)
+    sub.add_routes(usage_routes.routes)
+    sub.add_routes(billing_routes.routes)
     sub.add_routes(ordering.routes)
     sub.add_routes(inventory.routes)
     return sub
@@ -182,7 +189,8 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
 
 def job_kinds(services: Services) -> dict[str, JobHandler]:
     """Every job kind the runner runs, and its handler."""
-    return {**services.purchases.jobs(), **services.inventory.jobs(), **services.payments.jobs()}
+    return {**services.purchases.jobs(), **services.inventory.jobs(), **services.payments.jobs(),
+            **services.billing.jobs()}
 
 
 async def services_context(app: web.Application) -> AsyncIterator[None]:
@@ -200,7 +208,12 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         runner, dev=settings.dev)
     orders, inventory_service, payments_service = _order_services(app, settings, runner,
                                                                   purchases)
+    billing_context = Context(engine, settings.base_url, app[CLOCK], runner.wake)
+    billing = Billing(billing_context, identity.did, settings.operator_fee_percent,
+                      settings.billing_run_hours)
+    inventory_service.renewal_hooks.append(billing.record_renewal)
     services = Services(callers=Callers(api_keys, trust.members), purchases=purchases,
+                        usage=UsageService(billing_context, trust.resolver), billing=billing,
                         orders=orders, inventory=inventory_service, payments=payments_service,
                         catalog=CatalogService(engine, settings.base_url))
     for kind, handler in job_kinds(services).items():
@@ -232,6 +245,7 @@ async def job_runner_context(app: web.Application) -> AsyncIterator[None]:
     """Run the jobs."""
     runner = app[_JOB_RUNNER]
     await start_periodic(app[DB_ENGINE], (RENEW_JOB, SWEEP_JOB))
+    await app[SERVICES].billing.start()
     await runner.start()
     try:
         yield

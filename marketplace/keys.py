@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from identity.service_identity import ServiceIdentity
+from marketplace.services.billing import Billing
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
 from marketplace.services.inventory import Inventory
 from marketplace.services.order_payments import Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import Purchases
+from marketplace.services.usage import UsageService
 from servicekit.auth import ApiKeyVerifier
 from servicekit.clock import Clock
 
@@ -37,6 +39,10 @@ class Services:
     inventory: Inventory
     #: Payment callbacks, the operator's "paid", the due-date sweep.
     payments: Payments
+    #: TMF635: signed usage reports from providers' connectors, rated once each.
+    usage: UsageService
+    #: TMF678 bills, their lines, CSV and page; billing runs and provider payouts.
+    billing: Billing
 
 
 SERVICES = web.AppKey("services", Services)
