@@ -158,20 +158,3 @@ payouts = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
 )
-
-
-# --- orders and payments (mp0003) ----------------------------------------------------------
-
-#: Every payment event acted on (invoice callback, card webhook, the operator's "paid"),
-#: unique per provider: a replayed event collides here and changes nothing.
-payment_events = sa.Table(
-    "payment_events",
-    metadata,
-    sa.Column("provider", sa.String(20), primary_key=True),
-    sa.Column("event_id", sa.String(200), primary_key=True),
-    sa.Column("order_id", sa.String(80), nullable=False, index=True),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("amount_minor", sa.BigInteger, nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("received_at", UtcDateTime(), nullable=False),
-)
