@@ -33,6 +33,7 @@ from connector.errors import PeerError
 from connector.protocol.schemas import validator
 from connector.services.addresses import check_counterparty
 from connector.store import outbox, processes
+from connector.store.agreements import get_agreement
 from servicekit.errors import DataspaceError, peer_refused
 from servicekit.jobs import FailureHandler, Job, JobHandler
 
@@ -232,9 +233,22 @@ class Delivery:
             return None
         return url, body
 
+    async def _scopes(self, body: Mapping[str, Any]) -> list[str]:
+        """What the peer may read while handling ``body``: :func:`outbound_scopes`, and for a
+        transfer request what the agreement's policy names (the provider asks for those,
+        and watches them while the transfer runs)."""
+        scopes = outbound_scopes(self.plane.settings.auth.scopes, body)
+        agreement_id = body.get("agreementId")
+        if body.get("@type") == "TransferRequestMessage" and isinstance(agreement_id, str):
+            async with self.plane.read() as conn:
+                agreement = await get_agreement(conn, agreement_id)
+            if agreement is not None:
+                scopes.extend(sorted(required_credentials(
+                    agreement.id, agreement.policy, target=agreement.dataset_id)))
+        return scopes
+
     async def _post(self, url: str, body: Mapping[str, Any], audience: str) -> tuple[int, bytes]:
-        token = await self.plane.auth.tokens.token_for(
-            audience, outbound_scopes(self.plane.settings.auth.scopes, body))
+        token = await self.plane.auth.tokens.token_for(audience, await self._scopes(body))
         headers = {"Authorization": token, "Content-Type": "application/json"}
         try:
             async with self.plane.http.post(url, data=orjson.dumps(body),

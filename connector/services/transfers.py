@@ -19,6 +19,7 @@ from typing import Any
 from connector.core import ControlPlane, Tx, new_pid
 from connector.domain.caller import Caller
 from connector.domain.negotiation import NegotiationState, Role
+from connector.domain.policy import required_credentials
 from connector.domain.transfer import (
     PULL_FORMAT,
     TRANSFER_TRANSITIONS,
@@ -107,6 +108,17 @@ class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
         )
 
     # --- inbound -------------------------------------------------------------------
+
+    async def credentials_for_agreement(self, agreement_id: str | None) -> frozenset[str]:
+        """The credential types a transfer under our agreement needs proven: what its policy
+        names (a purchase credential, say), so the standing check watches them too."""
+        if not agreement_id:
+            return frozenset()
+        async with self.plane.read() as conn:
+            agreement = await get_agreement(conn, agreement_id, role=Role.PROVIDER)
+        if agreement is None:
+            return frozenset()  # refused later, as for anyone
+        return required_credentials(agreement.id, agreement.policy, target=agreement.dataset_id)
 
     async def on_request(self, caller: Caller, message: Mapping[str, Any]) -> tuple[
         Transfer, bool

@@ -19,6 +19,7 @@ __all__ = [
     "MESSAGE_SCHEMA",
     "answer",
     "authenticate",
+    "peek_agreement_id",
     "peek_offer_id",
     "read_message",
     "services",
@@ -52,21 +53,32 @@ async def authenticate(request: web.Request, required: Collection[str] = ()) -> 
     return await authenticator.authenticate(request, required)
 
 
-async def peek_offer_id(request: web.Request) -> str | None:
-    """The ``offer.@id`` of a contract request body, before it is authenticated or validated.
+async def _peek(request: web.Request) -> dict[str, Any]:
+    """The body before it is authenticated or validated ({} when it is not a JSON object).
 
     Only to know which credentials to ask the caller for; anything unreadable
-    is None here and refused by :func:`read_message` after authentication;
-    a body over the size limit is a 413 at once.
+    is refused by :func:`read_message` after authentication; a body over the
+    size limit is a 413 at once.
     """
     raw = await read_body(request)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return None
-    offer = body.get("offer") if isinstance(body, dict) else None
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+async def peek_offer_id(request: web.Request) -> str | None:
+    """The ``offer.@id`` of a contract request body (see :func:`_peek`)."""
+    offer = (await _peek(request)).get("offer")
     offer_id = offer.get("@id") if isinstance(offer, dict) else None
     return offer_id if isinstance(offer_id, str) else None
+
+
+async def peek_agreement_id(request: web.Request) -> str | None:
+    """The ``agreementId`` of a transfer request body (see :func:`_peek`)."""
+    agreement_id = (await _peek(request)).get("agreementId")
+    return agreement_id if isinstance(agreement_id, str) else None
 
 
 async def read_message(request: web.Request, message_type: str) -> dict[str, Any]:

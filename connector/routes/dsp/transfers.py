@@ -7,6 +7,7 @@ from operator import attrgetter
 from aiohttp import web
 
 from connector.protocol import messages
+from connector.routes.dsp.common import peek_agreement_id
 from connector.routes.dsp.endpoints import Endpoint, ProcessApi, add_endpoints
 from connector.services.transfers import TransferService
 
@@ -14,6 +15,11 @@ __all__ = ["API", "routes"]
 
 routes = web.RouteTableDef()
 _T = TransferService
+
+
+async def _agreement_needs(service: TransferService, request: web.Request) -> frozenset[str]:
+    """What the agreement's policy asks the caller to prove (and keep proving)."""
+    return await service.credentials_for_agreement(await peek_agreement_id(request))
 
 
 #: One entry per spec endpoint of this process kind.
@@ -28,7 +34,8 @@ API = ProcessApi(
         Endpoint("POST", "/transfers/request",
                  "Provider: request a transfer (TransferRequestMessage → 201 TransferProcess)",
                  "A transfer under one of our agreements.",
-                 _T.on_request, "TransferRequestMessage", status=201),
+                 _T.on_request, "TransferRequestMessage", status=201,
+                 needs=_agreement_needs),
         Endpoint("POST", "/transfers/{pid}/start",
                  "Start or resume (TransferStartMessage), either role",
                  "The provider started the transfer (with the data address), or a side "
