@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from marketplace.payments.settings import PaymentSettings
 from servicekit.settings import ServiceSettings
 
 __all__ = ["MarketplaceSettings"]
@@ -44,3 +45,5 @@ class MarketplaceSettings(ServiceSettings):
     key_scrypt_n: int = Field(default=2**15, ge=2**10)
     #: How long a member's verified DCP presentation is reused (seconds).
     member_cache_seconds: float = Field(default=60.0, ge=0)
+    #: How orders are paid: invoice (default) or card, and what each needs.
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
