@@ -7,6 +7,7 @@ browses. Members, ownership and the dataset check are in test_catalog.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,12 +38,24 @@ def price_body(**extra: Any) -> dict[str, Any]:
             "price": {"unit": "NOK", "value": 1500}} | extra
 
 
-BODIES = {
+def offering_body() -> dict[str, Any]:
+    return {"name": "Traffic counts, monthly"}
+
+
+def catalog_body() -> dict[str, Any]:
+    return {"name": "Mobility", "catalogType": "DataProducts"}
+
+
+def category_body() -> dict[str, Any]:
+    return {"name": "Traffic"}
+
+
+BODIES: dict[str, Callable[[], dict[str, Any]]] = {
     "productSpecification": spec_body,
-    "productOffering": lambda: {"name": "Traffic counts, monthly"},
+    "productOffering": offering_body,
     "productOfferingPrice": price_body,
-    "catalog": lambda: {"name": "Mobility", "catalogType": "DataProducts"},
-    "category": lambda: {"name": "Traffic"},
+    "catalog": catalog_body,
+    "category": category_body,
 }
 TYPES = {"productSpecification": ("DataProductSpecification", "ProductSpecification"),
          "productOffering": ("DataProductOffering", "ProductOffering"),
