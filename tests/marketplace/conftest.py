@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from marketplace.settings import MarketplaceSettings
 from servicekit.clock import Clock
 from tests.conftest import Database, free_port
 from tests.factories import marketplace_settings
+from tests.fakes import FakeClock
 
 TMF620 = "/tmf-api/productCatalogManagement/v4"
 TMF622 = "/tmf-api/productOrderingManagement/v4"
@@ -77,4 +79,23 @@ async def serving(settings: MarketplaceSettings, *,
 async def marketplace(tmp_path: Path, database: Database) -> AsyncIterator[Marketplace]:
     """A marketplace without a trust anchor (anonymous and operator callers only)."""
     async with serving(marketplace_settings(tmp_path, database, free_port())) as running:
+        yield running
+
+
+#: The shared secret of signed invoice callbacks in the ``mp`` marketplace.
+CALLBACK_SECRET = "bank-callback-secret-0123456789"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake wall clock, starting now."""
+    return FakeClock(time.time())
+
+
+@pytest.fixture
+async def mp(tmp_path: Path, database: Database, clock: FakeClock) -> AsyncIterator[Marketplace]:
+    """A marketplace on ``clock`` that takes signed invoice callbacks (``CALLBACK_SECRET``)."""
+    settings = marketplace_settings(tmp_path, database, free_port(),
+                                    payments={"invoice_callback_secret": CALLBACK_SECRET})
+    async with serving(settings, clock=clock) as running:
         yield running
