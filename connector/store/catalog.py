@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from connector.domain.catalog import AccessLevel, Approval, Dataset, Offer, PolicyRecord
 from connector.store import _json
 from connector.store.tables import datasets, offers, policies
+from servicekit.rows import record
 
 __all__ = [
     "dataset_page",
@@ -78,8 +79,7 @@ async def delete_dataset(conn: AsyncConnection, dataset_id: str) -> bool:
 
 
 def _policy(row: sa.Row[Any]) -> PolicyRecord:
-    return PolicyRecord(id=row.id, title=row.title, body=_json.loads(row.body),
-                        created_at=row.created_at, updated_at=row.updated_at)
+    return record(PolicyRecord, row, body=_json.loads(row.body))
 
 
 async def insert_policy(conn: AsyncConnection, policy: PolicyRecord) -> None:
@@ -148,16 +148,8 @@ _OFFER_QUERY = (
 
 
 def _offer(row: sa.Row[Any]) -> Offer:
-    return Offer(
-        id=row.id,
-        dataset_id=row.dataset_id,
-        policy_id=row.policy_id,
-        access_policy_id=row.access_policy_id,
-        approval=Approval(row.approval),
-        created_at=row.created_at,
-        policy=_json.loads(row.policy_body),
-        access_policy=_json.loads(row.access_body),
-    )
+    return record(Offer, row, approval=Approval(row.approval),
+                  policy=_json.loads(row.policy_body), access_policy=_json.loads(row.access_body))
 
 
 async def get_offer(conn: AsyncConnection, offer_id: str) -> Offer | None:

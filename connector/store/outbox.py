@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connector.store import _json
 from connector.store.tables import outbox
+from servicekit.rows import record
 
 __all__ = [
     "OutboxMessage",
@@ -38,16 +39,7 @@ class OutboxMessage:
 
 
 def _from_row(row: sa.Row[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row.id,
-        process_kind=row.process_kind,
-        process_id=row.process_id,
-        url=row.url,
-        audience=row.audience,
-        message=_json.loads(row.message),
-        status=row.status,
-        last_error=row.last_error,
-    )
+    return record(OutboxMessage, row, message=_json.loads(row.message))
 
 
 async def add_message(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.errors import NotFound
-from trust_anchor.store.rows import record
+from servicekit.rows import record
 from trust_anchor.store.tables import dcp_requests
 
 __all__ = ["DcpRequest", "get_request", "insert_request", "record_issued", "settle_request"]

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.rows import record
 from trust_anchor.domain.registry import IssuerRecord
-from trust_anchor.store.rows import record
 from trust_anchor.store.tables import issuers
 
 __all__ = ["count_issuers", "get_issuer", "list_issuers", "upsert_issuer"]

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from trust_anchor.store.rows import record
+from servicekit.rows import record
 from trust_anchor.store.tables import credential_offers, nonces
 
 __all__ = [

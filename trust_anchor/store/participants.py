@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.errors import IllegalTransition
+from servicekit.rows import record
 from trust_anchor.domain.participants import (
     Application,
     ApplicationState,
@@ -37,19 +38,9 @@ __all__ = [
 
 
 def _participant(row: Any) -> Participant:
-    return Participant(
-        id=row.id,
-        legal_name=row.legal_name,
-        organisation_number=row.organisation_number,
-        country=row.country,
-        did=row.did,
-        contact=Contact(name=row.contact_name, email=row.contact_email),
-        roles=[Role(r) for r in json.loads(row.roles)],
-        state=ApplicationState(row.state),
-        submitted_at=row.submitted_at,
-        updated_at=row.updated_at,
-        member_since=row.member_since,
-    )
+    return record(Participant, row, contact=Contact(name=row.contact_name, email=row.contact_email),
+                  roles=[Role(r) for r in json.loads(row.roles)],
+                  state=ApplicationState(row.state))
 
 
 async def save_challenge(conn: AsyncConnection, nonce: str, did: str, expires_at: float) -> None:
