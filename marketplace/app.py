@@ -11,20 +11,26 @@ exactly what it started:
 4. ``services_context``: the services (:class:`~marketplace.keys.Services`),
    the table of job kinds (:func:`job_kinds`) and the operator's API key;
 5. ``job_runner_context``: run the jobs.
+6. ``member_context``: the marketplace is a member too: it applies at the trust
+   anchor until it holds its MembershipCredential, and harvests the providers'
+   DSP catalogs every ``harvest_seconds``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import cast
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.cache import TokenCache
 from identity.credential_issuer import CredentialIssuer
-from identity.dcp import DcpVerifier
+from identity.dcp import DcpHolder, DcpTokenProvider, DcpVerifier
 from identity.did_web import did_web_from_url
+from identity.onboarding import TrustAnchorClient
 from identity.replay import InMemoryReplayStore
 from identity.resolver import DidResolver
 from identity.self_issued import SelfIssuedTokenVerifier
@@ -40,8 +46,11 @@ from marketplace.routes import billing as billing_routes
 from marketplace.routes import (
     catalog,
     dcp,
+    federation,
+    holder,
     home,
     inventory,
+    membership,
     ordering,
     payments,
     status,
@@ -52,7 +61,10 @@ from marketplace.routes.tmf import render_tmf_error
 from marketplace.services.billing import Billing
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
+from marketplace.services.federation import Federation
+from marketplace.services.holder import Holder
 from marketplace.services.inventory import RENEW_JOB, Context, Inventory, start_periodic
+from marketplace.services.membership import Membership
 from marketplace.services.order_payments import SWEEP_JOB, Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
@@ -91,7 +103,7 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
             "TMF635, TMF678)."
         ),
     )
-    for module in (wellknown, status, dcp):
+    for module in (wellknown, status, dcp, holder, membership, federation):
         app.add_routes(module.routes)
     app.add_routes(payments.routes)
     app.add_routes(billing_routes.payout_routes)
@@ -104,6 +116,7 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
         identity_context,
         services_context,
         job_runner_context,
+        member_context,
     ])
     return app
 
@@ -134,6 +147,12 @@ class Trust:
     registry: TrustedIssuers | None
     #: Members' DCP tokens and presentations (None without a trust anchor).
     members: DcpVerifier | None
+    #: Where the marketplace applies for its own membership (None without a trust anchor).
+    trust_anchor: TrustAnchorClient | None
+    #: Our Credential Service's logic (we are a member: providers read our credentials).
+    holder: DcpHolder
+    #: Our outbound DCP tokens (to providers' connectors).
+    tokens: DcpTokenProvider
 
 
 TRUST = web.AppKey("marketplace_trust", Trust)
@@ -154,20 +173,25 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         services=[{"id": "#marketplace", "type": "DataMarketplace",
                    "serviceEndpoint": f"{settings.base_url}/tmf-api"},
                   {"id": "#issuer-service", "type": "IssuerService",
-                   "serviceEndpoint": f"{settings.base_url}{ISSUER_SERVICE_PATH}"}],
+                   "serviceEndpoint": f"{settings.base_url}{ISSUER_SERVICE_PATH}"},
+                  holder.credential_service_entry(settings.base_url)],
     )
     session = app[GUARDED_HTTP_CLIENT]
     resolver = DidResolver(session=session, allow_loopback=settings.dev)
-    status_checker = StatusListChecker(session=session, allow_loopback=settings.dev,
-                                       ttl=float(settings.status_list_max_age))
-    verifier = CredentialVerifier(resolver, cache=TokenCache(), status_checker=status_checker)
+    resolver.preload(identity.did, identity.document)
+    refresh = settings.status_refresh_seconds
+    status_checker = StatusListChecker(session=session, allow_loopback=settings.dev, ttl=refresh)
+    verifier = CredentialVerifier(resolver, cache=TokenCache(), status_checker=status_checker,
+                                  max_cache_seconds=refresh)
     presentations = PresentationVerifier(verifier)
     registry: TrustedIssuers | None = None
     members: DcpVerifier | None = None
+    trust_anchor: TrustAnchorClient | None = None
     if settings.trust_anchor_url is not None:
         ta_url = settings.trust_anchor_url.rstrip("/")
         ta_did = settings.trust_anchor_did or did_web_from_url(ta_url)
-        registry = TrustedIssuers(session, ta_url, verifier, ta_did)
+        registry = TrustedIssuers(session, ta_url, verifier, ta_did, ttl=refresh)
+        trust_anchor = TrustAnchorClient(session, ta_url, ta_did)
         members = DcpVerifier(
             identity.signer, resolver, verifier, presentations, registry,
             InMemoryReplayStore(), session, allow_loopback=settings.dev,
@@ -175,8 +199,12 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
             query_timeout=settings.http_timeout_seconds,
         )
     app[IDENTITY] = identity
-    app[TRUST] = Trust(resolver=resolver, credentials=verifier, presentations=presentations,
-                       registry=registry, members=members)
+    app[TRUST] = Trust(
+        resolver=resolver, credentials=verifier, presentations=presentations,
+        registry=registry, members=members, trust_anchor=trust_anchor,
+        holder=DcpHolder(identity.signer, resolver, InMemoryReplayStore(),
+                         credential_verifier=verifier),
+        tokens=DcpTokenProvider(identity.signer))
     try:
         yield
     finally:
@@ -212,10 +240,15 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     billing = Billing(billing_context, identity.did, settings.operator_fee_percent,
                       settings.billing_run_hours)
     inventory_service.renewal_hooks.append(billing.record_renewal)
+    member = _member_services(app, settings, engine)
     services = Services(callers=Callers(api_keys, trust.members), purchases=purchases,
+                        holder=member[0], membership=member[1], federation=member[2],
                         usage=UsageService(billing_context, trust.resolver), billing=billing,
                         orders=orders, inventory=inventory_service, payments=payments_service,
-                        catalog=CatalogService(engine, settings.base_url))
+                        catalog=CatalogService(
+                            engine, settings.base_url,
+                            # without a trust anchor we hold no DCP credentials to ask with
+                            datasets=member[2] if settings.trust_anchor_url else None))
     for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
     app[API_KEYS] = api_keys
@@ -239,6 +272,37 @@ def _order_services(app: web.Application, settings: MarketplaceSettings, runner:
     orders = Orders(context, inventory_service, provider)
     card = provider if isinstance(provider, CardProvider) else None
     return orders, inventory_service, Payments(context, orders, invoice, card)
+
+def _member_services(app: web.Application, settings: MarketplaceSettings, engine: AsyncEngine
+                     ) -> tuple[Holder, Membership | None, Federation]:
+    """The marketplace as a member: its holder, its membership, its reading of catalogs."""
+    trust, identity, session = app[TRUST], app[IDENTITY], app[GUARDED_HTTP_CLIENT]
+    holder_service = Holder(engine, trust.holder, trust.credentials)
+    membership_service = None
+    if trust.trust_anchor is not None:
+        membership_service = Membership(
+            engine, identity.signer, session, trust.resolver, holder_service,
+            trust.trust_anchor, settings.membership, dev=settings.dev)
+    federation_service = Federation(
+        engine, session, trust.resolver, trust.tokens, settings.trust_anchor_url,
+        interval=settings.harvest_seconds, dev=settings.dev)
+    return holder_service, membership_service, federation_service
+
+
+async def member_context(app: web.Application) -> AsyncIterator[None]:
+    """Become a member (apply, collect) and harvest the providers' catalogs, in the background."""
+    services = app[SERVICES]
+    stopping = asyncio.Event()
+    tasks = []
+    if services.membership is not None:
+        tasks.append(asyncio.create_task(services.membership.run(stopping), name="membership"))
+    if services.federation.trust_anchor_url is not None and services.federation.interval > 0:
+        tasks.append(asyncio.create_task(services.federation.run(stopping), name="harvest"))
+    try:
+        yield
+    finally:
+        stopping.set()
+        await asyncio.gather(*tasks)
 
 
 async def job_runner_context(app: web.Application) -> AsyncIterator[None]:

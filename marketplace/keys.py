@@ -13,7 +13,10 @@ from identity.service_identity import ServiceIdentity
 from marketplace.services.billing import Billing
 from marketplace.services.callers import Callers
 from marketplace.services.catalog import CatalogService
+from marketplace.services.federation import Federation
+from marketplace.services.holder import Holder
 from marketplace.services.inventory import Inventory
+from marketplace.services.membership import Membership
 from marketplace.services.order_payments import Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import Purchases
@@ -31,6 +34,12 @@ class Services:
     callers: Callers
     #: Purchase credentials: issue, offer and deliver over DCP, revoke.
     purchases: Purchases
+    #: Our own credentials and Credential Service (the marketplace is a member).
+    holder: Holder
+    #: Our membership at the trust anchor (None without a trust anchor).
+    membership: Membership | None
+    #: The providers' DSP catalogs: dataset checks and the harvested federated view.
+    federation: Federation
     #: TMF620: data products, offerings, plans, catalogs and categories.
     catalog: CatalogService
     #: TMF622: product orders (placing, approving, cancelling).

@@ -5,13 +5,28 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from marketplace.payments.settings import PaymentSettings
 from servicekit.settings import ServiceSettings
 
-__all__ = ["MarketplaceSettings"]
+__all__ = ["MarketplaceSettings", "MembershipSettings"]
+
+
+class MembershipSettings(BaseModel):
+    """What the marketplace applies for membership with (role ``marketplace``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The operator's legal name; unset = the marketplace does not apply by itself.
+    legal_name: str | None = Field(default=None, min_length=2, max_length=200)
+    organisation_number: str | None = Field(default=None, min_length=2, max_length=40)
+    country: str = Field(default="NO", pattern=r"^[A-Z]{2}$")
+    contact_name: str = Field(default="Marketplace operator", min_length=1, max_length=200)
+    contact_email: str = Field(default="marketplace@dataspace.example", max_length=200)
+    #: How often the application is followed until the credential is held (seconds).
+    poll_seconds: float = Field(default=30.0, gt=0)
 
 
 class MarketplaceSettings(ServiceSettings):
@@ -47,3 +62,10 @@ class MarketplaceSettings(ServiceSettings):
     member_cache_seconds: float = Field(default=60.0, ge=0)
     #: How orders are paid: invoice (default) or card, and what each needs.
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
+    #: How often others' status lists and the trusted-issuers registry are re-read (seconds):
+    #: a revoked member is refused within this long (plus ``member_cache_seconds``).
+    status_refresh_seconds: float = Field(default=60.0, gt=0)
+    #: Membership at the trust anchor (the marketplace is a member too).
+    membership: MembershipSettings = Field(default_factory=MembershipSettings)
+    #: How often the providers' DSP catalogs are harvested (seconds; 0 = only on request).
+    harvest_seconds: float = Field(default=900.0, ge=0)

@@ -22,7 +22,11 @@ from servicekit.types import UtcDateTime
 __all__ = [
     "charges",
     "credential_requests",
+    "harvested_datasets",
+    "holder_credentials",
+    "holder_requests",
     "issued_credentials",
+    "membership_applications",
     "metadata",
     "payment_events",
     "payouts",
@@ -157,4 +161,72 @@ payouts = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
+)
+
+# --- the marketplace as a member (mp0005) --------------------------------------------------
+
+#: Our own credentials (the MembershipCredential), as our Credential Service presents them.
+holder_credentials = sa.Table(
+    "holder_credentials",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    #: The credential's own ``id`` (if it has one): the same credential is stored once.
+    sa.Column("credential_id", sa.String(500), nullable=True, unique=True),
+    sa.Column("types", sa.JSON, nullable=False),
+    sa.Column("issuer", sa.String(500), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=True),
+    sa.Column("format", sa.String(40), nullable=False),
+    #: As received: a JWT string or a JSON credential.
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("valid_until", sa.Float, nullable=True),
+    #: How it came: "oid4vci" or "dcp".
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+#: DCP issuance requests we sent: which issuer may deliver which types for which holderPid.
+holder_requests = sa.Table(
+    "holder_requests",
+    metadata,
+    sa.Column("holder_pid", sa.String(80), primary_key=True),
+    sa.Column("issuer_did", sa.String(500), nullable=False),
+    sa.Column("credential_types", sa.JSON, nullable=False),
+    #: REQUESTED, then ISSUED, REJECTED or FAILED.
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: Our applications at the trust anchor (the status token reads them; never shown).
+membership_applications = sa.Table(
+    "membership_applications",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("trust_anchor_url", sa.String(500), nullable=False),
+    sa.Column("trust_anchor_did", sa.String(500), nullable=False),
+    sa.Column("status_token", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: Datasets harvested from the providers' DSP catalogs (the federated view).
+harvested_datasets = sa.Table(
+    "harvested_datasets",
+    metadata,
+    #: The provider's DID and the dataset's ``@id`` in its catalog.
+    sa.Column("publisher", sa.String(500), primary_key=True),
+    sa.Column("dataset_id", sa.String(500), primary_key=True),
+    sa.Column("publisher_name", sa.String(500), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    #: Lower-cased title, description and keywords, for the ``q`` filter.
+    sa.Column("text", sa.Text, nullable=False),
+    #: The provider's DSP endpoint the dataset was found at.
+    sa.Column("dsp_address", sa.String(500), nullable=False),
+    #: The DCAT dataset as the catalog served it.
+    sa.Column("body", JSON_BODY, nullable=False),
+    sa.Column("harvested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_harvested_datasets_title", "title"),
 )
