@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 import structlog
@@ -67,29 +67,14 @@ class Tx:
             max_attempts=self.plane.settings.jobs.max_attempts,
         )
 
-    async def send(
-        self,
-        *,
-        process_kind: str,
-        process_id: str,
-        url: str,
-        audience: str,
-        message: dict[str, Any],
-    ) -> int:
+    async def send(self, **outgoing: Unpack[outbox.Outgoing]) -> int:
         """Queue a DSP message for delivery (in order, after earlier ones of the process).
 
         The delivery job is claimed by this process as it is queued and starts
         right after the commit; if the process dies first, its lease expires
         and any replica delivers the message.
         """
-        message_id = await outbox.add_message(
-            self.conn,
-            process_kind=process_kind,
-            process_id=process_id,
-            url=url,
-            audience=audience,
-            message=message,
-        )
+        message_id = await outbox.add_message(self.conn, **outgoing)
         self.claimed.append(await self.plane.runner.enqueue_claimed(
             self.conn, SEND_JOB, {"outbox_id": message_id},
             max_attempts=self.plane.settings.jobs.max_attempts,

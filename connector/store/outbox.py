@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +15,7 @@ from servicekit.rows import record
 
 __all__ = [
     "OutboxMessage",
+    "Outgoing",
     "add_message",
     "earlier_undelivered",
     "get_message",
@@ -42,27 +43,22 @@ def _from_row(row: sa.Row[Any]) -> OutboxMessage:
     return record(OutboxMessage, row, message=_json.loads(row.message))
 
 
-async def add_message(
-    conn: AsyncConnection,
-    *,
-    process_kind: str,
-    process_id: str,
-    url: str,
-    audience: str,
-    message: dict[str, Any],
-) -> int:
+class Outgoing(TypedDict):
+    """A message to queue: which process sends it, where, to whom (token audience), what."""
+
+    process_kind: str
+    process_id: str
+    url: str
+    audience: str
+    message: dict[str, Any]
+
+
+async def add_message(conn: AsyncConnection, **outgoing: Unpack[Outgoing]) -> int:
     """Queue ``message`` for ``url``; returns its outbox id."""
     result = await conn.execute(
         outbox.insert()
-        .values(
-            process_kind=process_kind,
-            process_id=process_id,
-            url=url,
-            audience=audience,
-            message=_json.dumps(message),
-            status="pending",
-            created_at=time.time(),
-        )
+        .values({**outgoing, "message": _json.dumps(outgoing["message"]),
+                 "status": "pending", "created_at": time.time()})
         .returning(outbox.c.id)
     )
     return int(result.scalar_one())
