@@ -23,6 +23,7 @@ from aiohttp import web
 
 from servicekit.app import SERVICE_INFO, SETTINGS
 from servicekit.errors import Conflict
+from servicekit.logging import configure_logging
 from servicekit.service_info import SERVICE_FILE, write_private_json
 from servicekit.settings import ServiceSettings
 
@@ -30,6 +31,7 @@ __all__ = [
     "AppFactory",
     "PortInUse",
     "ensure_ports_free",
+    "run_from_environment",
     "run_service",
     "serve_until_stopped",
     "write_service_json",
@@ -139,6 +141,16 @@ def run_service(
         asyncio.run(serve_until_stopped(factory, settings, on_ready=on_ready))
         return
     _supervise(factory, settings, workers, on_ready)
+
+
+def run_from_environment(
+    factory: AppFactory, settings_cls: type[ServiceSettings], *, workers: int = 1
+) -> None:
+    """What ``python -m <service>`` does: build the settings once (environment and
+    TOML), configure logging, and run the service until stopped."""
+    settings = settings_cls()
+    configure_logging(settings.log_level, json=settings.log_json, service=settings.name)
+    run_service(factory, settings, workers=workers)
 
 
 def _supervise(

@@ -6,8 +6,7 @@ import argparse
 
 from connector.dataplane.app import create_data_plane_app
 from connector.settings import ConnectorSettings
-from servicekit.logging import configure_logging
-from servicekit.runner import run_service
+from servicekit.runner import run_from_environment
 
 
 def main() -> None:
@@ -16,9 +15,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes sharing the port (SO_REUSEPORT)")
     args = parser.parse_args()
-    settings = ConnectorSettings()
-    configure_logging(settings.log_level, json=settings.log_json, service=settings.name)
-    run_service(create_data_plane_app, settings, workers=max(1, args.workers))
+    run_from_environment(create_data_plane_app, ConnectorSettings, workers=max(1, args.workers))
 
 
 if __name__ == "__main__":
