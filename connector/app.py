@@ -184,13 +184,8 @@ IDENTITY = web.AppKey("connector_identity", Identity)
 async def identity_context(app: web.Application) -> AsyncIterator[None]:
     """Our key and DID, the DCP components and the auth seam (closed on the way out)."""
     settings = cast(ConnectorSettings, app[SETTINGS])
-    keys = ServiceIdentity.load_or_create(
-        settings.data_dir / "keys",
-        base_url=settings.base_url,
-        passphrase=settings.key_passphrase,
-        dev=settings.dev,
-        method=settings.did_method or "web",
-        key_name="connector",
+    keys = ServiceIdentity.for_service(
+        settings, key_name="connector", method=settings.did_method or "web",
         services=[{"id": "#dsp", "type": "DataService",
                    "serviceEndpoint": settings.base_url + "/.well-known/dspace-version"},
                   credential_service_entry(settings.base_url)],

@@ -28,6 +28,7 @@ from identity.keys import KeyPair, KeyType
 from identity.keystore import KeyStore
 from identity.signer import Signer
 from servicekit.errors import InvalidRequest
+from servicekit.settings import ServiceSettings
 
 __all__ = ["ServiceIdentity", "resolve_passphrase"]
 
@@ -67,6 +68,24 @@ class ServiceIdentity:
     def key(self) -> KeyPair:
         """The service's key pair."""
         return self.signer.key
+
+    @classmethod
+    def for_service(
+        cls,
+        settings: ServiceSettings,
+        *,
+        key_name: str,
+        method: str = "web",
+        services: Iterable[Mapping[str, Any]] = (),
+        scrypt_n: int = 2**15,
+    ) -> ServiceIdentity:
+        """:meth:`load_or_create` for a service: its key folder (``<data_dir>/keys``),
+        public URL, key passphrase and development flag come from ``settings``."""
+        return cls.load_or_create(
+            settings.data_dir / "keys", base_url=settings.base_url,
+            passphrase=settings.key_passphrase, dev=settings.dev, method=method,
+            key_name=key_name, services=services, scrypt_n=scrypt_n,
+        )
 
     @classmethod
     def load_or_create(

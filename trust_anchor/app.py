@@ -127,13 +127,8 @@ _JOB_RUNNER = web.AppKey("trust_anchor_job_runner", JobRunner)
 async def identity_context(app: web.Application) -> AsyncIterator[None]:
     """Our key, DID and DID document; the resolver and verifiers (closed on the way out)."""
     settings = cast(TrustAnchorSettings, app[SETTINGS])
-    identity = ServiceIdentity.load_or_create(
-        settings.data_dir / "keys",
-        base_url=settings.base_url,
-        passphrase=settings.key_passphrase,
-        dev=settings.dev,
-        method=settings.did_method,
-        key_name="trust-anchor",
+    identity = ServiceIdentity.for_service(
+        settings, key_name="trust-anchor", method=settings.did_method,
         scrypt_n=settings.key_scrypt_n,
         services=[
             {"id": "#issuer-service", "type": "IssuerService",
