@@ -180,12 +180,8 @@ class DataPlaneSettings(_Group):
 class ConnectorSettings(ServiceSettings):
     """Settings of ``dataspace connector serve``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONNECTOR_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_default=True,
-    )
+    # Nesting ("__"), extra="forbid" and the rest are inherited from ServiceSettings.
+    model_config = SettingsConfigDict(env_prefix="CONNECTOR_")
 
     service_role: ClassVar[str] = "connector"
     default_port: ClassVar[int] = 8620

@@ -39,9 +39,8 @@ def _default_types() -> list[CredentialTypeConfig]:
 class TrustAnchorSettings(ServiceSettings):
     """Where the trust anchor listens and what it issues."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="TA_", env_nested_delimiter="__", extra="forbid", validate_default=True
-    )
+    # Nesting ("__"), extra="forbid" and the rest are inherited from ServiceSettings.
+    model_config = SettingsConfigDict(env_prefix="TA_")
     service_role: ClassVar[str] = "trust-anchor"
     default_port: ClassVar[int] = 8600
 
