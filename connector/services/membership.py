@@ -5,7 +5,8 @@ Two calls make a connector a member, with its own DID and key:
 1. :meth:`MembershipService.apply` asks the trust anchor for a challenge,
    answers it with a self-issued token signed by our key (proof of DID
    control; the trust anchor resolves our did:web document) and submits
-   the application. The status token it returns is kept in our store.
+   the application (:class:`identity.onboarding.TrustAnchorClient`, which the
+   marketplace applies with too). The status token it returns is kept in our store.
 2. After the operator approved, :meth:`MembershipService.collect` fetches the
    credential: over OpenID4VCI (the pre-authorized offer from our
    application, the transaction code the operator handed over, a key proof
@@ -19,12 +20,10 @@ reports it, and our membership credentials.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Literal
 
 import aiohttp
-import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -34,8 +33,8 @@ from connector.store import holder as store
 from connector.store.holder import MembershipApplication
 from connector.trust import Trust
 from identity.oid4vci_client import collect_credential
-from identity.self_issued import create_self_issued_token
-from servicekit.errors import Conflict, UpstreamError, peer_refused
+from identity.onboarding import TrustAnchorClient
+from servicekit.errors import Conflict, UpstreamError
 
 __all__ = ["MEMBERSHIP", "MembershipApply", "MembershipCollect", "MembershipService"]
 
@@ -44,8 +43,6 @@ _log = structlog.get_logger("connector.membership")
 MEMBERSHIP = "MembershipCredential"
 #: Application states in which applying again makes no sense.
 _PENDING_OR_MEMBER = frozenset({"submitted", "approved", "active", "suspended"})
-_TIMEOUT = 15.0
-_MAX_ANSWER = 256 * 1024
 
 
 class Contact(BaseModel):
@@ -94,46 +91,21 @@ class MembershipService:
         self.trust = trust
         self.holder = holder
 
-    def _trust_anchor(self) -> tuple[str, str]:
+    def _trust_anchor(self) -> TrustAnchorClient:
         if self.trust.trust_anchor_url is None or self.trust.trust_anchor_did is None:
             raise Conflict("no trust anchor is configured (--trust-anchor)",
                            code="trust-anchor-not-configured")
-        return self.trust.trust_anchor_url, self.trust.trust_anchor_did
-
-    async def _call(self, method: str, url: str, *, body: Any = None,
-                    token: str | None = None) -> Any:
-        headers = {"Accept": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with asyncio.timeout(_TIMEOUT):
-                async with self.trust.session.request(
-                    method, url, json=body, headers=headers, allow_redirects=False
-                ) as response:
-                    raw = await response.content.read(_MAX_ANSWER)
-                    status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(f"the trust anchor could not be reached: {type(exc).__name__}",
-                                code="trust-anchor-unavailable") from None
-        try:
-            answer = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            answer = None
-        if status >= 400:
-            raise peer_refused(status, answer, f"the trust anchor refused ({status})",
-                               code="trust-anchor-refused")
-        return answer
+        return TrustAnchorClient(self.trust.session, self.trust.trust_anchor_url,
+                                 self.trust.trust_anchor_did)
 
     async def _latest(self) -> MembershipApplication | None:
         async with self.plane.read() as conn:
             return await store.latest_application(conn)
 
     async def _application_view(self, application: MembershipApplication) -> dict[str, Any]:
-        view = await self._call("GET", f"{application.trust_anchor_url}/applications/"
-                                f"{application.id}", token=application.status_token)
-        if not isinstance(view, dict):
-            raise UpstreamError("the trust anchor answered no application",
-                                code="trust-anchor-invalid")
+        client = TrustAnchorClient(self.trust.session, application.trust_anchor_url,
+                                   application.trust_anchor_did)
+        view = await client.application(application.id, application.status_token)
         status = str(view.get("status", application.status))
         if status != application.status:
             async with self.plane.transaction() as tx:
@@ -170,7 +142,7 @@ class MembershipService:
 
     async def apply(self, data: MembershipApply) -> dict[str, Any]:
         """Apply with our DID, proving control of it; 409 while an application stands."""
-        url, trust_anchor_did = self._trust_anchor()
+        client = self._trust_anchor()
         latest = await self._latest()
         if latest is not None and latest.status in _PENDING_OR_MEMBER:
             current = await self.status()
@@ -178,26 +150,12 @@ class MembershipService:
                 raise Conflict(f"our application {latest.id} is {current['status']}",
                                code="membership-application-exists",
                                extra={"application_id": latest.id})
-        challenge = await self._call("POST", f"{url}/applications/challenge",
-                                     body={"did": self.trust.did})
-        if not isinstance(challenge, dict) or not isinstance(challenge.get("challenge"), str):
-            raise UpstreamError("the trust anchor answered no challenge",
-                                code="trust-anchor-invalid")
-        if challenge.get("audience") != trust_anchor_did:
-            raise UpstreamError(
-                f"the trust anchor at {url} is {challenge.get('audience')}, "
-                f"not {trust_anchor_did}", code="trust-anchor-mismatch")
-        proof = create_self_issued_token(self.trust.signer, trust_anchor_did,
-                                         extra_claims={"nonce": challenge["challenge"]})
-        created = await self._call("POST", f"{url}/applications", body={
-            **data.model_dump(mode="json"), "did": self.trust.did, "proof": proof})
-        if not isinstance(created, dict) or not isinstance(created.get("status_token"), str):
-            raise UpstreamError("the trust anchor answered no application",
-                                code="trust-anchor-invalid")
+        applied = await client.apply(self.trust.signer, data.model_dump(mode="json"))
+        url, trust_anchor_did = client.url, client.did
         now = time.time()
         application = MembershipApplication(
-            id=str(created["id"]), trust_anchor_url=url, trust_anchor_did=trust_anchor_did,
-            status_token=created["status_token"], status=str(created.get("state", "submitted")),
+            id=applied.id, trust_anchor_url=url, trust_anchor_did=trust_anchor_did,
+            status_token=applied.status_token, status=applied.status,
             created_at=now, updated_at=now)
         async with self.plane.transaction() as tx:
             await store.insert_application(tx.conn, application)
@@ -207,7 +165,7 @@ class MembershipService:
 
     async def collect(self, data: MembershipCollect) -> dict[str, Any]:
         """Fetch the approved MembershipCredential (OpenID4VCI) or ask for it (DCP)."""
-        _, trust_anchor_did = self._trust_anchor()
+        trust_anchor_did = self._trust_anchor().did
         if data.via == "dcp":
             return await self._request_over_dcp(trust_anchor_did)
         application = await self._latest()
