@@ -5,7 +5,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "mp0005"
-down_revision = "mp0002"  # TEMPORARY until mp0003..mp0004 land (then "mp0004")
+down_revision = "mp0004"
 
 
 def upgrade() -> None:
