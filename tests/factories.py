@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp.test_utils import unused_port
 
@@ -83,25 +83,25 @@ def data_plane_settings(database: Database, data_dir: Path, *, port: int | None 
 def trust_anchor_settings(tmp_path: Path, database: Database, port: int, **extra: Any
                           ) -> TrustAnchorSettings:
     """Settings for a test trust anchor on ``port`` (cheap key derivation, JSON logs)."""
-    return TrustAnchorSettings(
-        port=port,
-        data_dir=tmp_path / "ta",
-        database_url=database.url,
-        database_schema=database.schema,
-        dev=True,
-        key_passphrase="test passphrase",
-        key_scrypt_n=2**10,
-        log_json=True,
-        **extra,
-    )
+    return _issuer_settings(TrustAnchorSettings, tmp_path / "ta", database, port, **extra)
 
 
 def marketplace_settings(tmp_path: Path, database: Database, port: int, **extra: Any
                          ) -> MarketplaceSettings:
     """Settings for a test marketplace on ``port`` (cheap key derivation, JSON logs)."""
-    return MarketplaceSettings(
+    return _issuer_settings(MarketplaceSettings, tmp_path / "marketplace", database, port,
+                            **extra)
+
+
+_S = TypeVar("_S", TrustAnchorSettings, MarketplaceSettings)
+
+
+def _issuer_settings(cls: type[_S], data_dir: Path, database: Database, port: int,
+                     **extra: Any) -> _S:
+    """A credential issuer's test settings: development mode, a cheap key derivation."""
+    return cls(
         port=port,
-        data_dir=tmp_path / "marketplace",
+        data_dir=data_dir,
         database_url=database.url,
         database_schema=database.schema,
         dev=True,
