@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from marketplace.domain.federation import HarvestedDataset
 from marketplace.routes import caller, services
-from marketplace.store.harvest import HarvestedDataset
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
 from servicekit.paging import PAGING, paging

@@ -34,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.dcp import DcpTokenProvider
 from identity.resolver import DidResolver
+from marketplace.domain.federation import HarvestedDataset
 from marketplace.services.callers import Caller
 from marketplace.store import harvest as store
-from marketplace.store.harvest import HarvestedDataset
 from servicekit.errors import DataspaceError, Forbidden, UpstreamError, peer_refused
 from servicekit.http import check_address
 

@@ -8,33 +8,17 @@ next harvest; publishers that left the data space are dropped.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from marketplace.domain.federation import HarvestedDataset
 from marketplace.store.tables import harvested_datasets
 
-__all__ = ["HarvestedDataset", "drop_publishers_except", "find", "publishers",
-           "replace_publisher"]
+__all__ = ["drop_publishers_except", "find", "publishers", "replace_publisher"]
 
 _T = harvested_datasets
-
-
-@dataclass(frozen=True)
-class HarvestedDataset:
-    """One dataset as a provider's catalog served it."""
-
-    publisher: str
-    publisher_name: str
-    dataset_id: str
-    title: str
-    text: str
-    dsp_address: str
-    body: dict[str, Any]
-    harvested_at: datetime
 
 
 def _row(row: sa.Row[Any]) -> HarvestedDataset:
