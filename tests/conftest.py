@@ -17,6 +17,14 @@ SHARED = Path(os.environ.get("DATASPACE_SHARED_DIR", REPO_ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
+def node() -> str:
+    """``node`` with the packages of ``tests/interop/node`` installed (interop tests)."""
+    from tests.nodejs import NODE_SCRIPTS, node_with
+
+    return node_with(NODE_SCRIPTS, "@digitalbazaar/eddsa-rdfc-2022-cryptosuite")
+
+
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The ``../shared`` folder with specifications and conformance suites."""
     assert SHARED.is_dir(), f"../shared is missing beside the clone: {SHARED}"

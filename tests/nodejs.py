@@ -18,6 +18,9 @@ from typing import Any
 from tests.machine import missing
 
 INTEROP = Path(__file__).resolve().parent / "interop"
+#: Our scripts that run third-party packages (one ``package.json`` for all of them);
+#: the ``node`` fixture gives the executable with those packages installed.
+NODE_SCRIPTS = INTEROP / "node"
 
 
 def node_with(folder: Path, marker: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +22,11 @@ from identity.data_integrity import UNDEFINED_TERMS_V2_CONTEXT, issue_data_integ
 from identity.jsonld import canonicalize
 from identity.vc import build_credential
 from tests.identity.conftest import refusal
-from tests.nodejs import node_with, run_script
+from tests.nodejs import NODE_SCRIPTS, run_script
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
-SCRIPT = NODE_DIR / "data-integrity.mjs"
+SCRIPT = NODE_SCRIPTS / "data-integrity.mjs"
 
 pytestmark = pytest.mark.node
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    return node_with(NODE_DIR, "@digitalbazaar/eddsa-rdfc-2022-cryptosuite")
 
 
 def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -7,23 +7,16 @@ except in CI, where they fail (see ``tests/machine.py``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from identity import StatusList
-from tests.nodejs import node_with, run_script
+from tests.nodejs import NODE_SCRIPTS, run_script
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
-SCRIPT = NODE_DIR / "status-list.mjs"
+SCRIPT = NODE_SCRIPTS / "status-list.mjs"
 
 pytestmark = pytest.mark.node
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    return node_with(NODE_DIR, "@digitalbazaar/vc-bitstring-status-list")
 
 
 def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -23,21 +23,15 @@ from identity.signer import Signer
 from identity.vp_issue import issue_vp_data_integrity
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
-from tests.nodejs import node_with, run_script
+from tests.nodejs import NODE_SCRIPTS, run_script
 from tests.trust_anchor.conftest import TrustAnchor, serving
 from tests.trust_anchor.vc_corpus import base_credential
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "interop" / "node"
-SCRIPT = NODE_DIR / "vc-api.mjs"
+SCRIPT = NODE_SCRIPTS / "vc-api.mjs"
 DI = "eddsa-rdfc-2022"
 DOMAIN = "https://verifier.example.org"
 
 pytestmark = pytest.mark.node
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    return node_with(NODE_DIR, "@digitalbazaar/eddsa-rdfc-2022-cryptosuite")
 
 
 async def run(node: str, command: str, payload: dict[str, Any]) -> dict[str, Any]:
