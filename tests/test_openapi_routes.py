@@ -19,12 +19,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from connector.dataplane.app import create_data_plane_app
 from marketplace.app import create_app as create_marketplace_app
 from servicekit.app import SERVICE_INFO
 from servicekit.service_info import load_or_create_admin_key
+from servicekit.settings import ServiceSettings
 from tests.conftest import Database, free_port
 from tests.connector.harness import start_connector
 from tests.factories import (
@@ -51,29 +53,41 @@ class Api:
 ServiceFactory = Callable[[Path], AbstractAsyncContextManager[list[Api]]]
 
 
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+def _sqlite(tmp_path: Path, name: str) -> Database:
+    return Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / f'{name}.sqlite3'}")
+
+
+def _service_key(app: web.Application) -> str:
+    key: str = app[SERVICE_INFO]["admin_api_key"]
+    return key
 
 
 @asynccontextmanager
-async def trust_anchor(tmp_path: Path) -> AsyncIterator[list[Api]]:
-    """The trust anchor (one port)."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'ta.sqlite3'}")
-    settings = trust_anchor_settings(tmp_path, database, free_port())
-    server = TestServer(create_trust_anchor_app(settings), host="127.0.0.1",
-                        port=settings.port)
+async def _served(name: str, app: web.Application, settings: ServiceSettings,
+                  admin_key: Callable[[web.Application], str] = _service_key,
+                  ) -> AsyncIterator[list[Api]]:
+    """``app`` on its port; its one API, called with its admin key."""
+    server = TestServer(app, host="127.0.0.1", port=settings.port)
     await server.start_server()
     try:
-        key = server.app[SERVICE_INFO]["admin_api_key"]
-        yield [Api("trust anchor", settings.base_url, _bearer(key))]
+        headers = {"Authorization": f"Bearer {admin_key(server.app)}"}
+        yield [Api(name, settings.base_url, headers)]
     finally:
         await server.close()
 
 
 @asynccontextmanager
+async def trust_anchor(tmp_path: Path) -> AsyncIterator[list[Api]]:
+    """The trust anchor (one port)."""
+    settings = trust_anchor_settings(tmp_path, _sqlite(tmp_path, "ta"), free_port())
+    async with _served("trust anchor", create_trust_anchor_app(settings), settings) as apis:
+        yield apis
+
+
+@asynccontextmanager
 async def connector(tmp_path: Path) -> AsyncIterator[list[Api]]:
     """The connector: the DSP port and the management port."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'connector.sqlite3'}")
+    database = _sqlite(tmp_path, "connector")
     running = await start_connector(connector_settings("routes", tmp_path, database))
     try:
         yield [
@@ -87,31 +101,18 @@ async def connector(tmp_path: Path) -> AsyncIterator[list[Api]]:
 @asynccontextmanager
 async def data_plane(tmp_path: Path) -> AsyncIterator[list[Api]]:
     """The lean data-plane app (``python -m connector.dataplane``)."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'dp.sqlite3'}")
-    settings = data_plane_settings(database, tmp_path / "dp")
-    server = TestServer(create_data_plane_app(settings), host="127.0.0.1",
-                        port=settings.port)
-    await server.start_server()
-    try:
-        key = load_or_create_admin_key(settings.data_dir)
-        yield [Api("data plane", settings.base_url, _bearer(key))]
-    finally:
-        await server.close()
+    settings = data_plane_settings(_sqlite(tmp_path, "dp"), tmp_path / "dp")
+    async with _served("data plane", create_data_plane_app(settings), settings,
+                       lambda _app: load_or_create_admin_key(settings.data_dir)) as apis:
+        yield apis
 
 
 @asynccontextmanager
 async def marketplace(tmp_path: Path) -> AsyncIterator[list[Api]]:
     """The marketplace (one port; the TM Forum APIs under /tmf-api)."""
-    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'mp.sqlite3'}")
-    settings = marketplace_settings(tmp_path, database, free_port())
-    server = TestServer(create_marketplace_app(settings), host="127.0.0.1",
-                        port=settings.port)
-    await server.start_server()
-    try:
-        key = server.app[SERVICE_INFO]["admin_api_key"]
-        yield [Api("marketplace", settings.base_url, _bearer(key))]
-    finally:
-        await server.close()
+    settings = marketplace_settings(tmp_path, _sqlite(tmp_path, "mp"), free_port())
+    async with _served("marketplace", create_marketplace_app(settings), settings) as apis:
+        yield apis
 
 
 #: Every service the project serves; a new one adds its factory here.
