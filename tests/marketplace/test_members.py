@@ -119,3 +119,41 @@ async def test_a_revoked_member_is_refused_within_one_refresh(tmp_path: Path,
             await asyncio.sleep(0.2)
         # Refused for the credential's status (the verifier's 401: the proof is no good).
         assert (status, body["code"]) == (401, "credential-revoked"), body
+
+
+async def test_bad_input_to_the_membership_and_credential_service_routes(
+        tmp_path: Path, database: Database) -> None:
+    async with member_space(tmp_path, database) as space:
+        market = space.marketplace
+        halden = await space.member("halden", roles=["provider"])
+        _, before, _ = await market.call("GET", "/membership", headers=market.admin)
+        for body in ({"bogus": 1}, {"tx_code": ""}, {"tx_code": "x" * 65}, ["tx_code"]):
+            status, answer, _ = await market.call("POST", "/membership/collect", body,
+                                                  headers=market.admin)
+            assert status == 400, (body, answer)
+            assert answer["status"] == 400
+        status, answer, _ = await halden.call("POST", "/membership/collect", {})
+        assert (status, answer["code"]) == (403, "operator-only")
+        _, after, _ = await market.call("GET", "/membership", headers=market.admin)
+        assert after["credential"] == before["credential"]
+        assert after["dcp_request"] == before["dcp_request"]
+
+        query = {"@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
+                 "type": "PresentationQueryMessage",
+                 "scope": ["org.eclipse.dspace.dcp.vc.type:MembershipCredential:read"]}
+        status, answer, _ = await market.call("POST", "/dcp/presentations/query", query)
+        assert (status, answer["code"]) == (401, "authorization-missing")
+        # A member's token carries an access token the member issued, not one of ours.
+        status, answer, _ = await halden.call("POST", "/dcp/presentations/query", query)
+        assert status == 401, answer
+        async with market.http.post(f"{market.url}/dcp/presentations/query",
+                                    data=b"{not json", headers=await halden.headers()) as bad:
+            assert bad.status == 400, await bad.text()
+            assert bad.content_type == "application/problem+json"
+        delivery = {"@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
+                    "type": "CredentialMessage", "issuerPid": "x", "holderPid": "y",
+                    "status": "ISSUED", "credentials": []}
+        status, answer, _ = await halden.call("POST", "/dcp/credentials", delivery)
+        assert status == 401, answer
+        _, after, _ = await market.call("GET", "/membership", headers=market.admin)
+        assert after["credential"] == before["credential"]
