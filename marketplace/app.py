@@ -53,6 +53,7 @@ from marketplace.routes import (
     membership,
     ordering,
     payments,
+    search,
     status,
     wellknown,
 )
@@ -68,6 +69,7 @@ from marketplace.services.membership import Membership
 from marketplace.services.order_payments import SWEEP_JOB, Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import ISSUER_SERVICE_PATH, Purchases
+from marketplace.services.search import Search as SearchService
 from marketplace.services.usage import UsageService
 from marketplace.settings import MarketplaceSettings
 from marketplace.store import MIGRATIONS, VERSION_TABLE
@@ -103,7 +105,7 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
             "TMF635, TMF678)."
         ),
     )
-    for module in (wellknown, status, dcp, holder, membership, federation):
+    for module in (wellknown, status, dcp, holder, membership, federation, search):
         app.add_routes(module.routes)
     app.add_routes(payments.routes)
     app.add_routes(billing_routes.payout_routes)
@@ -234,21 +236,24 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         engine, issuer, trust.resolver, app[GUARDED_HTTP_CLIENT],
         SelfIssuedTokenVerifier(trust.resolver, InMemoryReplayStore(), audience=identity.did),
         runner, dev=settings.dev)
+    member = _member_services(app, settings, engine)
     orders, inventory_service, payments_service = _order_services(app, settings, runner,
                                                                   purchases)
     billing_context = Context(engine, settings.base_url, app[CLOCK], runner.wake)
     billing = Billing(billing_context, identity.did, settings.operator_fee_percent,
                       settings.billing_run_hours)
     inventory_service.renewal_hooks.append(billing.record_renewal)
-    member = _member_services(app, settings, engine)
+    search_service = SearchService(engine)
     services = Services(callers=Callers(api_keys, trust.members), purchases=purchases,
-                        holder=member[0], membership=member[1], federation=member[2],
                         usage=UsageService(billing_context, trust.resolver), billing=billing,
                         orders=orders, inventory=inventory_service, payments=payments_service,
+                        holder=member[0], membership=member[1], federation=member[2],
+                        search=search_service,
                         catalog=CatalogService(
                             engine, settings.base_url,
                             # without a trust anchor we hold no DCP credentials to ask with
-                            datasets=member[2] if settings.trust_anchor_url else None))
+                            datasets=member[2] if settings.trust_anchor_url else None,
+                            search=search_service))
     for kind, handler in job_kinds(services).items():
         runner.register(kind, handler)
     app[API_KEYS] = api_keys
@@ -259,19 +264,6 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
                               "tmf_api": f"{settings.base_url}/tmf-api"})
     yield
 
-
-def _order_services(app: web.Application, settings: MarketplaceSettings, runner: JobRunner,
-                    purchases: Purchases) -> tuple[Orders, Inventory, Payments]:
-    """Orders, the inventory and payments, on the configured payment provider."""
-    clock = app[CLOCK]
-    context = Context(app[DB_ENGINE], settings.base_url, clock, runner.wake)
-    inventory_service = Inventory(context, purchases)
-    provider = build_provider(settings.payments, app[HTTP_CLIENT], clock)
-    invoice = (provider if isinstance(provider, InvoiceProvider)
-               else InvoiceProvider(settings.payments, clock))
-    orders = Orders(context, inventory_service, provider)
-    card = provider if isinstance(provider, CardProvider) else None
-    return orders, inventory_service, Payments(context, orders, invoice, card)
 
 def _member_services(app: web.Application, settings: MarketplaceSettings, engine: AsyncEngine
                      ) -> tuple[Holder, Membership | None, Federation]:
@@ -303,6 +295,20 @@ async def member_context(app: web.Application) -> AsyncIterator[None]:
     finally:
         stopping.set()
         await asyncio.gather(*tasks)
+
+
+def _order_services(app: web.Application, settings: MarketplaceSettings, runner: JobRunner,
+                    purchases: Purchases) -> tuple[Orders, Inventory, Payments]:
+    """Orders, the inventory and payments, on the configured payment provider."""
+    clock = app[CLOCK]
+    context = Context(app[DB_ENGINE], settings.base_url, clock, runner.wake)
+    inventory_service = Inventory(context, purchases)
+    provider = build_provider(settings.payments, app[HTTP_CLIENT], clock)
+    invoice = (provider if isinstance(provider, InvoiceProvider)
+               else InvoiceProvider(settings.payments, clock))
+    orders = Orders(context, inventory_service, provider)
+    card = provider if isinstance(provider, CardProvider) else None
+    return orders, inventory_service, Payments(context, orders, invoice, card)
 
 
 async def job_runner_context(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from marketplace.services.membership import Membership
 from marketplace.services.order_payments import Payments
 from marketplace.services.ordering import Orders
 from marketplace.services.purchases import Purchases
+from marketplace.services.search import Search
 from marketplace.services.usage import UsageService
 from servicekit.auth import ApiKeyVerifier
 from servicekit.clock import Clock
@@ -52,6 +53,8 @@ class Services:
     usage: UsageService
     #: TMF678 bills, their lines, CSV and page; billing runs and provider payouts.
     billing: Billing
+    #: Free text and facets over the data products.
+    search: Search
 
 
 SERVICES = web.AppKey("services", Services)

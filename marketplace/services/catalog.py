@@ -51,6 +51,7 @@ from marketplace.services.catalog_rules import (
     Rules,
     visible_ids,
 )
+from marketplace.services.search import Search
 from marketplace.store import resources as store
 from marketplace.store.resources import Resource, Scope
 from servicekit.clock import Clock, datetime_from_epoch, system_clock
@@ -101,6 +102,8 @@ class CatalogService:
     #: The provider catalogs products are checked against (None: not checked, logged).
     datasets: DatasetCatalog | None = None
     clock: Clock = system_clock
+    #: The search index, kept current in the transaction of every change.
+    search: Search | None = None
 
     @property
     def _rules(self) -> Rules:
@@ -188,6 +191,7 @@ class CatalogService:
             if isinstance(model, OfferingIn) and who.operator:
                 owner = await self._rules.specification_owner(conn, model)
             row = await self._rules.create(conn, kind, str(uuid.uuid4()), owner, model)
+            await self._reindex(conn, kind, row.id)
         _log.info("catalog_item_created", kind=kind.value, id=row.id, owner=owner)
         return row.body
 
@@ -208,6 +212,7 @@ class CatalogService:
                 await self._check_datasets(model)
         async with self.engine.begin() as conn:
             updated = await self._rules.update(conn, row, model)
+            await self._reindex(conn, kind, row.id)
         _log.info("catalog_item_changed", kind=kind.value, id=row.id, version=updated.version,
                   state=updated.state)
         return updated.body
@@ -218,7 +223,12 @@ class CatalogService:
         async with self.engine.begin() as conn:
             row = await self._mine(conn, who, kind, resource_id)
             await self._rules.delete(conn, row)
+            await self._reindex(conn, kind, row.id)
         _log.info("catalog_item_deleted", kind=kind.value, id=resource_id)
+
+    async def _reindex(self, conn: AsyncConnection, kind: Kind, resource_id: str) -> None:
+        if self.search is not None:
+            await self.search.sync_related(conn, kind.value, resource_id)
 
     async def _mine(self, conn: AsyncConnection, who: Caller, kind: Kind,
                     resource_id: str) -> Resource:

@@ -21,7 +21,17 @@ from marketplace.domain.tmf import Filter, Query
 from marketplace.store.tables import resources
 from servicekit.errors import Conflict, InvalidRequest
 
-__all__ = ["Resource", "Scope", "delete", "find", "get", "insert", "replace_body", "versions"]
+__all__ = [
+    "Resource",
+    "Scope",
+    "delete",
+    "find",
+    "get",
+    "ids_where",
+    "insert",
+    "replace_body",
+    "versions",
+]
 
 _COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "id": resources.c.id,
@@ -83,15 +93,16 @@ def _values(resource: Resource) -> dict[str, Any]:
 
 async def insert(conn: AsyncConnection, resource: Resource) -> Resource:
     """Store a new resource (or a new version: the older ones stop being current)."""
+    # No savepoint: on SQLite (pysqlite's own transaction handling) releasing a
+    # savepoint that opened the transaction commits it. A clash raises, and
+    # the caller's transaction is rolled back with it.
     try:
-        # a savepoint, so a clash leaves the caller's transaction usable on PostgreSQL
-        async with conn.begin_nested():
-            if resource.current:
-                await conn.execute(
-                    resources.update()
-                    .where(resources.c.kind == resource.kind, resources.c.id == resource.id)
-                    .values(current=False))
-            await conn.execute(resources.insert().values(_values(resource)))
+        if resource.current:
+            await conn.execute(
+                resources.update()
+                .where(resources.c.kind == resource.kind, resources.c.id == resource.id)
+                .values(current=False))
+        await conn.execute(resources.insert().values(_values(resource)))
     except IntegrityError:
         raise Conflict(f"{resource.kind} {resource.id} version {resource.version} exists",
                        code="resource-exists") from None
@@ -133,6 +144,15 @@ async def replace_body(conn: AsyncConnection, resource: Resource, *, expected: d
                resources.c.version == resource.version, resources.c.last_update == expected)
         .values(values))
     return updated if result.rowcount == 1 else None
+
+
+async def ids_where(conn: AsyncConnection, kind: str, path: tuple[str, ...],
+                    value: str) -> list[str]:
+    """The ids of current resources of ``kind`` whose body has ``value`` at ``path``."""
+    rows = await conn.execute(sa.select(resources.c.id).where(
+        resources.c.kind == kind, resources.c.current.is_(True),
+        _predicate(Filter(path, "eq", (value,)))))
+    return [r[0] for r in rows]
 
 
 async def delete(conn: AsyncConnection, kind: str, resource_id: str) -> bool:

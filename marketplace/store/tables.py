@@ -31,6 +31,9 @@ __all__ = [
     "payment_events",
     "payouts",
     "resources",
+    "search_documents",
+    "search_facets",
+    "search_generation",
     "status_lists",
 ]
 
@@ -66,6 +69,103 @@ resources = sa.Table(
     sa.Index("ix_resources_kind_parent", "kind", "parent"),
     sa.Index("ix_resources_kind_state", "kind", "state"),
 )
+
+#: The search index: one row per product offering (its current version). The
+#: full text lives beside it: an FTS5 table ``search_fts`` (rowid = ``seq``) on
+#: SQLite, a ``tsv`` tsvector column with a GIN index on PostgreSQL (created by
+#: migration mp0006; store/search.py speaks to each).
+search_documents = sa.Table(
+    "search_documents",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(80), nullable=False, unique=True),
+    sa.Column("owner", sa.String(500), nullable=False),
+    sa.Column("private", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(40), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+#: A search document's facet values, one row each (themes and formats are many).
+search_facets = sa.Table(
+    "search_facets",
+    metadata,
+    sa.Column("seq", sa.Integer, sa.ForeignKey("search_documents.seq", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("facet", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Index("ix_search_facets_value", "facet", "value", "seq"),
+)
+
+
+# --- the marketplace as a member (mp0005) --------------------------------------------------
+
+#: Our own credentials (the MembershipCredential), as our Credential Service presents them.
+holder_credentials = sa.Table(
+    "holder_credentials",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    #: The credential's own ``id`` (if it has one): the same credential is stored once.
+    sa.Column("credential_id", sa.String(500), nullable=True, unique=True),
+    sa.Column("types", sa.JSON, nullable=False),
+    sa.Column("issuer", sa.String(500), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=True),
+    sa.Column("format", sa.String(40), nullable=False),
+    #: As received: a JWT string or a JSON credential.
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("valid_until", sa.Float, nullable=True),
+    #: How it came: "oid4vci" or "dcp".
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+#: DCP issuance requests we sent: which issuer may deliver which types for which holderPid.
+holder_requests = sa.Table(
+    "holder_requests",
+    metadata,
+    sa.Column("holder_pid", sa.String(80), primary_key=True),
+    sa.Column("issuer_did", sa.String(500), nullable=False),
+    sa.Column("credential_types", sa.JSON, nullable=False),
+    #: REQUESTED, then ISSUED, REJECTED or FAILED.
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: Our applications at the trust anchor (the status token reads them; never shown).
+membership_applications = sa.Table(
+    "membership_applications",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("trust_anchor_url", sa.String(500), nullable=False),
+    sa.Column("trust_anchor_did", sa.String(500), nullable=False),
+    sa.Column("status_token", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: Datasets harvested from the providers' DSP catalogs (the federated view).
+harvested_datasets = sa.Table(
+    "harvested_datasets",
+    metadata,
+    #: The provider's DID and the dataset's ``@id`` in its catalog.
+    sa.Column("publisher", sa.String(500), primary_key=True),
+    sa.Column("dataset_id", sa.String(500), primary_key=True),
+    sa.Column("publisher_name", sa.String(500), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    #: Lower-cased title, description and keywords, for the ``q`` filter.
+    sa.Column("text", sa.Text, nullable=False),
+    #: The provider's DSP endpoint the dataset was found at.
+    sa.Column("dsp_address", sa.String(500), nullable=False),
+    #: The DCAT dataset as the catalog served it.
+    sa.Column("body", JSON_BODY, nullable=False),
+    sa.Column("harvested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_harvested_datasets_title", "title"),
+)
+
 
 # --- purchase credentials (mp0002) ---------------------------------------------------------
 
@@ -163,70 +263,12 @@ payouts = sa.Table(
     sa.Column("body", sa.JSON, nullable=False),
 )
 
-# --- the marketplace as a member (mp0005) --------------------------------------------------
 
-#: Our own credentials (the MembershipCredential), as our Credential Service presents them.
-holder_credentials = sa.Table(
-    "holder_credentials",
+#: One row: bumped by every change to the index, so each replica knows when
+#: its in-memory facet bitmaps are stale.
+search_generation = sa.Table(
+    "search_generation",
     metadata,
-    sa.Column("id", sa.String(80), primary_key=True),
-    #: The credential's own ``id`` (if it has one): the same credential is stored once.
-    sa.Column("credential_id", sa.String(500), nullable=True, unique=True),
-    sa.Column("types", sa.JSON, nullable=False),
-    sa.Column("issuer", sa.String(500), nullable=False),
-    sa.Column("subject", sa.String(500), nullable=True),
-    sa.Column("format", sa.String(40), nullable=False),
-    #: As received: a JWT string or a JSON credential.
-    sa.Column("raw", sa.JSON, nullable=False),
-    sa.Column("claims", sa.JSON, nullable=False),
-    sa.Column("valid_until", sa.Float, nullable=True),
-    #: How it came: "oid4vci" or "dcp".
-    sa.Column("source", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
-
-#: DCP issuance requests we sent: which issuer may deliver which types for which holderPid.
-holder_requests = sa.Table(
-    "holder_requests",
-    metadata,
-    sa.Column("holder_pid", sa.String(80), primary_key=True),
-    sa.Column("issuer_did", sa.String(500), nullable=False),
-    sa.Column("credential_types", sa.JSON, nullable=False),
-    #: REQUESTED, then ISSUED, REJECTED or FAILED.
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("reason", sa.String(500), nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-
-#: Our applications at the trust anchor (the status token reads them; never shown).
-membership_applications = sa.Table(
-    "membership_applications",
-    metadata,
-    sa.Column("id", sa.String(80), primary_key=True),
-    sa.Column("trust_anchor_url", sa.String(500), nullable=False),
-    sa.Column("trust_anchor_did", sa.String(500), nullable=False),
-    sa.Column("status_token", sa.String(500), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-
-#: Datasets harvested from the providers' DSP catalogs (the federated view).
-harvested_datasets = sa.Table(
-    "harvested_datasets",
-    metadata,
-    #: The provider's DID and the dataset's ``@id`` in its catalog.
-    sa.Column("publisher", sa.String(500), primary_key=True),
-    sa.Column("dataset_id", sa.String(500), primary_key=True),
-    sa.Column("publisher_name", sa.String(500), nullable=False),
-    sa.Column("title", sa.String(500), nullable=False),
-    #: Lower-cased title, description and keywords, for the ``q`` filter.
-    sa.Column("text", sa.Text, nullable=False),
-    #: The provider's DSP endpoint the dataset was found at.
-    sa.Column("dsp_address", sa.String(500), nullable=False),
-    #: The DCAT dataset as the catalog served it.
-    sa.Column("body", JSON_BODY, nullable=False),
-    sa.Column("harvested_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_harvested_datasets_title", "title"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
 )

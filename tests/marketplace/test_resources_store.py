@@ -78,7 +78,8 @@ async def test_private_rows_are_seen_by_their_owner_only(engine: AsyncEngine) ->
 async def test_versions_and_optimistic_update(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         first = await store.insert(conn, offering(1))
-        with pytest.raises(Conflict):
+    with pytest.raises(Conflict):
+        async with engine.begin() as conn:
             await store.insert(conn, offering(1))
     async with engine.begin() as conn:
         await store.insert(conn, offering(1, version="2.0"))
