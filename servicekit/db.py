@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
@@ -31,6 +32,7 @@ __all__ = [
     "is_postgres",
     "migrate",
     "normalise_url",
+    "timestamps",
 ]
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -169,3 +171,15 @@ async def current_revision(
 
     async with engine.connect() as conn:
         return await conn.run_sync(read)
+
+
+def timestamps() -> list[sa.Column[float]]:
+    """A record's ``created_at`` and ``updated_at``: epoch seconds (float), both required.
+
+    First migrations build their tables with this too (through the tables'
+    ``*_columns()`` functions), so its output is frozen: never change it.
+    """
+    return [
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    ]

@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from servicekit.clock import Clock, system_clock
+from servicekit.db import timestamps
 
 __all__ = [
     "MIGRATIONS",
@@ -71,8 +72,7 @@ def jobs_columns() -> list[sa.schema.SchemaItem]:
         sa.Column("lease_owner", sa.String(64), nullable=True),
         sa.Column("lease_until", sa.Float, nullable=True),
         sa.Column("last_error", sa.Text, nullable=True),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
         sa.Index("ix_jobs_due", "status", "run_at"),
     ]
 

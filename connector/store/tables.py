@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from servicekit.db import timestamps
+
 __all__ = [
     "agreement_columns",
     "agreements",
@@ -60,8 +62,7 @@ def dataset_columns() -> _Items:
         sa.Column("media_type", sa.String(200), nullable=True),
         sa.Column("extra", sa.Text, nullable=False, default="{}"),
         sa.Column("backend", sa.Text, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
     ]
 
 
@@ -71,8 +72,7 @@ def policy_columns() -> _Items:
         sa.Column("id", sa.String(255), primary_key=True),
         sa.Column("title", sa.String(500), nullable=False, default=""),
         sa.Column("body", sa.Text, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
     ]
 
 
@@ -102,8 +102,7 @@ def _process_columns(name: str, *middle: sa.schema.SchemaItem) -> _Items:
         *middle,
         sa.Column("error_code", sa.String(100), nullable=True),
         sa.Column("error_reason", sa.Text, nullable=True),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
         sa.Column("version", sa.Integer, nullable=False, default=0),
         sa.Index(f"ix_{name}_created", "created_at"),
         sa.Index(f"ix_{name}_consumer_pid", "consumer_pid"),
@@ -228,8 +227,7 @@ def credential_request_columns() -> _Items:
         sa.Column("status_url", sa.String(2000), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
     ]
 
 
@@ -244,8 +242,7 @@ def membership_application_columns() -> _Items:
         sa.Column("trust_anchor_did", sa.String(500), nullable=False),
         sa.Column("status_token", sa.String(500), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
         sa.Index("ix_membership_created", "created_at"),
     ]
 

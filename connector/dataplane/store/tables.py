@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from servicekit.db import timestamps
+
 __all__ = [
     "audit",
     "audit_checkpoint_columns",
@@ -52,8 +54,7 @@ def flow_columns() -> _Items:
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("epoch", sa.BigInteger, nullable=False, index=True),
         sa.Column("agreed_at", sa.Float, nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        *timestamps(),
     ]
 
 
