@@ -1,0 +1,257 @@
+"""The marketplace end to end: real members, real connectors, the API only.
+
+A real trust anchor, the marketplace onboarded as a member, and real
+connectors (``dcp`` auth, did:web on 127.0.0.1) onboarded the same way
+(:func:`tests.marketplace.members.member_space`). Every call to the
+marketplace is a member's DCP call or the operator's; nothing is seeded in a
+store. The provider registers its data product (TMF620), publishes its
+dataset in its own connector under the plan's ODRL offer
+(:func:`~marketplace.domain.pricing.plan_policy`), the buyer orders (TMF622)
+and pays, its connector receives the purchase credential over DCP,
+negotiates with it and pulls data through the provider's data plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from marketplace.domain.pricing import PricingPlan, plan_policy
+from marketplace.services.purchases import PURCHASE_CREDENTIAL
+from policies.serialize import to_dsp
+from tests.conftest import Database, free_port
+from tests.marketplace.conftest import TMF620, TMF622, TMF637
+from tests.marketplace.members import REFRESH, Member, MemberSpace, member_space
+
+DATASET = "urn:dataset:halden:traffic"
+PAYLOAD = b'[{"station": "Halden", "vehicles": 1234}]'
+MERGE = {"Content-Type": "application/merge-patch+json"}
+FREE = {"name": "Open", "priceType": "oneTime", "price": {"unit": "NOK", "value": 0}}
+MONTHLY = {"name": "Monthly", "priceType": "recurring", "recurringChargePeriodType": "month",
+           "price": {"unit": "NOK", "value": 100}}
+
+
+@asynccontextmanager
+async def backend() -> AsyncIterator[str]:
+    """The provider's private data source: its URL."""
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(body=PAYLOAD, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/data", serve)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}/data"
+    finally:
+        await server.close()
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10.0,
+                pause: float = 0.1) -> Any:
+    """``check()`` once it is truthy (fails after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(pause)
+
+
+async def tmf(member: Member, method: str, path: str, body: Any = None, *,
+              expect: int) -> Any:
+    """A member's TMF call to the marketplace, its status checked; the answer."""
+    status, answer, _ = await member.call(method, path, body, headers=MERGE)
+    assert status == expect, (method, path, answer)
+    return answer
+
+
+@dataclass
+class Listed:
+    """A data product as its provider listed it: the ids of what it registered."""
+
+    spec: str
+    offering: str
+    plans: dict[str, dict[str, Any]]
+    offers: dict[str, str]
+
+
+class Provider:
+    """The provider's two sides: its connector (management API) and its marketplace calls."""
+
+    def __init__(self, space: MemberSpace, member: Member) -> None:
+        assert member.connector is not None
+        self.space, self.member, self.connector = space, member, member.connector
+
+    async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        return await self.connector.api(self.space.http, method, path, json=body,
+                                        expect=expect)
+
+    async def list_product(self, data_url: str, plans: dict[str, dict[str, Any]]) -> Listed:
+        """Publish the dataset, register the product and its plans, offer each plan's terms
+        in the connector (the plan's ODRL offer), launch the offering."""
+        published = await self.api("POST", "/api/v1/datasets", {
+            "id": DATASET, "title": "Traffic counts", "backend": {"address": data_url}},
+            expect=201)
+        spec = await tmf(self.member, "POST", f"{TMF620}/productSpecification", {
+            "name": "Traffic counts", "dspAddress": self.connector.dsp_url,
+            "datasetIds": [DATASET]}, expect=201)
+        made = {name: await tmf(self.member, "POST", f"{TMF620}/productOfferingPrice", plan,
+                                expect=201) for name, plan in plans.items()}
+        offering = await tmf(self.member, "POST", f"{TMF620}/productOffering", {
+            "name": "Traffic counts", "productSpecification": {"id": spec["id"]},
+            "productOfferingPrice": [{"id": p["id"]} for p in made.values()]}, expect=201)
+        offers: dict[str, str] = {}
+        for name, plan in made.items():
+            policy = plan_policy(PricingPlan.model_validate(plan),
+                                 offer_id=f"urn:offer:{plan['id']}",
+                                 assigner=self.member.did, product_id=spec["id"])
+            stored = await self.api("POST", "/api/v1/policies", {
+                "title": plan["name"], "policy": to_dsp(policy, context=False)}, expect=201)
+            offer = await self.api("POST", "/api/v1/offers", {
+                "dataset_id": DATASET, "policy_id": stored["id"]}, expect=201)
+            offers[name] = offer["id"]
+        # Only the plans' offers remain: the default one would let anyone in.
+        await self.api("DELETE", f"/api/v1/offers/{published['offer']['id']}", expect=204)
+        for state in ("inDesign", "inTest", "launched"):
+            await tmf(self.member, "PATCH", f"{TMF620}/productOffering/{offering['id']}",
+                      {"lifecycleStatus": state}, expect=200)
+        return Listed(spec["id"], offering["id"], made, offers)
+
+
+class Buyer:
+    """A buyer's connector: its credentials, negotiations, transfers and pulls."""
+
+    def __init__(self, space: MemberSpace, member: Member, provider: Provider) -> None:
+        assert member.connector is not None
+        self.space, self.member, self.connector = space, member, member.connector
+        self.provider = provider
+
+    async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        return await self.connector.api(self.space.http, method, path, json=body,
+                                        expect=expect)
+
+    async def purchases(self) -> list[dict[str, Any]]:
+        """The purchase credentials the connector holds."""
+        body = await self.api("GET", f"/api/v1/credentials?type={PURCHASE_CREDENTIAL}")
+        return list(body["items"])
+
+    async def offer(self, offer_id: str) -> dict[str, Any]:
+        """The provider's offer as its DSP catalog shows it to us."""
+        page = await self.api("POST", "/api/v1/catalog/request",
+                              {"counterparty_address": self.provider.connector.dsp_url})
+        datasets = page["catalog"].get("dataset") or []
+        [dataset] = [d for d in datasets if d["@id"] == DATASET]
+        policies = dataset.get("hasPolicy") or []
+        [offer] = [p for p in policies if p["@id"] == offer_id]
+        return dict(offer)
+
+    async def negotiate(self, offer: dict[str, Any], states: set[str]) -> dict[str, Any]:
+        started = await self.api("POST", "/api/v1/negotiations", {
+            "counterparty_address": self.provider.connector.dsp_url,
+            "counterparty_id": self.provider.member.did, "dataset_id": DATASET,
+            "offer": offer}, expect=201)
+        return await self.connector.wait_for(self.space.http, "negotiations", started["id"],
+                                             states)
+
+    async def transfer(self, agreement_id: str) -> tuple[str, dict[str, Any]]:
+        """A started pull transfer: its id and its endpoint data reference."""
+        started = await self.api("POST", "/api/v1/transfers", {"agreement_id": agreement_id},
+                                 expect=201)
+        await self.connector.wait_for(self.space.http, "transfers", started["id"], {"STARTED"})
+        edr = await self.api("GET", f"/api/v1/transfers/{started['id']}/edr")
+        return str(started["id"]), dict(edr)
+
+    async def pull(self, edr: dict[str, Any]) -> tuple[int, bytes]:
+        async with self.space.http.get(
+                edr["endpoint"], headers={"Authorization": f"Bearer {edr['token']}"}) as resp:
+            return resp.status, await resp.read()
+
+
+def order(offering: str, plan: str) -> dict[str, Any]:
+    """A member's ProductOrder_Create: one offering on one plan (the buyer is the caller)."""
+    return {"productOrderItem": [{
+        "id": "1", "action": "add", "productOffering": {"id": offering},
+        "itemPrice": [{"productOfferingPrice": {"id": plan}}]}]}
+
+
+async def test_a_buyer_orders_pays_by_invoice_pulls_and_loses_access_on_cancelling(
+        tmp_path: Path, database: Database) -> None:
+    async with backend() as data_url, member_space(
+            tmp_path, database) as space:
+        provider = Provider(space, await space.connector("halden", roles=["provider"]))
+        buyer = Buyer(space, await space.connector("analyse", roles=["consumer"]), provider)
+        stranger = Buyer(space, await space.connector("bodo", roles=["consumer"]), provider)
+        listed = await provider.list_product(data_url, {"free": FREE, "monthly": MONTHLY})
+        monthly = listed.plans["monthly"]["id"]
+
+        # The buyer sees the offering and orders the monthly plan: an invoice to pay.
+        seen = await tmf(buyer.member, "GET", f"{TMF620}/productOffering/{listed.offering}",
+                         expect=200)
+        assert {p["id"] for p in seen["productOfferingPrice"]} == {
+            p["id"] for p in listed.plans.values()}
+        placed = await tmf(buyer.member, "POST", f"{TMF622}/productOrder",
+                           order(listed.offering, monthly), expect=201)
+        assert placed["state"] == "inProgress", placed
+        assert placed["paymentInstructions"]["kind"] == "invoice"
+        assert placed["paymentInstructions"]["amount_minor"] == 12500  # 100 NOK + 25 % VAT
+        assert await buyer.purchases() == []
+
+        # Before it is paid, the provider refuses the buyer (no purchase credential).
+        offer = await buyer.offer(listed.offers["monthly"])
+        refused = await buyer.negotiate(offer, {"TERMINATED"})
+        assert "credential-missing" in refused["error_reason"], refused
+
+        # The operator marks the invoice paid: the order completes, the credential arrives.
+        mp = space.marketplace
+        status, paid, _ = await mp.call("POST", f"/payments/invoice/{placed['id']}/paid",
+                                        headers=mp.admin)
+        assert (status, paid["state"]) == (200, "completed"), paid
+        [held] = await until(buyer.purchases)
+        assert held["issuer"] == mp.did
+        assert held["source"] == "dcp"
+        claims = held["claims"]
+        assert (claims["id"], claims["product"], claims["plan"], claims["order"]) == (
+            buyer.member.did, listed.spec, monthly, placed["id"])
+        [product] = await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200)
+        assert product["status"] == "active"
+
+        # It negotiates with the credential and pulls through the provider's data plane.
+        done = await buyer.negotiate(offer, {"FINALIZED"})
+        transfer_id, edr = await buyer.transfer(done["agreement_id"])
+        assert await buyer.pull(edr) == (200, PAYLOAD)
+
+        # A member without the credential is refused by the provider.
+        refused = await stranger.negotiate(await stranger.offer(listed.offers["monthly"]),
+                                           {"TERMINATED"})
+        assert "credential-missing" in refused["error_reason"], refused
+        refused = await stranger.negotiate(await stranger.offer(listed.offers["free"]),
+                                           {"TERMINATED"})
+        assert "credential-missing" in refused["error_reason"], refused
+
+        # The buyer cancels: within one status refresh the transfer ends and pulls fail.
+        cancelled = await tmf(buyer.member, "POST", f"{TMF622}/cancelProductOrder", {
+            "productOrder": {"id": placed["id"]}, "cancellationReason": "no longer needed"},
+            expect=201)
+        assert cancelled["state"] == "done"
+        started = time.monotonic()
+        ended = await buyer.connector.wait_for(space.http, "transfers", transfer_id,
+                                               {"TERMINATED"}, timeout=4 * REFRESH + 4)
+        assert ended["error_code"] == "credential-revoked", ended
+        assert time.monotonic() - started < 4 * REFRESH + 4
+        status, _ = await buyer.pull(edr)
+        assert status in (401, 403), status
+        again = await buyer.negotiate(offer, {"TERMINATED"})
+        assert "revoked" in again["error_reason"], again
+        [product] = await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200)
+        assert product["status"] == "terminated"
