@@ -8,10 +8,21 @@ In one run, on SQLite and (with ``--postgres URL``) on PostgreSQL:
   the **baseline**, a plain indexed ``SELECT`` of 20 of the same products by
   id in the same database: the ratio says what full text and facets cost.
 
+* ``orders``: free-plan orders completed per second over HTTP (16
+  concurrent clients, the operator ordering for distinct buyers: order
+  validated, rated, completed, the inventory product created and the
+  purchase credential issued with its status entries, one transaction each);
+* ``usage``: signed TMF635 usage reports accepted per second over HTTP (each
+  a distinct bucket, built and signed exactly as a provider connector does,
+  the signature verified against its DID, rated into a charge);
+
+both against the **baseline**, a plain indexed ``SELECT`` of one of the same
+products by id per call in the same database, as a rate.
+
 Prints a table and writes ``benchmarks/results/marketplace.json``.
 
     .venv/bin/python benchmarks/marketplace.py [--products 100000] [--queries 300]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -24,13 +35,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from bench import percentile, print_table, unshadow, write_results
+from bench import free_port, percentile, print_table, unshadow, write_results
 
 unshadow()
 
+import aiohttp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from aiohttp import web  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from marketplace.domain.search import SearchDocument, SearchQuery  # noqa: E402
@@ -38,7 +52,7 @@ from marketplace.services.callers import Caller  # noqa: E402
 from marketplace.services.search import Search  # noqa: E402
 from marketplace.store import MIGRATIONS, VERSION_TABLE  # noqa: E402
 from marketplace.store import search as index  # noqa: E402
-from marketplace.store.tables import search_documents  # noqa: E402
+from marketplace.store.tables import resources, search_documents  # noqa: E402
 from servicekit.db import create_engine, migrate  # noqa: E402
 
 TOWNS = ["Halden", "Trondheim", "Bodø", "Tromsø", "Bergen", "Stavanger", "Drammen", "Moss",
@@ -159,26 +173,161 @@ async def search_bench(name: str, url: str, schema: str | None, products: int,
     return result
 
 
+FREE = {"name": "Open", "priceType": "oneTime", "price": {"unit": "NOK", "value": 0}}
+PER_CALL = {"name": "Per call", "priceType": "usage", "price": {"unit": "NOK", "value": 0.5},
+            "unitOfMeasure": {"amount": 1, "units": "call"}, "includedQuota": 100}
+TMF620 = "/tmf-api/productCatalogManagement/v4"
+
+
+async def _call(http: aiohttp.ClientSession, method: str, url: str, body: Any = None,
+                headers: dict[str, str] | None = None, expect: int = 201) -> Any:
+    async with http.request(method, url, json=body, headers=headers) as response:
+        answer = await response.json(content_type=None)
+        assert response.status == expect, (url, response.status, answer)
+        return answer
+
+
+async def _product(http: aiohttp.ClientSession, url: str, admin: dict[str, str],
+                   provider: str) -> tuple[str, str, dict[str, str]]:
+    """A launched offering with a free and a per-call plan, made through TMF620."""
+    spec = await _call(http, "POST", url + TMF620 + "/productSpecification", {
+        "name": "Parkering i Halden", "providerDid": provider,
+        "dspAddress": "https://halden.example/dsp", "datasetIds": ["urn:dataset:parking"],
+        "productSpecCharacteristic": [
+            {"name": "accessLevel", "productSpecCharacteristicValue": [{"value": "PUBLIC"}]}]},
+        admin)
+    plans = {name: (await _call(http, "POST", url + TMF620 + "/productOfferingPrice", body,
+                                admin))["id"] for name, body in (("free", FREE),
+                                                                 ("usage", PER_CALL))}
+    offering = await _call(http, "POST", url + TMF620 + "/productOffering", {
+        "name": "Parkering i Halden", "productSpecification": {"id": spec["id"]},
+        "productOfferingPrice": [{"id": plan_id} for plan_id in plans.values()]}, admin)
+    for state in ("inDesign", "inTest", "launched"):
+        await _call(http, "PATCH", f"{url}{TMF620}/productOffering/{offering['id']}",
+                    {"lifecycleStatus": state}, admin, expect=200)
+    return offering["id"], spec["id"], plans
+
+
+def _order(offering: str, plan: str, buyer: str) -> dict[str, Any]:
+    return {"productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": offering},
+                                  "itemPrice": [{"productOfferingPrice": {"id": plan}}]}],
+            "relatedParty": [{"id": buyer, "role": "Buyer"}]}
+
+
+async def _rate(call: Callable[[int], Awaitable[None]], seconds: float,
+                concurrency: int = 16) -> float:
+    """Calls per second with ``concurrency`` clients for ``seconds``; ``call`` gets a serial."""
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call(next(counter))
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+async def service_bench(name: str, url: str, schema: str | None, seconds: float,
+                        tmp: Path) -> dict[str, Any]:
+    """Orders completed and usage reports accepted per second by a marketplace on loopback."""
+    from connector.dataplane.metering import tmf635_usage
+    from identity.keys import KeyPair
+    from identity.signer import Signer
+    from marketplace.app import create_app
+    from marketplace.settings import MarketplaceSettings
+    from servicekit.app import DB_ENGINE, SERVICE_INFO
+    from servicekit.logging import configure_logging
+
+    configure_logging("WARNING", json=True, service="marketplace")
+    port = free_port()
+    settings = MarketplaceSettings(port=port, data_dir=tmp / name, database_url=url,
+                                   database_schema=schema, dev=True, key_passphrase="bench",
+                                   key_scrypt_n=2**10, log_level="WARNING", log_json=True)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {runner.app[SERVICE_INFO]['admin_api_key']}"}
+    provider = Signer.for_did_key(KeyPair.generate())
+    result: dict[str, Any] = {}
+    try:
+        async with aiohttp.ClientSession() as http:
+            offering, spec, plans = await _product(http, base, admin, provider.did)
+
+            async def order(n: int) -> None:
+                placed = await _call(http, "POST", base + "/tmf-api/productOrderingManagement"
+                                     "/v4/productOrder",
+                                     _order(offering, plans["free"], f"did:web:b{n}.example"),
+                                     admin)
+                assert placed["state"] == "completed", placed
+
+            result["orders completed /s"] = await _rate(order, seconds)
+            buyers = [f"did:web:usage{n}.example" for n in range(16)]
+            for buyer in buyers:
+                await _call(http, "POST", base + "/tmf-api/productOrderingManagement/v4/"
+                            "productOrder", _order(offering, plans["usage"], buyer), admin)
+            start = time.time() + 60  # buckets within the products' validity
+
+            async def usage(n: int) -> None:
+                row = SimpleNamespace(agreement_id=f"urn:agreement:{n % 16}",
+                                      transfer_id="urn:transfer:1",
+                                      bucket_start=start + n * 60, consumer_id=buyers[n % 16],
+                                      requests=10, bytes=1000)
+                document = tmf635_usage(row, provider=provider.did, bucket_seconds=60.0,
+                                        dataset_id="urn:dataset:parking",
+                                        product_id=spec)
+                signature = provider.sign_jwt(document, typ="usage+jwt")
+                await _call(http, "POST", base + "/tmf-api/usageManagement/v4/usage", document,
+                            {"X-Usage-Signature": signature})
+
+            result["usage reports accepted /s"] = await _rate(usage, seconds)
+        engine = runner.app[DB_ENGINE]
+        async with engine.connect() as conn:
+
+            async def select(n: int) -> None:
+                await conn.execute(sa.select(resources.c.body).where(
+                    resources.c.kind == "productOffering", resources.c.id == offering,
+                    resources.c.current.is_(True)))
+
+            result["baseline SELECT /s"] = await _rate(select, seconds, concurrency=1)
+    finally:
+        await runner.cleanup()
+    return result
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL to run on too")
+    parser.add_argument("--seconds", type=float, default=5.0,
+                        help="how long each rate is measured")
     args = parser.parse_args()
     results: dict[str, Any] = {}
+    services: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'marketplace.sqlite3'}"
         results["sqlite"] = await search_bench("sqlite", url, None, args.products, args.queries)
-    if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        try:
-            results["postgresql"] = await search_bench("postgresql", args.postgres, schema,
-                                                       args.products, args.queries)
-        finally:
-            engine = create_engine(args.postgres)
-            async with engine.begin() as conn:
-                await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await engine.dispose()
+        services["sqlite"] = await service_bench(
+            "sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'service.sqlite3'}", None,
+            args.seconds, Path(tmp))
+        if args.postgres:
+            for run in ("search", "service"):
+                schema = f"bench_{uuid.uuid4().hex[:8]}"
+                try:
+                    if run == "search":
+                        results["postgresql"] = await search_bench(
+                            "postgresql", args.postgres, schema, args.products, args.queries)
+                    else:
+                        services["postgresql"] = await service_bench(
+                            "postgresql", args.postgres, schema, args.seconds, Path(tmp))
+                finally:
+                    await _drop(args.postgres, schema)
     rows = []
     for database, result in results.items():
         base = result["baseline"]["p95_ms"]
@@ -188,7 +337,20 @@ async def main() -> None:
                              figures["p95_ms"] / base if base else float("nan")])
     print_table(f"search over {args.products:,} products (ms; ratio = p95 / baseline p95)",
                 ["database", "query", "p50", "p95", "x baseline"], rows)
-    write_results("marketplace", results)
+    rows = []
+    for database, figures in services.items():
+        base = figures["baseline SELECT /s"]
+        rows.extend([database, what, rate, rate / base] for what, rate in figures.items())
+    print_table("orders and usage over HTTP (per second; ratio = rate / baseline SELECT rate)",
+                ["database", "what", "per second", "x baseline"], rows)
+    write_results("marketplace", {"search": results, "service": services})
+
+
+async def _drop(url: str, schema: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await engine.dispose()
 
 
 if __name__ == "__main__":
