@@ -31,6 +31,7 @@ from connector.store import holder as store
 from connector.store.holder import CredentialRecord, CredentialRequest
 from connector.trust import Trust
 from identity.dcp import StoredCredential, issuer_service_url, request_credentials
+from identity.dcp.requests import check_answers
 from identity.errors import VerificationError
 from identity.vc import VerifiedCredential
 from servicekit.errors import DataspaceError, Forbidden, InvalidRequest, NotFound
@@ -191,17 +192,7 @@ class HolderService:
         async with self.plane.transaction() as tx:
             request = (await store.get_request(tx.conn, delivered.holder_pid)
                        if delivered.holder_pid else None)
-            if request is None or request.issuer_did != delivered.issuer:
-                raise NotFound("no request of ours matches this delivery",
-                               code="credential-request-not-found")
-            if request.status != "REQUESTED":
-                raise Forbidden(f"the request is {request.status} already",
-                                code="credential-request-settled")
-            wanted = set(request.credential_types)
-            for credential in delivered.credentials:
-                if not wanted.intersection(credential.types):
-                    raise Forbidden("a delivered credential is of a type we did not ask for",
-                                    code="credential-type-unrequested")
+            request = check_answers(delivered, request)
             for record in records:
                 await store.insert_credential(tx.conn, record)
             await store.settle_request(tx.conn, request.holder_pid, delivered.status,

@@ -27,12 +27,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.dcp import DcpHolder, StoredCredential
+from identity.dcp.requests import check_answers
 from identity.errors import VerificationError
 from identity.vc import VerifiedCredential
 from identity.vc_verify import CredentialVerifier
 from marketplace.store import holder as store
 from marketplace.store.holder import CredentialRecord, CredentialRequest
-from servicekit.errors import Forbidden, InvalidRequest, NotFound
+from servicekit.errors import InvalidRequest
 from servicekit.ids import new_id
 
 __all__ = ["Holder"]
@@ -139,16 +140,7 @@ class Holder:
         async with self.engine.begin() as conn:
             request = (await store.get_request(conn, delivered.holder_pid)
                        if delivered.holder_pid else None)
-            if request is None or request.issuer_did != delivered.issuer:
-                raise NotFound("no request of ours matches this delivery",
-                               code="credential-request-not-found")
-            if request.status != "REQUESTED":
-                raise Forbidden(f"the request is {request.status} already",
-                                code="credential-request-settled")
-            wanted = set(request.credential_types)
-            if any(not wanted.intersection(c.types) for c in delivered.credentials):
-                raise Forbidden("a delivered credential is of a type we did not ask for",
-                                code="credential-type-unrequested")
+            request = check_answers(delivered, request)
             for record in records:
                 await store.insert_credential(conn, record)
             await store.settle_request(conn, request.holder_pid, delivered.status,
