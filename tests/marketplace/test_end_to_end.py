@@ -15,21 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from connector.dataplane.metering import tmf635_usage
+from connector.dataplane.runtime import USAGE_TYPE
+from connector.dataplane.store.tables import usage as usage_table
+from connector.dataplane.web import DATA_PLANE
+from identity.keys import KeyPair
+from identity.signer import Signer
 from marketplace.domain.pricing import PricingPlan, plan_policy
 from marketplace.services.purchases import PURCHASE_CREDENTIAL
 from policies.serialize import to_dsp
+from servicekit.app import DB_ENGINE
 from tests.conftest import Database, free_port
-from tests.marketplace.conftest import TMF620, TMF622, TMF637
+from tests.marketplace.conftest import TMF620, TMF622, TMF635, TMF637, TMF678, Marketplace
 from tests.marketplace.members import REFRESH, Member, MemberSpace, member_space
 
 DATASET = "urn:dataset:halden:traffic"
@@ -38,6 +46,12 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 FREE = {"name": "Open", "priceType": "oneTime", "price": {"unit": "NOK", "value": 0}}
 MONTHLY = {"name": "Monthly", "priceType": "recurring", "recurringChargePeriodType": "month",
            "price": {"unit": "NOK", "value": 100}}
+#: 0.50 NOK a call, the first 234 calls of a month included.
+PER_CALL = {"name": "Per call", "priceType": "usage", "price": {"unit": "NOK", "value": 0.5},
+            "unitOfMeasure": {"amount": 1, "units": "call"}, "includedQuota": 234}
+CALLS = 1234
+#: The provider connector's metering bucket (seconds): all the calls fall in one.
+BUCKET = 4.0
 
 
 @asynccontextmanager
@@ -178,6 +192,25 @@ class Buyer:
             return resp.status, await resp.read()
 
 
+async def charges(mp: Marketplace) -> list[dict[str, Any]]:
+    """Every charge (TMF678 appliedCustomerBillingRate), as the operator sees them."""
+    status, body, _ = await mp.call("GET", f"{TMF678}/appliedCustomerBillingRate",
+                                    headers=mp.admin)
+    assert status == 200, body
+    return list(body)
+
+
+async def sent_report(provider: Provider, product_id: str) -> tuple[dict[str, Any], Signer]:
+    """The usage report the provider's connector sent, rebuilt from its metering table as
+    its data plane builds it, and the key it signs with."""
+    plane = provider.connector.app[DATA_PLANE]
+    async with provider.connector.app[DB_ENGINE].connect() as conn:
+        [row] = (await conn.execute(sa.select(usage_table))).all()
+    document = tmf635_usage(row, provider=plane.signer.did, bucket_seconds=BUCKET,
+                            dataset_id=DATASET, product_id=product_id)
+    return document, plane.signer
+
+
 def order(offering: str, plan: str) -> dict[str, Any]:
     """A member's ProductOrder_Create: one offering on one plan (the buyer is the caller)."""
     return {"productOrderItem": [{
@@ -255,3 +288,83 @@ async def test_a_buyer_orders_pays_by_invoice_pulls_and_loses_access_on_cancelli
         assert "revoked" in again["error_reason"], again
         [product] = await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200)
         assert product["status"] == "terminated"
+
+
+async def bucket_start(seconds: float) -> None:
+    """Wait for the start of a metering bucket (the data plane's buckets start at multiples
+    of ``seconds`` of the wall clock), so that a burst of calls falls in one bucket."""
+    await asyncio.sleep(seconds - time.time() % seconds + 0.05)
+
+
+async def test_usage_reported_by_the_provider_connector_is_billed_once(
+        tmp_path: Path, database: Database) -> None:
+    """1,234 pulls on 0.50 NOK a call with 234 included: one charge of 1,000 × 0.50."""
+    async with backend() as data_url, member_space(tmp_path, database) as space:
+        mp = space.marketplace
+        provider = Provider(space, await space.connector(
+            "halden", roles=["provider"], marketplace_url=mp.url,
+            data_plane={"usage_bucket_seconds": BUCKET, "usage_grace_seconds": 0.2,
+                        "flush_seconds": 0.1}))
+        buyer = Buyer(space, await space.connector("analyse", roles=["consumer"]), provider)
+        listed = await provider.list_product(data_url, {"per-call": PER_CALL})
+        placed = await tmf(buyer.member, "POST", f"{TMF622}/productOrder",
+                           order(listed.offering, listed.plans["per-call"]["id"]), expect=201)
+        assert placed["state"] == "completed", placed  # nothing to pay up front
+        [product] = await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200)
+        await until(buyer.purchases)
+        offer = await buyer.offer(listed.offers["per-call"])
+        done = await buyer.negotiate(offer, {"FINALIZED"})
+        _, edr = await buyer.transfer(done["agreement_id"])
+
+        await bucket_start(BUCKET)
+        began = time.monotonic()
+        for first in range(0, CALLS, 50):
+            pulled = await asyncio.gather(*(buyer.pull(edr)
+                                            for _ in range(min(50, CALLS - first))))
+            assert {status for status, _ in pulled} == {200}
+        assert time.monotonic() - began < BUCKET - 0.5, "the calls spilled into two buckets"
+
+        # The provider's connector reports the bucket once it is final; it is rated.
+        usage = await until(lambda: tmf(provider.member, "GET", f"{TMF635}/usage",
+                                        expect=200), timeout=3 * BUCKET + 10, pause=0.25)
+        [report] = usage
+        facts = {c["name"]: c["value"] for c in report["usageCharacteristic"]}
+        assert (facts["requests"], facts["productId"]) == (CALLS, listed.spec), facts
+        assert report["status"] == "rated"
+        assert report["ratedProductUsage"][0]["productRef"]["id"] == product["id"]
+        [charge] = await charges(mp)
+        assert charge["product"]["id"] == product["id"]
+        assert charge["taxExcludedAmount"] == {"unit": "NOK", "value": 500}
+
+        # The same report re-sent twice, signed as the connector signs it: refused as known.
+        document, signer = await sent_report(provider, listed.spec)
+        assert document["id"] == report["id"]
+        for _ in range(2):
+            status, body, _ = await mp.call("POST", f"{TMF635}/usage", document, headers={
+                "X-Usage-Signature": signer.sign_jwt(document, typ=USAGE_TYPE)})
+            assert (status, body["code"]) == (409, "usage-exists"), body
+        # A forged report of a later bucket: another key under the connector's key id, or
+        # another DID's key; refused, nothing stored.
+        forged = {**document, "id": f"urn:uuid:{uuid.uuid4()}", "usageCharacteristic": [
+            {**c, "value": 99999} if c["name"] == "requests" else c
+            for c in document["usageCharacteristic"]]}
+        thief = Signer(KeyPair.generate(), signer.kid)
+        other = Signer.for_did_key(KeyPair.generate())
+        for forger, code in ((thief, "jwt-signature-invalid"), (other, "issuer-mismatch")):
+            status, body, _ = await mp.call("POST", f"{TMF635}/usage", forged, headers={
+                "X-Usage-Signature": forger.sign_jwt(forged, typ=USAGE_TYPE)})
+            assert (status, body["code"]) == (401, code), body
+        await asyncio.sleep(BUCKET)  # the connector reports nothing more either
+        assert len(await tmf(provider.member, "GET", f"{TMF635}/usage", expect=200)) == 1
+        assert [c["id"] for c in await charges(mp)] == [charge["id"]]
+
+        # The operator's billing run puts the one charge on the buyer's bill.
+        status, run, _ = await mp.call("POST", "/billing/runs", {}, headers=mp.admin)
+        assert status == 201, run
+        [bill] = await tmf(buyer.member, "GET", f"{TMF678}/customerBill", expect=200)
+        assert bill["billingAccount"]["id"] == buyer.member.did
+        assert bill["taxExcludedAmount"] == {"unit": "NOK", "value": 500}
+        assert bill["taxIncludedAmount"] == {"unit": "NOK", "value": 625}
+        [billed] = await charges(mp)
+        assert (billed["id"], billed["isBilled"], billed["bill"]["id"]) == (
+            charge["id"], True, bill["id"])
