@@ -9,12 +9,21 @@ start-up and put first on the ``search_path`` of every connection.
 Migrations are Alembic scripts in each service's ``store/migrations`` folder.
 :func:`migrate` upgrades to head on start-up; on PostgreSQL an advisory lock
 makes replicas that start together migrate one after the other.
+
+A table is written once. ``store/tables.py`` gives each table's columns as the
+migration that created it made them, in a ``*_columns()`` function, and that
+migration builds the table by calling the same function. So these functions
+(and :func:`timestamps`) are frozen: never edit one. A later column goes into
+a new migration and, in ``tables.py``, after the call. ``tests/test_migrations_frozen.py``
+pins what every revision creates.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +33,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = [
     "create_engine",
@@ -32,6 +41,7 @@ __all__ = [
     "is_postgres",
     "migrate",
     "normalise_url",
+    "savepoint",
     "timestamps",
 ]
 
@@ -77,6 +87,24 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
         kwargs["connect_args"] = {"server_settings": {"search_path": f"{schema},public"}}
     kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     return create_async_engine(url, **kwargs)
+
+
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A savepoint in ``conn``'s transaction: an error inside undoes only what it wrote.
+
+    Use it instead of ``conn.begin_nested()``. Python's sqlite3 driver opens
+    its transaction lazily, before the first write; a SAVEPOINT issued before
+    any write therefore *starts* the transaction, and releasing it commits
+    everything, so the rest of the caller's transaction would no longer be
+    atomic. On SQLite this opens the driver's transaction first.
+    """
+    if conn.dialect.name == "sqlite":
+        raw = await conn.get_raw_connection()
+        if not raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+            await conn.exec_driver_sql("BEGIN")
+    async with conn.begin_nested():
+        yield
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -174,11 +202,8 @@ async def current_revision(
 
 
 def timestamps() -> list[sa.Column[float]]:
-    """A record's ``created_at`` and ``updated_at``: epoch seconds (float), both required.
-
-    First migrations build their tables with this too (through the tables'
-    ``*_columns()`` functions), so its output is frozen: never change it.
-    """
+    """A record's ``created_at`` and ``updated_at``: epoch seconds (float), both required
+    (frozen, like the ``*_columns()`` functions that use it)."""
     return [
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("updated_at", sa.Float, nullable=False),

@@ -54,12 +54,8 @@ VERSION_TABLE = "servicekit_version"
 
 
 def jobs_columns() -> list[sa.schema.SchemaItem]:
-    """The ``jobs`` table's columns and index, as revision ``sk0001`` creates them.
-
-    The migration builds the table from this function too, so its output is
-    frozen: never edit it; a new column goes into a new migration and after
-    the call in :data:`jobs_table`.
-    """
+    """The ``jobs`` table's columns and index, as ``sk0001`` creates them (frozen: the
+    migration builds the table with this too; see :mod:`servicekit.db`)."""
     return [
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("kind", sa.String(100), nullable=False),

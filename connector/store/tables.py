@@ -5,11 +5,6 @@ text: both stores handle it alike and nothing queries inside them. Times are
 epoch seconds (float). Process rows carry a ``version`` that every update
 bumps, so a state change is a compare-and-set (``WHERE state = :expected``):
 two replicas can never both move one negotiation.
-
-Each ``*_columns()`` function gives a table as the migration that created it
-(``cn0001`` or ``cn0002``) made it, and that migration builds the table from
-the function too. So a function's output is frozen: never edit one. A new
-column goes into a new migration and after the call in its table below.
 """
 
 from __future__ import annotations
@@ -45,6 +40,9 @@ __all__ = [
 ]
 
 _Items = list[sa.schema.SchemaItem]
+
+# Each table as cn0001 and cn0002 created it; the migration calls these functions too, so they
+# are frozen (see servicekit.db): a later column goes after the call, at the end.
 
 
 def dataset_columns() -> _Items:

@@ -1,10 +1,4 @@
-"""Table definitions (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
-
-Each ``*_columns()`` function gives a table as the migration that created it
-(``ta0001``) made it, and that migration builds the table from the function
-too. So a function's output is frozen: never edit one. A new column goes into
-a new migration and after the call in its table below.
-"""
+"""The trust anchor's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,6 +33,9 @@ __all__ = [
 ]
 
 _Items = list[sa.schema.SchemaItem]
+
+# Each table as ta0001 created it; the migration calls these functions too, so they
+# are frozen (see servicekit.db): a later column goes after the call, at the end.
 
 
 def participant_columns() -> _Items:

@@ -3,11 +3,6 @@
 They live beside the control plane's tables in the connector's database but
 under their own migration history (``dataplane_version``), so the two halves
 evolve independently. Times are epoch seconds (float).
-
-Each ``*_columns()`` function gives a table as the migration that created it
-(``dp0001``) made it, and that migration builds the table from the function
-too. So a function's output is frozen: never edit one. A new column goes into
-a new migration and after the call in its table below.
 """
 
 from __future__ import annotations
@@ -37,6 +32,9 @@ __all__ = [
 ]
 
 _Items = list[sa.schema.SchemaItem]
+
+# Each table as dp0001 created it; the migration calls these functions too, so they
+# are frozen (see servicekit.db): a later column goes after the call, at the end.
 
 
 def flow_columns() -> _Items:
