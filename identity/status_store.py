@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from identity.status_list import MIN_LIST_LENGTH, StatusList
+from servicekit.db import savepoint
 from servicekit.errors import NotFound
 from servicekit.ids import new_id
 from servicekit.types import UtcDateTime
@@ -185,7 +186,7 @@ class CredentialStore:
         if self.owner is not None:
             values[self.owner] = credential.owner
         try:
-            async with conn.begin_nested():
+            async with savepoint(conn):
                 await conn.execute(self.credentials.insert().values(**values))
         except IntegrityError:
             return False

@@ -107,7 +107,7 @@ class CatalogService:
 
     @property
     def _rules(self) -> Rules:
-        return Rules(self.base_url.rstrip("/") + API_PATH, self._now)
+        return Rules(self.base_url.rstrip("/") + API_PATH, self.clock)
 
     def _now(self) -> datetime:
         return datetime_from_epoch(self.clock())

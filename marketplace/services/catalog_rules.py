@@ -21,7 +21,7 @@ Every write is a compare-and-set on the row's ``last_update``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,7 @@ from marketplace.domain.tmf import Filter, Query
 from marketplace.errors import NotYours
 from marketplace.store import resources as store
 from marketplace.store.resources import Resource, Scope
+from servicekit.clock import Clock, datetime_from_epoch
 from servicekit.errors import Conflict, InvalidRequest
 
 __all__ = ["BASE_TYPES", "SERVER_FIELDS", "OfferingTerms", "Rules", "visible_ids"]
@@ -156,7 +157,11 @@ class Rules:
 
     #: ``<base URL>/tmf-api/productCatalogManagement/v4``.
     api_url: str
-    now: Callable[[], datetime]
+    clock: Clock
+
+    def now(self) -> datetime:
+        """The clock's time as an aware UTC datetime."""
+        return datetime_from_epoch(self.clock())
 
     def href(self, kind: str, resource_id: str) -> str:
         """The absolute href of a resource."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from marketplace.domain.rating import Charge
 from marketplace.store.tables import charges, payouts, resources
+from servicekit.db import savepoint
 from servicekit.errors import Conflict
 
 __all__ = [
@@ -95,7 +96,7 @@ async def insert_charge(conn: AsyncConnection, charge: Charge, *, buyer: str, pr
         "used_at": used_at, "created_at": now, "body": charge.model_dump(mode="json"),
     }
     try:
-        async with conn.begin_nested():
+        async with savepoint(conn):
             await conn.execute(charges.insert().values(values))
     except IntegrityError:
         raise Conflict(f"charge {charge.id} exists", code="charge-exists") from None

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.db import savepoint
 from servicekit.errors import IllegalTransition
 from servicekit.rows import record
 from trust_anchor.domain.participants import (
@@ -71,7 +72,7 @@ async def insert_application(
 ) -> Participant:
     """Store a new application in ``state`` (the initial one) and audit it."""
     try:
-        async with conn.begin_nested():
+        async with savepoint(conn):
             await conn.execute(
                 participants.insert().values(
                     id=participant_id,
