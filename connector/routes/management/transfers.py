@@ -106,37 +106,29 @@ async def _act(request: web.Request, action: TransferAction) -> web.Response:
     return json_response(transfer.model_dump(mode="json", exclude={"data_address"}))
 
 
-@routes.post("/api/v1/transfers/{transfer_id}/suspend")
-@admin
-@operation("Suspend a transfer", tags=["transfers"], request=Reason, responses={200: _OBJ},
-           security="bearer")
-async def suspend(request: web.Request) -> web.Response:
-    """STARTED → SUSPENDED, and the peer is told."""
-    return await _act(request, TransferAction.SUSPEND)
+#: The owner's moves: (path, action, summary, body model, what the move does).
+_MOVES: tuple[tuple[str, TransferAction, str, type[BaseModel] | None, str], ...] = (
+    ("suspend", TransferAction.SUSPEND, "Suspend a transfer", Reason,
+     "STARTED → SUSPENDED, and the peer is told."),
+    ("resume", TransferAction.START,
+     "Resume a suspended transfer (or start a requested one, provider)", None,
+     "SUSPENDED → STARTED (a provider may also start a REQUESTED one)."),
+    ("complete", TransferAction.COMPLETE, "Complete a transfer", None, "STARTED → COMPLETED."),
+    ("terminate", TransferAction.TERMINATE, "Terminate a transfer", Reason,
+     "Any non-final state → TERMINATED."),
+)
 
 
-@routes.post("/api/v1/transfers/{transfer_id}/resume")
-@admin
-@operation("Resume a suspended transfer (or start a requested one, provider)",
-           tags=["transfers"], responses={200: _OBJ}, security="bearer")
-async def resume(request: web.Request) -> web.Response:
-    """SUSPENDED → STARTED (a provider may also start a REQUESTED one)."""
-    return await _act(request, TransferAction.START)
+def _move_route(path: str, action: TransferAction, summary: str,
+                body: type[BaseModel] | None, description: str) -> None:
+    async def move(request: web.Request) -> web.Response:
+        return await _act(request, action)
+
+    move.__name__ = move.__qualname__ = path
+    documented = operation(summary, tags=["transfers"], request=body, responses={200: _OBJ},
+                           security="bearer", description=description)(move)
+    routes.post(f"/api/v1/transfers/{{transfer_id}}/{path}")(admin(documented))
 
 
-@routes.post("/api/v1/transfers/{transfer_id}/complete")
-@admin
-@operation("Complete a transfer", tags=["transfers"], responses={200: _OBJ},
-           security="bearer")
-async def complete(request: web.Request) -> web.Response:
-    """STARTED → COMPLETED."""
-    return await _act(request, TransferAction.COMPLETE)
-
-
-@routes.post("/api/v1/transfers/{transfer_id}/terminate")
-@admin
-@operation("Terminate a transfer", tags=["transfers"], request=Reason, responses={200: _OBJ},
-           security="bearer")
-async def terminate(request: web.Request) -> web.Response:
-    """Any non-final state → TERMINATED."""
-    return await _act(request, TransferAction.TERMINATE)
+for _move in _MOVES:
+    _move_route(*_move)
