@@ -36,8 +36,10 @@ from marketplace.domain.pricing import PricingPlan, plan_policy
 from marketplace.services.purchases import PURCHASE_CREDENTIAL
 from policies.serialize import to_dsp
 from servicekit.app import DB_ENGINE
+from servicekit.errors import PROBLEM_BASE_URI
 from tests.conftest import Database, free_port
 from tests.marketplace.conftest import TMF620, TMF622, TMF635, TMF637, TMF678, Marketplace
+from tests.marketplace.fake_card_provider import API_KEY, WEBHOOK_SECRET, FakeCardProvider
 from tests.marketplace.members import REFRESH, Member, MemberSpace, member_space
 
 DATASET = "urn:dataset:halden:traffic"
@@ -111,7 +113,8 @@ class Provider:
         return await self.connector.api(self.space.http, method, path, json=body,
                                         expect=expect)
 
-    async def list_product(self, data_url: str, plans: dict[str, dict[str, Any]]) -> Listed:
+    async def list_product(self, data_url: str, plans: dict[str, dict[str, Any]], *,
+                           private: bool = False) -> Listed:
         """Publish the dataset, register the product and its plans, offer each plan's terms
         in the connector (the plan's ODRL offer), launch the offering."""
         published = await self.api("POST", "/api/v1/datasets", {
@@ -124,6 +127,7 @@ class Provider:
                                 expect=201) for name, plan in plans.items()}
         offering = await tmf(self.member, "POST", f"{TMF620}/productOffering", {
             "name": "Traffic counts", "productSpecification": {"id": spec["id"]},
+            "isPrivate": private,
             "productOfferingPrice": [{"id": p["id"]} for p in made.values()]}, expect=201)
         offers: dict[str, str] = {}
         for name, plan in made.items():
@@ -368,3 +372,131 @@ async def test_usage_reported_by_the_provider_connector_is_billed_once(
         [billed] = await charges(mp)
         assert (billed["id"], billed["isBilled"], billed["bill"]["id"]) == (
             charge["id"], True, bill["id"])
+
+
+async def test_a_card_payment_completes_the_order_and_bad_webhooks_change_nothing(
+        tmp_path: Path, database: Database) -> None:
+    async with backend() as data_url, FakeCardProvider() as fake, member_space(
+            tmp_path, database, payments={
+                "provider": "card", "card_api_base": fake.base_url, "card_api_key": API_KEY,
+                "card_webhook_secret": WEBHOOK_SECRET, "card_publishable_key": "pk_test_x",
+                "card_max_network_retries": 0}) as space:
+        mp = space.marketplace
+        webhook = fake.webhook_url = mp.url + "/payments/card/webhook"
+        provider = Provider(space, await space.connector("halden", roles=["provider"]))
+        buyer = Buyer(space, await space.connector("analyse", roles=["consumer"]), provider)
+        listed = await provider.list_product(data_url, {"monthly": MONTHLY})
+        placed = await tmf(buyer.member, "POST", f"{TMF622}/productOrder",
+                           order(listed.offering, listed.plans["monthly"]["id"]), expect=201)
+        assert placed["state"] == "inProgress", placed
+        assert placed["paymentInstructions"]["kind"] == "card"
+        intent = placed["payment"][0]["id"]
+        assert fake.intents[intent]["amount"] == 12500
+        path = f"{TMF622}/productOrder/{placed['id']}"
+        before = await tmf(buyer.member, "GET", path, expect=200)
+
+        refusals = [
+            (await fake.send_event(webhook, intent, secret="whsec_someone_else"), 401,
+             "payment-signature-invalid"),
+            (await fake.send_event(webhook, intent, amount=100), 409,
+             "payment-amount-mismatch"),
+        ]
+        for delivery, status, code in refusals:
+            assert (delivery.status, delivery.answer["code"]) == (status, code), delivery
+            assert await tmf(buyer.member, "GET", path, expect=200) == before
+        assert await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200) == []
+
+        # The buyer's browser confirms the card; the provider's signed webhook completes it.
+        async with space.http.post(f"{fake.base_url}/v1/payment_intents/{intent}/confirm",
+                                   data={"payment_method": "pm_card_visa"},
+                                   headers={"Authorization": f"Bearer {API_KEY}"}) as resp:
+            assert resp.status == 200, await resp.text()
+        good = fake.deliveries[-1]
+        assert (good.status, good.answer["state"]) == (200, "completed"), good.answer
+        done = await tmf(buyer.member, "GET", path, expect=200)
+        assert done["state"] == "completed"
+        [held] = await until(buyer.purchases)
+        assert held["claims"]["order"] == placed["id"]
+
+        replayed = await fake.replay(webhook, good)
+        assert (replayed.status, replayed.answer["code"]) == (409, "payment-event-replayed")
+        assert await tmf(buyer.member, "GET", path, expect=200) == done
+        assert len(await tmf(buyer.member, "GET", f"{TMF637}/product", expect=200)) == 1
+        assert len(await buyer.purchases()) == 1
+
+
+async def total(space: MemberSpace, path: str) -> int:
+    """How many resources the operator sees at ``path``."""
+    mp = space.marketplace
+    status, body, headers = await mp.call("GET", path, headers=mp.admin)
+    assert status == 200, body
+    return int(headers["X-Total-Count"])
+
+
+async def refused(member: Member, method: str, path: str, body: Any, status: int,
+                  code: str) -> None:
+    """The member's call is refused with ``status`` and ``code``: under ``/tmf-api`` a TMF
+    ``Error`` that carries the problem+json members too (``routes/tmf.py``)."""
+    got, answer, _ = await member.call(method, path, body, headers=MERGE)
+    assert (got, answer.get("code")) == (status, code), (method, path, body, answer)
+    assert answer["type"] == f"{PROBLEM_BASE_URI}{code}"
+    assert (answer["@type"], answer["status"]) == ("Error", str(status))
+    assert answer["title"]
+    assert answer["detail"]
+
+
+async def test_bad_input_from_members_is_refused_and_nothing_is_stored(
+        tmp_path: Path, database: Database) -> None:
+    async with backend() as data_url, member_space(tmp_path, database) as space:
+        halden = Provider(space, await space.connector("halden", roles=["provider"]))
+        bodo = Provider(space, await space.connector("bodo", roles=["provider"]))
+        analyse = await space.member("analyse")
+        listed = await halden.list_product(data_url, {"monthly": MONTHLY})
+        plan = listed.plans["monthly"]
+        plans = f"{TMF620}/productOfferingPrice"
+        counts = {kind: await total(space, f"{TMF620}/{kind}")
+                  for kind in ("productSpecification", "productOffering",
+                               "productOfferingPrice")}
+
+        # Prices: negative, in an unknown currency, a VAT rate out of range.
+        for bad, code in (({"price": {"unit": "NOK", "value": -5}}, "price-negative"),
+                          ({"price": {"unit": "SEK", "value": 5}}, "currency-unknown"),
+                          ({"tax": [{"taxCategory": "VAT", "taxRate": 125}]},
+                           "vat-rate-invalid"),
+                          ({"tax": [{"taxCategory": "VAT", "taxRate": -1}]},
+                           "vat-rate-invalid")):
+            await refused(halden.member, "POST", plans, {**MONTHLY, **bad}, 400, code)
+            await refused(halden.member, "PATCH", f"{plans}/{plan['id']}", bad, 400, code)
+        assert await tmf(halden.member, "GET", f"{plans}/{plan['id']}", expect=200) == plan
+
+        # A product whose dataset the provider's catalog lacks.
+        await refused(halden.member, "POST", f"{TMF620}/productSpecification", {
+            "name": "Ghost", "dspAddress": halden.connector.dsp_url,
+            "datasetIds": ["urn:dataset:halden:nope"]}, 400, "dataset-unknown")
+
+        # Another provider's private offering: not there for the buyer, nothing ordered.
+        private = await bodo.list_product(data_url, {"monthly": MONTHLY}, private=True)
+        await refused(analyse, "POST", f"{TMF622}/productOrder",
+                      order(private.offering, private.plans["monthly"]["id"]), 404,
+                      "resource-not-found")
+        assert await total(space, f"{TMF622}/productOrder") == 0
+        assert await total(space, f"{TMF637}/product") == 0
+
+        # Plan changes on a retired offering: its provider retires it, then may not reprice.
+        offering = f"{TMF620}/productOffering/{listed.offering}"
+        retired = await tmf(halden.member, "PATCH", offering, {"lifecycleStatus": "retired"},
+                            expect=200)
+        await refused(halden.member, "PATCH", f"{plans}/{plan['id']}",
+                      {"price": {"unit": "NOK", "value": 10}}, 409, "offering-retired")
+        await refused(halden.member, "DELETE", f"{plans}/{plan['id']}", None, 409,
+                      "offering-retired")
+        await refused(halden.member, "PATCH", offering, {"productOfferingPrice": []}, 409,
+                      "offering-retired")
+        assert await tmf(halden.member, "GET", f"{plans}/{plan['id']}", expect=200) == plan
+        assert await tmf(halden.member, "GET", offering, expect=200) == retired
+        await refused(analyse, "POST", f"{TMF622}/productOrder",
+                      order(listed.offering, plan["id"]), 400, "offering-not-launched")
+
+        # Only Bodø's product, plan and offering were added.
+        assert {kind: await total(space, f"{TMF620}/{kind}") - 1 for kind in counts} == counts
+        assert await total(space, f"{TMF622}/productOrder") == 0
