@@ -4,8 +4,9 @@
   ``@type``, ``lastUpdate`` set by the server.
 - Query: attribute filters (``lifecycleStatus=launched``, ``name=a,b`` for
   "a or b", ``lastUpdate.gt=2026-01-01T00:00:00Z``; dotted paths reach into
-  objects: ``validFor.startDateTime.lt=...``), ``fields=a,b`` (a projection:
-  ``id``, ``href`` and ``@type`` always come along), ``sort=-lastUpdate``,
+  objects: ``validFor.startDateTime.lt=...``), ``fields=a,b`` (a projection, on
+  a list and on ``GET /{id}``: ``id``, ``href`` and ``@type`` always come along),
+  ``sort=-lastUpdate``,
   ``offset`` and ``limit``.
 - Answers: ``X-Total-Count`` (all matches) and ``X-Result-Count`` (this page);
   errors as the TMF ``Error`` (``code``, ``reason``, ``message``, ``status``).
@@ -25,6 +26,7 @@ __all__ = [
     "RESERVED",
     "Filter",
     "Query",
+    "parse_fields",
     "parse_query",
     "project",
 ]
@@ -93,11 +95,16 @@ def parse_query(
         filters.append(Filter(tuple(attribute.split(".")), operator, values))
     if len(filters) > _MAX_FILTERS:
         raise InvalidRequest(f"at most {_MAX_FILTERS} filters", code="filter-invalid")
-    return Query(filters=tuple(filters), fields=_fields(params.get("fields")),
+    return Query(filters=tuple(filters), fields=parse_fields(params.get("fields")),
                  sort=_sort(params.get("sort")), limit=limit, offset=offset, extra=extra)
 
 
-def _fields(raw: str | None) -> frozenset[str] | None:
+def parse_fields(raw: str | None) -> frozenset[str] | None:
+    """The attributes ``fields=a,b`` selects (``None``: all of them).
+
+    Raises ``InvalidRequest`` (``fields-invalid``) for an empty list or a name
+    that is not a plain dotted path.
+    """
     if raw is None:
         return None
     names = frozenset(n.strip() for n in raw.split(",") if n.strip())

@@ -20,7 +20,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from marketplace.domain.bill_views import HTML_HEADERS, bill_csv, bill_html
 from marketplace.domain.billing import BillPatch, PayoutPatch, PayoutState
 from marketplace.routes import caller, services, settings
-from marketplace.routes.tmf import LIST_PARAMETERS, TMF_ERROR, list_response, query
+from marketplace.routes.tmf import (
+    FIELDS_PARAMETER,
+    LIST_PARAMETERS,
+    TMF_ERROR,
+    item_response,
+    list_response,
+    query,
+)
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
 from servicekit.paging import PAGING, paging
@@ -53,12 +60,13 @@ async def list_bills(request: web.Request) -> web.Response:
 
 
 @routes.get(_BILLS + "/{id}")
-@operation("Retrieve a customer bill", tags=_TAGS, responses={200: _OBJECT, **_ERRORS})
+@operation("Retrieve a customer bill", tags=_TAGS, parameters=[FIELDS_PARAMETER],
+           responses={200: _OBJECT, **_ERRORS})
 async def get_bill(request: web.Request) -> web.Response:
     """One bill."""
     body = await services(request).billing.get_bill(await caller(request),
                                                     request.match_info["id"])
-    return json_response(body)
+    return item_response(request, body)
 
 
 @routes.patch(_BILLS + "/{id}")

@@ -21,7 +21,14 @@ from pydantic import BaseModel, create_model
 
 from marketplace.domain.catalog import MODELS, Kind
 from marketplace.routes import caller, services
-from marketplace.routes.tmf import LIST_PARAMETERS, TMF_ERROR, list_response, query
+from marketplace.routes.tmf import (
+    FIELDS_PARAMETER,
+    LIST_PARAMETERS,
+    TMF_ERROR,
+    item_response,
+    list_response,
+    query,
+)
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
 from servicekit.web import json_response, read_json
@@ -96,7 +103,7 @@ def _handlers(kind: Kind) -> dict[str, Handler]:
     async def retrieve(request: web.Request) -> web.StreamResponse:
         version = _version(request)
         who = await caller(request)
-        return json_response(await services(request).catalog.get(
+        return item_response(request, await services(request).catalog.get(
             who, kind, request.match_info["id"], version))
 
     async def patch(request: web.Request) -> web.StreamResponse:
@@ -129,7 +136,7 @@ def _add(resource: Resource) -> None:
         security="bearer", description=f"A new {title}; the server sets id, href, lastUpdate.",
     )(handlers["create"]))
     routes.get(item)(operation(
-        f"Retrieve a {title} by id", tags=tags, parameters=[_VERSION_PARAMETER],
+        f"Retrieve a {title} by id", tags=tags, parameters=[_VERSION_PARAMETER, FIELDS_PARAMETER],
         responses={200: model, **_ERRORS}, description=f"One {title} (or one of its versions).",
     )(handlers["retrieve"]))
     routes.patch(item)(operation(

@@ -14,7 +14,14 @@ from aiohttp import web
 
 from marketplace.domain.inventory import ProductPatch
 from marketplace.routes import caller, services
-from marketplace.routes.tmf import LIST_PARAMETERS, TMF_ERROR, list_response, query
+from marketplace.routes.tmf import (
+    FIELDS_PARAMETER,
+    LIST_PARAMETERS,
+    TMF_ERROR,
+    item_response,
+    list_response,
+    query,
+)
 from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
 
@@ -42,11 +49,13 @@ async def list_products(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{_PATH}/{{id}}")
-@operation("Retrieve an inventory product", tags=_TAGS, responses={200: _OBJECT, **_ERRORS})
+@operation("Retrieve an inventory product", tags=_TAGS, parameters=[FIELDS_PARAMETER],
+           responses={200: _OBJECT, **_ERRORS})
 async def retrieve_product(request: web.Request) -> web.Response:
     """One product: its buyer's, its seller's, or the operator's."""
     who = await caller(request)
-    return json_response(await services(request).inventory.get(who, request.match_info["id"]))
+    return item_response(request, await services(request).inventory.get(
+        who, request.match_info["id"]))
 
 
 @routes.patch(f"{_PATH}/{{id}}")

@@ -19,7 +19,14 @@ from marketplace.domain.ordering import (
     ProductOrderPatch,
 )
 from marketplace.routes import caller, services
-from marketplace.routes.tmf import LIST_PARAMETERS, TMF_ERROR, list_response, query
+from marketplace.routes.tmf import (
+    FIELDS_PARAMETER,
+    LIST_PARAMETERS,
+    TMF_ERROR,
+    item_response,
+    list_response,
+    query,
+)
 from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
 
@@ -58,11 +65,13 @@ async def create_order(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{_BASE}/productOrder/{{id}}")
-@operation("Retrieve a product order", tags=_TAGS, responses={200: _OBJECT, **_ERRORS})
+@operation("Retrieve a product order", tags=_TAGS, parameters=[FIELDS_PARAMETER],
+           responses={200: _OBJECT, **_ERRORS})
 async def retrieve_order(request: web.Request) -> web.Response:
     """One order: its buyer's, its seller's, or the operator's."""
     who = await caller(request)
-    return json_response(await services(request).orders.get(who, request.match_info["id"]))
+    return item_response(request, await services(request).orders.get(
+        who, request.match_info["id"]))
 
 
 @routes.patch(f"{_BASE}/productOrder/{{id}}")
@@ -109,9 +118,10 @@ async def create_cancellation(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{_BASE}/cancelProductOrder/{{id}}")
-@operation("Retrieve a cancellation request", tags=_TAGS, responses={200: _OBJECT, **_ERRORS})
+@operation("Retrieve a cancellation request", tags=_TAGS, parameters=[FIELDS_PARAMETER],
+           responses={200: _OBJECT, **_ERRORS})
 async def retrieve_cancellation(request: web.Request) -> web.Response:
     """One cancellation request: its buyer's or the operator's."""
     who = await caller(request)
-    return json_response(await services(request).orders.get_cancellation(
+    return item_response(request, await services(request).orders.get_cancellation(
         who, request.match_info["id"]))

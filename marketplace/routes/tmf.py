@@ -14,17 +14,30 @@ from typing import Any
 
 from aiohttp import web
 
-from marketplace.domain.tmf import Query, parse_query, project
+from marketplace.domain.tmf import Query, parse_fields, parse_query, project
 from servicekit.errors import PROBLEM_BASE_URI, DataspaceError
 from servicekit.paging import PAGING, paging
 from servicekit.web import json_response
 
-__all__ = ["LIST_PARAMETERS", "TMF_ERROR", "list_response", "query", "render_tmf_error"]
+__all__ = [
+    "FIELDS_PARAMETER",
+    "LIST_PARAMETERS",
+    "TMF_ERROR",
+    "item_response",
+    "list_response",
+    "query",
+    "render_tmf_error",
+]
+
+#: The OpenAPI ``fields`` parameter (TMF630 attribute selection).
+FIELDS_PARAMETER: dict[str, Any] = {
+    "name": "fields", "in": "query", "required": False, "schema": {"type": "string"},
+    "description": "Comma-separated attributes to return (id, href, @type always come).",
+}
 
 #: The OpenAPI parameters of a TMF list.
 LIST_PARAMETERS: list[dict[str, Any]] = [
-    {"name": "fields", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "Comma-separated attributes to return (id, href, @type always come)."},
+    FIELDS_PARAMETER,
     {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
      "description": "Attributes to sort by; a leading '-' sorts descending."},
     *PAGING,
@@ -52,6 +65,11 @@ def list_response(items: Iterable[Mapping[str, Any]], total: int, q: Query) -> w
     page = [project(item, q.fields) for item in items]
     return json_response(page, headers={"X-Total-Count": str(total),
                                         "X-Result-Count": str(len(page))})
+
+
+def item_response(request: web.Request, body: Mapping[str, Any]) -> web.Response:
+    """One resource, projected to the request's ``fields`` (400 on a malformed list)."""
+    return json_response(project(body, parse_fields(request.query.get("fields"))))
 
 
 def render_tmf_error(request: web.Request, error: DataspaceError) -> web.Response:

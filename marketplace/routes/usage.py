@@ -16,7 +16,14 @@ from aiohttp import web
 
 from marketplace.domain.usage import UsageReport
 from marketplace.routes import caller, services
-from marketplace.routes.tmf import LIST_PARAMETERS, TMF_ERROR, list_response, query
+from marketplace.routes.tmf import (
+    FIELDS_PARAMETER,
+    LIST_PARAMETERS,
+    TMF_ERROR,
+    item_response,
+    list_response,
+    query,
+)
 from servicekit.openapi import operation
 from servicekit.web import json_response, read_json
 
@@ -57,8 +64,9 @@ async def list_usage(request: web.Request) -> web.Response:
 
 
 @routes.get(_PATH + "/{id}")
-@operation("Retrieve a usage", tags=["TMF635 usage"], responses={200: UsageReport, **_ERRORS})
+@operation("Retrieve a usage", tags=["TMF635 usage"], parameters=[FIELDS_PARAMETER],
+           responses={200: UsageReport, **_ERRORS})
 async def get_usage(request: web.Request) -> web.Response:
     """One usage report (its provider, its buyer or the operator)."""
     body = await services(request).usage.get(await caller(request), request.match_info["id"])
-    return json_response(body)
+    return item_response(request, body)
