@@ -51,7 +51,10 @@ def iso(moment: datetime) -> str:
 
 def rated_usage(charge: Charge | None, *, product: Mapping[str, str],
                 rated_at: datetime) -> list[dict[str, Any]]:  # fmt: skip
-    """TMF635 ``ratedProductUsage`` of a report (empty when it was not charged)."""
+    """TMF635 ``ratedProductUsage`` of a report (empty when it was not charged).
+
+    The rating amounts are TMF ``Money`` (``{unit, value}``), as TMF635 v4 has them.
+    """
     if charge is None:
         return []
     return [{
@@ -60,10 +63,9 @@ def rated_usage(charge: Charge | None, *, product: Mapping[str, str],
         "usageRatingTag": "usage",
         "ratingAmountType": "total",
         "isBilled": False,
-        "taxExcludedRatingAmount": json_number(from_minor(charge.net_minor, charge.currency)),
-        "taxIncludedRatingAmount": json_number(from_minor(charge.gross_minor, charge.currency)),
+        "taxExcludedRatingAmount": money_json(charge.net_minor, charge.currency),
+        "taxIncludedRatingAmount": money_json(charge.gross_minor, charge.currency),
         "taxRate": json_number(charge.vat_rate),
-        "currencyCode": charge.currency.value,
         "productRef": dict(product),
         "appliedCustomerBillingRate": {"id": charge.id},
     }]
@@ -87,8 +89,9 @@ def applied_rate_body(charge: Charge, *, href: str, product: Mapping[str, str], 
             {"name": "chargeableQuantity", "value": json_number(charge.chargeable)},
             *([{"name": "unit", "value": charge.unit.value}] if charge.unit else []),
         ],
-        "relatedParty": [{"id": buyer, "role": "customer"},
-                         {"id": charge.provider, "role": "provider"}],
+        "relatedParty": [{"id": buyer, "role": "customer", "@referredType": "Organization"},
+                         {"id": charge.provider, "role": "provider",
+                          "@referredType": "Organization"}],
     }
     if charge.period_start is not None and charge.period_end is not None:
         body["periodCoverage"] = {"startDateTime": iso(charge.period_start),

@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace.domain.money import Currency, check_percent, json_number, money_json, round_minor
 from marketplace.domain.rating import Charge
@@ -172,13 +172,13 @@ def payout(charges: Iterable[Charge], operator_fee_percent: Decimal | int | str)
 
 
 class BillState(StrEnum):
-    """TMF678 ``CustomerBill.state`` (``StateValue``)."""
+    """TMF678 v4 ``CustomerBill.state`` (``CustomerBillStateType``: these six values)."""
 
     NEW = "new"
     ON_HOLD = "onHold"
+    VALIDATED = "validated"
     SENT = "sent"
     PARTIALLY_PAID = "partiallyPaid"
-    PARTIALLY_SETTLED = "partiallySettled"
     SETTLED = "settled"
 
 
@@ -186,12 +186,12 @@ class BillState(StrEnum):
 BILL_STATES = TransitionTable(
     "customerBill",
     {
-        BillState.NEW: {BillState.ON_HOLD, BillState.SENT, BillState.SETTLED},
-        BillState.ON_HOLD: {BillState.NEW, BillState.SENT},
-        BillState.SENT: {BillState.ON_HOLD, BillState.PARTIALLY_PAID,
-                         BillState.PARTIALLY_SETTLED, BillState.SETTLED},
-        BillState.PARTIALLY_PAID: {BillState.PARTIALLY_SETTLED, BillState.SETTLED},
-        BillState.PARTIALLY_SETTLED: {BillState.SETTLED},
+        BillState.NEW: {BillState.ON_HOLD, BillState.VALIDATED, BillState.SENT,
+                        BillState.SETTLED},
+        BillState.ON_HOLD: {BillState.NEW, BillState.VALIDATED, BillState.SENT},
+        BillState.VALIDATED: {BillState.ON_HOLD, BillState.SENT, BillState.SETTLED},
+        BillState.SENT: {BillState.ON_HOLD, BillState.PARTIALLY_PAID, BillState.SETTLED},
+        BillState.PARTIALLY_PAID: {BillState.SETTLED},
     },
     initial={BillState.NEW},
     terminal={BillState.SETTLED},
@@ -201,9 +201,10 @@ BILL_STATES = TransitionTable(
 class BillPatch(BaseModel):
     """What the operator may change on a bill (TMF678 PATCH, merge-patch): its state."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     state: BillState
+    type: str | None = Field(None, alias="@type", max_length=64)  # "CustomerBill", as sent
 
 
 class PayoutState(StrEnum):

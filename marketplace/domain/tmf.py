@@ -6,8 +6,7 @@
   "a or b", ``lastUpdate.gt=2026-01-01T00:00:00Z``; dotted paths reach into
   objects: ``validFor.startDateTime.lt=...``), ``fields=a,b`` (a projection, on
   a list and on ``GET /{id}``: ``id``, ``href`` and ``@type`` always come along),
-  ``sort=-lastUpdate``,
-  ``offset`` and ``limit``.
+  ``sort=-lastUpdate``, ``offset`` and ``limit``.
 - Answers: ``X-Total-Count`` (all matches) and ``X-Result-Count`` (this page);
   errors as the TMF ``Error`` (``code``, ``reason``, ``message``, ``status``).
 """

@@ -117,7 +117,8 @@ async def test_the_connectors_report_is_rated_once_and_a_resend_is_409(
     assert body["status"] == "rated"
     assert body["href"] == f"{marketplace.url}{TMF635}/usage/{document['id']}"
     rated = body["ratedProductUsage"][0]
-    assert rated["taxExcludedRatingAmount"] == 50  # (300 - 200 included) × 0.50
+    # (300 - 200 included) × 0.50, as TMF Money
+    assert rated["taxExcludedRatingAmount"] == {"unit": "NOK", "value": 50}
     assert rated["productRef"]["id"] == sale.product_id
     status, again, _ = await post(marketplace, document, signed(connector_key, document))
     assert status == 409
@@ -238,7 +239,8 @@ async def test_a_real_provider_connector_reports_usage_that_is_billed(
         assert values["quantity"] == 7
         assert values["chargeableQuantity"] == 5
         assert line["taxExcludedAmount"] == {"unit": "NOK", "value": 2.5}
-        assert line["relatedParty"][1] == {"id": running.plane.signer.did, "role": "provider"}
+        assert line["relatedParty"][1] == {"id": running.plane.signer.did, "role": "provider",
+                                           "@referredType": "Organization"}
     finally:
         await running.server.close()
         await backend.close()
