@@ -18,7 +18,8 @@ from dataspace.cli.common import handle_errors
 __all__ = ["db"]
 
 #: The package whose ``store`` holds each service's migrations.
-SERVICES = {"trust-anchor": "trust_anchor", "connector": "connector"}
+SERVICES = {"trust-anchor": "trust_anchor", "connector": "connector",
+            "marketplace": "marketplace"}
 
 
 @cli.group()

@@ -25,7 +25,7 @@ __all__ = ["demo", "next_steps"]
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=None,
               help="First port of a data space started for the demo [8600, or as before].")
 def demo(data_dir: Path, base_port: int | None) -> None:
-    """Play the story: onboard, publish, negotiate, pull, hit the limit, approve, receipt.
+    """Play the story: onboard, publish, negotiate, pull, limits, approval, receipt, purchase.
 
     Exits 0 only if every step behaved as expected.
     """
@@ -56,11 +56,12 @@ def demo(data_dir: Path, base_port: int | None) -> None:
             console.print(f"[dim]No data space runs in {space.data_dir}; starting one ...[/dim]")
             await space.start()
         try:
-            results = await Demo(space, report).run()
+            story = Demo(space, report)
+            results = await story.run()
         finally:
             if started_here:
                 await space.stop()
-        passed = all(ok for _, ok, _ in results) and len(results) == 7
+        passed = all(ok for _, ok, _ in results) and len(results) == len(story.steps())
         console.print()
         if passed:
             console.print("[bold green]Every step behaved as expected.[/bold green]")

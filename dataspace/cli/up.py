@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dataspace.cli import cli
 from dataspace.cli.common import fail
 
-__all__ = ["up"]
+if TYPE_CHECKING:
+    from dataspace.local.space import LocalSpace
+
+__all__ = ["OFFERINGS", "next_steps", "up"]
+
+#: The marketplace's launched data products (TMF620), below its base URL.
+OFFERINGS = "/tmf-api/productCatalogManagement/v4/productOffering"
 
 
 @cli.command()
@@ -23,7 +30,7 @@ __all__ = ["up"]
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=None,
               help="First port (trust anchor); the others follow it [8600, or as before].")
 def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
-    """Start the trust anchor and two connectors on loopback, onboarded and seeded.
+    """Start the trust anchor, the marketplace and two connectors on loopback, seeded.
 
     Runs until Ctrl-C; a child that dies is restarted. Writes
     <data-dir>/dataspace.json with every service's URL, DID and role.
@@ -52,7 +59,8 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
                     "management_url") else ""
                 click.echo(f"  {spec.name:<20} {spec.role:<13} {spec.base_url}{extra}")
             click.echo(f"\nURLs, DIDs and admin API keys: {description}")
-            click.echo("Try `dataspace demo` in another terminal. Ctrl-C stops everything.")
+            for line in next_steps(space):
+                click.echo(line)
             await stop.wait()
         finally:
             click.echo("\nStopping ...")
@@ -64,3 +72,16 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
         # Someone else holds the data directory or a port: a negative answer, not bad input.
         busy = error.code in ("port-in-use", "data-dir-in-use")
         fail(error.detail if busy else f"{error.code}: {error.detail}", code=1 if busy else 2)
+
+
+def next_steps(space: LocalSpace) -> list[str]:
+    """Where to look once the data space is up: the marketplace first."""
+    market = space.spec("marketplace").base_url
+    return [
+        f"\nThe marketplace: {market}",
+        f"  Halden's data products: {market}{OFFERINGS}",
+        "  (Luftkvalitet i Halden: free and open; Parkering i Halden: monthly or pay per use;",
+        "   Energibruk i kommunale bygg: restricted, Halden approves each order)",
+        "\nNext: `dataspace demo` in another terminal plays the whole story, buying parking",
+        "data on the marketplace included. Ctrl-C stops everything.",
+    ]

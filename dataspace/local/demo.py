@@ -13,7 +13,10 @@ happened is what should happen. The story:
    call for another purpose is refused too;
 5. it asks for the restricted building-energy dataset; Halden approves; it
    pulls the CSV;
-6. it fetches a signed usage receipt from Halden's connector and verifies it.
+6. it fetches a signed usage receipt from Halden's connector and verifies it;
+7. it buys Halden's parking data on the marketplace, pays the invoice, pulls
+   with the purchase credential, cancels and is refused, and is billed for
+   pay-per-use calls (:mod:`dataspace.local.purchase`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from dataspace.client import ApiClient
+from dataspace.local.purchase import PurchaseStory
 from dataspace.local.space import RESTART_GRACE, LocalSpace
+from dataspace.local.story import StepFailed, expect
 from dataspace.participant import apply, collect, init_participant
 from identity.resolver import DidResolver
 from identity.signed import verify_signed_jwt
@@ -44,18 +49,6 @@ RESEARCH = "https://w3id.org/dpv#AcademicResearch"
 MARKETING = "https://w3id.org/dpv#Marketing"
 BIKE_DATASET = "halden-bike-counts"
 PROVIDER, CONSUMER = "halden", "example-analytics"
-
-
-class StepFailed(DataspaceError):
-    """A step of the story did not behave as expected."""
-
-    default_code = "demo-step-failed"
-
-
-def expect(condition: bool, message: str) -> None:
-    """Fail the step with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise StepFailed(message)
 
 
 def unsatisfied(reasons: list[dict[str, Any]]) -> list[str]:
@@ -96,9 +89,9 @@ class Demo:
     report: Callable[[str, str], None]
     facts: dict[str, Any] = field(default_factory=dict)
 
-    async def run(self) -> list[tuple[str, bool, str]]:
-        """Run every step; returns (title, passed, what happened) for each."""
-        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+    def steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        """(title, step) in the order they are played."""
+        return [
             ("The operator onboards Fjord Mobility AS", self.onboard_company),
             ("Halden publishes bicycle counts: 100 calls, research, until a date",
              self.publish),
@@ -108,9 +101,13 @@ class Demo:
             ("Example Analytics asks for the restricted building-energy data; Halden approves",
              self.restricted),
             ("Example Analytics verifies its signed usage receipt", self.receipt),
+            *PurchaseStory(self).steps(),
         ]
+
+    async def run(self) -> list[tuple[str, bool, str]]:
+        """Run every step; returns (title, passed, what happened) for each."""
         results = []
-        for title, step in steps:
+        for title, step in self.steps():
             self.report(title, "running")
             try:
                 outcome = await step()
@@ -128,8 +125,10 @@ class Demo:
     def _provider_dsp(self) -> str:
         return str(self.space.service(PROVIDER)["dsp_url"])
 
-    async def _wait(self, client: ApiClient, path: str, done: Callable[[dict[str, Any]], bool],
-                    within: float = 20.0) -> dict[str, Any]:
+    async def wait_for(self, client: ApiClient, path: str,
+                       done: Callable[[dict[str, Any]], bool],
+                       within: float = 20.0) -> dict[str, Any]:
+        """GET ``path`` until ``done`` says so (StepFailed after ``within`` seconds)."""
         deadline = time.monotonic() + within
         while True:
             body: dict[str, Any] = await client.get(path)
@@ -139,21 +138,38 @@ class Demo:
                 raise StepFailed(f"{path} stayed {body.get('state')}")
             await asyncio.sleep(0.1)
 
-    async def _agree(self, consumer: ApiClient, dataset_id: str,
-                     approve: Callable[[str], Awaitable[None]] | None = None) -> str:
-        started = await consumer.post("/api/v1/negotiations", {
-            "counterparty_address": self._provider_dsp(), "dataset_id": dataset_id})
-        negotiation_id = started["id"]
+    async def _start(self, consumer: ApiClient, dataset_id: str, offer_id: str | None) -> str:
+        body = {"counterparty_address": self._provider_dsp(), "dataset_id": dataset_id}
+        if offer_id is not None:
+            body["offer_id"] = offer_id
+        started = await consumer.post("/api/v1/negotiations", body)
+        return str(started["id"])
+
+    async def negotiate_for(self, consumer: ApiClient, dataset_id: str,
+                            offer_id: str | None = None,
+                            approve: Callable[[str], Awaitable[None]] | None = None
+                            ) -> dict[str, Any]:
+        """Ask Halden for a contract (``approve`` plays Halden's part); the negotiation
+        once FINALIZED or TERMINATED."""
+        negotiation_id = await self._start(consumer, dataset_id, offer_id)
         if approve is not None:
             await approve(negotiation_id)
-        final = await self._wait(consumer, f"/api/v1/negotiations/{negotiation_id}",
-                                 lambda n: n["state"] in ("FINALIZED", "TERMINATED"))
-        expect(final["state"] == "FINALIZED", f"the negotiation ended {final['state']}")
+        return await self.wait_for(consumer, f"/api/v1/negotiations/{negotiation_id}",
+                                   lambda n: n["state"] in ("FINALIZED", "TERMINATED"))
+
+    async def agree(self, consumer: ApiClient, dataset_id: str,
+                    approve: Callable[[str], Awaitable[None]] | None = None, *,
+                    offer_id: str | None = None) -> str:
+        """The id of a FINALIZED agreement for ``dataset_id`` (StepFailed otherwise)."""
+        final = await self.negotiate_for(consumer, dataset_id, offer_id, approve)
+        expect(final["state"] == "FINALIZED",
+               f"the negotiation ended {final['state']}: {final.get('error_reason')}")
         return str(final["agreement_id"])
 
-    async def _transfer(self, consumer: ApiClient, agreement_id: str) -> dict[str, Any]:
+    async def transfer(self, consumer: ApiClient, agreement_id: str) -> dict[str, Any]:
+        """Start an HTTP pull under ``agreement_id``; its endpoint data reference."""
         transfer = await consumer.post("/api/v1/transfers", {"agreement_id": agreement_id})
-        await self._wait(consumer, f"/api/v1/transfers/{transfer['id']}",
+        await self.wait_for(consumer, f"/api/v1/transfers/{transfer['id']}",
                          lambda t: t["state"] in ("STARTED", "TERMINATED"))
         edr: dict[str, Any] = await consumer.get(f"/api/v1/transfers/{transfer['id']}/edr")
         return edr
@@ -213,27 +229,30 @@ class Demo:
             datasets = catalog["catalog"].get("dataset", [])
             titles = {d.get("@id"): d.get("title") for d in datasets}
             expect(BIKE_DATASET in titles, f"{BIKE_DATASET} is not in Halden's catalog")
-            self.facts["agreement"] = await self._agree(consumer, BIKE_DATASET)
+            self.facts["agreement"] = await self.agree(consumer, BIKE_DATASET)
         return (f"catalog lists {len(datasets)} datasets; agreement "
                 f"{self.facts['agreement']} is FINALIZED")
 
     async def pull(self) -> str:
         async with self.space.management(CONSUMER) as consumer:
-            edr = await self._transfer(consumer, self.facts["agreement"])
+            edr = await self.transfer(consumer, self.facts["agreement"])
         self.facts["edr"] = edr
-        status, body = await self._get(edr, RESEARCH)
+        status, body = await self.fetch(edr, RESEARCH)
         expect(status == 200, f"the first pull answered {status}: {body[:200]}")
         records = json.loads(body)
         expect(isinstance(records, list) and len(records) > 0, "the pull returned no data")
         return f"{len(records)} records from {edr['endpoint']} (call 1 of 100)"
 
-    async def _get(self, edr: dict[str, Any], purpose: str) -> tuple[int, str]:
+    async def fetch(self, edr: dict[str, Any], purpose: str | None = None) -> tuple[int, str]:
+        """One data request with ``edr`` (riding out a restart of the provider)."""
         deadline = time.monotonic() + RESTART_GRACE
+        headers = {"Authorization": f"Bearer {edr['token']}"}
+        if purpose is not None:
+            headers["X-Purpose"] = purpose
         while True:
             try:
                 async with aiohttp.ClientSession() as http, http.get(
-                    edr["endpoint"], headers={"Authorization": f"Bearer {edr['token']}",
-                                              "X-Purpose": purpose}) as response:
+                    edr["endpoint"], headers=headers) as response:
                     return response.status, await response.text()
             except aiohttp.ClientConnectionError:
                 if time.monotonic() > deadline:
@@ -242,14 +261,14 @@ class Demo:
 
     async def hit_limit(self) -> str:
         edr = self.facts["edr"]
-        statuses = [(await self._get(edr, RESEARCH))[0] for _ in range(99)]
+        statuses = [(await self.fetch(edr, RESEARCH))[0] for _ in range(99)]
         expect(statuses.count(200) == 99, f"calls 2-100 answered {set(statuses)}")
-        status, body = await self._get(edr, RESEARCH)
+        status, body = await self.fetch(edr, RESEARCH)
         expect(status == 403, f"call 101 answered {status}")
         problem = json.loads(body)
         reasons = problem.get("reasons") or []
         expect(bool(reasons), "the refusal gave no reasons")
-        status, body = await self._get(edr, MARKETING)
+        status, body = await self.fetch(edr, MARKETING)
         expect(status == 403, f"a marketing call answered {status}")
         failed = unsatisfied(reasons)
         expect(any("count" in m for m in failed), f"the refusal does not name the count: {failed}")
@@ -274,9 +293,9 @@ class Demo:
                     await halden.post(f"/api/v1/negotiations/{item['id']}/approve", {})
 
         async with self.space.management(CONSUMER) as consumer:
-            agreement = await self._agree(consumer, "halden-building-energy", approve)
-            edr = await self._transfer(consumer, agreement)
-        status, body = await self._get(edr, RESEARCH)
+            agreement = await self.agree(consumer, "halden-building-energy", approve)
+            edr = await self.transfer(consumer, agreement)
+        status, body = await self.fetch(edr, RESEARCH)
         expect(status == 200, f"the restricted pull answered {status}: {body[:200]}")
         lines = body.strip().splitlines()
         expect(lines[0].startswith("building,"), "the CSV has no header")

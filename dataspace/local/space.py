@@ -4,28 +4,37 @@
 lines in :data:`PARTICIPANTS` or :func:`service_specs`), supervised as child
 processes on loopback, bootstrapped through the real protocols (connectors
 apply at the trust anchor with their own DIDs, the operator approves, the
-connectors collect their MembershipCredentials over OID4VCI), seeded with
-example datasets, and described in ``<data-dir>/dataspace.json``.
+connectors collect their MembershipCredentials over OID4VCI; the marketplace
+applies by itself with the role ``marketplace``, the operator approves, and
+it collects its credential over DCP), seeded with example datasets and
+Halden's data products on the marketplace (:mod:`dataspace.local.products`),
+and described in ``<data-dir>/dataspace.json``.
 
 Everything is idempotent: a second ``up`` on the same data directory reuses
 keys, DIDs, databases and the bootstrap state (``bootstrap.json``), so no
-participant or dataset is created twice.
+participant, dataset or product is created twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from dataspace.client import ApiClient, ApiError
+from dataspace.local.datasets import air_quality, building_energy, parking
+from dataspace.local.members import MarketplaceCaller, connector_signer
+from dataspace.local.products import seed_products
 from dataspace.local.supervisor import ServiceSpec, Supervisor
+from identity.signer import Signer
 from servicekit.errors import Conflict, DataspaceError
 from servicekit.runner import ensure_ports_free
 from servicekit.service_info import write_private_json
@@ -38,12 +47,23 @@ __all__ = [
 ]
 
 SEED = Path(__file__).parent / "seed"
-#: Ports are ``base_port`` + these offsets (8600, 8620/21, 8630/31, 8690 by default).
+#: Ports are ``base_port`` + these offsets (8600, 8610, 8620/21, 8630/31, 8690 by default).
 DEFAULT_BASE_PORT = 8600
 TRUST_ANCHOR_OFFSET = 0
+MARKETPLACE_OFFSET = 10
 PARKING_OFFSET = 90
 #: How long clients keep trying a service the supervisor is restarting.
 RESTART_GRACE = 30.0
+#: Seconds between status-list and registry refreshes in the local data space: a
+#: revoked credential (a cancelled order's purchase) is refused within this long.
+STATUS_REFRESH = 5
+#: The marketplace's application for membership (it applies by itself on start).
+MARKETPLACE_MEMBER = {"LEGAL_NAME": "Datatorget lokal markedsplass AS",
+                      "ORGANISATION_NUMBER": "999 888 777",
+                      "CONTACT_NAME": "Markedsplassens drift",
+                      "CONTACT_EMAIL": "drift@datatorget.example", "POLL_SECONDS": "1"}
+#: Connectors meter in short buckets locally, so pay-per-use is billed within seconds.
+USAGE_BUCKET_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -62,55 +82,10 @@ class Participant:
     datasets: tuple[Callable[[LocalSpace], dict[str, Any]], ...] = ()
 
 
-def _air_quality(space: LocalSpace) -> dict[str, Any]:
-    return {
-        "id": "halden-air-quality",
-        "title": "Luftkvalitet i Halden (AirQualityObserved)",
-        "description": "Hourly PM10, PM2.5, NO2 and temperature from three stations in Halden, "
-                       "as Smart Data Models AirQualityObserved entities.",
-        "keywords": ["luftkvalitet", "air quality", "PM10", "NO2"],
-        "themes": ["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
-        "publisher": "Halden kommune",
-        "media_type": "application/json",
-        "access_level": "PUBLIC",
-        "backend": {"type": "file", "address": str(space.seed_file("air-quality.json"))},
-    }
-
-
-def _parking(space: LocalSpace) -> dict[str, Any]:
-    return {
-        "id": "halden-parking",
-        "title": "Parkering i Halden (OffStreetParking)",
-        "description": "Free spaces in Halden's car parks right now, as Smart Data Models "
-                       "OffStreetParking entities.",
-        "keywords": ["parkering", "parking"],
-        "themes": ["http://publications.europa.eu/resource/authority/data-theme/TRAN"],
-        "publisher": "Halden kommune",
-        "media_type": "application/json",
-        "access_level": "PUBLIC",
-        "backend": {"type": "http", "address": space.spec("parking-api").base_url + "/parking"},
-    }
-
-
-def _building_energy(space: LocalSpace) -> dict[str, Any]:
-    return {
-        "id": "halden-building-energy",
-        "title": "Energibruk i kommunale bygg",
-        "description": "Monthly electricity and district heating use of municipal buildings. "
-                       "Restricted: the municipality approves each request.",
-        "keywords": ["energi", "bygg", "energy"],
-        "themes": ["http://publications.europa.eu/resource/authority/data-theme/ENER"],
-        "publisher": "Halden kommune",
-        "media_type": "text/csv",
-        "access_level": "RESTRICTED",
-        "backend": {"type": "file", "address": str(space.seed_file("building-energy.csv"))},
-    }
-
-
 PARTICIPANTS: tuple[Participant, ...] = (
     Participant("halden", "Halden kommune", "959 159 092", "provider", ("provider",), 20,
                 "Dataforvaltning", "data@halden.kommune.no",
-                datasets=(_air_quality, _parking, _building_energy)),
+                datasets=(air_quality, parking, building_energy)),
     Participant("example-analytics", "Example Analytics AS", "912 345 678", "consumer",
                 ("consumer",), 30, "Kari Nordmann", "kari@example-analytics.no"),
 )
@@ -125,8 +100,11 @@ def service_specs(data_dir: Path, postgres: str | None,
         return {f"{prefix}DATABASE_URL": postgres, f"{prefix}DATABASE_SCHEMA": schema}
 
     trust_anchor_port = base_port + TRUST_ANCHOR_OFFSET
+    marketplace_port = base_port + MARKETPLACE_OFFSET
     parking_port = base_port + PARKING_OFFSET
     trust_anchor_url = f"http://127.0.0.1:{trust_anchor_port}"
+    marketplace_url = f"http://127.0.0.1:{marketplace_port}"
+    refresh = str(STATUS_REFRESH)
     specs = [
         ServiceSpec("trust-anchor", "trust-anchor",
                     ["trust-anchor", "serve", "--dev", "--port", str(trust_anchor_port),
@@ -134,6 +112,18 @@ def service_specs(data_dir: Path, postgres: str | None,
                      "--operator-name", "Local data space operator"],
                     trust_anchor_port, data_dir / "trust-anchor",
                     env=database("TA_", "trust_anchor")),
+        ServiceSpec("marketplace", "marketplace",
+                    ["marketplace", "serve", "--dev", "--port", str(marketplace_port),
+                     "--trust-anchor", trust_anchor_url,
+                     "--data-dir", str(data_dir / "marketplace")],
+                    marketplace_port, data_dir / "marketplace",
+                    env={**database("MARKETPLACE_", "marketplace"),
+                         **{f"MARKETPLACE_MEMBERSHIP__{k}": v
+                            for k, v in MARKETPLACE_MEMBER.items()},
+                         # connectors re-read it every STATUS_REFRESH: no HTTP cache on top
+                         "MARKETPLACE_STATUS_LIST_MAX_AGE": "0",
+                         "MARKETPLACE_STATUS_REFRESH_SECONDS": refresh,
+                         "MARKETPLACE_MEMBER_CACHE_SECONDS": refresh}),
         ServiceSpec("parking-api", "backend", ["--port", str(parking_port)], parking_port,
                     data_dir / "parking-api", module="dataspace.local.parking"),
     ]
@@ -143,10 +133,14 @@ def service_specs(data_dir: Path, postgres: str | None,
             participant.name, participant.role,
             ["connector", "serve", "--dev", "--name", participant.name,
              "--role", participant.role, "--port", str(port),
-             "--trust-anchor", trust_anchor_url,
+             "--trust-anchor", trust_anchor_url, "--marketplace", marketplace_url,
              "--data-dir", str(data_dir / participant.name)],
             port, data_dir / participant.name,
-            env=database("CONNECTOR_", participant.name.replace("-", "_"))))
+            env={**database("CONNECTOR_", participant.name.replace("-", "_")),
+                 "CONNECTOR_AUTH__DCP__STATUS_LIST_TTL": refresh,
+                 "CONNECTOR_AUTH__DCP__REGISTRY_TTL": refresh,
+                 "CONNECTOR_DATA_PLANE__USAGE_BUCKET_SECONDS": str(USAGE_BUCKET_SECONDS),
+                 "CONNECTOR_DATA_PLANE__USAGE_GRACE_SECONDS": "1"}))
     return specs
 
 
@@ -161,6 +155,7 @@ class LocalSpace:
     specs: list[ServiceSpec] = field(init=False)
     supervisor: Supervisor = field(init=False)
     _lock: IO[str] | None = field(init=False, default=None)
+    _signers: dict[str, Signer] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -225,6 +220,22 @@ class LocalSpace:
         info = self.service("trust-anchor")
         return ApiClient(info["base_url"], api_key=info["admin_api_key"],
                          unreachable_grace=RESTART_GRACE)
+
+    def marketplace(self, member: str | None = None) -> MarketplaceCaller:
+        """A client of the marketplace: as its operator, or as the participant ``member``."""
+        info = self.service("marketplace")
+        if member is None:
+            return MarketplaceCaller(info["base_url"], info["did"],
+                                     api_key=info["admin_api_key"], grace=RESTART_GRACE)
+        return MarketplaceCaller(info["base_url"], info["did"], signer=self.signer(member),
+                                 grace=RESTART_GRACE)
+
+    def signer(self, name: str) -> Signer:
+        """The signing key of connector ``name`` (read from its data directory once)."""
+        if name not in self._signers:
+            self._signers[name] = connector_signer(self.spec(name).data_dir,
+                                                   str(self.service(name)["did"]))
+        return self._signers[name]
 
     # -- running ---------------------------------------------------------------
 
@@ -308,6 +319,34 @@ class LocalSpace:
                 done["datasets"] = sorted(seeded)
                 self._save(state)
                 self.log(f"  {participant.name}: published {dataset['id']}")
+        market = state.setdefault("marketplace", {})
+        if not market.get("member"):
+            await self._onboard_marketplace()
+            market["member"] = True
+            self._save(state)
+            self.log("  marketplace: onboarded; accredited to issue DataProductPurchase "
+                     "credentials")
+        await seed_products(self, market, lambda: self._save(state))
+
+    async def _onboard_marketplace(self, within: float = 60.0) -> None:
+        """Approve the marketplace's own application; wait until it holds its credential."""
+        deadline = time.monotonic() + within
+        async with self.marketplace() as market, self.operator() as operator:
+            while True:
+                status = await market.get("/membership")
+                if status.get("credential"):
+                    return
+                if status["status"] == "submitted" and status.get("application_id"):
+                    with contextlib.suppress(ApiError):  # approved meanwhile: read again
+                        await operator.post(
+                            f"/admin/applications/{status['application_id']}/approve",
+                            {"reason": "local data space bootstrap"})
+                if time.monotonic() > deadline:
+                    raise DataspaceError(
+                        f"the marketplace is not a member after {within:.0f} s "
+                        f"({status['status']}); see {self.spec('marketplace').log_file}",
+                        code="marketplace-not-onboarded")
+                await asyncio.sleep(0.2)
 
     async def _onboard(self, participant: Participant, state: dict[str, Any]) -> None:
         """Apply (once), approve (once), collect: each step resumes after a crash."""

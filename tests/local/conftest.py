@@ -29,7 +29,7 @@ def _free(port: int) -> bool:
 
 def free_base_port() -> int:
     """A base port below the ephemeral range with every port `up` uses free."""
-    offsets = (0, 20, 21, 22, 30, 31, 32, 90)
+    offsets = (0, 10, 20, 21, 22, 30, 31, 32, 90)
     while True:
         base = random.randrange(20000, 30000, 100)
         if all(_free(base + offset) for offset in offsets):

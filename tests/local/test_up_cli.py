@@ -8,6 +8,7 @@ fills in, and the passphrase are substituted), from a folder whose
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -16,9 +17,12 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from identity.jose import decode_jws
 from tests.conftest import REPO_ROOT
 from tests.local.conftest import DATASPACE, Up, children_of, free_base_port
 
@@ -63,10 +67,96 @@ def with_ports(args: list[str], space: Up) -> list[str]:
 def test_dataspace_json_lists_every_process(space: Up) -> None:
     services = space.services()
     assert {name: s["role"] for name, s in services.items()} == {
-        "trust-anchor": "trust-anchor", "parking-api": "backend", "halden": "provider",
-        "example-analytics": "consumer"}
+        "trust-anchor": "trust-anchor", "marketplace": "marketplace", "parking-api": "backend",
+        "halden": "provider", "example-analytics": "consumer"}
     with urllib.request.urlopen(f"{services['parking-api']['base_url']}/parking") as answer:
         assert json.loads(answer.read())[0]["type"] == "OffStreetParking"
+
+
+def _get(url: str, api_key: object = None) -> Any:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return json.loads(response.read())
+
+
+TMF620 = "/tmf-api/productCatalogManagement/v4"
+PURCHASE = "DataProductPurchaseCredential"
+
+
+def test_the_marketplace_is_a_member_accredited_to_sell(space: Up) -> None:
+    services = space.services()
+    market, ta = services["marketplace"], services["trust-anchor"]
+    assert market["base_url"] == f"http://127.0.0.1:{base_port(space) + 10}"
+    log = space.log.read_text()
+    assert f"The marketplace: {market['base_url']}" in log
+    assert f"{market['base_url']}{TMF620}/productOffering" in log
+    assert "`dataspace demo`" in log
+    membership = _get(f"{market['base_url']}/membership", market["admin_api_key"])
+    assert membership["status"] == "active"
+    assert membership["credential"]["issuer"] == ta["did"]
+    did = quote(str(market["did"]), safe="")
+    assert _get(f"{ta['base_url']}/participants/{did}")["roles"] == ["marketplace"]
+    # The trusted-issuers registry accredits it for purchase credentials.
+    [attribute] = _get(f"{ta['base_url']}/v4/issuers/{did}")["attributes"]
+    claims = decode_jws(base64.b64decode(attribute["body"]).decode()).claims()
+    subject = claims.get("vc", claims)["credentialSubject"]
+    assert PURCHASE in subject["accreditedFor"][0]["types"]
+    # Each connector reports usage to it.
+    for name in ("halden", "example-analytics"):
+        [pid] = [p for p in children_of(space.process.pid)
+                 if f"--name {name} " in Path(f"/proc/{p}/cmdline").read_text().replace(
+                     "\0", " ")]
+        assert f"--marketplace {market['base_url']} " in Path(
+            f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+
+
+def test_haldens_products_are_on_the_marketplace_with_their_plans(space: Up) -> None:
+    services = space.services()
+    market, halden = services["marketplace"], services["halden"]
+    offerings = _get(f"{market['base_url']}{TMF620}/productOffering")  # anyone may look
+    plans: dict[str, dict[str, dict[str, Any]]] = {}
+    specs: dict[str, dict[str, Any]] = {}
+    for offering in offerings:
+        assert offering["lifecycleStatus"] == "launched"
+        plans[offering["name"]] = {
+            ref["name"]: _get(f"{market['base_url']}{TMF620}/productOfferingPrice/{ref['id']}")
+            for ref in offering["productOfferingPrice"]}
+        specs[offering["name"]] = _get(f"{market['base_url']}{TMF620}/productSpecification/"
+                                       f"{offering['productSpecification']['id']}")
+    assert {name: sorted(p) for name, p in plans.items()} == {
+        "Luftkvalitet i Halden": ["Gratis"],
+        "Parkering i Halden": ["Betal per bruk", "Månedsabonnement"],
+        "Energibruk i kommunale bygg": ["Forskningstilgang"]}
+    assert {name: (s["providerDid"], s["dspAddress"], s["datasetIds"])
+            for name, s in specs.items()} == {
+        "Luftkvalitet i Halden": (halden["did"], halden["dsp_url"], ["halden-air-quality"]),
+        "Parkering i Halden": (halden["did"], halden["dsp_url"], ["halden-parking"]),
+        "Energibruk i kommunale bygg": (halden["did"], halden["dsp_url"],
+                                        ["halden-building-energy"])}
+    assert all(s["description"] for s in specs.values())  # Norwegian descriptions
+    parking = plans["Parkering i Halden"]
+    monthly, per_use = parking["Månedsabonnement"], parking["Betal per bruk"]
+    assert (monthly["priceType"], monthly["recurringChargePeriodType"],
+            monthly["price"]) == ("recurring", "month", {"unit": "NOK", "value": 490})
+    assert (per_use["priceType"], per_use["price"], per_use["unitOfMeasure"]) == (
+        "usage", {"unit": "NOK", "value": 0.5}, {"amount": 1, "units": "call"})
+    assert plans["Luftkvalitet i Halden"]["Gratis"]["price"]["value"] == 0
+
+    # Halden's connector offers the parking data only under the plans' policies, each
+    # asking for a purchase credential naming the product; the held offer is gone.
+    product = specs["Parkering i Halden"]["id"]
+    offers = _get(f"{halden['management_url']}/api/v1/offers?dataset_id=halden-parking",
+                  halden["admin_api_key"])["items"]
+    by_id = {o["id"]: o["policy"]["permission"][0] for o in offers}
+    assert sorted(by_id) == ["urn:offer:halden-parking:monthly",
+                             "urn:offer:halden-parking:per-use"]
+    for permission in by_id.values():
+        assert {"leftOperand": f"dst:claim/{PURCHASE}/product", "operator": "eq",
+                "rightOperand": product} in permission["constraint"]
+    assert "duty" not in by_id["urn:offer:halden-parking:monthly"]
+    duties = json.dumps(by_id["urn:offer:halden-parking:per-use"]["duty"])
+    assert "odrl:compensate" in duties
+    assert "dst:meter" in duties
 
 
 def test_operator_commands_find_the_trust_anchor_in_the_up_folder(space: Up) -> None:

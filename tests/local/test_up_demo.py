@@ -27,6 +27,10 @@ from tests.local.conftest import DATASPACE, Up, children_of, free_base_port
 pytestmark = pytest.mark.slow
 
 RESEARCH = "https://w3id.org/dpv#AcademicResearch"
+PURCHASE = "DataProductPurchaseCredential"
+TMF620 = "/tmf-api/productCatalogManagement/v4"
+TMF622 = "/tmf-api/productOrderingManagement/v4"
+TMF678 = "/tmf-api/customerBillManagement/v4"
 MARKETING = "https://w3id.org/dpv#Marketing"
 
 
@@ -84,8 +88,8 @@ async def _receipt(consumer: dict[str, Any], provider_did: str,
 def test_the_story_completes(space: Up) -> None:
     services = space.services()
     assert {name: s["role"] for name, s in services.items()} == {
-        "trust-anchor": "trust-anchor", "parking-api": "backend", "halden": "provider",
-        "example-analytics": "consumer"}
+        "trust-anchor": "trust-anchor", "marketplace": "marketplace", "parking-api": "backend",
+        "halden": "provider", "example-analytics": "consumer"}
     result = demo(space.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -100,7 +104,9 @@ def test_the_story_completes(space: Up) -> None:
     ours = _get(f"{halden['management_url']}/api/v1/agreements?limit=100",
                 halden["admin_api_key"])["items"]
     agreements = {a["dataset_id"]: a for a in theirs}
-    assert sorted(agreements) == ["halden-bike-counts", "halden-building-energy"]
+    assert sorted(agreements) == ["halden-bike-counts", "halden-building-energy",
+                                  "halden-parking"]
+    assert sorted(a["dataset_id"] for a in theirs).count("halden-parking") == 2  # two plans
     assert {a["id"] for a in ours} == {a["id"] for a in theirs}  # both sides hold them
     assert {a["assignee"] for a in ours} == {analytics["did"]}
     bikes = agreements["halden-bike-counts"]["id"]
@@ -123,6 +129,67 @@ def test_the_story_completes(space: Up) -> None:
     claims = asyncio.run(_receipt(analytics, str(halden["did"]), bikes))
     assert claims["iss"] == halden["did"]
     assert claims["usage"]["requests"] == 100
+
+    _the_purchase_happened(services, space.data_dir, result.stdout)
+
+
+def _the_purchase_happened(services: dict[str, dict[str, Any]], data_dir: Path,
+                           output: str) -> None:
+    """The purchase story's outcomes, asked of the marketplace and the connectors."""
+    market, halden, analytics = (services[n] for n in ("marketplace", "halden",
+                                                       "example-analytics"))
+    admin = market["admin_api_key"]
+    for title in ("Halden's data products are on the marketplace",
+                  "Without a purchase, Example Analytics is refused the parking data",
+                  "The operator marks the invoice paid; the purchase credential arrives",
+                  "Example Analytics cancels; access ends within one status refresh",
+                  "Pay per use: Halden's connector reports the calls; they are billed"):
+        assert f"▶ {title}" in output
+    assert "credential-missing (no DataProductPurchaseCredential was presented)" in output
+
+    # Two orders by Example Analytics, both over: the monthly plan paid by invoice and
+    # then cancelled, the pay-per-use plan used and cancelled at the end.
+    orders = _get(f"{market['base_url']}{TMF622}/productOrder?limit=100", admin)
+    mine = [o for o in orders if {"id": analytics["did"], "role": "Buyer"} in [
+        {"id": p["id"], "role": p["role"]} for p in o["relatedParty"]]]
+    assert sorted(o["state"] for o in mine) == ["cancelled", "cancelled"]
+    invoiced = [o for o in mine if o.get("payment")]
+    assert len(invoiced) == 1
+    assert invoiced[0]["payment"][0]["name"] == "invoice"
+
+    # The purchase credentials came to Example Analytics' connector over DCP from the
+    # marketplace, and name the parking product.
+    held = _get(f"{analytics['management_url']}/api/v1/credentials?type={PURCHASE}",
+                analytics["admin_api_key"])["items"]
+    assert held, "no purchase credential is held"
+    assert {(c["issuer"], c["source"]) for c in held} == {(market["did"], "dcp")}
+    parking = [o for o in _get(f"{market['base_url']}{TMF620}/productOffering")
+               if o["name"] == "Parkering i Halden"]
+    assert {c["claims"]["product"] for c in held} == {
+        parking[0]["productSpecification"]["id"]}
+
+    # Halden's data plane served the monthly agreement, then refused it once revoked.
+    theirs = _get(f"{analytics['management_url']}/api/v1/agreements?limit=100",
+                  analytics["admin_api_key"])["items"]
+    monthly = next(a for a in theirs if a["dataset_id"] == "halden-parking"
+                   and "compensate" not in json.dumps(a))
+    kinds = [kind for kind, _ in _audit(data_dir / "halden", monthly["id"])]
+    assert kinds[0] == "permit"
+    assert kinds[-1] == "deny"
+
+    # The pay-per-use calls became a charge on a bill to Example Analytics.
+    bills = [b for b in _get(f"{market['base_url']}{TMF678}/customerBill?limit=100", admin)
+             if b["billingAccount"]["id"] == analytics["did"]]
+    assert len(bills) == 1
+    lines = _get(f"{market['base_url']}{TMF678}/appliedCustomerBillingRate"
+                 f"?bill.id={bills[0]['id']}", admin)
+    quantities = [{c["name"]: c["value"] for c in line["characteristic"]}["quantity"]
+                  for line in lines]
+    assert quantities == [3]
+    assert bills[0]["taxExcludedAmount"] == {"unit": "NOK", "value": 1.5}
+    assert bills[0]["amountDue"] == {"unit": "NOK", "value": 1.88}
+    provider = lines[0]["relatedParty"][1]
+    assert (provider["id"], provider["role"]) == (halden["did"], "provider")
 
 
 def test_the_story_survives_a_connector_killed_midway(space: Up) -> None:
