@@ -144,6 +144,8 @@ def test_every_container_runs_a_released_image(edge: list[dict[str, Any]]) -> No
     # base's `images` transformer: it must still get the released image.
     assert images == {
         "Deployment/trust-anchor/trust-anchor": RELEASED_IMAGE,
+        "Deployment/marketplace/marketplace": RELEASED_IMAGE,
+        "Deployment/marketplace/migrate": RELEASED_IMAGE,
         "Deployment/connector/connector": RELEASED_IMAGE,
         "Deployment/connector/migrate": RELEASED_IMAGE,
         "StatefulSet/postgres/postgres": POSTGRES_IMAGE,
@@ -174,6 +176,43 @@ def test_edge_runs_connector_replicas_on_postgres(edge: list[dict[str, Any]]) ->
     assert management["spec"]["type"] == "ClusterIP"
     public = by_kind[("Service", "connector")]
     assert 8621 not in {p["port"] for p in public["spec"]["ports"]}
+
+
+def test_edge_runs_the_marketplace_on_postgres_as_a_member(edge: list[dict[str, Any]]) -> None:
+    by_kind = {(o["kind"], o["metadata"]["name"]): o for o in edge}
+    marketplace = by_kind[("Deployment", "marketplace")]
+    spec = marketplace["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    assert container["args"][:2] == ["marketplace", "serve"]
+    assert "8610" in container["args"]
+    env = {e["name"]: e for e in container["env"]}
+    # The database URL comes from a Secret, never a literal; migrated before it serves.
+    assert env["MARKETPLACE_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "database", "key": "MARKETPLACE_DATABASE_URL"}
+    assert env["MARKETPLACE_DATABASE_SCHEMA"]["value"] == "marketplace"
+    [migrate] = spec["initContainers"]
+    assert migrate["args"] == ["db", "upgrade", "marketplace", "--schema", "marketplace"]
+    assert migrate["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "MARKETPLACE_DATABASE_URL"
+    # It is a member of the data space: it applies at the trust anchor by itself.
+    assert env["MARKETPLACE_TRUST_ANCHOR_URL"]["value"].startswith("https://")
+    assert env["MARKETPLACE_PUBLIC_URL"]["value"].startswith("https://")
+    sources = {next(iter(ref.values()))["name"].rsplit("-", 1)[0]
+               for ref in container["envFrom"]}
+    assert sources == {"marketplace-config", "marketplace-secrets"}
+    config = next(o for o in edge if o["kind"] == "ConfigMap"
+                  and o["metadata"]["name"].startswith("marketplace-config"))
+    assert config["data"]["MARKETPLACE_MEMBERSHIP__LEGAL_NAME"]
+    secrets = next(o for o in edge if o["kind"] == "Secret"
+                   and o["metadata"]["name"].startswith("marketplace-secrets"))
+    assert {"MARKETPLACE_KEY_PASSPHRASE", "MARKETPLACE_ADMIN_API_KEY"} <= set(secrets["data"])
+    service = by_kind[("Service", "marketplace")]
+    assert [p["port"] for p in service["spec"]["ports"]] == [8610]
+    public = by_kind[("NetworkPolicy", "marketplace-public")]
+    assert public["spec"]["ingress"] == [{"ports": [{"port": 8610, "protocol": "TCP"}]}]
+    # The connector reports pay-per-use usage to it.
+    connector = by_kind[("Deployment", "connector")]["spec"]["template"]["spec"]
+    connector_env = {e["name"]: e.get("value") for e in connector["containers"][0]["env"]}
+    assert connector_env["CONNECTOR_MARKETPLACE_URL"] == env["MARKETPLACE_PUBLIC_URL"]["value"]
 
 
 def test_a_broken_manifest_is_caught() -> None:
