@@ -184,17 +184,19 @@ class Federation:
     async def _harvest_one(self, provider: dict[str, Any], at: datetime) -> int:
         did = str(provider["did"])
         address = await self.dsp_address(did)
-        rows = []
+        rows: dict[str, HarvestedDataset] = {}
         for dataset in await self.catalog(address, did):
             title = _text(dataset.get("dct:title") or dataset.get("title")) or dataset["@id"]
             words = " ".join([title, _text(dataset.get("dct:description")),
                               _text(dataset.get("dcat:keyword")), _text(dataset.get("keyword"))])
-            rows.append(HarvestedDataset(
+            dataset_id = str(dataset["@id"])[:500]
+            # The first wins: a catalog (with its nested ones) may list a dataset twice.
+            rows.setdefault(dataset_id, HarvestedDataset(
                 publisher=did, publisher_name=str(provider.get("legal_name") or did),
-                dataset_id=str(dataset["@id"])[:500], title=title, text=words.lower(),
+                dataset_id=dataset_id, title=title, text=words.lower(),
                 dsp_address=address, body=dataset, harvested_at=at))
         async with self.engine.begin() as conn:
-            await store.replace_publisher(conn, did, rows)
+            await store.replace_publisher(conn, did, list(rows.values()))
         return len(rows)
 
     async def harvest(self) -> HarvestReport:

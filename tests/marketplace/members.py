@@ -102,16 +102,19 @@ class Member:
 class _HolderServer:
     """A member's did:web document and DCP Credential Service on loopback."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession,
+                 extra: Callable[[str], tuple[list[dict[str, Any]], list[web.RouteDef]]] | None
+                 = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.did = did_web_from_url(self.base_url)
         key = KeyPair.generate()
         self.signer = Signer.for_did(key, self.did)
+        services, routes = extra(self.base_url) if extra is not None else ([], [])
         self.document = build_did_document(
             self.did, [key.public_jwk], key_ids=[self.signer.kid.split("#", 1)[1]],
             services=[{"id": "#credential-service", "type": "CredentialService",
-                       "serviceEndpoint": f"{self.base_url}/dcp"}])
+                       "serviceEndpoint": f"{self.base_url}/dcp"}, *services])
         self.resolver = DidResolver(session=session, allow_loopback=True)
         self.holder = DcpHolder(self.signer, self.resolver, InMemoryReplayStore())
         self.credentials: list[StoredCredential] = []
@@ -119,6 +122,7 @@ class _HolderServer:
         app = web.Application()
         app.router.add_get("/.well-known/did.json", self._document)
         app.router.add_post("/dcp/presentations/query", self._query)
+        app.router.add_routes(routes)
         self.server = TestServer(app, host="127.0.0.1", port=self.port)
 
     async def _document(self, request: web.Request) -> web.Response:
@@ -173,9 +177,15 @@ class MemberSpace:
                       {"reason": "left the data space"})
 
     async def member(self, name: str, *, roles: list[str] | None = None,
-                     legal_name: str | None = None) -> Member:
-        """A new party with a did:web and a Credential Service, onboarded at the trust anchor."""
-        holder = _HolderServer(self.http)
+                     legal_name: str | None = None,
+                     extra: Callable[[str], tuple[list[dict[str, Any]], list[web.RouteDef]]]
+                     | None = None) -> Member:
+        """A new party with a did:web and a Credential Service, onboarded at the trust anchor.
+
+        ``extra(base_url)`` may add DID document services and routes to its server
+        (e.g. another vendor's DSP endpoint).
+        """
+        holder = _HolderServer(self.http, extra)
         await holder.server.start_server()
         self.stack.push_async_callback(holder.close)
         legal = legal_name or _LEGAL_NAMES.get(name, f"{name.capitalize()} AS")

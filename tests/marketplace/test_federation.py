@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aiohttp import web
 
 from marketplace.keys import SERVICES
 from servicekit.errors import DataspaceError
@@ -157,3 +158,54 @@ async def test_only_the_operator_harvests(tmp_path: Path, database: Database) ->
         assert report["providers"] == 1
         assert [f["did"] for f in report["failed"]] == [halden.did]
         assert (await _datasets(market))[1]["total"] == 0
+
+
+def _other_vendor(base_url: str) -> tuple[list[dict[str, Any]], list[web.RouteDef]]:
+    """Another vendor's DSP endpoint: a catalog in two pages, a nested catalog, a repeat."""
+    page_two = f"{base_url}/dsp/catalog/request?page=2"
+
+    async def versions(request: web.Request) -> web.Response:
+        return web.json_response({"protocolVersions": [
+            {"version": "2025-1", "path": "/dsp", "binding": "HTTPS"}]})
+
+    async def catalog(request: web.Request) -> web.Response:
+        assert request.headers["Authorization"].startswith("Bearer ")
+        body = await request.json()
+        assert body["@type"] == "CatalogRequestMessage"
+        if request.query.get("page") != "2":
+            return web.json_response(
+                {"@context": [DSP], "@id": "urn:catalog:1", "@type": "Catalog",
+                 "dataset": [{"@id": "urn:vendor:ferries", "@type": "Dataset",
+                              "dct:title": {"@value": "Ferry departures", "@language": "en"}}]},
+                headers={"Link": f'<{page_two}>; rel="next"'})
+        return web.json_response(
+            {"@context": [DSP], "@id": "urn:catalog:1", "@type": "Catalog",
+             "catalog": [{"@id": "urn:catalog:nested", "@type": "Catalog", "dataset": [
+                 {"@id": "urn:vendor:tides", "@type": "Dataset", "dct:title": "Tides",
+                  "dcat:keyword": ["sea", "harbour"]},
+                 {"@id": "urn:vendor:ferries", "@type": "Dataset"}]}]})
+
+    services = [{"id": "#dsp", "type": "DataService",
+                 "serviceEndpoint": f"{base_url}/.well-known/dspace-version"}]
+    return services, [web.get("/.well-known/dspace-version", versions),
+                      web.post("/dsp/catalog/request", catalog)]
+
+
+DSP = "https://w3id.org/dspace/2025/1/context.jsonld"
+
+
+async def test_another_vendors_catalog_pages_nested_catalogs_and_repeats(
+        tmp_path: Path, database: Database) -> None:
+    async with member_space(tmp_path, database) as space:
+        vendor = await space.member("vendor", roles=["provider"], legal_name="Vendor AS",
+                                    extra=_other_vendor)
+        market = space.marketplace
+        status, report, _ = await market.call("POST", "/federation/harvest",
+                                              headers=market.admin)
+        assert (status, report) == (200, {"providers": 1, "datasets": 2, "failed": []})
+        status, page = await _datasets(market)
+        assert [(d["id"], d["title"]) for d in page["items"]] == [
+            ("urn:vendor:ferries", "Ferry departures"), ("urn:vendor:tides", "Tides")]
+        assert {d["publisher"] for d in page["items"]} == {vendor.did}
+        status, found = await _datasets(market, "?q=harbour")
+        assert [d["id"] for d in found["items"]] == ["urn:vendor:tides"]
