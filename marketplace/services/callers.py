@@ -78,8 +78,9 @@ class Callers:
         """The caller of a request with this ``Authorization`` header.
 
         A bearer that is one of the operator's keys is the operator; any other
-        bearer must be a member's DCP token (401 when it does not verify, 403
-        when the membership is refused or revoked); no header is anonymous.
+        bearer must be a member's DCP token (401 when it does not verify or the
+        membership credential is revoked, ``credential-revoked``; 403 when the
+        credential's issuer is not trusted for it); no header is anonymous.
         """
         if not authorization:
             return ANONYMOUS
