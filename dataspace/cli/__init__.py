@@ -24,6 +24,7 @@ __all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
 #: Each top-level command: (the module that defines it, its one-line help). Keep one
 #: line per command so parallel work on different commands does not collide.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bill": ("dataspace.cli.bill", "Bills for what you bought and used (operator: all)."),
     "connector": ("dataspace.cli.connector",
                   "A Dataspace Protocol connector: publish datasets, negotiate contracts, "
                   "pull data."),
@@ -39,10 +40,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "operator": ("dataspace.cli.operator",
                  "Review applications, approve, reject, suspend, reinstate and revoke "
                  "members."),
+    "order": ("dataspace.cli.order", "Buy data products: order, follow, cancel, mark paid."),
     "participant": ("dataspace.cli.participant",
                     "Join a data space: create a DID, apply, collect the membership "
                     "credential."),
     "policy": ("dataspace.cli.policy", "Validate ODRL policies and explain decisions."),
+    "product": ("dataspace.cli.product", "Data products: register, list, launch, retire."),
     "trust-anchor": ("dataspace.cli.trust_anchor",
                      "The trust anchor: onboarding, credentials, trusted-issuers registry."),
     "up": ("dataspace.cli.up",
