@@ -1,9 +1,10 @@
-"""Example Analytics AS finds Halden's parking data, agrees to its terms and pulls it.
+"""Example Analytics AS finds Halden's air-quality data, agrees to its terms and pulls it.
 
 Through its own connector's management API (the consumer side):
 1. read Halden's catalog over the Dataspace Protocol,
-2. negotiate a contract for the parking dataset (agreed automatically: the
-   company is a member and the data is green),
+2. negotiate a contract for the air-quality dataset (agreed automatically: the
+   company is a member and the data is green, free and open; Halden's parking
+   data is sold on the marketplace instead, as `dataspace demo` shows),
 3. start an HTTP-pull transfer and get the endpoint data reference,
 4. pull the data from Halden's data plane with the access token.
 
@@ -53,7 +54,7 @@ def main() -> None:
         print(f"  {dataset['@id']:<28} {dataset.get('title', '')}")
 
     negotiation = call(me, "POST", "/api/v1/negotiations", {
-        "counterparty_address": halden["dsp_url"], "dataset_id": "halden-parking"})
+        "counterparty_address": halden["dsp_url"], "dataset_id": "halden-air-quality"})
     agreed = wait(me, f"/api/v1/negotiations/{negotiation['id']}", {"FINALIZED", "TERMINATED"})
     if agreed["state"] != "FINALIZED":
         raise SystemExit(f"no agreement: {agreed.get('error_reason')}")
@@ -67,10 +68,11 @@ def main() -> None:
                                      headers={"Authorization": f"Bearer {edr['token']}"})
     with urllib.request.urlopen(request) as response:
         attribution = response.headers.get("Attribution")
-        parks = json.loads(response.read())
-    for park in parks:
-        print(f"  {park['name']:<24} {park['availableSpotNumber']:>4} of "
-              f"{park['totalSpotNumber']} free")
+        observations = json.loads(response.read())
+    latest = {o["areaServed"]: o for o in sorted(observations, key=lambda o: o["dateObserved"])}
+    for station, seen in sorted(latest.items()):
+        print(f"  {station:<16} {seen['dateObserved']}  PM10 {seen['pm10']:>5}  "
+              f"NO2 {seen['no2']:>5}")
     if attribution:
         print(f"Attribution required: {attribution}")
 

@@ -46,8 +46,8 @@ def management(space: Up, name: str, method: str, path: str, body: Any = None) -
 @pytest.mark.parametrize(("script", "said"), [
     # The operator onboards a member.
     ("operator.py", ["Approved; the transaction code", "Trondheim Bysykkel AS (active)"]),
-    # The company pulls parking data.
-    ("company.py", ["halden-parking", "Torget P-hus", "free"]),
+    # The company pulls the free and open air-quality data (parking is sold).
+    ("company.py", ["halden-air-quality", "Halden sentrum", "PM10", "Tistedal"]),
 ])
 def test_a_script_runs_and_says(space: Up, script: str, said: list[str]) -> None:
     result = run(script, space)
