@@ -20,6 +20,7 @@ from dataspace.cli.connector import connector
 from dataspace.cli.trust_anchor import COMMANDS as TRUST_ANCHOR_COMMANDS
 from dataspace.cli.trust_anchor import trust_anchor
 from tests.conftest import free_port
+from tests.local.conftest import DATASPACE
 
 #: What the sub-commands need and the bare group must not import (about a second).
 HEAVY = ("aiohttp", "sqlalchemy", "pydantic", "pydantic_settings", "connector",
@@ -159,3 +160,21 @@ def test_a_table_shows_its_cells_as_they_are(capsys: pytest.CaptureFixture[str])
     assert header.split() == ["ID", "TITLE"]
     assert first.split() == ["did:key:z6Mk1", "[b]Air[/b]", ":smile:"]
     assert second.split() == ["urn:x"]
+
+
+@pytest.mark.parametrize("service", ["trust-anchor", "connector", "marketplace"])
+def test_db_upgrade_migrates_each_service_to_its_newest_revision(
+        service: str, tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    package = {"trust-anchor": "trust_anchor"}.get(service, service)
+    store = importlib.import_module(f"{package}.store")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    result = subprocess.run([*DATASPACE, "db", "upgrade", service, "--database-url", url],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    head = ScriptDirectory(str(store.MIGRATIONS)).get_current_head()
+    assert result.stdout == f"{service}: database at revision {head}\n"
+    unknown = subprocess.run([*DATASPACE, "db", "upgrade", "nothing", "--database-url", url],
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2

@@ -242,7 +242,7 @@ def test_the_story_on_postgres(tmp_path: Path) -> None:
     from tests.conftest import drop_schema
 
     url = os.environ["TEST_DATABASE_URL"]
-    schemas = ("trust_anchor", "halden", "example_analytics")
+    schemas = ("trust_anchor", "marketplace", "halden", "example_analytics")
 
     async def clean() -> None:
         for schema in schemas:
