@@ -80,7 +80,8 @@ async def refused(exit_code: int, code: str, *args: str) -> Result:
 
 def as_up_folder(space: MemberSpace, folder: Path) -> None:
     """``service.json`` in each service's folder and ``dataspace.json``, as ``up`` writes them."""
-    infos = [dict(space.marketplace.server.app[SERVICE_INFO])]
+    marketplace: dict[str, Any] = space.marketplace.server.app[SERVICE_INFO]
+    infos = [dict(marketplace)]
     write_private_json(folder / "marketplace" / "service.json", infos[0])
     for member in space.members.values():
         assert member.connector is not None
@@ -236,7 +237,16 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def test_bad_input_ends_with_exit_2_and_one_line(tmp_path: Path) -> None:
     empty = str(tmp_path)
+    good, odd, broken = (tmp_path / "good.toml", tmp_path / "odd.json", tmp_path / "x.toml")
+    good.write_text('title = "T"\ndatasets = ["d"]\nplans = ["free", "monthly:10NOK"]\n')
+    odd.write_text('{"title": "T", "colour": "red"}')
+    broken.write_text("title = ")
     cases = [
+        # A file read as far as the caller: it is complete, but nobody signs.
+        (("product", "register", str(good)), "member's"),
+        (("product", "register", str(odd)), "unknown product fields: colour"),
+        (("product", "register", str(broken)), "cannot read"),
+        (("product", "register", str(good), "--plan", "per-mb"), "needs a price"),
         (("product", "register", "--dataset", "d", "--plan", "free", "--data-dir", empty),
          "--title"),
         (("product", "register", "--title", "T", "--plan", "free", "--data-dir", empty),
