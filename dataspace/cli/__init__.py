@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trust-anchor": ("dataspace.cli.trust_anchor",
                      "The trust anchor: onboarding, credentials, trusted-issuers registry."),
     "up": ("dataspace.cli.up",
-           "Start the trust anchor and two connectors on loopback, onboarded and seeded."),
+           "Start the trust anchor, the marketplace and two connectors on loopback, seeded."),
 }
 
 

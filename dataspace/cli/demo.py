@@ -25,7 +25,10 @@ __all__ = ["demo", "next_steps"]
 @click.option("--base-port", type=click.IntRange(1024, 65000), default=None,
               help="First port of a data space started for the demo [8600, or as before].")
 def demo(data_dir: Path, base_port: int | None) -> None:
-    """Play the story: onboard, publish, negotiate, pull, limits, approval, receipt, purchase.
+    """Play the story: onboard, publish, negotiate, pull, hit the limit, approve, receipt.
+
+    Then buy Halden's parking data on the marketplace: order, pay the invoice,
+    pull with the purchase credential, cancel, and be billed for pay-per-use.
 
     Exits 0 only if every step behaved as expected.
     """
