@@ -115,7 +115,7 @@ class PurchaseStory:
                 if mine:
                     return dict(mine[0])
                 expect(time.monotonic() < deadline,
-                                f"no purchase credential for order {order_id} reached "
+                       f"no purchase credential for order {order_id} reached "
                                 "Example Analytics' connector")
                 await asyncio.sleep(0.2)
 
@@ -162,7 +162,7 @@ class PurchaseStory:
         self.facts["product"] = parking["productSpecification"]["id"]
         self.facts["plans"] = {by_name[name]: plan["id"] for name, plan in plans.items()}
         expect(set(self.facts["plans"]) == {"monthly", "per-use"},
-                        f"parking's plans are {sorted(plans)}")
+               f"parking's plans are {sorted(plans)}")
         priced = ", ".join(f"{name} {_money(plan['price'])}" for name, plan in plans.items())
         return (f"{len(PRODUCTS)} products at {market}: "
                 f"{', '.join(p.name for p in PRODUCTS)}; parking: {priced}")
@@ -173,7 +173,7 @@ class PurchaseStory:
             ended = await self.demo.negotiate_for(
                 consumer, PARKING, offer_id(PARKING, "monthly"))
         expect(ended["state"] == "TERMINATED",
-                        f"the request without a purchase ended {ended['state']}")
+               f"the request without a purchase ended {ended['state']}")
         reason = str(ended.get("error_reason") or "")
         expect(PURCHASE_CREDENTIAL in reason, f"refused for another reason: {reason}")
         return f"Halden's connector refused it: {_refusal(reason)}"
@@ -197,7 +197,7 @@ class PurchaseStory:
         credential = await self._credential(order_id)
         expect(credential["source"] == "dcp", f"it came by {credential['source']}")
         expect(credential["claims"].get("product") == self.facts["product"],
-                        f"it names {credential['claims'].get('product')}")
+               f"it names {credential['claims'].get('product')}")
         issuer = self.space.service("marketplace")["did"]
         expect(credential["issuer"] == issuer, "not issued by the marketplace")
         return (f"order completed; Example Analytics' connector holds a "
@@ -214,7 +214,7 @@ class PurchaseStory:
         expect(status == 200, f"the pull answered {status}: {body[:200]}")
         parks = json.loads(body)
         expect(parks and parks[0].get("type") == "OffStreetParking",
-                        "the pull returned no car parks")
+               "the pull returned no car parks")
         free = ", ".join(f"{p['name']} {p['availableSpotNumber']}" for p in parks[:2])
         return f"agreement {agreement}; {len(parks)} car parks, free spaces: {free} ..."
 
@@ -229,7 +229,7 @@ class PurchaseStory:
             if status != 200:
                 break
             expect(time.monotonic() - started < within,
-                            f"still served {within} s after the cancellation")
+                   f"still served {within} s after the cancellation")
             await asyncio.sleep(0.5)
         took = time.monotonic() - started
         return (f"order cancelled, credential revoked; Halden's data plane refused the "
@@ -266,7 +266,7 @@ class PurchaseStory:
                 if mine:
                     return dict(mine[0])
                 expect(time.monotonic() < deadline,
-                                "Halden's connector's usage report was not billed")
+                       "Halden's connector's usage report was not billed")
                 await asyncio.sleep(0.5)
 
     async def _bill(self) -> dict[str, Any]:
