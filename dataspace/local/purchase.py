@@ -116,7 +116,7 @@ class PurchaseStory:
                     return dict(mine[0])
                 expect(time.monotonic() < deadline,
                        f"no purchase credential for order {order_id} reached "
-                                "Example Analytics' connector")
+                       "Example Analytics' connector")
                 await asyncio.sleep(0.2)
 
     async def _cancel(self, order_id: str, reason: str) -> dict[str, Any]:
