@@ -8,10 +8,11 @@
   marks it ``sent``, ``settled``...).
 * **Payouts.** :func:`payout` is what each provider is owed per currency: the
   provider is the seller, so it gets its sales including the VAT it must
-  declare, less the operator's fee. The fee is a percentage of the sales
-  *excluding* VAT, computed on each provider's total per currency and rounded
-  once, halves up; payable + fee always equals sales + VAT. A payout is
-  ``pending`` until the operator has paid it (:class:`PayoutState`).
+  declare, less the operator's fee. The fee is a percentage (0 to 100, two
+  decimals) of the sales *excluding* VAT, computed on each provider's total
+  per currency and rounded once, halves up; payable + fee always equals
+  sales + VAT. VAT on the fee is the operator's own invoice to the provider.
+  A payout is ``pending`` until the operator has paid it (:class:`PayoutState`).
 """
 
 from __future__ import annotations
@@ -151,9 +152,8 @@ class Payout(_Frozen):
 
 def payout(charges: Iterable[Charge], operator_fee_percent: Decimal | int | str) -> Payout:
     """What each provider is owed for ``charges``, less ``operator_fee_percent`` of the net."""
-    percent = check_percent(operator_fee_percent if isinstance(operator_fee_percent, Decimal)
-                            else str(operator_fee_percent),
-                            code="fee-percent-invalid", what="the operator's fee")
+    percent = check_percent(operator_fee_percent, code="fee-percent-invalid",
+                            what="the operator's fee")  # fmt: skip
     totals: dict[tuple[str, Currency], list[int]] = {}
     for charge in _unique(charges):
         sales, vat = totals.get((charge.provider, charge.currency), [0, 0])

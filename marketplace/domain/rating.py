@@ -1,4 +1,4 @@
-"""Rating: plans and usage into charges (VAT, stable ids); bills and provider payouts.
+"""Rating: plans and usage into charges (VAT, stable ids).
 
 * **Charges.** :func:`one_time_charge`, :func:`period_charge` and
   :func:`rate_usage` each return one :class:`Charge`: an amount excluding
@@ -20,21 +20,13 @@
   proration: a period is charged whole.
 * **VAT.** Each charge's VAT is its own amount × rate, rounded once to a
   minor unit (ROUND_HALF_UP); a bill's VAT is the sum of its lines' VAT.
-* **Bills.** :func:`build_bill` groups charges per currency (one TMF678
-  ``CustomerBill`` each), with totals excluding and including VAT and the
-  VAT per rate, as a Norwegian invoice shows it.
-* **Payouts.** :func:`payout` is what each provider is owed per currency: the
-  provider is the seller, so it gets its sales including the VAT it must
-  declare, less the operator's fee. The fee is a percentage (0 to 100, two
-  decimals) of the sales *excluding* VAT, computed on each provider's total
-  per currency and rounded once, halves up; payable + fee always equals
-  sales + VAT. VAT on the fee is the operator's own invoice to the provider.
+
+Bills and payouts of these charges are :mod:`marketplace.domain.billing`'s.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -47,7 +39,6 @@ from marketplace.domain.money import (
     MAX_AMOUNT,
     Currency,
     Money,
-    check_percent,
     json_number,
     money_json,
     round_minor,
@@ -59,19 +50,12 @@ from servicekit.errors import InvalidRequest
 
 __all__ = [
     "CHARGE_NAMESPACE",
-    "Bill",
-    "BillSection",
     "Charge",
     "ChargeKind",
-    "Payout",
-    "ProviderPayout",
     "RatedUnits",
-    "TaxLine",
     "add_months",
-    "build_bill",
     "charge_id",
     "one_time_charge",
-    "payout",
     "period_bounds",
     "period_charge",
     "period_containing",
@@ -263,126 +247,3 @@ def rate_usage(
     return _charge(plan, ChargeKind.USAGE, net, source=source, provider=provider,
                    quantity=count, chargeable=chargeable, unit=measure.units,
                    breakdown=parts, period_start=begins, period_end=ends)  # fmt: skip
-
-
-# -- bills and payouts -------------------------------------------------------------
-
-
-class TaxLine(_Frozen):
-    """The VAT of one rate on a bill: the taxable amount and its VAT, in minor units."""
-
-    tax_rate: Decimal
-    taxable_minor: int
-    tax_minor: int
-
-
-class BillSection(_Frozen):
-    """The charges of a bill in one currency, with their totals."""
-
-    currency: Currency
-    charges: tuple[Charge, ...]
-    tax_excluded_minor: int
-    tax_minor: int
-    taxes: tuple[TaxLine, ...]
-
-    @property
-    def tax_included_minor(self) -> int:
-        """What the buyer pays in this currency."""
-        return self.tax_excluded_minor + self.tax_minor
-
-    def tmf_amounts(self) -> dict[str, Any]:
-        """TMF678 ``CustomerBill`` amounts: excluded, included, due and one ``taxItem`` per rate."""
-        return {
-            "taxExcludedAmount": money_json(self.tax_excluded_minor, self.currency),
-            "taxIncludedAmount": money_json(self.tax_included_minor, self.currency),
-            "amountDue": money_json(self.tax_included_minor, self.currency),
-            "taxItem": [
-                {"taxCategory": "VAT", "taxRate": json_number(t.tax_rate),
-                 "taxAmount": money_json(t.tax_minor, self.currency)}
-                for t in self.taxes
-            ],
-        }  # fmt: skip
-
-
-class Bill(_Frozen):
-    """Charges grouped per currency (sections in currency order)."""
-
-    sections: tuple[BillSection, ...]
-
-    def section(self, unit: Currency) -> BillSection | None:
-        """The section in ``unit``, if the bill has one."""
-        return next((s for s in self.sections if s.currency is unit), None)
-
-
-def _unique(charges: Iterable[Charge]) -> list[Charge]:
-    listed = list(charges)
-    if len({c.id for c in listed}) != len(listed):
-        raise ValueError("a charge is listed twice")
-    return listed
-
-
-def _section(unit: Currency, charges: list[Charge]) -> BillSection:
-    rates: dict[Decimal, tuple[int, int]] = {}
-    for charge in charges:
-        taxable, tax = rates.get(charge.vat_rate, (0, 0))
-        rates[charge.vat_rate] = (taxable + charge.net_minor, tax + charge.vat_minor)
-    return BillSection(
-        currency=unit, charges=tuple(charges),
-        tax_excluded_minor=sum(c.net_minor for c in charges),
-        tax_minor=sum(c.vat_minor for c in charges),
-        taxes=tuple(TaxLine(tax_rate=rate, taxable_minor=v[0], tax_minor=v[1])
-                    for rate, v in sorted(rates.items(), reverse=True)),
-    )  # fmt: skip
-
-
-def build_bill(charges: Iterable[Charge]) -> Bill:
-    """A bill of ``charges``: one section per currency, lines in the order given."""
-    listed = _unique(charges)
-    units = sorted({c.currency for c in listed})
-    return Bill(sections=tuple(
-        _section(unit, [c for c in listed if c.currency is unit]) for unit in units
-    ))  # fmt: skip
-
-
-class ProviderPayout(_Frozen):
-    """What one provider is owed in one currency, in minor units."""
-
-    provider: str
-    currency: Currency
-    sales_minor: int
-    """Its charges excluding VAT."""
-    vat_minor: int
-    """The VAT on them (the provider declares it)."""
-    fee_minor: int
-    """The operator's fee on ``sales_minor``."""
-    payable_minor: int
-    """``sales_minor + vat_minor - fee_minor``."""
-
-
-class Payout(_Frozen):
-    """Every provider's payout at one fee rate (sorted by provider, then currency)."""
-
-    fee_percent: Decimal
-    providers: tuple[ProviderPayout, ...]
-
-    def fees(self, unit: Currency) -> int:
-        """The operator's fees in ``unit``, in minor units."""
-        return sum(p.fee_minor for p in self.providers if p.currency is unit)
-
-
-def payout(charges: Iterable[Charge], operator_fee_percent: Decimal | int | str) -> Payout:
-    """What each provider is owed for ``charges``, less ``operator_fee_percent`` of the net."""
-    percent = check_percent(operator_fee_percent, code="fee-percent-invalid",
-                            what="the operator's fee")  # fmt: skip
-    totals: dict[tuple[str, Currency], tuple[int, int]] = {}
-    for charge in _unique(charges):
-        sales, vat = totals.get((charge.provider, charge.currency), (0, 0))
-        totals[(charge.provider, charge.currency)] = (sales + charge.net_minor,
-                                                      vat + charge.vat_minor)  # fmt: skip
-    rows = []
-    for (provider, unit), (sales, vat) in sorted(totals.items()):
-        fee = round_minor(Decimal(sales) * percent / 100)
-        rows.append(ProviderPayout(provider=provider, currency=unit, sales_minor=sales,
-                                   vat_minor=vat, fee_minor=fee,
-                                   payable_minor=sales + vat - fee))  # fmt: skip
-    return Payout(fee_percent=percent, providers=tuple(rows))

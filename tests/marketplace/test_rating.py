@@ -10,16 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marketplace.domain.billing import build_bill, payout
 from marketplace.domain.money import Currency
 from marketplace.domain.pricing import PricingPlan
 from marketplace.domain.rating import (
     Charge,
     ChargeKind,
     add_months,
-    build_bill,
     charge_id,
     one_time_charge,
-    payout,
     period_bounds,
     period_charge,
     period_containing,
