@@ -53,14 +53,19 @@ _MAX_PARTICIPANTS = 4096
 def caller_of(verified: VerifiedCaller) -> Caller:
     """The :class:`Caller` a verified DCP caller stands for."""
     types = set(verified.claims)
+    subjects: dict[str, list[dict[str, Any]]] = {}
     for credential in verified.credentials:
-        types.update(t for t in credential.types if t != _BASE_TYPE)
+        own = [t for t in credential.types if t != _BASE_TYPE]
+        types.update(own)
+        for kind in own:
+            subjects.setdefault(kind, []).append(dict(credential.claims))
     return Caller(
         id=verified.did,
         credential_types=frozenset(types),
         claims={kind: dict(subject) for kind, subject in verified.claims.items()},
         expires_at=verified.expires_at,
         method="dcp",
+        subjects={kind: tuple(items) for kind, items in subjects.items()},
         standing=tuple(
             Standing(issuer=credential.issuer,
                      types=tuple(t for t in credential.types if t != _BASE_TYPE),

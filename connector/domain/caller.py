@@ -61,7 +61,10 @@ class Caller:
     long an authenticator may cache this caller. ``standing`` lists the
     verified credentials the caller stood on (:class:`Standing`), so a
     provider can later see whether that still holds (revoked, suspended,
-    expired, or issuer no longer accredited).
+    expired, or issuer no longer accredited). ``subjects`` holds, per type,
+    the ``credentialSubject`` of *every* verified credential of that type
+    (``claims`` only the first): a buyer holding purchase credentials for
+    two products satisfies a policy that names either.
     """
 
     id: str
@@ -70,22 +73,29 @@ class Caller:
     expires_at: float | None = None
     method: str = "unknown"
     standing: tuple[Standing, ...] = ()
+    subjects: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """What is kept with a negotiation (for the owner's approval view)."""
-        return {
+        summary = {
             "id": self.id,
             "method": self.method,
             "credentialTypes": sorted(self.credential_types),
             "claims": {k: dict(v) for k, v in self.claims.items()},
             "standing": [item.to_json() for item in self.standing],
         }
+        if self.subjects:
+            summary["subjects"] = {k: [dict(s) for s in v] for k, v in self.subjects.items()}
+        return summary
 
     def credentials(self) -> dict[str, tuple[Mapping[str, Any], ...]]:
         """The verified credentials as the policies context reads them (type → subjects)."""
         held: dict[str, tuple[Mapping[str, Any], ...]] = {
-            ctype: (dict(self.claims.get(ctype, {})),) for ctype in self.credential_types
+            ctype: tuple(dict(s) for s in subjects)
+            for ctype, subjects in self.subjects.items() if subjects
         }
+        for ctype in self.credential_types:
+            held.setdefault(ctype, (dict(self.claims.get(ctype, {})),))
         for ctype, subject in self.claims.items():
             held.setdefault(ctype, (dict(subject),))
         return held
@@ -99,4 +109,13 @@ class Caller:
             claims={k: dict(v) for k, v in (data.get("claims") or {}).items()},
             method=str(data.get("method", "unknown")),
             standing=Standing.list_from_json(data.get("standing")),
+            subjects=_subjects(data.get("subjects")),
         )
+
+
+def _subjects(data: Any) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """``subjects`` of a summary (malformed entries are dropped)."""
+    if not isinstance(data, Mapping):
+        return {}
+    return {str(kind): tuple(dict(s) for s in items if isinstance(s, Mapping))
+            for kind, items in data.items() if isinstance(items, list)}
