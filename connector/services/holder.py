@@ -40,6 +40,9 @@ __all__ = ["HolderService"]
 
 _log = structlog.get_logger("connector.holder")
 _BASE_TYPE = "VerifiableCredential"
+#: Verification codes of a credential that will not be good again (suspension may end,
+#: but a suspended credential is of no use now either).
+_NO_LONGER_GOOD = frozenset({"credential-revoked", "credential-suspended"})
 
 
 def _record(verified: VerifiedCredential, source: str) -> CredentialRecord:
@@ -119,7 +122,26 @@ class HolderService:
 
     async def answer_query(self, authorization: str | None, body: Any) -> dict[str, Any]:
         """A ``PresentationResponseMessage`` for a verifier's ``PresentationQueryMessage``."""
-        return await self.trust.holder.answer_query(authorization, body, await self.stored())
+        return await self.trust.holder.answer_query(authorization, body,
+                                                    await self.presentable())
+
+    async def presentable(self) -> list[StoredCredential]:
+        """What we present: a revoked or suspended credential is left out while a good one
+        of its types remains (a verifier refuses a whole presentation for one revoked
+        credential, so a buyer who cancelled a purchase and bought again would stay
+        locked out); with no good one left it is presented, and the verifier says why."""
+        stored = await self.stored()
+        bad: set[int] = set()
+        for index, credential in enumerate(stored):
+            try:
+                await self.trust.credentials.verify(credential.raw)
+            except VerificationError as exc:
+                if exc.code in _NO_LONGER_GOOD:
+                    bad.add(index)
+        good_types = {t for i, c in enumerate(stored) if i not in bad
+                      for t in c.types if t != _BASE_TYPE}
+        return [c for i, c in enumerate(stored)
+                if i not in bad or not good_types.intersection(c.types)]
 
     async def request_from(self, issuer_did: str, credential_ids: list[str],
                            types: list[str]) -> str:
