@@ -264,14 +264,23 @@ def metered(meter_endpoint: str | None = None) -> PlanTerms:
     return PlanTerms(duties=(meter,), uses_profile=True)
 
 
-def purchase(product: str, *, credential: str = PURCHASE_CREDENTIAL) -> PlanTerms:
-    """Only for holders of a purchase ``credential`` whose ``product`` claim names ``product``."""
-    claim = {
-        "leftOperand": f"dst:claim/{credential}/product",
-        "operator": "eq",
-        "rightOperand": product,
-    }
-    return PlanTerms(constraints=(claim,), uses_profile=True)
+def purchase(
+    product: str, *, plan: str | None = None, credential: str = PURCHASE_CREDENTIAL
+) -> PlanTerms:
+    """Only for holders of a purchase ``credential`` whose ``product`` claim names ``product``.
+
+    Given ``plan``, its ``plan`` claim must name that plan too: a credential
+    bought on one plan does not open another plan's offer of the same product.
+    """
+    claims = [("product", product)] + ([("plan", plan)] if plan is not None else [])
+    return PlanTerms(
+        constraints=tuple(
+            {"leftOperand": f"dst:claim/{credential}/{name}", "operator": "eq",
+             "rightOperand": value}
+            for name, value in claims
+        ),
+        uses_profile=True,
+    )
 
 
 def plan_offer(

@@ -366,7 +366,8 @@ def plan_policy(
     hold a ``DataProductPurchaseCredential`` whose ``product`` claim is
     ``product_id`` (the credential the marketplace issues when an order on the
     plan completes; its validity is the paid period, so no side channel is
-    needed). On top of that, from the plan: at most ``usageLimit.count``
+    needed) and, when the plan has an ``id``, whose ``plan`` claim is that id.
+    On top of that, from the plan: at most ``usageLimit.count``
     calls per ``usageLimit.period``; use only within ``validity`` (default:
     the plan's ``validFor``); only for one of ``purpose`` (default: the
     plan's ``purpose``). A usage plan adds a ``dst:meter`` duty (to
@@ -374,7 +375,7 @@ def plan_policy(
     billing, and, when it is a flat price per call, the ``compensate`` duty
     stating that price per call.
     """
-    terms = purchase(product_id)
+    terms = purchase(product_id, plan=plan.id)
     if plan.usage_limit is not None:
         terms += calls_per_period(plan.usage_limit.count, plan.usage_limit.period)
     window = validity or plan.valid_for

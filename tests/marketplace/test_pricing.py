@@ -311,3 +311,17 @@ def test_free_plan_offer_is_granted_to_holders_of_the_free_purchase() -> None:
     compiled = compile_policy(offer_of(free))
     assert compiled.decide(ctx(buyer())).permitted
     assert not compiled.decide(ctx(MEMBER)).permitted
+
+
+def test_a_plan_with_an_id_is_open_only_to_buyers_of_that_plan() -> None:
+    monthly = compile_policy(offer_of(MONTHLY | {"id": "plan-monthly"}))
+    bought = {"product": PRODUCT, "buyer": ACME}
+    assert monthly.decide(ctx(MEMBER | {"DataProductPurchaseCredential": (
+        bought | {"plan": "plan-monthly"},)})).permitted
+    # the free plan's credential of the same product does not open the monthly plan
+    free_only = MEMBER | {"DataProductPurchaseCredential": (bought | {"plan": "plan-free"},)}
+    assert not monthly.decide(ctx(free_only)).permitted
+    # holding both, the monthly one counts
+    both = MEMBER | {"DataProductPurchaseCredential": (
+        bought | {"plan": "plan-free"}, bought | {"plan": "plan-monthly"})}
+    assert monthly.decide(ctx(both)).permitted
