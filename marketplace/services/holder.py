@@ -70,7 +70,7 @@ class Holder:
     async def find(self, credential_type: str | None = None) -> list[CredentialRecord]:
         """Our credentials (of one type), oldest first."""
         async with self.engine.connect() as conn:
-            records = await store.credentials(conn)
+            records = await store.list_credentials(conn)
         return [r for r in records if credential_type is None or credential_type in r.types]
 
     async def current(self, credential_type: str, issuer: str | None = None
