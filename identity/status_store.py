@@ -34,8 +34,8 @@ __all__ = [
     "CredentialStore",
     "IssuedCredential",
     "StatusListRow",
-    "issued_credentials_table",
-    "status_lists_table",
+    "issued_credential_columns",
+    "status_list_columns",
 ]
 
 #: Start a new list when a quarter of it is handed out, so a random index is
@@ -43,27 +43,26 @@ __all__ = [
 _FILL_LIMIT = MIN_LIST_LENGTH // 4
 
 
-def status_lists_table(metadata: sa.MetaData, name: str = "status_lists") -> sa.Table:
-    """The status lists table, as the trust anchor's first migration created it."""
-    return sa.Table(
-        name,
-        metadata,
+def status_list_columns() -> list[sa.schema.SchemaItem]:
+    """``status_lists``: the lists' bits and versions (frozen: a migration builds from it)."""
+    return [
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("purpose", sa.String(16), nullable=False),
         sa.Column("bits", sa.LargeBinary, nullable=False),
         sa.Column("allocated", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-    )
+    ]
 
 
-def issued_credentials_table(
-    metadata: sa.MetaData, *extra: sa.Column[Any], name: str = "issued_credentials"
-) -> sa.Table:
-    """The issued credentials table, with the service's ``extra`` columns (its owner column)."""
-    return sa.Table(
-        name,
-        metadata,
+def issued_credential_columns(
+    *extra: sa.Column[Any], name: str = "issued_credentials"
+) -> list[sa.schema.SchemaItem]:
+    """``issued_credentials`` (as table ``name``), with the service's ``extra`` columns (its owner).
+
+    Frozen, like the service's own ``*_columns()``: a migration builds from it.
+    """
+    return [
         sa.Column("id", sa.String(100), primary_key=True),
         *extra,
         sa.Column("subject_did", sa.String(500), nullable=False, index=True),
@@ -79,7 +78,7 @@ def issued_credentials_table(
                             name=f"ux_{name}_revocation_slot"),
         sa.UniqueConstraint("suspension_list", "suspension_index",
                             name=f"ux_{name}_suspension_slot"),
-    )
+    ]
 
 
 @dataclass(frozen=True, slots=True)

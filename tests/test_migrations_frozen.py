@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 import connector.dataplane.store as dataplane_store
 import connector.store as connector_store
+import marketplace.store as marketplace_store
 import trust_anchor.store as trust_anchor_store
 from servicekit import jobs
 from servicekit.db import create_engine, migrate
@@ -28,6 +29,7 @@ HISTORIES = {
     "cn": (connector_store.MIGRATIONS, connector_store.VERSION_TABLE),
     "dp": (dataplane_store.MIGRATIONS, dataplane_store.VERSION_TABLE),
     "ta": (trust_anchor_store.MIGRATIONS, trust_anchor_store.VERSION_TABLE),
+    "mp": (marketplace_store.MIGRATIONS, marketplace_store.VERSION_TABLE),
 }
 
 PINS = {
@@ -41,6 +43,12 @@ PINS = {
     "ta0001": "b8f9c1d924a339d6",
     "ta0002": "a671b0e3a671e4fb",
     "ta0003": "fa8766a0bb524929",
+    "mp0001": "22d5c5a5fc00408b",
+    "mp0002": "56b2413a074f540a",
+    "mp0003": "077031a4982baef7",
+    "mp0004": "2087850cb4f484d2",
+    "mp0005": "0f4d715e23c82a84",
+    "mp0006": "0014cd41353bf181",
 }
 
 
