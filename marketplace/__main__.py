@@ -2,15 +2,12 @@
 
 from marketplace.app import create_app
 from marketplace.settings import MarketplaceSettings
-from servicekit.logging import configure_logging
-from servicekit.runner import run_service
+from servicekit.runner import run_from_environment
 
 
 def main() -> None:
     """Build settings, configure logging, serve until stopped."""
-    settings = MarketplaceSettings()
-    configure_logging(settings.log_level, json=settings.log_json, service=settings.name)
-    run_service(create_app, settings)
+    run_from_environment(create_app, MarketplaceSettings)
 
 
 if __name__ == "__main__":

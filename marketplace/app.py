@@ -164,13 +164,8 @@ _JOB_RUNNER = web.AppKey("marketplace_job_runner", JobRunner)
 async def identity_context(app: web.Application) -> AsyncIterator[None]:
     """Our key, DID and DID document; the resolver and verifiers (closed on the way out)."""
     settings = cast(MarketplaceSettings, app[SETTINGS])
-    identity = ServiceIdentity.load_or_create(
-        settings.data_dir / "keys",
-        base_url=settings.base_url,
-        passphrase=settings.key_passphrase,
-        dev=settings.dev,
-        method=settings.did_method,
-        key_name="marketplace",
+    identity = ServiceIdentity.for_service(
+        settings, key_name="marketplace", method=settings.did_method,
         scrypt_n=settings.key_scrypt_n,
         services=[{"id": "#marketplace", "type": "DataMarketplace",
                    "serviceEndpoint": f"{settings.base_url}/tmf-api"},
