@@ -10,7 +10,8 @@ with Halden's connector key, :mod:`dataspace.local.members`):
 * **Parkering i Halden**: the parking API on a monthly plan and a
   pay-per-use plan. The connector offers the dataset only under the plans'
   policies (:func:`marketplace.domain.pricing.plan_policy`): a
-  DataProductPurchaseCredential naming this product, per plan; the
+  DataProductPurchaseCredential naming this product and that plan (a
+  pay-per-use buyer cannot take the monthly offer and go unmetered); the
   pay-per-use offer's metering duty makes the data plane report the use to
   the marketplace, which bills it. The held offer the dataset was registered
   under (:mod:`dataspace.local.datasets`) is withdrawn;
@@ -36,9 +37,12 @@ from policies.serialize import to_dsp
 if TYPE_CHECKING:
     from dataspace.local.space import LocalSpace
 
-__all__ = ["PRODUCTS", "TMF620", "Plan", "Product", "offer_id", "seed_products"]
+__all__ = ["OFFER_TERMS", "PRODUCTS", "TMF620", "Plan", "Product", "offer_id", "seed_products"]
 
 TMF620 = "/tmf-api/productCatalogManagement/v4"
+#: What the connector offers of a sold product require (kept in the bootstrap state, so a
+#: space offered under older terms is offered again: each plan's offer names its plan).
+OFFER_TERMS = "product-and-plan"
 TMF635_USAGE = "/tmf-api/usageManagement/v4/usage"
 _NLOD = "https://data.norge.no/nlod/no/2.0"
 _THEME = "http://publications.europa.eu/resource/authority/data-theme/"
@@ -124,12 +128,13 @@ async def seed_products(space: LocalSpace, state: dict[str, Any],
                                  grace=30.0) as caller:
         for product in PRODUCTS:
             record: dict[str, Any] = done.setdefault(product.key, {})
-            if record.get("launched") and (record.get("offered") or not product.sold):
+            offered = record.get("offered") == OFFER_TERMS
+            if record.get("launched") and (offered or not product.sold):
                 continue
             await _register(caller, product, halden["dsp_url"], record, save)
-            if product.sold and not record.get("offered"):
+            if product.sold and not offered:
                 await _offer_under_plans(space, product, record, market["base_url"])
-                record["offered"] = True
+                record["offered"] = OFFER_TERMS
                 save()
             space.log(f"  marketplace: Halden offers “{product.name}” "
                       f"({', '.join(p.body['name'] for p in product.plans)})")
@@ -168,33 +173,38 @@ async def _register(caller: MarketplaceCaller, product: Product, dsp_url: str,
 
 async def _offer_under_plans(space: LocalSpace, product: Product, record: dict[str, Any],
                              marketplace_url: str) -> None:
-    """One connector offer per plan (its policy names the product); withdraw the rest."""
+    """One connector offer per plan (its policy names the product and the plan); withdraw
+    the rest."""
     did = str(space.service("halden")["did"])
     wanted = {offer_id(product.dataset_id, plan.key) for plan in product.plans}
     async with space.management("halden") as connector:
         for plan in product.plans:
             terms = PricingPlan.model_validate(plan.body)
             usage = terms.price_type is PriceType.USAGE
-            policy = plan_policy(terms, offer_id=offer_id(product.dataset_id, plan.key),
+            offer = offer_id(product.dataset_id, plan.key)
+            policy = plan_policy(terms, offer_id=offer,
                                  assigner=did, product_id=record["specification"],
+                                 plan_id=record["plans"][plan.key],
                                  meter_endpoint=marketplace_url + TMF635_USAGE if usage else None)
             policy_id = f"urn:policy:{product.dataset_id}:{plan.key}"
-            await _created(connector.post("/api/v1/policies", {
+            # replaced, not kept: an earlier run's offer may rest on older terms
+            await _gone(connector.delete(f"/api/v1/offers/{offer}"))
+            await _gone(connector.delete(f"/api/v1/policies/{policy_id}"))
+            await connector.post("/api/v1/policies", {
                 "id": policy_id, "title": str(plan.body["name"]),
-                "policy": to_dsp(policy, context=False)}))
-            await _created(connector.post("/api/v1/offers", {
-                "id": offer_id(product.dataset_id, plan.key),
-                "dataset_id": product.dataset_id, "policy_id": policy_id}))
+                "policy": to_dsp(policy, context=False)})
+            await connector.post("/api/v1/offers", {
+                "id": offer, "dataset_id": product.dataset_id, "policy_id": policy_id})
         offers = await connector.get(f"/api/v1/offers?dataset_id={product.dataset_id}")
-        for offer in offers["items"]:
-            if offer["id"] not in wanted:
-                await connector.delete(f"/api/v1/offers/{offer['id']}")
+        for listed in offers["items"]:
+            if listed["id"] not in wanted:
+                await connector.delete(f"/api/v1/offers/{listed['id']}")
 
 
-async def _created(request: Any) -> None:
-    """Await a create request; one that exists already (an earlier run) is fine."""
+async def _gone(request: Any) -> None:
+    """Await a delete request; one for what is not there (a first run) is fine."""
     try:
         await request
     except ApiError as error:
-        if error.http_status != 409:
+        if error.http_status != 404:
             raise

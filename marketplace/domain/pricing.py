@@ -355,6 +355,7 @@ def plan_policy(
     offer_id: str,
     assigner: str,
     product_id: str,
+    plan_id: str | None = None,
     purpose: str | Sequence[str] | None = None,
     target: str | None = None,
     meter_endpoint: str | None = None,
@@ -362,20 +363,20 @@ def plan_policy(
 ) -> Policy:
     """The ODRL offer the provider's connector carries for ``plan`` of ``product_id``.
 
-    It grants ``use`` to data-space members (a ``MembershipCredential``) who
-    hold a ``DataProductPurchaseCredential`` whose ``product`` claim is
-    ``product_id`` (the credential the marketplace issues when an order on the
-    plan completes; its validity is the paid period, so no side channel is
-    needed) and, when the plan has an ``id``, whose ``plan`` claim is that id.
-    On top of that, from the plan: at most ``usageLimit.count``
-    calls per ``usageLimit.period``; use only within ``validity`` (default:
-    the plan's ``validFor``); only for one of ``purpose`` (default: the
-    plan's ``purpose``). A usage plan adds a ``dst:meter`` duty (to
-    ``meter_endpoint`` when given) so the connector reports the use for
-    billing, and, when it is a flat price per call, the ``compensate`` duty
-    stating that price per call.
+    It grants ``use`` to data-space members (a ``MembershipCredential``) who hold
+    a ``DataProductPurchaseCredential`` (issued when an order on the plan completes,
+    valid for the paid period) whose ``product`` claim is ``product_id`` and whose
+    ``plan`` claim is ``plan_id`` (default ``plan.id``; none is a ``ValueError``): one
+    plan's buyer cannot use another plan's offer. From the plan: at most
+    ``usageLimit.count`` calls per ``usageLimit.period``; use only within ``validity``
+    (default: the plan's ``validFor``); only for one of ``purpose`` (default: the
+    plan's ``purpose``). A usage plan adds a ``dst:meter`` duty (to ``meter_endpoint``
+    when given) so the connector reports the use for billing, and, when it is a
+    flat price per call, the ``compensate`` duty stating that price per call.
     """
-    terms = purchase(product_id, plan=plan.id)
+    if not (plan_id := plan_id or plan.id):
+        raise ValueError("a plan's offer names the plan: register the plan first, pass its id")
+    terms = purchase(product_id, plan=plan_id)
     if plan.usage_limit is not None:
         terms += calls_per_period(plan.usage_limit.count, plan.usage_limit.period)
     window = validity or plan.valid_for

@@ -19,6 +19,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from connector.settings import FixedCaller
+from policies import to_dsp
+from policies.presets import plan_offer, purchase
 from tests.conftest import free_port
 from tests.connector.conftest import StoreFactory
 from tests.connector.harness import RunningConnector, start_connector
@@ -27,6 +29,9 @@ from tests.factories import connector_settings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PROFILE = "https://w3id.org/dataspace-toolkit/odrl/profile"
+PARKING = "urn:product:parking"
+MONTHLY = "urn:plan:parking-monthly"
+PER_USE = "urn:plan:parking-per-use"
 
 
 def _requires(credential: str) -> dict[str, Any]:
@@ -43,8 +48,11 @@ async def pair(
     provider = await start_connector(connector_settings(
         "provider", tmp, module_stores(),
         tokens={"consumer-token": FixedCaller(
-            id="did:web:consumer.example", credential_types=["MembershipCredential"],
-            claims={"MembershipCredential": {"memberOf": "dataspace"}})},
+            id="did:web:consumer.example",
+            credential_types=["MembershipCredential", "DataProductPurchaseCredential"],
+            claims={"MembershipCredential": {"memberOf": "dataspace"},
+                    # bought the parking product on the monthly plan
+                    "DataProductPurchaseCredential": {"product": PARKING, "plan": MONTHLY}})},
         outbound_token="provider-token", catalog_page_size=3,
     ))
     consumer = await start_connector(connector_settings(
@@ -278,6 +286,29 @@ async def test_policy_met_by_verified_claims_is_agreed_automatically(
         await asyncio.sleep(0.01)
     assert other["state"] == "REQUESTED"
     assert other["awaiting"] == "owner"
+
+
+async def test_a_purchase_opens_only_the_offer_of_the_plan_bought(
+    pair: tuple[RunningConnector, RunningConnector], http: aiohttp.ClientSession
+) -> None:
+    """The consumer bought parking monthly: the pay-per-use offer is not agreed for it."""
+    provider, consumer = pair
+    for plan in (MONTHLY, PER_USE):
+        offer = plan_offer(purchase(PARKING, plan=plan), offer_id=f"urn:offer:{plan}",
+                           assigner=provider.plane.did)
+        await _dataset(provider, http, f"urn:parking:{plan}",
+                       policy=to_dsp(offer, context=False))
+    bought = await _negotiate(consumer, provider, http, f"urn:parking:{MONTHLY}")
+    other = await _negotiate(consumer, provider, http, f"urn:parking:{PER_USE}")
+    await consumer.wait_for(http, "negotiations", bought["id"], {"FINALIZED"})
+    theirs = await _provider_side(provider, http, other["id"])
+    for _ in range(200):
+        theirs = await provider.api(http, "GET", f"/api/v1/negotiations/{theirs['id']}",
+                                    expect=200)
+        if theirs["awaiting"] == "owner":
+            break
+        await asyncio.sleep(0.01)
+    assert (theirs["state"], theirs["awaiting"]) == ("REQUESTED", "owner")
 
 
 async def test_access_policy_hides_the_offer(

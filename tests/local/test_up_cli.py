@@ -143,7 +143,8 @@ def test_haldens_products_are_on_the_marketplace_with_their_plans(space: Up) -> 
     assert plans["Luftkvalitet i Halden"]["Gratis"]["price"]["value"] == 0
 
     # Halden's connector offers the parking data only under the plans' policies, each
-    # asking for a purchase credential naming the product; the held offer is gone.
+    # asking for a purchase credential naming the product and that plan (a pay-per-use
+    # buyer cannot take the monthly offer); the held offer is gone.
     product = specs["Parkering i Halden"]["id"]
     offers = _get(f"{halden['management_url']}/api/v1/offers?dataset_id=halden-parking",
                   halden["admin_api_key"])["items"]
@@ -153,6 +154,10 @@ def test_haldens_products_are_on_the_marketplace_with_their_plans(space: Up) -> 
     for permission in by_id.values():
         assert {"leftOperand": f"dst:claim/{PURCHASE}/product", "operator": "eq",
                 "rightOperand": product} in permission["constraint"]
+    for key, plan in (("monthly", monthly), ("per-use", per_use)):
+        plan_claims = [c["rightOperand"] for c in by_id[f"urn:offer:halden-parking:{key}"][
+            "constraint"] if c.get("leftOperand") == f"dst:claim/{PURCHASE}/plan"]
+        assert plan_claims == [plan["id"]], key
     assert "duty" not in by_id["urn:offer:halden-parking:monthly"]
     duties = json.dumps(by_id["urn:offer:halden-parking:per-use"]["duty"])
     assert "odrl:compensate" in duties

@@ -27,6 +27,7 @@ HALDEN = "did:web:halden.kommune.no"
 ACME = "did:web:acme.example"
 PRODUCT = "urn:marketplace:product:traffic-counts"
 METER = "https://market.example/tmf-api/usageManagement/v4/usage"
+PLAN_ID = "plan-1"
 
 
 def plan(**changes: Any) -> dict[str, Any]:
@@ -213,9 +214,10 @@ def test_percentages_and_vat() -> None:
 MEMBER = {"MembershipCredential": ({"memberOf": "did:web:operator.example"},)}
 
 
-def buyer(product: str = PRODUCT) -> dict[str, Any]:
-    """Credentials of a member who bought ``product``."""
-    return MEMBER | {"DataProductPurchaseCredential": ({"product": product, "buyer": ACME},)}
+def buyer(product: str = PRODUCT, plan_id: str = PLAN_ID) -> dict[str, Any]:
+    """Credentials of a member who bought ``product`` on the plan ``plan_id``."""
+    bought = {"product": product, "plan": plan_id, "buyer": ACME}
+    return MEMBER | {"DataProductPurchaseCredential": (bought,)}
 
 
 def ctx(credentials: dict[str, Any], **changes: Any) -> RequestContext:
@@ -227,8 +229,8 @@ def ctx(credentials: dict[str, Any], **changes: Any) -> RequestContext:
 
 
 def offer_of(body: dict[str, Any], **options: Any) -> Any:
-    return plan_policy(PricingPlan.model_validate(body), offer_id="urn:offer:1", assigner=HALDEN,
-                       product_id=PRODUCT, **options)  # fmt: skip
+    return plan_policy(PricingPlan.model_validate({"id": PLAN_ID} | body), offer_id="urn:offer:1",
+                       assigner=HALDEN, product_id=PRODUCT, **options)  # fmt: skip
 
 
 def test_pay_per_call_offer_needs_the_purchase_credential_and_meters() -> None:
@@ -313,15 +315,34 @@ def test_free_plan_offer_is_granted_to_holders_of_the_free_purchase() -> None:
     assert not compiled.decide(ctx(MEMBER)).permitted
 
 
-def test_a_plan_with_an_id_is_open_only_to_buyers_of_that_plan() -> None:
+def test_a_plans_offer_is_open_only_to_buyers_of_that_plan() -> None:
+    """A buyer of the pay-per-use plan cannot use the monthly plan's offer (unmetered)."""
     monthly = compile_policy(offer_of(MONTHLY | {"id": "plan-monthly"}))
-    bought = {"product": PRODUCT, "buyer": ACME}
-    assert monthly.decide(ctx(MEMBER | {"DataProductPurchaseCredential": (
-        bought | {"plan": "plan-monthly"},)})).permitted
-    # the free plan's credential of the same product does not open the monthly plan
-    free_only = MEMBER | {"DataProductPurchaseCredential": (bought | {"plan": "plan-free"},)}
-    assert not monthly.decide(ctx(free_only)).permitted
-    # holding both, the monthly one counts
+    per_use = compile_policy(offer_of(plan(id="plan-per-use")))
+    assert monthly.decide(ctx(buyer(plan_id="plan-monthly"))).permitted
+    assert not monthly.decide(ctx(buyer(plan_id="plan-per-use"))).permitted
+    assert per_use.decide(ctx(buyer(plan_id="plan-per-use"))).permitted
+    assert not per_use.decide(ctx(buyer(plan_id="plan-monthly"))).permitted
+    # a credential without a plan claim (or naming no plan) opens neither
+    no_plan = MEMBER | {"DataProductPurchaseCredential": ({"product": PRODUCT},)}
+    assert not monthly.decide(ctx(no_plan)).permitted
+    # holding both purchases, each offer finds its own
     both = MEMBER | {"DataProductPurchaseCredential": (
-        bought | {"plan": "plan-free"}, bought | {"plan": "plan-monthly"})}
+        {"product": PRODUCT, "plan": "plan-per-use"}, {"product": PRODUCT, "plan": "plan-monthly"})}
     assert monthly.decide(ctx(both)).permitted
+    assert per_use.decide(ctx(both)).permitted
+    # the reference interpreter agrees
+    offer = offer_of(MONTHLY | {"id": "plan-monthly"})
+    assert not evaluate(offer, ctx(buyer(plan_id="plan-per-use"))).permitted
+    assert evaluate(offer, ctx(buyer(plan_id="plan-monthly"))).permitted
+
+
+def test_the_plan_id_may_be_passed_and_an_offer_without_one_is_refused() -> None:
+    body = PricingPlan.model_validate(MONTHLY)
+    offer = plan_policy(body, offer_id="urn:offer:1", assigner=HALDEN, product_id=PRODUCT,
+                        plan_id="plan-9")  # fmt: skip
+    claims = [c for c in to_dsp(offer)["permission"][0]["constraint"]
+              if c["leftOperand"] == "dst:claim/DataProductPurchaseCredential/plan"]
+    assert [c["rightOperand"] for c in claims] == ["plan-9"]
+    with pytest.raises(ValueError, match="names the plan"):
+        plan_policy(body, offer_id="urn:offer:1", assigner=HALDEN, product_id=PRODUCT)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policies import NotOfferableError, RequestContext, compile_policy, to_dsp
+from policies import CompiledPolicy, NotOfferableError, RequestContext, compile_policy, to_dsp
 from policies.presets import (
     RESEARCH_PURPOSES,
     AccessLevel,
@@ -15,6 +15,7 @@ from policies.presets import (
     calls_per_period,
     pay_per_use,
     plan_offer,
+    purchase,
     research_use,
     subscription,
     traffic_light_offer,
@@ -136,6 +137,32 @@ def test_plan_templates_combine_into_an_offer_and_an_agreement() -> None:
     assert not compiled.decide(ctx(purpose="https://w3id.org/dpv#Marketing")).permitted
     assert not compiled.decide(ctx(assignee="did:web:other.example")).permitted
     assert not compiled.decide(ctx(credentials={})).permitted
+
+
+def test_a_purchase_of_one_plan_does_not_open_another_plans_offer() -> None:
+    def offer(plan: str) -> CompiledPolicy:
+        return compile_policy(plan_offer(purchase("urn:product:p", plan=plan),
+                                         offer_id=f"urn:o:{plan}", assigner=HALDEN))
+
+    def holding(*plans: str) -> RequestContext:
+        bought = tuple({"product": "urn:product:p", "plan": plan} for plan in plans)
+        return RequestContext(action="use", credentials={
+            "MembershipCredential": ({},), "DataProductPurchaseCredential": bought})
+
+    monthly, per_use = offer("urn:plan:monthly"), offer("urn:plan:per-use")
+    assert monthly.decide(holding("urn:plan:monthly")).permitted
+    assert not monthly.decide(holding("urn:plan:per-use")).permitted
+    assert per_use.decide(holding("urn:plan:per-use")).permitted
+    assert per_use.decide(holding("urn:plan:monthly", "urn:plan:per-use")).permitted
+    # without a plan, any plan's purchase of the product will do (the old rule)
+    anyone = compile_policy(plan_offer(purchase("urn:product:p"), offer_id="urn:o",
+                                       assigner=HALDEN))
+    assert anyone.decide(holding("urn:plan:per-use")).permitted
+    doc = to_dsp(plan_offer(purchase("urn:product:p", plan="urn:plan:monthly"),
+                            offer_id="urn:o", assigner=HALDEN))
+    constraint = doc["permission"][0]["constraint"]
+    assert {"leftOperand": "dst:claim/DataProductPurchaseCredential/plan", "operator": "eq",
+            "rightOperand": "urn:plan:monthly"} in constraint
 
 
 def test_open_plan_without_membership() -> None:
