@@ -27,7 +27,8 @@ from policies.presets import PURCHASE_CREDENTIAL
 from servicekit import jobs
 from servicekit.clock import Clock, system_clock
 
-__all__ = ["USAGE_REPORT_JOB", "Meter", "purchased_product", "tmf635_usage", "usage_id"]
+__all__ = ["USAGE_REPORT_JOB", "Meter", "purchased_plan", "purchased_product", "tmf635_usage",
+           "usage_id"]
 
 USAGE_REPORT_JOB = "connector.dataplane.usage-report"
 _NAMESPACE = uuid.UUID("6c1a3a52-2f0e-4e8f-9a55-6a0d1b9a2f10")
@@ -42,17 +43,13 @@ def _rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def purchased_product(policy: dict[str, Any]) -> str | None:
-    """The data product an agreement's policy requires a purchase credential for, if one.
-
-    That is the ``product`` claim of the ``DataProductPurchaseCredential`` the
-    buyer presented: the marketplace bills the usage against what it sold.
-    """
+def _purchase_claim(policy: dict[str, Any], name: str) -> str | None:
+    """The value an agreement's policy requires of the purchase credential's claim ``name``."""
     try:
         parsed = parse_policy(policy)
     except (PolicyError, ValueError):
         return None
-    claim = f"dst:claim/{PURCHASE_CREDENTIAL}/product"
+    claim = f"dst:claim/{PURCHASE_CREDENTIAL}/{name}"
     for rule in parsed.permissions:
         for constraint in atoms(rule_nodes(rule)):
             if (constraint.left_operand == claim and constraint.operator == "eq"
@@ -61,17 +58,35 @@ def purchased_product(policy: dict[str, Any]) -> str | None:
     return None
 
 
+def purchased_product(policy: dict[str, Any]) -> str | None:
+    """The data product an agreement's policy requires a purchase credential for, if one.
+
+    That is the ``product`` claim of the ``DataProductPurchaseCredential`` the
+    buyer presented: the marketplace bills the usage against what it sold.
+    """
+    return _purchase_claim(policy, "product")
+
+
+def purchased_plan(policy: dict[str, Any]) -> str | None:
+    """The pricing plan (its ``ProductOfferingPrice`` id) the agreement was bought under, if
+    its policy names one: the ``plan`` claim of the purchase credential, which tells the
+    marketplace which of a buyer's products of one data product the usage is of."""
+    return _purchase_claim(policy, "plan")
+
+
 def tmf635_usage(row: Any, *, provider: str, bucket_seconds: float,
-                 dataset_id: str | None = None, product_id: str | None = None
-                 ) -> dict[str, Any]:  # fmt: skip
+                 dataset_id: str | None = None, product_id: str | None = None,
+                 plan_id: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One bucket of usage as a TMF635 ``Usage`` resource.
 
-    ``dataset_id`` and ``product_id`` (the purchased data product, see
-    :func:`purchased_product`) are added as characteristics when known.
+    ``dataset_id``, ``product_id`` (the purchased data product, see
+    :func:`purchased_product`) and ``plan_id`` (its plan, :func:`purchased_plan`)
+    are added as characteristics (``datasetId``, ``productId``, ``planId``) when known.
     """
     start = float(row.bucket_start)
     named = [(name, value) for name, value in (("datasetId", dataset_id),
-                                                ("productId", product_id)) if value]
+                                                ("productId", product_id),
+                                                ("planId", plan_id)) if value]
     return {
         "@type": "Usage",
         "id": usage_id(row.agreement_id, row.transfer_id, start),

@@ -43,6 +43,7 @@ from connector.dataplane.flows import FlowRegistry
 from connector.dataplane.metering import (
     USAGE_REPORT_JOB,
     Meter,
+    purchased_plan,
     purchased_product,
     tmf635_usage,
 )
@@ -275,10 +276,12 @@ class DataPlane:
                 flows.c.transfer_id == payload["transfer_id"]))).first()
         if row is None:
             raise PermanentJobError("the usage bucket is gone")
+        policy = orjson.loads(flow.policy) if flow is not None else {}
         document = tmf635_usage(
             row, provider=self.signer.did, bucket_seconds=self.settings.usage_bucket_seconds,
             dataset_id=flow.dataset_id if flow is not None else None,
-            product_id=purchased_product(orjson.loads(flow.policy)) if flow is not None else None)
+            product_id=purchased_product(policy) if flow is not None else None,
+            plan_id=purchased_plan(policy) if flow is not None else None)
         signed = self.signer.sign_jwt(document, typ=USAGE_TYPE)
         url = f"{self.marketplace_url}/tmf-api/usageManagement/v4/usage"
         async with self.session.post(

@@ -7,8 +7,10 @@ A provider's connector posts one TMF635 ``Usage`` per metering bucket
 ``relatedParty`` of role ``provider``, who must have signed it), the buyer
 (role ``consumer``), the agreement and transfer, the data product bought
 (``productId``: the ``product`` claim of the purchase credential the
-agreement's policy requires), the bucket's period and its requests and
-bytes. Each report has a stable ``id``: the same bucket is billed once.
+agreement's policy requires), the plan it was bought on (``planId``, the
+credential's ``plan`` claim; reports of connectors or offers that do not
+name it leave it out), the bucket's period and its requests and bytes.
+Each report has a stable ``id``: the same bucket is billed once.
 
 A stored report is ``rated`` (it became a charge) or ``guided`` (its
 product's plan is not a usage plan: recorded, not charged), TMF635's
@@ -26,12 +28,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from servicekit.errors import InvalidRequest
 
-__all__ = ["PRODUCT_CLAIM", "USAGE_TYPE", "UsageFacts", "UsageReport", "UsageStatus"]
+__all__ = ["PLAN_CLAIM", "PRODUCT_CLAIM", "USAGE_TYPE", "UsageFacts", "UsageReport", "UsageStatus"]
 
 #: The JWS ``typ`` of a signed usage report.
 USAGE_TYPE = "usage+jwt"
 #: The ``usageCharacteristic`` naming the data product bought (the purchase credential's claim).
 PRODUCT_CLAIM = "productId"
+#: The ``usageCharacteristic`` naming the plan it was bought on (optional).
+PLAN_CLAIM = "planId"
 _ID = r"^[A-Za-z0-9:._~/#@+-]{1,200}$"
 
 
@@ -92,7 +96,8 @@ class UsageReport(_Tmf):
             raise InvalidRequest("periodStart must be before periodEnd", code="usage-invalid")
         return UsageFacts(
             id=self.id, provider=parties["provider"], consumer=parties["consumer"],
-            product_id=product, agreement_id=_text(values, "agreementId"),
+            product_id=product, plan_id=_text(values, PLAN_CLAIM) if PLAN_CLAIM in values
+            else None, agreement_id=_text(values, "agreementId"),
             transfer_id=_text(values, "transferId"), period_start=start, period_end=end,
             requests=_count(values, "requests"), bytes=_count(values, "bytes"))
 
@@ -139,3 +144,5 @@ class UsageFacts:
     period_end: datetime
     requests: int
     bytes: int
+    #: The plan (``ProductOfferingPrice`` id) the agreement was bought on, when named.
+    plan_id: str | None = None

@@ -11,8 +11,10 @@ A report (:meth:`UsageService.report`) is accepted only when
 3. the marketplace sold it: the buyer holds a TMF637 product of that data
    product (``productSpecification``, else ``productOffering``: the purchase
    credential's ``product`` claim) whose seller is that provider, in a state
-   that is billed (``active``, ``suspended``, ``terminated`` after the use) —
-   else 403 ``usage-not-sold``;
+   that is billed (``active``, ``suspended``, ``terminated`` after the use),
+   and, when the report names the plan (``planId``), on that plan —
+   else 403 ``usage-not-sold``. Without ``planId``, a product on a usage
+   plan is preferred;
 4. its ``id`` is new: the same bucket re-sent is 409 ``usage-exists`` (the
    connector reads 409 as "already have it").
 
@@ -148,20 +150,34 @@ class UsageService:
         return body
 
     async def _sold(self, conn: AsyncConnection, facts: UsageFacts) -> _Sold:
-        """The product the marketplace sold that this usage is of (403 when there is none)."""
+        """The product the marketplace sold that this usage is of (403 when there is none).
+
+        A buyer may hold several products of one data product from one provider
+        (a monthly and a pay-per-use plan, say): a report naming the plan
+        (``planId``) is of the product on that plan; one that does not (an older
+        connector, an offer without the plan) is of one on a usage plan, else
+        of any (recorded, not charged).
+        """
         products, _ = await store.find(conn, PRODUCT, Query(limit=500), Scope(owner=facts.consumer))
+        found: list[_Sold] = []
         for product in products:
-            if (_product_of(product.body) == facts.product_id
-                    and _seller(product) == facts.provider and _covers(product, facts)):
-                prices = product.body.get("productPrice") or []
-                ref = prices[0].get("productOfferingPrice") if prices else None
-                row = (await store.get(conn, "productOfferingPrice", ref["id"],
-                                       ref.get("version")) if ref else None)
-                if row is not None:
-                    return _Sold(product, plan_from_body(row.body))
+            if (_product_of(product.body) != facts.product_id
+                    or _seller(product) != facts.provider or not _covers(product, facts)):
+                continue
+            prices = product.body.get("productPrice") or []
+            ref = prices[0].get("productOfferingPrice") if prices else None
+            if not ref or (facts.plan_id is not None and ref.get("id") != facts.plan_id):
+                continue
+            row = await store.get(conn, "productOfferingPrice", ref["id"], ref.get("version"))
+            if row is not None:
+                found.append(_Sold(product, plan_from_body(row.body)))
+        metered = [sold for sold in found if sold.plan.price_type is PriceType.USAGE]
+        if metered or found:
+            return (metered or found)[0]
+        plan = f" on plan {facts.plan_id!r}" if facts.plan_id is not None else ""
         raise UsageNotSold(
-            f"{facts.consumer} bought no product {facts.product_id!r} of {facts.provider} "
-            "here: the marketplace bills only the agreements it sold",
+            f"{facts.consumer} bought no product {facts.product_id!r}{plan} of "
+            f"{facts.provider} here: the marketplace bills only the agreements it sold",
             extra={"agreement": facts.agreement_id})
 
     async def _rate(self, conn: AsyncConnection, sold: _Sold, facts: UsageFacts,

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from connector.dataplane.metering import purchased_product, tmf635_usage
+from connector.dataplane.metering import purchased_plan, purchased_product, tmf635_usage
 from connector.domain.catalog import Backend
 from identity.keys import KeyPair
 from identity.signer import Signer
@@ -29,6 +29,8 @@ SPEC = "urn:spec:traffic-counts"
 START = datetime(2026, 3, 1, tzinfo=UTC)
 PER_CALL = {"name": "Per call", "priceType": "usage", "price": {"unit": "NOK", "value": 0.5},
             "unitOfMeasure": {"amount": 1, "units": "call"}, "includedQuota": 200}
+MONTHLY = {"name": "Monthly", "priceType": "recurring", "price": {"unit": "NOK", "value": 490},
+           "recurringChargePeriodType": "month", "recurringChargePeriodLength": 1}
 
 
 @dataclass
@@ -39,6 +41,11 @@ class Sale:
     buyer: str
     provider: str
     spec: str = SPEC
+
+    @property
+    def plan_id(self) -> str:
+        """The plan it was bought on (``sell`` names it after the product)."""
+        return f"{self.product_id}-plan"
 
 
 async def sell(marketplace: Marketplace, database: Database, *, provider: str,
@@ -75,13 +82,13 @@ async def sell(marketplace: Marketplace, database: Database, *, provider: str,
 
 def report(signer: Signer, *, requests: int, bucket: datetime = START + timedelta(days=2),
            product: str | None = SPEC, agreement_id: str = "urn:agreement:1",
-           consumer: str = CONSUMER) -> dict[str, Any]:
-    """One bucket's usage, as the provider's connector builds it."""
+           consumer: str = CONSUMER, plan: str | None = None) -> dict[str, Any]:
+    """One bucket's usage, as the provider's connector builds it (naming ``plan`` if given)."""
     row = SimpleNamespace(agreement_id=agreement_id, transfer_id="urn:transfer:1",
                           bucket_start=bucket.timestamp(), consumer_id=consumer,
                           requests=requests, bytes=requests * 100)
     return tmf635_usage(row, provider=signer.did, bucket_seconds=60.0,
-                        dataset_id="urn:dataset:traffic", product_id=product)
+                        dataset_id="urn:dataset:traffic", product_id=product, plan_id=plan)
 
 
 def signed(signer: Signer, document: dict[str, Any]) -> dict[str, str]:
@@ -197,6 +204,51 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
 def test_the_connector_names_the_product_its_agreement_requires_a_purchase_of() -> None:
     assert purchased_product(agreement(purchase(SPEC) + pay_per_use("0.50"))) == SPEC
     assert purchased_product(agreement(pay_per_use("0.50"))) is None
+    bought = agreement(purchase(SPEC, plan="urn:plan:per-call") + pay_per_use("0.50"))
+    assert (purchased_product(bought), purchased_plan(bought)) == (SPEC, "urn:plan:per-call")
+    assert purchased_plan(agreement(purchase(SPEC) + pay_per_use("0.50"))) is None
+
+
+async def test_usage_is_billed_to_the_product_on_the_plan_the_report_names(
+    marketplace: Marketplace, database: Database, connector_key: Signer
+) -> None:
+    """A buyer holding a monthly and a pay-per-use product of one data product."""
+    provider = connector_key.did
+    monthly = await sell(marketplace, database, provider=provider, plan=MONTHLY,
+                         product_id="p-monthly")
+    per_use = await sell(marketplace, database, provider=provider, product_id="p-use")
+
+    async def rated(document: dict[str, Any]) -> dict[str, Any]:
+        status, body, _ = await post(marketplace, document, signed(connector_key, document))
+        assert status == 201, body
+        return dict(body)
+
+    named = report(connector_key, requests=300, plan=per_use.plan_id, agreement_id="urn:a:use")
+    assert {"name": "planId", "valueType": "string", "value": per_use.plan_id} in named[
+        "usageCharacteristic"]
+    body = await rated(named)
+    assert body["status"] == "rated"
+    assert body["ratedProductUsage"][0]["productRef"]["id"] == per_use.product_id
+    # usage under the monthly plan's agreement is recorded on the monthly product, not charged
+    body = await rated(report(connector_key, requests=50, plan=monthly.plan_id,
+                              agreement_id="urn:a:monthly", bucket=START + timedelta(days=3)))
+    assert body["status"] == "guided"
+    status, stored, _ = await marketplace.call("GET", f"{TMF635}/usage/{body['id']}",
+                                               headers=marketplace.admin)
+    assert (status, stored["status"]) == (200, "guided")
+    # a report from before planId (an older connector) goes to the usage-priced product
+    body = await rated(report(connector_key, requests=10, agreement_id="urn:a:old",
+                              bucket=START + timedelta(days=4)))
+    assert body["status"] == "rated"
+    assert body["ratedProductUsage"][0]["productRef"]["id"] == per_use.product_id
+    # a plan the buyer did not buy is not sold
+    document = report(connector_key, requests=5, plan="urn:plan:never-bought",
+                      agreement_id="urn:a:other", bucket=START + timedelta(days=5))
+    status, refused, _ = await post(marketplace, document, signed(connector_key, document))
+    assert (status, refused["code"]) == (403, "usage-not-sold")
+    lines = await charges(marketplace)
+    assert {line["product"]["id"] for line in lines} == {per_use.product_id}
+    assert len(lines) == 2
 
 
 async def test_a_real_provider_connector_reports_usage_that_is_billed(
@@ -216,10 +268,11 @@ async def test_a_real_provider_connector_reports_usage_that_is_billed(
                           plan={**PER_CALL, "includedQuota": 2})
         api = Backend(type="http", address=str(backend.make_url("/api/items")),
                       properties={"proxyPath": "true"})
-        flow = data_flow(agreement(purchase(SPEC) + pay_per_use("0.50")), api)
+        flow = data_flow(agreement(purchase(SPEC, plan=sale.plan_id) + pay_per_use("0.50")),
+                         api)
         # what the control plane verified when the buyer presented its purchase credential
         flow = replace(flow, credentials={"DataProductPurchaseCredential": (
-            {"id": CONSUMER, "product": SPEC},)})
+            {"id": CONSUMER, "product": SPEC, "plan": sale.plan_id},)})
         edr = await running.plane.signaling.start(flow)
         async with aiohttp.ClientSession() as http:
             for _ in range(7):
@@ -235,6 +288,12 @@ async def test_a_real_provider_connector_reports_usage_that_is_billed(
         assert len(lines) == 1
         line = lines[0]
         assert line["product"]["id"] == sale.product_id
+        # the connector's report names the plan the agreement was bought on
+        status, reports, _ = await marketplace.call("GET", f"{TMF635}/usage",
+                                                    headers=marketplace.admin)
+        assert status == 200
+        assert {(c["name"], c["value"]) for r in reports for c in r["usageCharacteristic"]
+                } >= {("productId", SPEC), ("planId", sale.plan_id)}
         values = {c["name"]: c["value"] for c in line["characteristic"]}
         assert values["quantity"] == 7
         assert values["chargeableQuantity"] == 5

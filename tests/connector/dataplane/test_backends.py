@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from aiohttp.test_utils import TestServer
 from connector.dataplane.runtime import NOTIFY_JOB
 from connector.domain.catalog import Backend
 from identity.jose import decode_jws, verify_jws
-from policies.presets import PlanTerms, pay_per_use, research_use
+from policies.presets import PlanTerms, pay_per_use, purchase, research_use
 from servicekit import jobs
 from servicekit.db import create_engine
 from tests.conftest import TEST_DATABASE_URL, Database, drop_schema, free_port
@@ -103,6 +104,10 @@ async def test_a_parameterised_query_as_json_and_csv(dp: Running, source_db: str
     assert TEST_DATABASE_URL.split("@")[-1] not in body.decode()
 
 
+PRODUCT = "urn:spec:traffic-counts"
+PLAN = "urn:plan:per-call"
+
+
 class Marketplace:
     """A fake marketplace usage endpoint: fails the first call, then acknowledges."""
 
@@ -136,7 +141,11 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
     assert running.plane.runner is not None
     running.plane.runner._base_backoff = 0.05  # retry fast in the test
     try:
-        edr = await running.plane.signaling.start(data_flow(agreement(pay_per_use("2.50")), api))
+        # bought on the marketplace: the report names the product and the plan bought
+        flow = data_flow(agreement(purchase(PRODUCT, plan=PLAN) + pay_per_use("2.50")), api)
+        flow = replace(flow, credentials={"DataProductPurchaseCredential": (
+            {"product": PRODUCT, "plan": PLAN},)})
+        edr = await running.plane.signaling.start(flow)
         async with aiohttp.ClientSession() as http:
             for _ in range(7):
                 assert (await fetch(http, running.url, bearer(edr)))[0] == 200
@@ -152,6 +161,7 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
         values = {c["name"]: c["value"] for c in document["usageCharacteristic"]}
         assert values["requests"] == 7
         assert values["transferId"] == edr.transfer_id
+        assert (values["productId"], values["planId"]) == (PRODUCT, PLAN)
         assert {p["role"] for p in document["relatedParty"]} == {"provider", "consumer"}
         jws = decode_jws(signature, typ={"usage+jwt"})
         verify_jws(jws, running.plane.signer.key.public_key)
