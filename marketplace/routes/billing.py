@@ -23,10 +23,11 @@ from marketplace.routes import caller, services, settings
 from marketplace.routes.tmf import (
     FIELDS_PARAMETER,
     LIST_PARAMETERS,
-    TMF_ERROR,
+    OBJECT,
+    OBJECTS,
+    TMF_ERRORS,
     item_response,
-    list_response,
-    query,
+    listed,
 )
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
@@ -41,27 +42,21 @@ payout_routes = web.RouteTableDef()
 _BILLS = "/customerBillManagement/v4/customerBill"
 _RATES = "/customerBillManagement/v4/appliedCustomerBillingRate"
 _TAGS = ["TMF678 customer bills"]
-_ERRORS: dict[int, Any] = {400: TMF_ERROR, 401: TMF_ERROR, 403: TMF_ERROR, 404: TMF_ERROR,
-                           409: TMF_ERROR}
 _PROBLEMS: dict[int, Any] = {400: "Bad input", 401: "Not signed in", 403: "Not allowed",
                              404: "No such payout", 409: "Conflict"}
-_OBJECT: dict[str, Any] = {"type": "object"}
-_ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 
 
 @routes.get(_BILLS)
 @operation("List customer bills", tags=_TAGS, parameters=LIST_PARAMETERS,
-           responses={200: _ARRAY, **_ERRORS})
+           responses={200: OBJECTS, **TMF_ERRORS})
 async def list_bills(request: web.Request) -> web.Response:
     """The operator sees every bill; a member the bills it is the customer of."""
-    q = query(request)
-    items, total = await services(request).billing.find_bills(await caller(request), q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).billing.find_bills)
 
 
 @routes.get(_BILLS + "/{id}")
 @operation("Retrieve a customer bill", tags=_TAGS, parameters=[FIELDS_PARAMETER],
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def get_bill(request: web.Request) -> web.Response:
     """One bill."""
     body = await services(request).billing.get_bill(await caller(request),
@@ -72,7 +67,7 @@ async def get_bill(request: web.Request) -> web.Response:
 @routes.patch(_BILLS + "/{id}")
 @operation("Change a customer bill's state (operator)", tags=_TAGS, request=BillPatch,
            request_content_type="application/merge-patch+json",
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def patch_bill(request: web.Request) -> web.Response:
     """Move the bill along new → sent → settled (or onHold, partiallyPaid...)."""
     patch = await parse_body(request, BillPatch)
@@ -83,7 +78,7 @@ async def patch_bill(request: web.Request) -> web.Response:
 
 @routes.get(_BILLS + "/{id}/bill.csv")
 @operation("A customer bill as CSV", tags=_TAGS, response_content_type="text/csv",
-           responses={200: "The bill's lines, VAT per rate and totals", **_ERRORS})
+           responses={200: "The bill's lines, VAT per rate and totals", **TMF_ERRORS})
 async def bill_as_csv(request: web.Request) -> web.Response:
     """One row per line, then the VAT per rate and the totals."""
     doc = await services(request).billing.document(await caller(request),
@@ -96,7 +91,7 @@ async def bill_as_csv(request: web.Request) -> web.Response:
 @routes.get(_BILLS + "/{id}/bill.html")
 @operation("A customer bill as a printable page", tags=_TAGS,
            response_content_type="text/html",
-           responses={200: "The bill as HTML (no script; prints; fits 390 px)", **_ERRORS})
+           responses={200: "The bill as HTML (no script; prints; fits 390 px)", **TMF_ERRORS})
 async def bill_as_html(request: web.Request) -> web.Response:
     """The bill as a page to read and print."""
     doc = await services(request).billing.document(await caller(request),
@@ -108,17 +103,15 @@ async def bill_as_html(request: web.Request) -> web.Response:
 
 @routes.get(_RATES)
 @operation("List applied customer billing rates (bill lines)", tags=_TAGS,
-           parameters=LIST_PARAMETERS, responses={200: _ARRAY, **_ERRORS})
+           parameters=LIST_PARAMETERS, responses={200: OBJECTS, **TMF_ERRORS})
 async def list_rates(request: web.Request) -> web.Response:
     """Charges (billed or not yet), filtered by ``bill.id`` or ``product.id``."""
-    q = query(request)
-    items, total = await services(request).billing.find_rates(await caller(request), q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).billing.find_rates)
 
 
 @routes.get(_RATES + "/{id}")
 @operation("Retrieve an applied customer billing rate", tags=_TAGS,
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def get_rate(request: web.Request) -> web.Response:
     """One charge."""
     body = await services(request).billing.get_rate(await caller(request),
@@ -161,7 +154,7 @@ async def run_billing(request: web.Request) -> web.Response:
 
 @payout_routes.get("/billing/payouts")
 @operation("List payouts", tags=["billing"], parameters=[*PAGING, _STATE_PARAMETER],
-           responses={200: _ARRAY, **_PROBLEMS})
+           responses={200: OBJECTS, **_PROBLEMS})
 async def list_payouts(request: web.Request) -> web.Response:
     """The operator sees all; a provider what it is owed."""
     limit, offset = paging(request)
@@ -175,7 +168,7 @@ async def list_payouts(request: web.Request) -> web.Response:
 
 
 @payout_routes.get("/billing/payouts/{id}")
-@operation("Retrieve a payout", tags=["billing"], responses={200: _OBJECT, **_PROBLEMS})
+@operation("Retrieve a payout", tags=["billing"], responses={200: OBJECT, **_PROBLEMS})
 async def get_payout(request: web.Request) -> web.Response:
     """One payout."""
     body = await services(request).billing.get_payout(await caller(request),
@@ -185,7 +178,7 @@ async def get_payout(request: web.Request) -> web.Response:
 
 @payout_routes.patch("/billing/payouts/{id}")
 @operation("Record a payout as paid (operator)", tags=["billing"], request=PayoutPatch,
-           responses={200: _OBJECT, **_PROBLEMS}, security="bearer")
+           responses={200: OBJECT, **_PROBLEMS}, security="bearer")
 async def patch_payout(request: web.Request) -> web.Response:
     """pending → paid."""
     patch = await parse_body(request, PayoutPatch)

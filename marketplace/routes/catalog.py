@@ -24,10 +24,10 @@ from marketplace.routes import caller, services
 from marketplace.routes.tmf import (
     FIELDS_PARAMETER,
     LIST_PARAMETERS,
-    TMF_ERROR,
+    OBJECTS,
+    TMF_ERRORS,
     item_response,
-    list_response,
-    query,
+    listed,
 )
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
@@ -44,8 +44,6 @@ _VERSION_PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "pattern": _VERSION.pattern},
     "description": "An older version of the resource (default: the current one).",
 }
-_ERRORS: dict[int, Any] = {400: TMF_ERROR, 401: TMF_ERROR, 403: TMF_ERROR, 404: TMF_ERROR,
-                           409: TMF_ERROR}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -87,10 +85,7 @@ def _version(request: web.Request) -> str | None:
 
 def _handlers(kind: Kind) -> dict[str, Handler]:
     async def list_items(request: web.Request) -> web.StreamResponse:
-        q = query(request)
-        who = await caller(request)
-        items, total = await services(request).catalog.list(who, kind, q)
-        return list_response(items, total, q)
+        return await listed(request, lambda who, q: services(request).catalog.list(who, kind, q))
 
     async def create(request: web.Request) -> web.StreamResponse:
         body = await read_json(request)
@@ -128,26 +123,26 @@ def _add(resource: Resource) -> None:
     tags = [f"TMF620 {title}"]
     routes.get(path)(operation(
         f"List or find {title} objects", tags=tags, parameters=LIST_PARAMETERS,
-        responses={200: {"type": "array", "items": {"type": "object"}}, **_ERRORS},
+        responses={200: OBJECTS, **TMF_ERRORS},
         description=f"The {title} objects the caller may see (X-Total-Count, X-Result-Count).",
     )(handlers["list"]))
     routes.post(path)(operation(
-        f"Create a {title}", tags=tags, request=model, responses={201: model, **_ERRORS},
+        f"Create a {title}", tags=tags, request=model, responses={201: model, **TMF_ERRORS},
         security="bearer", description=f"A new {title}; the server sets id, href, lastUpdate.",
     )(handlers["create"]))
     routes.get(item)(operation(
         f"Retrieve a {title} by id", tags=tags, parameters=[_VERSION_PARAMETER, FIELDS_PARAMETER],
-        responses={200: model, **_ERRORS}, description=f"One {title} (or one of its versions).",
+        responses={200: model, **TMF_ERRORS}, description=f"One {title} (or one of its versions).",
     )(handlers["retrieve"]))
     routes.patch(item)(operation(
         f"Update a {title} partially", tags=tags, request=resource.update,
         request_content_type="application/merge-patch+json",
-        responses={200: model, **_ERRORS}, security="bearer",
+        responses={200: model, **TMF_ERRORS}, security="bearer",
         description=f"A JSON merge patch of a {title}; id, href, lastUpdate, version are "
                     "the server's.",
     )(handlers["patch"]))
     routes.delete(item)(operation(
-        f"Delete a {title}", tags=tags, responses={204: None, **_ERRORS}, security="bearer",
+        f"Delete a {title}", tags=tags, responses={204: None, **TMF_ERRORS}, security="bearer",
         description=f"Delete a {title} nothing depends on.",
     )(handlers["delete"]))
 

@@ -8,8 +8,6 @@ Products are created by completed orders, never posted.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from marketplace.domain.inventory import ProductPatch
@@ -17,10 +15,11 @@ from marketplace.routes import caller, services
 from marketplace.routes.tmf import (
     FIELDS_PARAMETER,
     LIST_PARAMETERS,
-    TMF_ERROR,
+    OBJECT,
+    OBJECTS,
+    TMF_ERRORS,
     item_response,
-    list_response,
-    query,
+    listed,
 )
 from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
@@ -31,26 +30,20 @@ routes = web.RouteTableDef()
 
 _PATH = "/productInventory/v4/product"
 _TAGS = ["TMF637 product inventory"]
-_OBJECT: dict[str, Any] = {"type": "object"}
-_ERRORS: dict[int, Any] = {400: TMF_ERROR, 401: TMF_ERROR, 403: TMF_ERROR, 404: TMF_ERROR,
-                           409: TMF_ERROR}
 _ROLE = query_strings("role", role="seller: the products the caller sold")
 
 
 @routes.get(_PATH)
 @operation("List inventory products", tags=_TAGS, parameters=[*LIST_PARAMETERS, *_ROLE],
-           responses={200: {"type": "array", "items": _OBJECT}, **_ERRORS})
+           responses={200: OBJECTS, **TMF_ERRORS})
 async def list_products(request: web.Request) -> web.Response:
     """The caller's products (the operator: all), newest first."""
-    q = query(request, keep=("role",))
-    who = await caller(request)
-    items, total = await services(request).inventory.find(who, q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).inventory.find, keep=("role",))
 
 
 @routes.get(f"{_PATH}/{{id}}")
 @operation("Retrieve an inventory product", tags=_TAGS, parameters=[FIELDS_PARAMETER],
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def retrieve_product(request: web.Request) -> web.Response:
     """One product: its buyer's, its seller's, or the operator's."""
     who = await caller(request)
@@ -60,7 +53,7 @@ async def retrieve_product(request: web.Request) -> web.Response:
 
 @routes.patch(f"{_PATH}/{{id}}")
 @operation("Change an inventory product", tags=_TAGS, request=ProductPatch,
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def patch_product(request: web.Request) -> web.Response:
     """``status`` (operator: suspended, active, terminated; buyer: terminated), ``autoRenew``."""
     patch = await parse_body(request, ProductPatch)
@@ -70,7 +63,7 @@ async def patch_product(request: web.Request) -> web.Response:
 
 
 @routes.delete(f"{_PATH}/{{id}}")
-@operation("Delete a terminated product", tags=_TAGS, responses={204: None, **_ERRORS})
+@operation("Delete a terminated product", tags=_TAGS, responses={204: None, **TMF_ERRORS})
 async def delete_product(request: web.Request) -> web.Response:
     """Only a terminated product; its buyer or the operator."""
     who = await caller(request)

@@ -9,8 +9,6 @@ cancel, notes: JSON merge patch) and ``DELETE`` (an order that is over).
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from marketplace.domain.ordering import (
@@ -22,10 +20,11 @@ from marketplace.routes import caller, services
 from marketplace.routes.tmf import (
     FIELDS_PARAMETER,
     LIST_PARAMETERS,
-    TMF_ERROR,
+    OBJECT,
+    OBJECTS,
+    TMF_ERRORS,
     item_response,
-    list_response,
-    query,
+    listed,
 )
 from servicekit.openapi import operation, query_strings
 from servicekit.web import json_response, parse_body
@@ -36,27 +35,20 @@ routes = web.RouteTableDef()
 
 _BASE = "/productOrderingManagement/v4"
 _TAGS = ["TMF622 product ordering"]
-_OBJECT: dict[str, Any] = {"type": "object"}
-_LIST: dict[str, Any] = {"type": "array", "items": _OBJECT}
-_ERRORS: dict[int, Any] = {400: TMF_ERROR, 401: TMF_ERROR, 403: TMF_ERROR, 404: TMF_ERROR,
-                           409: TMF_ERROR}
 _ROLE = query_strings("role", role="seller: the orders for the caller's offerings")
 
 
 @routes.get(f"{_BASE}/productOrder")
 @operation("List product orders", tags=_TAGS, parameters=[*LIST_PARAMETERS, *_ROLE],
-           responses={200: _LIST, **_ERRORS})
+           responses={200: OBJECTS, **TMF_ERRORS})
 async def list_orders(request: web.Request) -> web.Response:
     """The caller's orders (the operator: all), newest first."""
-    q = query(request, keep=("role",))
-    who = await caller(request)
-    items, total = await services(request).orders.find(who, q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).orders.find, keep=("role",))
 
 
 @routes.post(f"{_BASE}/productOrder")
 @operation("Place a product order", tags=_TAGS, request=ProductOrderCreate,
-           responses={201: _OBJECT, **_ERRORS})
+           responses={201: OBJECT, **TMF_ERRORS})
 async def create_order(request: web.Request) -> web.Response:
     """Order one offering on one of its plans, as the caller (the operator names a buyer)."""
     body = await parse_body(request, ProductOrderCreate)
@@ -66,7 +58,7 @@ async def create_order(request: web.Request) -> web.Response:
 
 @routes.get(f"{_BASE}/productOrder/{{id}}")
 @operation("Retrieve a product order", tags=_TAGS, parameters=[FIELDS_PARAMETER],
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def retrieve_order(request: web.Request) -> web.Response:
     """One order: its buyer's, its seller's, or the operator's."""
     who = await caller(request)
@@ -76,7 +68,7 @@ async def retrieve_order(request: web.Request) -> web.Response:
 
 @routes.patch(f"{_BASE}/productOrder/{{id}}")
 @operation("Change a product order", tags=_TAGS, request=ProductOrderPatch,
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def patch_order(request: web.Request) -> web.Response:
     """``state``: ``inProgress`` approves a held order (the seller), ``rejected`` refuses
     it, ``cancelled`` cancels (the buyer); ``note`` entries are added."""
@@ -87,7 +79,7 @@ async def patch_order(request: web.Request) -> web.Response:
 
 
 @routes.delete(f"{_BASE}/productOrder/{{id}}")
-@operation("Delete a product order that is over", tags=_TAGS, responses={204: None, **_ERRORS})
+@operation("Delete a product order that is over", tags=_TAGS, responses={204: None, **TMF_ERRORS})
 async def delete_order(request: web.Request) -> web.Response:
     """Only a rejected, failed or cancelled order; its buyer or the operator."""
     who = await caller(request)
@@ -97,18 +89,15 @@ async def delete_order(request: web.Request) -> web.Response:
 
 @routes.get(f"{_BASE}/cancelProductOrder")
 @operation("List cancellation requests", tags=_TAGS, parameters=LIST_PARAMETERS,
-           responses={200: _LIST, **_ERRORS})
+           responses={200: OBJECTS, **TMF_ERRORS})
 async def list_cancellations(request: web.Request) -> web.Response:
     """The caller's cancellation requests (the operator: all)."""
-    q = query(request)
-    who = await caller(request)
-    items, total = await services(request).orders.find_cancellations(who, q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).orders.find_cancellations)
 
 
 @routes.post(f"{_BASE}/cancelProductOrder")
 @operation("Cancel a product order", tags=_TAGS, request=CancelProductOrderCreate,
-           responses={201: _OBJECT, **_ERRORS})
+           responses={201: OBJECT, **TMF_ERRORS})
 async def create_cancellation(request: web.Request) -> web.Response:
     """Cancel the order now (a completed order's product ends, its credential is revoked)."""
     body = await parse_body(request, CancelProductOrderCreate)
@@ -119,7 +108,7 @@ async def create_cancellation(request: web.Request) -> web.Response:
 
 @routes.get(f"{_BASE}/cancelProductOrder/{{id}}")
 @operation("Retrieve a cancellation request", tags=_TAGS, parameters=[FIELDS_PARAMETER],
-           responses={200: _OBJECT, **_ERRORS})
+           responses={200: OBJECT, **TMF_ERRORS})
 async def retrieve_cancellation(request: web.Request) -> web.Response:
     """One cancellation request: its buyer's or the operator's."""
     who = await caller(request)

@@ -9,12 +9,14 @@ ones, so TMF clients and RFC 9457 clients both read them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from marketplace.domain.tmf import Query, parse_fields, parse_query, project
+from marketplace.routes import caller
+from marketplace.services.callers import Caller
 from servicekit.errors import PROBLEM_BASE_URI, DataspaceError
 from servicekit.paging import PAGING, paging
 from servicekit.web import json_response
@@ -22,9 +24,14 @@ from servicekit.web import json_response
 __all__ = [
     "FIELDS_PARAMETER",
     "LIST_PARAMETERS",
+    "OBJECT",
+    "OBJECTS",
     "TMF_ERROR",
+    "TMF_ERRORS",
+    "Finder",
     "item_response",
     "list_response",
+    "listed",
     "query",
     "render_tmf_error",
 ]
@@ -53,6 +60,16 @@ TMF_ERROR: dict[str, Any] = {
                    "detail": {"type": "string"}},
 }
 
+#: The errors every TM Forum operation may answer, each a TMF ``Error``.
+TMF_ERRORS: dict[int, Any] = {status: TMF_ERROR for status in (400, 401, 403, 404, 409)}
+
+#: A TMF resource, and a list of them, in the OpenAPI document.
+OBJECT: dict[str, Any] = {"type": "object"}
+OBJECTS: dict[str, Any] = {"type": "array", "items": OBJECT}
+
+#: A service's list query: the caller's page of resources and the count of every match.
+Finder = Callable[[Caller, Query], Awaitable[tuple[Sequence[Mapping[str, Any]], int]]]
+
 
 def query(request: web.Request, *, keep: Iterable[str] = ()) -> Query:
     """The TMF630 query of a list request (400 on a malformed filter or paging)."""
@@ -65,6 +82,13 @@ def list_response(items: Iterable[Mapping[str, Any]], total: int, q: Query) -> w
     page = [project(item, q.fields) for item in items]
     return json_response(page, headers={"X-Total-Count": str(total),
                                         "X-Result-Count": str(len(page))})
+
+
+async def listed(request: web.Request, find: Finder, *, keep: Iterable[str] = ()) -> web.Response:
+    """A TMF list: the request's query (400 first), then its caller, then ``find``'s page."""
+    q = query(request, keep=keep)
+    items, total = await find(await caller(request), q)
+    return list_response(items, total, q)
 
 
 def item_response(request: web.Request, body: Mapping[str, Any]) -> web.Response:

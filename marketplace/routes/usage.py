@@ -19,10 +19,10 @@ from marketplace.routes import caller, services
 from marketplace.routes.tmf import (
     FIELDS_PARAMETER,
     LIST_PARAMETERS,
-    TMF_ERROR,
+    OBJECTS,
+    TMF_ERRORS,
     item_response,
-    list_response,
-    query,
+    listed,
 )
 from servicekit.openapi import operation
 from servicekit.web import json_response, read_json
@@ -32,8 +32,6 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 
 _PATH = "/usageManagement/v4/usage"
-_ERRORS: dict[int, Any] = {400: TMF_ERROR, 401: TMF_ERROR, 403: TMF_ERROR, 404: TMF_ERROR,
-                           409: TMF_ERROR}
 _SIGNATURE: dict[str, Any] = {
     "name": "X-Usage-Signature", "in": "header", "required": True,
     "schema": {"type": "string", "maxLength": 16384},
@@ -44,7 +42,7 @@ _SIGNATURE: dict[str, Any] = {
 @routes.post(_PATH)
 @operation("Report usage (a provider's connector; signed)", tags=["TMF635 usage"],
            request=UsageReport, parameters=[_SIGNATURE],
-           responses={201: UsageReport, **_ERRORS})
+           responses={201: UsageReport, **TMF_ERRORS})
 async def report_usage(request: web.Request) -> web.Response:
     """Verify the provider's signature, check the marketplace sold the product, rate it once."""
     document = await read_json(request)
@@ -55,17 +53,15 @@ async def report_usage(request: web.Request) -> web.Response:
 
 @routes.get(_PATH)
 @operation("List usage", tags=["TMF635 usage"], parameters=LIST_PARAMETERS,
-           responses={200: {"type": "array", "items": {"type": "object"}}, **_ERRORS})
+           responses={200: OBJECTS, **TMF_ERRORS})
 async def list_usage(request: web.Request) -> web.Response:
     """The operator sees every report; a provider the reports it sent."""
-    q = query(request)
-    items, total = await services(request).usage.find(await caller(request), q)
-    return list_response(items, total, q)
+    return await listed(request, services(request).usage.find)
 
 
 @routes.get(_PATH + "/{id}")
 @operation("Retrieve a usage", tags=["TMF635 usage"], parameters=[FIELDS_PARAMETER],
-           responses={200: UsageReport, **_ERRORS})
+           responses={200: UsageReport, **TMF_ERRORS})
 async def get_usage(request: web.Request) -> web.Response:
     """One usage report (its provider, its buyer or the operator)."""
     body = await services(request).usage.get(await caller(request), request.match_info["id"])
