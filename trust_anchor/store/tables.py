@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from identity import status_store
 from servicekit.types import UtcDateTime
 
 __all__ = [
@@ -101,14 +102,7 @@ def nonce_columns() -> _Items:
 
 def status_list_columns() -> _Items:
     """``status_lists``: the Bitstring status lists and how many of their bits are given."""
-    return [
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("purpose", sa.String(16), nullable=False),
-        sa.Column("bits", sa.LargeBinary, nullable=False),
-        sa.Column("allocated", sa.Integer, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
-    ]
+    return status_store.status_list_columns()
 
 
 def issued_credential_columns() -> _Items:
