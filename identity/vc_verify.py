@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from identity.cache import TokenCache
@@ -45,10 +46,28 @@ from identity.vc import (
 from identity.vc_envelope import validate_envelope
 from identity.vc_model import SchemaStore, as_verification_failure, validate_credential
 
-__all__ = ["VC_JWT_TYPES", "CredentialVerifier"]
+__all__ = ["VC_JWT_TYPES", "WITHDRAWN", "CredentialVerifier", "Withdrawn"]
 
 VC_JWT_TYPES = ("vc+jwt", "vc-ld+jwt")
+#: The codes of a credential its issuer withdrew through its status list.
+WITHDRAWN = frozenset({"credential-revoked", "credential-suspended"})
 _JWT_VC_11_TYPES = (None, "JWT")
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A credential that verifies but that its issuer revoked or suspended (a value, for a
+    caller weighing several credentials: :class:`~identity.vp.PresentationVerifier`'s
+    ``keep_withdrawn``). ``code`` is one of :data:`WITHDRAWN`; ``detail`` says so in words.
+    """
+
+    credential: VerifiedCredential
+    code: str
+    detail: str
+
+    def refusal(self) -> VerificationError:
+        """The error that refuses a request resting on this credential alone."""
+        return VerificationError(self.detail, code=self.code)
 
 
 class CredentialVerifier:
@@ -273,7 +292,6 @@ class CredentialVerifier:
             refresh = checker.cached_until(url) if isinstance(url, str) else None
             holds_until = min(holds_until, refresh if refresh is not None else 0.0)
         return holds_until
-
 
 
 def _credential_of_jwt_11(

@@ -20,6 +20,12 @@ issued about itself; it must then name that signer as ``holder``
 (``holder-required``), and such a credential may be written in without a
 proof of its own (the presentation's proof covers it). Every other credential
 needs its own proof by its issuer.
+
+Withdrawn credentials: by default a revoked or suspended credential refuses
+the whole presentation. A verifier that weighs several credentials of a type
+(DCP: a buyer presenting a cancelled and a renewed purchase) passes
+``keep_withdrawn`` and gets them back as values in
+:attr:`VerifiedPresentation.withdrawn`, to accept another credential instead.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from identity.vc_model import (
     validate_credential,
     validate_presentation,
 )
-from identity.vc_verify import CredentialVerifier
+from identity.vc_verify import WITHDRAWN, CredentialVerifier, Withdrawn
 
 __all__ = ["VP_JWT_TYPES", "PresentationVerifier", "VerifiedPresentation"]
 
@@ -54,7 +60,11 @@ VP_JWT_TYPES = ("vp+jwt", "vp-ld+jwt")
 
 @dataclass(frozen=True, slots=True)
 class VerifiedPresentation:
-    """A presentation whose holder signature, audience, nonce and credentials were checked."""
+    """A presentation whose holder signature, audience, nonce and credentials were checked.
+
+    ``credentials`` are the good ones; ``withdrawn`` (only with ``keep_withdrawn``)
+    the revoked or suspended ones, left out of ``credentials``.
+    """
 
     holder: str
     credentials: tuple[VerifiedCredential, ...]
@@ -64,6 +74,7 @@ class VerifiedPresentation:
     expires_at: float | None
     presentation: Mapping[str, Any]
     raw: str | Mapping[str, Any]
+    withdrawn: tuple[Withdrawn, ...] = ()
 
     def credentials_of_type(self, credential_type: str) -> list[VerifiedCredential]:
         """The presented credentials of ``credential_type``."""
@@ -183,6 +194,7 @@ class PresentationVerifier:
         check_status: bool = True,
         bind_subjects: bool = True,
         expand: bool = False,
+        keep_withdrawn: bool = False,
     ) -> VerifiedPresentation:
         """Verify a VP JWT, an ``EnvelopedVerifiablePresentation`` or a Data Integrity VP.
 
@@ -191,11 +203,14 @@ class PresentationVerifier:
         ``holder`` pins the expected holder DID; ``bind_subjects`` requires
         every credential to be about the holder; ``expand`` checks JSON-LD
         expansion of the presentation and its credentials too.
+        ``keep_withdrawn`` answers revoked or suspended credentials in
+        ``withdrawn`` instead of refusing the presentation (see the module docstring).
         """
         with as_verification_failure():
             return await self._verify(presentation, audience=audience, nonce=nonce,
                                       holder=holder, check_status=check_status,
-                                      bind_subjects=bind_subjects, expand=expand)
+                                      bind_subjects=bind_subjects, expand=expand,
+                                      withdrawn=[] if keep_withdrawn else None)
 
     async def _verify(
         self,
@@ -207,11 +222,13 @@ class PresentationVerifier:
         check_status: bool,
         bind_subjects: bool,
         expand: bool,
+        withdrawn: list[Withdrawn] | None,
     ) -> VerifiedPresentation:
         if isinstance(presentation, Mapping) and _is_data_integrity(presentation):
             return await self._verify_data_integrity(
                 presentation, audience=audience, nonce=nonce, holder=holder,
-                check_status=check_status, bind_subjects=bind_subjects, expand=expand)
+                check_status=check_status, bind_subjects=bind_subjects, expand=expand,
+                withdrawn=withdrawn)
         token = _token_of(presentation)
         jws = decode_jws(token)
         claims = jws.claims()
@@ -240,7 +257,8 @@ class PresentationVerifier:
         )
         verify_jws(jws, method.public_key, key_alg=method.declared_alg)
         verified = await self._credentials(body, presenter, check_status=check_status,
-                                           bind_subjects=bind_subjects, expand=expand)
+                                           bind_subjects=bind_subjects, expand=expand,
+                                           withdrawn=withdrawn)
         return VerifiedPresentation(
             holder=presenter,
             credentials=tuple(verified),
@@ -250,12 +268,16 @@ class PresentationVerifier:
             expires_at=exp,
             presentation=body,
             raw=token,
+            withdrawn=tuple(withdrawn or ()),
         )
 
     async def _credentials(
         self, body: Mapping[str, Any], presenter: str, *, check_status: bool,
-        bind_subjects: bool, expand: bool, holder_claims: bool = False,
+        bind_subjects: bool, expand: bool, withdrawn: list[Withdrawn] | None,
+        holder_claims: bool = False,
     ) -> list[VerifiedCredential]:
+        """The presented credentials, verified; with ``withdrawn`` (a list), the revoked or
+        suspended ones go there instead of refusing the presentation."""
         items = body.get("verifiableCredential", [])
         if not isinstance(items, list):
             items = [items]
@@ -265,18 +287,38 @@ class PresentationVerifier:
                 raise VerificationError(
                     "bad verifiableCredential entry", code="presentation-malformed"
                 )
+            withdrawal = None
             if (holder_claims and isinstance(item, Mapping) and "proof" not in item
                     and _embedded_issuers({"verifiableCredential": [item]}) == [presenter]):
                 credential = self._holder_claim(item, presenter, expand=expand)
             else:
-                credential = await self.credentials.verify(
-                    item, check_status=check_status, expand=expand)
+                credential, withdrawal = await self._credential(
+                    item, check_status=check_status, expand=expand,
+                    keep_withdrawn=withdrawn is not None)
             if bind_subjects and presenter not in _subject_ids(credential):
                 raise VerificationError(
                     "a presented credential is not about the holder", code="subject-mismatch"
                 )
-            verified.append(credential)
+            if withdrawal is not None and withdrawn is not None:
+                withdrawn.append(withdrawal)
+            else:
+                verified.append(credential)
         return verified
+
+    async def _credential(
+        self, item: str | Mapping[str, Any], *, check_status: bool, expand: bool,
+        keep_withdrawn: bool,
+    ) -> tuple[VerifiedCredential, Withdrawn | None]:
+        """One presented credential, verified; and, with ``keep_withdrawn``, why its issuer
+        withdrew it (the good ones take the usual, cached path)."""
+        try:
+            return await self.credentials.verify(
+                item, check_status=check_status, expand=expand), None
+        except VerificationError as exc:
+            if not keep_withdrawn or exc.code not in WITHDRAWN:
+                raise
+            credential = await self.credentials.verify(item, check_status=False, expand=expand)
+            return credential, Withdrawn(credential, exc.code, exc.detail)
 
     def _holder_claim(self, credential: Mapping[str, Any], holder: str, *, expand: bool
                       ) -> VerifiedCredential:
@@ -295,6 +337,7 @@ class PresentationVerifier:
     async def _verify_data_integrity(
         self, presentation: Mapping[str, Any], *, audience: str | None, nonce: str | None,
         holder: str | None, check_status: bool, bind_subjects: bool, expand: bool,
+        withdrawn: list[Withdrawn] | None,
     ) -> VerifiedPresentation:
         validate_presentation(presentation, expand=expand,
                               credential_check=lambda _credential, _pointer: None)
@@ -330,7 +373,7 @@ class PresentationVerifier:
                 "that signer as its holder", code="holder-required")
         verified = await self._credentials(presentation, presenter, check_status=check_status,
                                            bind_subjects=bind_subjects, expand=expand,
-                                           holder_claims=named is not None)
+                                           withdrawn=withdrawn, holder_claims=named is not None)
         challenge = proof.get("challenge")
         return VerifiedPresentation(
             holder=presenter,
@@ -341,4 +384,5 @@ class PresentationVerifier:
             expires_at=None,
             presentation=presentation,
             raw=presentation,
+            withdrawn=tuple(withdrawn or ()),
         )

@@ -10,9 +10,11 @@
   ``capabilityInvocation``, replay) and the access token inside it (ours,
   issued to that verifier), validates the ``PresentationQueryMessage``,
   selects the stored credentials the query asks for *and* the token grants,
-  and answers one ``vp+jwt`` signed by the holder with ``aud`` = the
-  verifier. Asking for more than was granted is not an error: the answer
-  simply holds fewer (or no) presentations;
+  leaves out the expired and (while a good one of their types remains) the
+  revoked or suspended ones (:mod:`identity.dcp.presentable`), and answers
+  one ``vp+jwt`` signed by the holder with ``aud`` = the verifier. Asking
+  for more than was granted is not an error: the answer simply holds fewer
+  (or no) presentations;
 * :meth:`~DcpHolder.accept_offer` - ``POST {base}/offers``: verifies the
   issuer's self-issued token and the ``CredentialOfferMessage`` it sends
   (the holder then decides whether to request what is offered);
@@ -36,6 +38,7 @@ import orjson
 from identity.dcp.access import AccessGrant, issue_access_token, parse_bearer, verify_access_token
 from identity.dcp.errors import NotSupported
 from identity.dcp.messages import presentation_response_message
+from identity.dcp.presentable import presentable
 from identity.dcp.schemas import (
     CREDENTIAL_MESSAGE,
     CREDENTIAL_OFFER_MESSAGE,
@@ -168,7 +171,8 @@ class DcpHolder:
 
     ``signer`` is the holder's identity (its key signs access tokens and
     presentations); ``resolver`` and ``replay_store`` verify the callers'
-    self-issued tokens; ``credential_verifier`` verifies delivered credentials.
+    self-issued tokens; ``credential_verifier`` verifies delivered credentials
+    and judges stored ones before they are presented.
     ``max_access_lifetime`` caps the access tokens accepted back: read tokens
     live minutes, but a write token for an issuer may wait for a manual
     approval (it is still bound to that issuer).
@@ -260,6 +264,8 @@ class DcpHolder:
         wanted = [Scope.parse(s) for s in query_message["scope"]]
         entitled = [s for s in wanted if s.access in _READ and grant.allows(s)]
         selected = self.select(credentials, entitled)
+        if self.credential_verifier is not None:
+            selected = await presentable(selected, self.credential_verifier)
         presentations: list[str | dict[str, Any]] = []
         if selected:
             token = issue_vp_jwt(

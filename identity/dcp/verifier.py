@@ -23,7 +23,12 @@ For every inbound DSP request, :meth:`DcpVerifier.verify_caller`:
 5. requires, per required type, a credential whose issuer the trusted-issuers
    registry accredits for that type. A missing type is ``credential-missing``,
    an untrusted issuer ``issuer-not-trusted`` (both 403); anything that fails
-   verification refuses the whole request with its 401 code.
+   verification refuses the whole request with its 401 code, except a revoked
+   or suspended credential: that one is only left out, and refuses the
+   request (``credential-revoked``/``credential-suspended``, 401) when no
+   other good and trusted credential of a type it was presented for remains.
+   A buyer who cancelled a purchase and bought again may present both; a
+   member whose membership was revoked and who holds no other is refused.
 
 The answer is cached per (caller, required types) until the earliest of
 ``cache_ttl``, the status lists' and the registry's refresh intervals, and
@@ -72,7 +77,7 @@ class VerifiedCaller:
     """An authenticated caller and the credentials it proved.
 
     ``credentials`` are the trusted credentials of the required types;
-    ``claims`` maps each required type to the subject claims of the first
+    ``claims`` maps each required type to the subject claims of the newest
     such credential (what a policy usually reads); ``token`` is this
     request's verified self-issued token; ``cached`` says the credentials
     came from the cache (no query was sent for this request).
@@ -214,21 +219,26 @@ class DcpVerifier:
             candidates = [
                 c for vp in presentations for c in vp.credentials if c.has_type(credential_type)
             ]
+            trusted = [
+                c for c in candidates
+                if await self.trusted_issuers.is_trusted(c.issuer, credential_type)
+            ]
+            withdrawn = [w for vp in presentations for w in vp.withdrawn
+                         if w.credential.has_type(credential_type)]
+            if not trusted and withdrawn:
+                raise withdrawn[0].refusal()
             if not candidates:
                 raise CredentialsRefused(
                     f"no {credential_type} was presented", code="credential-missing",
                     extra={"credential_type": credential_type},
                 )
-            trusted = [
-                c for c in candidates
-                if await self.trusted_issuers.is_trusted(c.issuer, credential_type)
-            ]
             if not trusted:
                 raise CredentialsRefused(
                     f"the {credential_type} presented is from an issuer not trusted for it",
                     code="issuer-not-trusted",
                     extra={"credential_type": credential_type},
                 )
+            trusted.sort(key=_issued, reverse=True)  # the newest first: its claims are read
             claims[credential_type] = trusted[0].claims
             accepted.extend(c for c in trusted if all(c is not a for a in accepted))
         return _Proof(tuple(accepted), claims, self._expiry(expires, presentations, accepted))
@@ -288,7 +298,7 @@ class DcpVerifier:
             )
         return [
             await self.presentation_verifier.verify(
-                item, audience=self.did, nonce=None, holder=caller
+                item, audience=self.did, nonce=None, holder=caller, keep_withdrawn=True
             )
             for item in items
         ]
@@ -335,6 +345,12 @@ class DcpVerifier:
             raise VerificationError(
                 "the presentation response is not JSON", code="presentation-response-invalid"
             ) from None
+
+
+def _issued(credential: VerifiedCredential) -> float:
+    """When ``credential`` took effect (its ``validFrom``), for preferring the newest."""
+    start = credential.valid_from
+    return epoch_from_datetime(start) if start is not None else float("-inf")
 
 
 def _query_answered(status: int) -> None:
