@@ -5,7 +5,8 @@
   and that we are its subject);
 * ``POST /dcp/presentations/query``: a verifier asks for our credentials
   with its self-issued token and the access token we gave it; the answer
-  holds only what the query asks for *and* the token grants
+  holds only what the query asks for *and* the token grants, less what has
+  expired or been revoked while a good credential of its types remains
   (:meth:`identity.dcp.DcpHolder.answer_query`);
 * ``POST /dcp/offers``: an issuer offers us credentials (DCP issuance started
   by the issuer, e.g. a marketplace's purchase credential). We request them
@@ -40,9 +41,6 @@ __all__ = ["HolderService"]
 
 _log = structlog.get_logger("connector.holder")
 _BASE_TYPE = "VerifiableCredential"
-#: Verification codes of a credential that will not be good again (suspension may end,
-#: but a suspended credential is of no use now either).
-_NO_LONGER_GOOD = frozenset({"credential-revoked", "credential-suspended"})
 
 
 def _record(verified: VerifiedCredential, source: str) -> CredentialRecord:
@@ -121,27 +119,14 @@ class HolderService:
     # --- verifiers and issuers (the Credential Service) ------------------------------------
 
     async def answer_query(self, authorization: str | None, body: Any) -> dict[str, Any]:
-        """A ``PresentationResponseMessage`` for a verifier's ``PresentationQueryMessage``."""
-        return await self.trust.holder.answer_query(authorization, body,
-                                                    await self.presentable())
+        """A ``PresentationResponseMessage`` for a verifier's ``PresentationQueryMessage``.
 
-    async def presentable(self) -> list[StoredCredential]:
-        """What we present: a revoked or suspended credential is left out while a good one
-        of its types remains (a verifier refuses a whole presentation for one revoked
-        credential, so a buyer who cancelled a purchase and bought again would stay
-        locked out); with no good one left it is presented, and the verifier says why."""
-        stored = await self.stored()
-        bad: set[int] = set()
-        for index, credential in enumerate(stored):
-            try:
-                await self.trust.credentials.verify(credential.raw)
-            except VerificationError as exc:
-                if exc.code in _NO_LONGER_GOOD:
-                    bad.add(index)
-        good_types = {t for i, c in enumerate(stored) if i not in bad
-                      for t in c.types if t != _BASE_TYPE}
-        return [c for i, c in enumerate(stored)
-                if i not in bad or not good_types.intersection(c.types)]
+        The DCP holder leaves out what is expired, and what its issuer revoked
+        or suspended while a good credential of its types remains (a buyer who
+        cancelled a purchase and bought again holds both):
+        :mod:`identity.dcp.presentable`, with our status checker's cache.
+        """
+        return await self.trust.holder.answer_query(authorization, body, await self.stored())
 
     async def request_from(self, issuer_did: str, credential_ids: list[str],
                            types: list[str]) -> str:

@@ -266,6 +266,25 @@ async def test_a_buyer_negotiates_and_pulls_after_delivery_and_loses_it_on_revoc
     assert "revoked" in again["error_reason"]
 
 
+async def test_after_a_cancelled_purchase_a_new_one_is_honoured(world: World) -> None:
+    # The buyer's store keeps the cancelled order's credential next to the new one: its
+    # Credential Service presents the new one only, and the provider takes it.
+    await _purchase_dataset(world, "urn:paid:again")
+
+    async def holds(credential_id: str) -> bool:
+        return any(c["credential_id"] == credential_id for c in await world.held())
+
+    cancelled = await world.issue(world.marketplace, "order-cancelled")
+    await _until(lambda: holds(cancelled.id))
+    assert await world.revoke("order-cancelled", "cancelled") == [cancelled.id]
+    renewed = await world.issue(world.marketplace, "order-renewed")
+    await _until(lambda: holds(renewed.id))
+    assert await holds(cancelled.id)
+    await asyncio.sleep(1.5)  # every status list cache (1 s here) has seen the revocation
+    done = await _negotiate(world, "urn:paid:again", {"FINALIZED", "TERMINATED"})
+    assert done["state"] == "FINALIZED", done.get("error_reason")
+
+
 async def test_an_offer_from_an_issuer_the_registry_does_not_accredit_is_refused(
     world: World,
 ) -> None:
