@@ -369,9 +369,14 @@ async def test_a_revoked_member_is_refused_after_the_status_list_refresh(space: 
     status = await leaver.api(http, "GET", "/api/v1/membership", expect=200)
     await space.ta("POST", f"/admin/applications/{status['application_id']}/revoke",
                    {"reason": "left the data space"})
-    await asyncio.sleep(1.2)  # one status-list refresh (1 s in this module)
+    # one status-list refresh is 1 s in this module; allow a loaded machine three
+    deadline = asyncio.get_running_loop().time() + 3.0
+    while True:
+        await asyncio.sleep(0.25)
+        status_code, body = await _catalog(http, provider, await _token(leaver, provider))
+        if status_code != 200 or asyncio.get_running_loop().time() > deadline:
+            break
     before = len(await _provider_negotiations(provider, http))
-    status_code, body = await _catalog(http, provider, await _token(leaver, provider))
     assert status_code == 401
     assert body["code"] == "credential-revoked"
     await _dataset(provider, http, "urn:dcp:leaver")
