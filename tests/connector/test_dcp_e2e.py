@@ -331,6 +331,9 @@ async def test_a_known_caller_is_not_queried_on_every_request(space: Space) -> N
     finally:
         for holder, real_clock in zip(holders, real_clocks, strict=True):
             holder.clock = real_clock
+        # lists loaded under the fake clock would look fresh (or stale) to the real one
+        checker.forget()
+        verifier.forget()
 
 
 # --- refusals --------------------------------------------------------------------------------
