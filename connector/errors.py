@@ -45,25 +45,16 @@ __all__ = [
 DSP_PIDS: web.RequestKey[tuple[str, str]] = web.RequestKey("dsp_pids")
 
 
-class UnknownOffer(InvalidRequest):
+class UnknownOffer(InvalidRequest, code="unknown-offer", title="Unknown offer"):
     """The offer does not exist or is not visible to the caller."""
 
-    default_code = "unknown-offer"
-    title = "Unknown offer"
 
-
-class ProcessNotFound(NotFound):
+class ProcessNotFound(NotFound, code="process-not-found", title="Process not found"):
     """No negotiation or transfer with this id belongs to the caller."""
 
-    default_code = "process-not-found"
-    title = "Process not found"
 
-
-class PeerError(UpstreamError):
+class PeerError(UpstreamError, code="peer-error", title="Peer connector error"):
     """A peer connector failed, refused, or answered something that is not DSP."""
-
-    default_code = "peer-error"
-    title = "Peer connector error"
 
 
 def _reasons(error: DataspaceError) -> list[str]:

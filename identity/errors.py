@@ -57,40 +57,30 @@ issue it; verifiers report the same codes as a 401 ``VerificationError``)
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from servicekit.errors import InvalidToken
 
 __all__ = ["DataModelError", "DidResolutionError", "VerificationError"]
 
 
-class VerificationError(InvalidToken):
+class VerificationError(InvalidToken, code="verification-failed", title="Verification failed"):
     """A token, credential, presentation or status entry failed verification.
 
     Raise it with one of the codes listed in this module's docstring.
     """
 
-    default_code = "verification-failed"
-    title = "Verification failed"
 
-
-class DidResolutionError(VerificationError):
+class DidResolutionError(VerificationError, code="did-resolution-failed",
+                         title="DID resolution failed"):
     """A DID could not be resolved to a valid document."""
 
-    default_code = "did-resolution-failed"
-    title = "DID resolution failed"
 
-
-class DataModelError(VerificationError):
+class DataModelError(VerificationError, status=422, code="credential-invalid",
+                     title="Not a valid VC 2.0 document"):
     """A document breaks a VC 2.0 data-model rule (:mod:`identity.vc_model` lists the codes).
 
     Answered as HTTP 422 when it reaches a client; ``pointer`` is the JSON
     pointer of the offending member (also in the problem body).
     """
-
-    status: ClassVar[int] = 422
-    default_code = "credential-invalid"
-    title = "Not a valid VC 2.0 document"
 
     def __init__(self, detail: str, *, code: str, pointer: str) -> None:
         super().__init__(detail, code=code, extra={"pointer": pointer})

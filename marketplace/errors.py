@@ -22,23 +22,17 @@ from servicekit.errors import Forbidden, NotFound, Unauthorized
 __all__ = ["NotSignedIn", "NotYours", "ResourceNotFound"]
 
 
-class ResourceNotFound(NotFound):
+class ResourceNotFound(NotFound, code="resource-not-found"):
     """No such TMF resource (or not one the caller may see)."""
-
-    default_code = "resource-not-found"
 
     def __init__(self, kind: str, resource_id: str) -> None:
         super().__init__(f"no {kind} {resource_id!r}",
                          extra={"resource": kind, "id": resource_id})
 
 
-class NotSignedIn(Unauthorized):
+class NotSignedIn(Unauthorized, code="sign-in-required"):
     """The route is for members (DCP) or the operator (admin key); the caller is neither."""
 
-    default_code = "sign-in-required"
 
-
-class NotYours(Forbidden):
+class NotYours(Forbidden, code="not-yours"):
     """The resource belongs to another party."""
-
-    default_code = "not-yours"

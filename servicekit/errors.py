@@ -67,6 +67,27 @@ class DataspaceError(Exception):
     default_code: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
 
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A subclass states what differs in its class line: ``class X(NotFound, code="x-gone")``.
+
+        ``status`` (given by the families), ``code`` (the ``default_code``) and
+        ``title``; what it leaves out it inherits.
+        """
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.default_code = code
+        if title is not None:
+            cls.title = title
+
     def __init__(
         self,
         detail: str = "",
@@ -100,19 +121,12 @@ class DataspaceError(Exception):
         return body
 
 
-class InvalidRequest(DataspaceError):
+class InvalidRequest(DataspaceError, status=400, code="invalid-request", title="Invalid request"):
     """The request is malformed or semantically wrong; fix the input."""
 
-    status = 400
-    default_code = "invalid-request"
-    title = "Invalid request"
 
-
-class ValidationFailed(InvalidRequest):
+class ValidationFailed(InvalidRequest, code="validation-failed", title="Validation failed"):
     """Input failed validation; ``errors`` lists each failing location."""
-
-    default_code = "validation-failed"
-    title = "Validation failed"
 
     def __init__(
         self,
@@ -125,89 +139,50 @@ class ValidationFailed(InvalidRequest):
         self.errors = errors or []
 
 
-class PayloadTooLarge(InvalidRequest):
+class PayloadTooLarge(InvalidRequest, status=413, code="payload-too-large",
+                      title="Payload too large"):
     """The request body exceeds the configured limit."""
 
-    status = 413
-    default_code = "payload-too-large"
-    title = "Payload too large"
 
-
-class Unauthorized(DataspaceError):
+class Unauthorized(DataspaceError, status=401, code="unauthorized", title="Unauthorized"):
     """No or bad credentials: authenticate and retry."""
 
-    status = 401
-    default_code = "unauthorized"
-    title = "Unauthorized"
 
-
-class InvalidToken(Unauthorized):
+class InvalidToken(Unauthorized, code="invalid-token", title="Invalid token"):
     """A presented token (JWT, API key) failed verification."""
 
-    default_code = "invalid-token"
-    title = "Invalid token"
 
-
-class Forbidden(DataspaceError):
+class Forbidden(DataspaceError, status=403, code="forbidden", title="Forbidden"):
     """Authenticated, but not allowed."""
 
-    status = 403
-    default_code = "forbidden"
-    title = "Forbidden"
 
-
-class PolicyDenied(Forbidden):
+class PolicyDenied(Forbidden, code="policy-denied", title="Denied by usage policy"):
     """A usage policy denied the request; ``reasons`` say why."""
 
-    default_code = "policy-denied"
-    title = "Denied by usage policy"
 
-
-class NotFound(DataspaceError):
+class NotFound(DataspaceError, status=404, code="not-found", title="Not found"):
     """The resource does not exist (or is not yours to see)."""
 
-    status = 404
-    default_code = "not-found"
-    title = "Not found"
 
-
-class Conflict(DataspaceError):
+class Conflict(DataspaceError, status=409, code="conflict", title="Conflict"):
     """The current state does not allow this request."""
 
-    status = 409
-    default_code = "conflict"
-    title = "Conflict"
 
-
-class IllegalTransition(Conflict):
+class IllegalTransition(Conflict, code="illegal-transition", title="Illegal state transition"):
     """A state machine refused a transition."""
 
-    default_code = "illegal-transition"
-    title = "Illegal state transition"
 
-
-class RateLimited(DataspaceError):
+class RateLimited(DataspaceError, status=429, code="rate-limited", title="Too many requests"):
     """Too many requests; retry later."""
 
-    status = 429
-    default_code = "rate-limited"
-    title = "Too many requests"
 
-
-class UpstreamError(DataspaceError):
+class UpstreamError(DataspaceError, status=502, code="upstream-error", title="Upstream error"):
     """A service we depend on failed or answered nonsense."""
 
-    status = 502
-    default_code = "upstream-error"
-    title = "Upstream error"
 
-
-class UpstreamTimeout(UpstreamError):
+class UpstreamTimeout(UpstreamError, status=504, code="upstream-timeout",
+                      title="Upstream timeout"):
     """A service we depend on did not answer in time."""
-
-    status = 504
-    default_code = "upstream-timeout"
-    title = "Upstream timeout"
 
 
 # What a peer's 4xx means to our caller. A peer's 401/403 says the peer does

@@ -52,11 +52,8 @@ __all__ = [
 ]
 
 
-class AddressRefused(Forbidden):
+class AddressRefused(Forbidden, code="address-refused", title="Outbound address refused"):
     """An outbound request would reach a non-public address."""
-
-    default_code = "address-refused"
-    title = "Outbound address refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,10 +42,8 @@ AppFactory = Callable[[Any], web.Application | Awaitable[web.Application]]
 ReadyHook = Callable[[web.Application, int], None]
 
 
-class PortInUse(Conflict):
+class PortInUse(Conflict, code="port-in-use"):
     """Another process listens on a port this service needs."""
-
-    default_code = "port-in-use"
 
 
 def ensure_ports_free(host: str, ports: Iterable[int], *, advice: str = "") -> None:

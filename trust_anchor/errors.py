@@ -42,28 +42,20 @@ __all__ = [
 ]
 
 
-class ParticipantNotFound(NotFound):
+class ParticipantNotFound(NotFound, code="participant-not-found"):
     """No participant or application with that id or DID."""
 
-    default_code = "participant-not-found"
 
-
-class ApplicationExists(Conflict):
+class ApplicationExists(Conflict, code="application-exists"):
     """The DID already has a live application or membership."""
 
-    default_code = "application-exists"
 
-
-class ChallengeInvalid(Unauthorized):
+class ChallengeInvalid(Unauthorized, code="challenge-invalid"):
     """The DID-control proof's challenge is unknown, used or expired."""
 
-    default_code = "challenge-invalid"
 
-
-class ProofInvalid(Unauthorized):
+class ProofInvalid(Unauthorized, code="proof-invalid"):
     """A proof (of DID control, or an OID4VCI key proof) does not verify."""
-
-    default_code = "proof-invalid"
 
 
 class OAuthError(InvalidRequest):
@@ -84,21 +76,17 @@ class OAuthUnauthorized(Unauthorized):
         super().__init__(description, code=error)
 
 
-class NotOperator(Forbidden):
+class NotOperator(Forbidden, code="operator-only"):
     """The caller is authenticated but not the operator."""
 
-    default_code = "operator-only"
 
-
-class NotVerified(InvalidRequest):
+class NotVerified(InvalidRequest, title="Verification failed"):
     """VC-API: the credential or presentation given to verify does not (400).
 
     The problem body is also a VC-API verification result: ``verified:
     false``, no ``checks``, and the reason in ``errors`` (with the JSON
     ``pointer`` of a data-model refusal).
     """
-
-    title = "Verification failed"
 
     @classmethod
     def of(cls, exc: VerificationError) -> NotVerified:

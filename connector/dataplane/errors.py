@@ -7,9 +7,6 @@ from servicekit.errors import DataspaceError
 __all__ = ["DataPlaneUnavailable"]
 
 
-class DataPlaneUnavailable(DataspaceError):
+class DataPlaneUnavailable(DataspaceError, status=503, code="data-plane-unavailable",
+                           title="Data plane unavailable"):
     """The data plane cannot decide safely right now (its view of revocations is stale)."""
-
-    status = 503
-    default_code = "data-plane-unavailable"
-    title = "Data plane unavailable"

@@ -30,11 +30,9 @@ __all__ = [
 _JSON_FIELDS = {"offer", "caller", "data_address", "standing"}
 
 
-class StaleProcess(Conflict):
+class StaleProcess(Conflict, code="process-changed-concurrently",
+                   title="Process changed concurrently"):
     """The process changed since it was read (another request or replica moved it)."""
-
-    default_code = "process-changed-concurrently"
-    title = "Process changed concurrently"
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:
@@ -119,4 +117,3 @@ class Rows(Generic[P]):
 
 NEGOTIATION_ROWS: Rows[Negotiation] = Rows(negotiations, Negotiation, "negotiation")
 TRANSFER_ROWS: Rows[Transfer] = Rows(transfers, Transfer, "transfer")
-

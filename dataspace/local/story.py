@@ -7,10 +7,8 @@ from servicekit.errors import DataspaceError
 __all__ = ["StepFailed", "expect"]
 
 
-class StepFailed(DataspaceError):
+class StepFailed(DataspaceError, code="demo-step-failed"):
     """A step of the story did not behave as expected."""
-
-    default_code = "demo-step-failed"
 
 
 def expect(condition: object, message: str) -> None:

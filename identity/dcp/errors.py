@@ -30,16 +30,10 @@ from servicekit.errors import DataspaceError, Forbidden
 __all__ = ["CredentialsRefused", "NotSupported"]
 
 
-class CredentialsRefused(Forbidden):
+class CredentialsRefused(Forbidden, code="credential-missing",
+                         title="Required credentials not presented"):
     """The caller is authenticated but did not present the credentials required."""
 
-    default_code = "credential-missing"
-    title = "Required credentials not presented"
 
-
-class NotSupported(DataspaceError):
+class NotSupported(DataspaceError, status=501, code="not-supported", title="Not implemented"):
     """A valid request for an optional feature we do not implement (HTTP 501)."""
-
-    status = 501
-    default_code = "not-supported"
-    title = "Not implemented"

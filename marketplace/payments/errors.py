@@ -36,57 +36,40 @@ __all__ = [
 ]
 
 
-class PaymentSignatureInvalid(Unauthorized):
+class PaymentSignatureInvalid(Unauthorized, code="payment-signature-invalid",
+                              title="Payment callback signature invalid"):
     """A callback without a valid signature from the provider we share a secret with."""
 
-    default_code = "payment-signature-invalid"
-    title = "Payment callback signature invalid"
 
-
-class PaymentEventStale(Unauthorized):
+class PaymentEventStale(Unauthorized, code="payment-event-stale",
+                        title="Payment callback too old or too far ahead"):
     """A correctly signed callback whose timestamp is outside the tolerance window."""
 
-    default_code = "payment-event-stale"
-    title = "Payment callback too old or too far ahead"
 
-
-class PaymentEventInvalid(InvalidRequest):
+class PaymentEventInvalid(InvalidRequest, code="payment-event-invalid",
+                          title="Payment event invalid"):
     """A correctly signed callback whose body is not a payment event we can read."""
 
-    default_code = "payment-event-invalid"
-    title = "Payment event invalid"
 
-
-class PaymentEventUnsupported(PaymentEventInvalid):
+class PaymentEventUnsupported(PaymentEventInvalid, code="payment-event-unsupported",
+                              title="Payment event type not supported"):
     """A correctly signed event of a type no order reacts to."""
 
-    default_code = "payment-event-unsupported"
-    title = "Payment event type not supported"
 
-
-class KidInvalid(InvalidRequest):
+class KidInvalid(InvalidRequest, code="kid-invalid", title="KID invalid"):
     """A KID (Norwegian customer identification number) that fails its check digit."""
 
-    default_code = "kid-invalid"
-    title = "KID invalid"
 
-
-class PaymentRefused(InvalidRequest):
+class PaymentRefused(InvalidRequest, code="payment-provider-refused",
+                     title="Payment refused by the provider"):
     """The provider refused the payment we asked for (e.g. an amount it does not accept)."""
 
-    default_code = "payment-provider-refused"
-    title = "Payment refused by the provider"
 
-
-class PaymentAmountMismatch(Conflict):
+class PaymentAmountMismatch(Conflict, code="payment-amount-mismatch",
+                            title="Payment amount mismatch"):
     """The event's amount or currency is not what the order costs."""
 
-    default_code = "payment-amount-mismatch"
-    title = "Payment amount mismatch"
 
-
-class PaymentProviderFailed(UpstreamError):
+class PaymentProviderFailed(UpstreamError, code="payment-provider-failed",
+                            title="Payment provider failed"):
     """The payment provider failed, answered nonsense, or could not be reached."""
-
-    default_code = "payment-provider-failed"
-    title = "Payment provider failed"

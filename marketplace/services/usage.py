@@ -66,10 +66,8 @@ USAGE_PATH = "/tmf-api/usageManagement/v4/usage"
 BILLED_STATES = frozenset({"active", "suspended", "terminated"})
 
 
-class UsageNotSold(Forbidden):
+class UsageNotSold(Forbidden, code="usage-not-sold"):
     """The usage names no product the marketplace sold to that buyer from that provider."""
-
-    default_code = "usage-not-sold"
 
 
 @dataclass(frozen=True)
