@@ -56,12 +56,15 @@ def status_list_columns() -> list[sa.schema.SchemaItem]:
 
 
 def issued_credential_columns(
-    *extra: sa.Column[Any], name: str = "issued_credentials"
+    *extra: sa.Column[Any], name: str = "issued_credentials", slot_prefix: str | None = None
 ) -> list[sa.schema.SchemaItem]:
     """``issued_credentials`` (as table ``name``), with the service's ``extra`` columns (its owner).
 
-    Frozen, like the service's own ``*_columns()``: a migration builds from it.
+    The slots' unique constraints are named ``<slot_prefix>revocation_slot``
+    (by default ``ux_<name>_``). Frozen, like the service's own
+    ``*_columns()``: a migration builds from it.
     """
+    prefix = f"ux_{name}_" if slot_prefix is None else slot_prefix
     return [
         sa.Column("id", sa.String(100), primary_key=True),
         *extra,
@@ -75,9 +78,9 @@ def issued_credential_columns(
         sa.Column("suspension_list", sa.String(64), nullable=False),
         sa.Column("suspension_index", sa.Integer, nullable=False),
         sa.UniqueConstraint("revocation_list", "revocation_index",
-                            name=f"ux_{name}_revocation_slot"),
+                            name=f"{prefix}revocation_slot"),
         sa.UniqueConstraint("suspension_list", "suspension_index",
-                            name=f"ux_{name}_suspension_slot"),
+                            name=f"{prefix}suspension_slot"),
     ]
 
 

@@ -108,20 +108,10 @@ def status_list_columns() -> _Items:
 def issued_credential_columns() -> _Items:
     """``issued_credentials``: what we issued, with its revocation and suspension slots."""
     return [
-        sa.Column("id", sa.String(100), primary_key=True),
-        sa.Column("participant_id", sa.String(36), nullable=True, index=True),
-        sa.Column("subject_did", sa.String(500), nullable=False, index=True),
-        sa.Column("credential_type", sa.String(100), nullable=False),
-        sa.Column("token", sa.Text, nullable=False),
-        sa.Column("issued_at", UtcDateTime(), nullable=False),
-        sa.Column("valid_until", UtcDateTime(), nullable=True),
-        sa.Column("revocation_list", sa.String(64), nullable=False),
-        sa.Column("revocation_index", sa.Integer, nullable=False),
-        sa.Column("suspension_list", sa.String(64), nullable=False),
-        sa.Column("suspension_index", sa.Integer, nullable=False),
+        *status_store.issued_credential_columns(
+            sa.Column("participant_id", sa.String(36), nullable=True, index=True),
+            slot_prefix="ux_"),
         sa.ForeignKeyConstraint(["participant_id"], ["participants.id"]),
-        sa.UniqueConstraint("revocation_list", "revocation_index", name="ux_revocation_slot"),
-        sa.UniqueConstraint("suspension_list", "suspension_index", name="ux_suspension_slot"),
     ]
 
 
