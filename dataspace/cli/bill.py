@@ -16,9 +16,9 @@ from dataspace.cli.common import fail, json_option, print_json, print_next, prin
 from dataspace.cli.marketplace_client import (
     TMF678,
     MarketplaceApi,
+    MarketplaceOptions,
     marketplace_options,
     money,
-    open_marketplace,
 )
 
 __all__ = ["bill"]
@@ -41,10 +41,9 @@ def bill() -> None:
               help="Where --csv writes [<bill number>.csv; - for stdout].")
 @json_option
 def list_command(state: str | None, limit: int, csv_id: str | None, output: Path | None,
-                 as_json: bool, data_dir: Path | None, as_operator: bool, api_key: str | None,
-                 marketplace_url: str | None, key_passphrase: str | None) -> None:
+                 as_json: bool, marketplace: MarketplaceOptions) -> None:
     """List your bills, newest first; `--csv ID` writes one as CSV."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     if api.caller.kind == "anonymous":
         api.require_member("reading bills")
     if output is not None and csv_id is None:

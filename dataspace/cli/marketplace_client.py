@@ -26,6 +26,7 @@ code and detail.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ __all__ = [
     "TMF678",
     "Caller",
     "MarketplaceApi",
+    "MarketplaceOptions",
     "follow_args",
     "marketplace_options",
     "money",
@@ -85,11 +87,37 @@ _options = [
 ]
 
 
-def marketplace_options(command: Any) -> Any:
-    """The options that say which marketplace to call and as whom."""
+@dataclass(frozen=True)
+class MarketplaceOptions:
+    """Which marketplace a command calls and as whom (its ``--data-dir``, ``--operator``...)."""
+
+    data_dir: Path | None
+    as_operator: bool
+    api_key: str | None
+    marketplace_url: str | None
+    key_passphrase: str | None
+
+    def open(self) -> MarketplaceApi:
+        """The marketplace client for these options (see the module docstring)."""
+        return open_marketplace(self.data_dir, self.as_operator, self.api_key,
+                                self.marketplace_url, self.key_passphrase)
+
+
+def marketplace_options(command: Callable[..., T]) -> Callable[..., T]:
+    """The options that say which marketplace to call and as whom.
+
+    The command receives them as one ``marketplace:`` :class:`MarketplaceOptions`
+    and opens the client (``marketplace.open()``) once its own input is checked.
+    """
+    @functools.wraps(command)
+    def with_marketplace(*args: Any, **kwargs: Any) -> T:
+        given = {name: kwargs.pop(name) for name in MarketplaceOptions.__dataclass_fields__}
+        return command(*args, marketplace=MarketplaceOptions(**given), **kwargs)
+
+    decorated: Callable[..., T] = with_marketplace
     for option in reversed(_options):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ it marks the invoice paid.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import click
@@ -23,9 +22,9 @@ from dataspace.cli.marketplace_client import (
     TMF620,
     TMF622,
     MarketplaceApi,
+    MarketplaceOptions,
     marketplace_options,
     money,
-    open_marketplace,
 )
 
 __all__ = ["order"]
@@ -107,10 +106,9 @@ def _next(body: dict[str, Any], follow: str, delivered: bool | None) -> str:
 @click.option("--buyer", default=None, help="The operator orders for this member's DID.")
 @json_option
 def create(offering_id: str, plan: str, purpose: str | None, buyer: str | None,
-           as_json: bool, data_dir: Path | None, as_operator: bool, api_key: str | None,
-           marketplace_url: str | None, key_passphrase: str | None) -> None:
+           as_json: bool, marketplace: MarketplaceOptions) -> None:
     """Order an offering on one of its plans; prints what to pay and the next step."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     if api.caller.kind == "operator":
         if not buyer:
             fail("the operator orders for a member: give --buyer DID")
@@ -163,10 +161,9 @@ def _credential_text(state: str | None, delivered: bool | None) -> str:
 @marketplace_options
 @click.argument("order_id")
 @json_option
-def status(order_id: str, as_json: bool, data_dir: Path | None, as_operator: bool,
-           api_key: str | None, marketplace_url: str | None, key_passphrase: str | None) -> None:
+def status(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
     """An order's state, product, plan, and whether your connector holds its credential."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     if api.caller.kind == "anonymous":
         api.require_member("reading an order")
 
@@ -187,11 +184,10 @@ def status(order_id: str, as_json: bool, data_dir: Path | None, as_operator: boo
 @click.argument("order_id")
 @click.option("--reason", default=None, help="Why (kept with the order).")
 @json_option
-def cancel(order_id: str, reason: str | None, as_json: bool, data_dir: Path | None,
-           as_operator: bool, api_key: str | None, marketplace_url: str | None,
-           key_passphrase: str | None) -> None:
+def cancel(order_id: str, reason: str | None, as_json: bool,
+           marketplace: MarketplaceOptions) -> None:
     """Cancel an order; a completed one's product ends and its credential is revoked."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     if api.caller.kind == "anonymous":
         api.require_member("cancelling an order")
     body: dict[str, Any] = {"productOrder": {"id": order_id}}
@@ -215,10 +211,9 @@ def cancel(order_id: str, reason: str | None, as_json: bool, data_dir: Path | No
 @marketplace_options
 @click.argument("order_id")
 @json_option
-def pay(order_id: str, as_json: bool, data_dir: Path | None, as_operator: bool,
-        api_key: str | None, marketplace_url: str | None, key_passphrase: str | None) -> None:
+def pay(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
     """The operator records an order's invoice as paid: the order completes."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     api.require_operator("marking an invoice paid")
 
     async def mark(mp: MarketplaceApi) -> dict[str, Any]:

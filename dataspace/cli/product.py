@@ -26,8 +26,8 @@ from dataspace.cli.common import fail, json_option, print_json, print_next, prin
 from dataspace.cli.marketplace_client import (
     TMF620,
     MarketplaceApi,
+    MarketplaceOptions,
     marketplace_options,
-    open_marketplace,
 )
 
 __all__ = ["PLAN_KINDS", "PlanError", "parse_plan", "product"]
@@ -193,8 +193,7 @@ def _merged(file_data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
               help="Seen only by you and the operator.")
 @json_option
 def register(product_file: Path | None, plans: tuple[str, ...], as_json: bool,
-             data_dir: Path | None, as_operator: bool, api_key: str | None,
-             marketplace_url: str | None, key_passphrase: str | None, **flags: Any) -> None:
+             marketplace: MarketplaceOptions, **flags: Any) -> None:
     """Register a data product and offer it on pricing plans (from flags or a JSON/TOML file).
 
     The offering starts in study; `dataspace product launch ID` puts it on sale.
@@ -211,7 +210,7 @@ def register(product_file: Path | None, plans: tuple[str, ...], as_json: bool,
         fail("name at least one --dataset of your connector's catalog")
     if not plan_bodies:
         fail("offer at least one --plan (e.g. --plan free or --plan monthly:1500NOK)")
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     me = api.require_member("registering a product")
     given.setdefault("dsp_address", me.connector.get("dsp_url"))
     if not given.get("dsp_address"):
@@ -266,10 +265,9 @@ def _print_offerings(offerings: list[dict[str, Any]]) -> None:
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @json_option
 def list_command(mine: bool, state: str | None, words: str | None, limit: int, as_json: bool,
-                 data_dir: Path | None, as_operator: bool, api_key: str | None,
-                 marketplace_url: str | None, key_passphrase: str | None) -> None:
+                 marketplace: MarketplaceOptions) -> None:
     """List the offerings you may see: anyone sees launched public ones."""
-    api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    api = marketplace.open()
     if mine:
         api.require_member("--mine")
     offerings = api.run(lambda mp: _find(mp, mine, state, words, limit))
@@ -319,10 +317,8 @@ def _lifecycle(name: str, target: str, summary: str, advice: str) -> None:
     @marketplace_options
     @click.argument("offering_id")
     @json_option
-    def command(offering_id: str, as_json: bool, data_dir: Path | None, as_operator: bool,
-                api_key: str | None, marketplace_url: str | None,
-                key_passphrase: str | None) -> None:
-        api = open_marketplace(data_dir, as_operator, api_key, marketplace_url, key_passphrase)
+    def command(offering_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
+        api = marketplace.open()
         if api.caller.kind == "anonymous":
             api.require_member(f"{name} a product")
         offering = api.run(lambda mp: _move(mp, offering_id, target))
