@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from connector.domain.catalog import DatasetIn, OfferIn, PolicyIn
-from connector.routes.management.common import admin, services
+from connector.routes.management.common import admin, delete_route, services
 from servicekit.openapi import operation, query_strings
 from servicekit.paging import PAGING, paging
 from servicekit.web import json_response, parse_body
@@ -50,14 +50,9 @@ async def get_dataset(request: web.Request) -> web.Response:
     return json_response(dataset.public_view())
 
 
-@routes.delete("/api/v1/datasets/{dataset_id}")
-@admin
-@operation("Delete a dataset and its offers", tags=["datasets"], responses={204: None},
-           security="bearer")
-async def delete_dataset(request: web.Request) -> web.Response:
-    """Running negotiations and agreements keep their copies."""
-    await services(request).catalog.delete_dataset(request.match_info["dataset_id"])
-    return web.Response(status=204)
+delete_route(routes, "/api/v1/datasets/{dataset_id}", "Delete a dataset and its offers",
+             tags=["datasets"], remove=lambda s: s.catalog.delete_dataset,
+             description="Running negotiations and agreements keep their copies.")
 
 
 @routes.post("/api/v1/policies")
@@ -90,14 +85,9 @@ async def get_policy(request: web.Request) -> web.Response:
     return json_response(policy.model_dump(mode="json"))
 
 
-@routes.delete("/api/v1/policies/{policy_id}")
-@admin
-@operation("Delete a policy no offer uses", tags=["policies"], responses={204: None},
-           security="bearer")
-async def delete_policy(request: web.Request) -> web.Response:
-    """409 while an offer uses it."""
-    await services(request).catalog.delete_policy(request.match_info["policy_id"])
-    return web.Response(status=204)
+delete_route(routes, "/api/v1/policies/{policy_id}", "Delete a policy no offer uses",
+             tags=["policies"], remove=lambda s: s.catalog.delete_policy,
+             description="409 while an offer uses it.")
 
 
 @routes.post("/api/v1/offers")
@@ -122,10 +112,6 @@ async def list_offers(request: web.Request) -> web.Response:
     return json_response({"items": [o.model_dump(mode="json") for o in items]})
 
 
-@routes.delete("/api/v1/offers/{offer_id}")
-@admin
-@operation("Withdraw an offer", tags=["offers"], responses={204: None}, security="bearer")
-async def delete_offer(request: web.Request) -> web.Response:
-    """New requests for it are refused; running negotiations keep their copy."""
-    await services(request).catalog.delete_offer(request.match_info["offer_id"])
-    return web.Response(status=204)
+delete_route(routes, "/api/v1/offers/{offer_id}", "Withdraw an offer", tags=["offers"],
+             remove=lambda s: s.catalog.delete_offer,
+             description="New requests for it are refused; running negotiations keep their copy.")

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from connector.routes.management.common import admin, services
+from connector.routes.management.common import admin, delete_route, services
 from connector.services.membership import MembershipApply, MembershipCollect
 from servicekit.openapi import operation, query_strings
 from servicekit.paging import PAGING, paging
@@ -68,14 +68,9 @@ async def get_credential(request: web.Request) -> web.Response:
     return json_response(record.model_dump())
 
 
-@routes.delete("/api/v1/credentials/{credential_id}")
-@admin
-@operation("Remove one of our credentials", tags=_TAGS, responses={204: None},
-           security="bearer")
-async def delete_credential(request: web.Request) -> web.Response:
-    """It is presented to nobody from now on."""
-    await services(request).holder.delete(request.match_info["credential_id"])
-    return web.Response(status=204)
+delete_route(routes, "/api/v1/credentials/{credential_id}", "Remove one of our credentials",
+             tags=_TAGS, remove=lambda s: s.holder.delete,
+             description="It is presented to nobody from now on.")
 
 
 @routes.get("/api/v1/membership")
