@@ -72,12 +72,18 @@ def _row(body: dict[str, Any], credential: str) -> tuple[Any, ...]:
             plan.get("name"), money(total.get("taxIncludedAmount")), credential)
 
 
-def _show(body: dict[str, Any], credential: str) -> None:
+def _show(body: dict[str, Any], as_json: bool, credential: str, next_step: str,
+          **json_extra: Any) -> None:
+    """The order as JSON (with ``json_extra``), or as a row, what to pay and the next step."""
+    if as_json:
+        print_json({**body, **json_extra})
+        return
     print_table(("ORDER", "STATE", "PRODUCT", "PLAN", "DUE NOW", "CREDENTIAL"),
                 [_row(body, credential)])
     line = _payment_line(body) if body.get("state") == "inProgress" else None
     if line:
         click.echo(f"\n{line}")
+    print_next(next_step)
 
 
 def _next(body: dict[str, Any], follow: str, delivered: bool | None) -> str:
@@ -131,11 +137,8 @@ def create(offering_id: str, plan: str, purpose: str | None, buyer: str | None,
         return placed
 
     placed = api.run(place)
-    if as_json:
-        print_json(placed)
-        return
-    _show(placed, "issued" if placed.get("state") == "completed" else "-")
-    print_next(_next(placed, api.follow, False))
+    _show(placed, as_json, _credential_text(placed.get("state"), None),
+          _next(placed, api.follow, False))
 
 
 async def _delivered(api: MarketplaceApi, body: dict[str, Any]) -> bool | None:
@@ -172,11 +175,8 @@ def status(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> Non
         return body, await _delivered(mp, body)
 
     body, delivered = api.run(read)
-    if as_json:
-        print_json({**body, "credentialDelivered": delivered})
-        return
-    _show(body, _credential_text(body.get("state"), delivered))
-    print_next(_next(body, api.follow, delivered))
+    _show(body, as_json, _credential_text(body.get("state"), delivered),
+          _next(body, api.follow, delivered), credentialDelivered=delivered)
 
 
 @order.command("cancel")
@@ -200,11 +200,8 @@ def cancel(order_id: str, reason: str | None, as_json: bool,
         return cancelled
 
     cancelled = api.run(cancel_it)
-    if as_json:
-        print_json(cancelled)
-        return
-    _show(cancelled, "revoked" if cancelled.get("completionDate") else "-")
-    print_next("`dataspace product list` to find another product")
+    _show(cancelled, as_json, "revoked" if cancelled.get("completionDate") else "-",
+          "`dataspace product list` to find another product")
 
 
 @order.command("pay")
@@ -222,9 +219,6 @@ def pay(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
         return paid
 
     paid = api.run(mark)
-    if as_json:
-        print_json(paid)
-        return
-    _show(paid, "issued" if paid.get("state") == "completed" else "-")
-    print_next("the buyer's connector receives the purchase credential; the buyer follows it "
-               f"with `dataspace order status {order_id} --data-dir THEIR_CONNECTOR`")
+    _show(paid, as_json, _credential_text(paid.get("state"), None),
+          "the buyer's connector receives the purchase credential; the buyer follows it "
+          f"with `dataspace order status {order_id} --data-dir THEIR_CONNECTOR`")
