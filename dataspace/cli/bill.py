@@ -43,9 +43,7 @@ def bill() -> None:
 def list_command(state: str | None, limit: int, csv_id: str | None, output: Path | None,
                  as_json: bool, marketplace: MarketplaceOptions) -> None:
     """List your bills, newest first; `--csv ID` writes one as CSV."""
-    api = marketplace.open()
-    if api.caller.kind == "anonymous":
-        api.require_member("reading bills")
+    api = marketplace.open(signed_for="reading bills")
     if output is not None and csv_id is None:
         fail("--output goes with --csv ID")
     if csv_id is not None:

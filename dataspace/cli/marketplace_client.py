@@ -97,10 +97,17 @@ class MarketplaceOptions:
     marketplace_url: str | None
     key_passphrase: str | None
 
-    def open(self) -> MarketplaceApi:
-        """The marketplace client for these options (see the module docstring)."""
-        return open_marketplace(self.data_dir, self.as_operator, self.api_key,
-                                self.marketplace_url, self.key_passphrase)
+    def open(self, signed_for: str | None = None) -> MarketplaceApi:
+        """The marketplace client for these options (see the module docstring).
+
+        With ``signed_for`` (what the command does), an anonymous caller is
+        refused: a member or the operator may do it.
+        """
+        api = open_marketplace(self.data_dir, self.as_operator, self.api_key,
+                               self.marketplace_url, self.key_passphrase)
+        if signed_for is not None and api.caller.kind == "anonymous":
+            api.require_member(signed_for)
+        return api
 
 
 def marketplace_options(command: Callable[..., T]) -> Callable[..., T]:

@@ -166,9 +166,7 @@ def _credential_text(state: str | None, delivered: bool | None) -> str:
 @json_option
 def status(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
     """An order's state, product, plan, and whether your connector holds its credential."""
-    api = marketplace.open()
-    if api.caller.kind == "anonymous":
-        api.require_member("reading an order")
+    api = marketplace.open(signed_for="reading an order")
 
     async def read(mp: MarketplaceApi) -> tuple[dict[str, Any], bool | None]:
         body: dict[str, Any] = await mp.call("GET", f"{_ORDERS}/{order_id}")
@@ -187,9 +185,7 @@ def status(order_id: str, as_json: bool, marketplace: MarketplaceOptions) -> Non
 def cancel(order_id: str, reason: str | None, as_json: bool,
            marketplace: MarketplaceOptions) -> None:
     """Cancel an order; a completed one's product ends and its credential is revoked."""
-    api = marketplace.open()
-    if api.caller.kind == "anonymous":
-        api.require_member("cancelling an order")
+    api = marketplace.open(signed_for="cancelling an order")
     body: dict[str, Any] = {"productOrder": {"id": order_id}}
     if reason:
         body["cancellationReason"] = reason

@@ -318,9 +318,7 @@ def _lifecycle(name: str, target: str, summary: str, advice: str) -> None:
     @click.argument("offering_id")
     @json_option
     def command(offering_id: str, as_json: bool, marketplace: MarketplaceOptions) -> None:
-        api = marketplace.open()
-        if api.caller.kind == "anonymous":
-            api.require_member(f"{name} a product")
+        api = marketplace.open(signed_for=f"{name} a product")
         offering = api.run(lambda mp: _move(mp, offering_id, target))
         if as_json:
             print_json(offering)
