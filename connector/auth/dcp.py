@@ -7,7 +7,8 @@ request; the caller's credentials are queried from its Credential Service
 only when no recent answer for the same caller and credential types is
 cached. The types asked for are ``auth.dcp.required_credentials``
 (MembershipCredential) plus whatever the endpoint adds (a contract request:
-the types its offer's policy names). The verified caller becomes a
+the types its offer's policy names; such a request is always answered afresh,
+since the caller may just have been issued the credential it names). The verified caller becomes a
 :class:`~connector.domain.caller.Caller` whose credential types and subject
 claims the offer policy is evaluated against.
 
@@ -101,9 +102,12 @@ class DcpAuth:
                            required: Collection[str] = ()) -> Caller:
         """The verified caller; 401 (token), 403 (credentials) or 502 (its services)."""
         types = self._types(required)
+        # A request whose offer names credentials beyond the usual ones (a purchase)
+        # asks afresh: the caller may have been issued one since its last answer.
+        fresh = not set(required) <= set(self.required)
         try:
             verified = await self.verifier.verify_caller(request.headers.get("Authorization"),
-                                                         types)
+                                                         types, fresh=fresh)
         except DataspaceError as exc:
             _log.info("dsp_caller_refused", code=exc.code, status=exc.status, required=types)
             raise

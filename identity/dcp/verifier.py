@@ -177,7 +177,7 @@ class DcpVerifier:
             del self._cache[key]
 
     async def verify_caller(
-        self, authorization: str | None, required_types: Sequence[str]
+        self, authorization: str | None, required_types: Sequence[str], *, fresh: bool = False
     ) -> VerifiedCaller:
         """The verified caller of a request whose ``Authorization`` header is ``authorization``.
 
@@ -185,10 +185,13 @@ class DcpVerifier:
         (e.g. ``["MembershipCredential"]``). Raises ``VerificationError``
         (401), :class:`~identity.dcp.errors.CredentialsRefused` (403) or
         ``UpstreamError`` (502/504) when the caller's services fail.
+        ``fresh`` asks the caller's Credential Service even when a recent answer
+        is cached (a credential it has just been issued would not be in that
+        answer); the new answer replaces the cached one.
         """
         token = await self.tokens.verify(parse_bearer(authorization), require_token=True)
         key: _Key = (token.issuer, tuple(sorted(set(required_types))))
-        proof = self._cache.get(key)
+        proof = None if fresh else self._cache.get(key)
         if proof is not None and proof.expires_at > self.clock():
             return VerifiedCaller(
                 token.issuer, proof.credentials, proof.claims, token, proof.expires_at, True

@@ -259,3 +259,22 @@ async def test_concurrent_requests_of_one_caller_share_one_query(world: World) -
     assert {c.did for c in callers} == {member.did}
     assert len({c.token.jti for c in callers}) == 4
     assert len(member.queries) == 1
+
+
+async def test_a_fresh_question_asks_again_and_replaces_the_cached_answer(
+    world: World,
+) -> None:
+    member = await world.add_member()
+    await world.verifier.verify_caller(
+        await member.tokens.token_for(world.verifier_did, MEMBERSHIP), MEMBERSHIP)
+    assert len(member.queries) == 1
+    fresh = await world.verifier.verify_caller(
+        await member.tokens.token_for(world.verifier_did, MEMBERSHIP), MEMBERSHIP, fresh=True)
+    assert not fresh.cached
+    assert len(member.queries) == 2
+    # the fresh answer is what later questions get from the cache
+    later = await world.verifier.verify_caller(
+        await member.tokens.token_for(world.verifier_did, MEMBERSHIP), MEMBERSHIP)
+    assert later.cached
+    assert later.expires_at == fresh.expires_at
+    assert len(member.queries) == 2
