@@ -68,6 +68,19 @@ RECEIPT_TYPE = "usage-receipt+jwt"
 USAGE_TYPE = "usage+jwt"
 
 
+#: Client errors worth retrying: a timeout, too early, too many requests.
+_RETRIED = frozenset({408, 425, 429})
+
+
+async def _code(response: aiohttp.ClientResponse) -> str:
+    """The refusal's problem code, if the body says one."""
+    try:
+        body = await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
+
+
 class DataPlane:
     """Everything the data plane is, in one process."""
 
@@ -291,6 +304,10 @@ class DataPlane:
         ) as response:
             # 409: the marketplace has this report already (a retry after a lost answer)
             if response.status >= 300 and response.status != 409:
+                if 400 <= response.status < 500 and response.status not in _RETRIED:
+                    # a refusal (not sold here, a bad signature): sending it again won't help
+                    raise PermanentJobError(f"the marketplace refused the report: "
+                                            f"{response.status} {await _code(response)}")
                 raise RuntimeError(f"marketplace answered {response.status}")
         _log.info("usage_reported", agreement=row.agreement_id, transfer=row.transfer_id,
                   requests=row.requests, bytes=row.bytes)

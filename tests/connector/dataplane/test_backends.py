@@ -172,6 +172,45 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
         await server.close()
 
 
+async def test_a_report_the_marketplace_refuses_is_not_sent_again(
+    database: Database, tmp_path: Path, api: Backend
+) -> None:
+    calls: list[int] = []
+
+    async def refuse(request: web.Request) -> web.Response:
+        calls.append(1)
+        return web.json_response({"code": "usage-not-sold"}, status=403)
+
+    app = web.Application()
+    app.router.add_post("/tmf-api/usageManagement/v4/usage", refuse)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    settings = data_plane_settings(database, tmp_path, usage_bucket_seconds=1.0,
+                                   usage_grace_seconds=0.2).model_copy(
+        update={"marketplace_url": str(server.make_url(""))})
+    running = await serve_data_plane(settings)
+    assert running.plane.runner is not None
+    running.plane.runner._base_backoff = 0.05  # a retry would come at once
+    try:
+        flow = data_flow(agreement(purchase(PRODUCT, plan=PLAN) + pay_per_use("2.50")), api)
+        flow = replace(flow, credentials={"DataProductPurchaseCredential": (
+            {"product": PRODUCT, "plan": PLAN},)})
+        edr = await running.plane.signaling.start(flow)
+        async with aiohttp.ClientSession() as http:
+            assert (await fetch(http, running.url, bearer(edr)))[0] == 200
+        for _ in range(300):
+            if calls:
+                break
+            await asyncio.sleep(0.05)
+            await running.plane.flush()
+            running.plane._reported_at = 0.0
+        await asyncio.sleep(1.0)  # twenty backoffs' worth
+        assert len(calls) == 1
+    finally:
+        await running.server.close()
+        await server.close()
+
+
 async def test_duties_attribution_header_and_notifications(
     database: Database, tmp_path: Path, api: Backend
 ) -> None:
