@@ -10,18 +10,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel, Field
 
-from servicekit import (
-    NotFound,
-    ServiceSettings,
-    create_service_app,
-    database_context,
-    json_response,
-    operation,
-    parse_body,
-)
-from servicekit.app import DB_ENGINE, READINESS_CHECKS
+from servicekit.app import DB_ENGINE, READINESS_CHECKS, create_service_app, database_context
+from servicekit.errors import NotFound
 from servicekit.logging import configure_logging
-from servicekit.web import high_volume
+from servicekit.openapi import operation
+from servicekit.settings import ServiceSettings
+from servicekit.web import high_volume, json_response, parse_body
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

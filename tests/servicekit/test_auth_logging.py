@@ -10,10 +10,11 @@ import pytest
 import structlog
 from aiohttp import web
 
-from servicekit import ServiceSettings, create_service_app
+from servicekit.app import create_service_app
 from servicekit.auth import ApiKeyVerifier, generate_api_key, hash_api_key, require_api_key
 from servicekit.logging import configure_logging
 from servicekit.service_info import load_or_create_admin_key, write_private_json
+from servicekit.settings import ServiceSettings
 
 
 def test_keys_are_random_and_checked_by_hash() -> None:
