@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from identity.dcp.scopes import Scope, scopes_for
 from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, check_time_claims, decode_jws, verify_jws
-from identity.self_issued import create_self_issued_token
+from identity.replay import ReplayStore
+from identity.resolver import DidResolver
+from identity.self_issued import SelfIssuedTokenVerifier, create_self_issued_token
 from identity.signer import Signer
 from servicekit.clock import Clock, system_clock
 from servicekit.errors import InvalidRequest
@@ -38,6 +40,7 @@ __all__ = [
     "ACCESS_TOKEN_TYP",
     "AccessGrant",
     "DcpTokenProvider",
+    "dcp_token_verifier",
     "issue_access_token",
     "make_dsp_token",
     "parse_bearer",
@@ -46,6 +49,26 @@ __all__ = [
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 - a media type, not a secret
 _MAX_SCOPES = 64
+
+
+def dcp_token_verifier(
+    resolver: DidResolver,
+    replay_store: ReplayStore,
+    *,
+    audience: str,
+    clock: Clock,
+    skew: float = DEFAULT_SKEW,
+    max_lifetime: float = 600.0,
+) -> SelfIssuedTokenVerifier:
+    """The verifier of DCP self-issued tokens addressed to ``audience``.
+
+    DCP callers sign with a key of their DID document's
+    ``capabilityInvocation`` relationship (a holder and a verifier both check
+    that, with replay protection).
+    """
+    return SelfIssuedTokenVerifier(
+        resolver, replay_store, audience=audience, clock=clock, skew=skew,
+        max_lifetime=max_lifetime, relationships=("capabilityInvocation",))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,13 @@ from typing import Any
 
 import orjson
 
-from identity.dcp.access import AccessGrant, issue_access_token, parse_bearer, verify_access_token
+from identity.dcp.access import (
+    AccessGrant,
+    dcp_token_verifier,
+    issue_access_token,
+    parse_bearer,
+    verify_access_token,
+)
 from identity.dcp.errors import NotSupported
 from identity.dcp.messages import presentation_response_message
 from identity.dcp.presentable import presentable
@@ -51,7 +57,7 @@ from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW, decode_jws
 from identity.replay import ReplayStore
 from identity.resolver import DidResolver
-from identity.self_issued import SelfIssuedToken, SelfIssuedTokenVerifier
+from identity.self_issued import SelfIssuedToken
 from identity.signer import Signer
 from identity.vc import (
     ENVELOPED_VC_PREFIXES,
@@ -203,14 +209,8 @@ class DcpHolder:
         self.presentation_lifetime = presentation_lifetime
         self.max_access_lifetime = max_access_lifetime
         self.envelope = envelope
-        self.tokens = SelfIssuedTokenVerifier(
-            resolver,
-            replay_store,
-            audience=signer.did,
-            clock=clock,
-            skew=skew,
-            relationships=("capabilityInvocation",),
-        )
+        self.tokens = dcp_token_verifier(resolver, replay_store, audience=signer.did,
+                                         clock=clock, skew=skew)
 
     def issue_access_token(self, verifier_did: str, scopes: Iterable[str]) -> str:
         """An access token letting ``verifier_did`` read ``scopes`` (types or scope strings)."""

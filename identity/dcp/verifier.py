@@ -46,7 +46,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from identity.dcp.access import parse_bearer
+from identity.dcp.access import dcp_token_verifier, parse_bearer
 from identity.dcp.discovery import service_base_url
 from identity.dcp.errors import CredentialsRefused
 from identity.dcp.messages import presentation_query_message
@@ -56,7 +56,7 @@ from identity.errors import VerificationError
 from identity.jose import DEFAULT_SKEW
 from identity.replay import ReplayStore
 from identity.resolver import DidResolver
-from identity.self_issued import SelfIssuedToken, SelfIssuedTokenVerifier, create_self_issued_token
+from identity.self_issued import SelfIssuedToken, create_self_issued_token
 from identity.signer import Signer
 from identity.trusted_issuers import TrustedIssuers
 from identity.vc import VerifiedCredential
@@ -156,15 +156,9 @@ class DcpVerifier:
         self.query_timeout = query_timeout
         self.max_response_bytes = max_response_bytes
         self.query_token_lifetime = query_token_lifetime
-        self.tokens = SelfIssuedTokenVerifier(
-            resolver,
-            replay_store,
-            audience=signer.did,
-            clock=self.clock,
-            skew=skew,
-            max_lifetime=max_token_lifetime,
-            relationships=("capabilityInvocation",),
-        )
+        self.tokens = dcp_token_verifier(resolver, replay_store, audience=signer.did,
+                                         clock=self.clock, skew=skew,
+                                         max_lifetime=max_token_lifetime)
         self._cache: dict[_Key, _Proof] = {}
         self._flights: SingleFlight[_Key, _Proof] = SingleFlight()
 
