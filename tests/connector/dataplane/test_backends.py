@@ -6,7 +6,8 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -126,16 +127,18 @@ class Marketplace:
         return web.json_response(document, status=201)
 
 
-async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged(
-    database: Database, tmp_path: Path, api: Backend
-) -> None:
-    market = Marketplace()
+@asynccontextmanager
+async def selling(database: Database, tmp_path: Path, api: Backend,
+                  usage: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                  ) -> AsyncIterator[tuple[Running, Any]]:
+    """A data plane reporting to a marketplace whose usage endpoint is ``usage``, and a
+    started pay-per-use flow bought on it: (the running data plane, the flow's EDR)."""
     app = web.Application()
-    app.router.add_post("/tmf-api/usageManagement/v4/usage", market.usage)
+    app.router.add_post("/tmf-api/usageManagement/v4/usage", usage)
     server = TestServer(app, host="127.0.0.1", port=free_port())
     await server.start_server()
     settings = data_plane_settings(database, tmp_path, usage_bucket_seconds=1.0,
-                            usage_grace_seconds=0.2).model_copy(
+                                   usage_grace_seconds=0.2).model_copy(
         update={"marketplace_url": str(server.make_url(""))})
     running = await serve_data_plane(settings)
     assert running.plane.runner is not None
@@ -145,16 +148,31 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
         flow = data_flow(agreement(purchase(PRODUCT, plan=PLAN) + pay_per_use("2.50")), api)
         flow = replace(flow, credentials={"DataProductPurchaseCredential": (
             {"product": PRODUCT, "plan": PLAN},)})
-        edr = await running.plane.signaling.start(flow)
+        yield running, await running.plane.signaling.start(flow)
+    finally:
+        await running.server.close()
+        await server.close()
+
+
+async def _reported(running: Running, calls: Callable[[], int]) -> None:
+    """Flush the data plane's usage until the marketplace has been called."""
+    for _ in range(300):
+        if calls():
+            return
+        await asyncio.sleep(0.05)
+        await running.plane.flush()
+        running.plane._reported_at = 0.0
+
+
+async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged(
+    database: Database, tmp_path: Path, api: Backend
+) -> None:
+    market = Marketplace()
+    async with selling(database, tmp_path, api, market.usage) as (running, edr):
         async with aiohttp.ClientSession() as http:
             for _ in range(7):
                 assert (await fetch(http, running.url, bearer(edr)))[0] == 200
-        for _ in range(300):
-            if market.received:
-                break
-            await asyncio.sleep(0.05)
-            await running.plane.flush()
-            running.plane._reported_at = 0.0
+        await _reported(running, lambda: len(market.received))
         await asyncio.sleep(0.5)
         assert len(market.received) == 1, market.calls
         document, signature = market.received[0]
@@ -167,9 +185,6 @@ async def test_pay_per_use_usage_is_reported_once_and_retried_until_acknowledged
         verify_jws(jws, running.plane.signer.key.public_key)
         assert jws.claims() == document
         assert market.calls == 2  # one refusal, one acknowledgement
-    finally:
-        await running.server.close()
-        await server.close()
 
 
 async def test_a_report_the_marketplace_refuses_is_not_sent_again(
@@ -181,34 +196,12 @@ async def test_a_report_the_marketplace_refuses_is_not_sent_again(
         calls.append(1)
         return web.json_response({"code": "usage-not-sold"}, status=403)
 
-    app = web.Application()
-    app.router.add_post("/tmf-api/usageManagement/v4/usage", refuse)
-    server = TestServer(app, host="127.0.0.1", port=free_port())
-    await server.start_server()
-    settings = data_plane_settings(database, tmp_path, usage_bucket_seconds=1.0,
-                                   usage_grace_seconds=0.2).model_copy(
-        update={"marketplace_url": str(server.make_url(""))})
-    running = await serve_data_plane(settings)
-    assert running.plane.runner is not None
-    running.plane.runner._base_backoff = 0.05  # a retry would come at once
-    try:
-        flow = data_flow(agreement(purchase(PRODUCT, plan=PLAN) + pay_per_use("2.50")), api)
-        flow = replace(flow, credentials={"DataProductPurchaseCredential": (
-            {"product": PRODUCT, "plan": PLAN},)})
-        edr = await running.plane.signaling.start(flow)
+    async with selling(database, tmp_path, api, refuse) as (running, edr):
         async with aiohttp.ClientSession() as http:
             assert (await fetch(http, running.url, bearer(edr)))[0] == 200
-        for _ in range(300):
-            if calls:
-                break
-            await asyncio.sleep(0.05)
-            await running.plane.flush()
-            running.plane._reported_at = 0.0
+        await _reported(running, lambda: len(calls))
         await asyncio.sleep(1.0)  # twenty backoffs' worth
         assert len(calls) == 1
-    finally:
-        await running.server.close()
-        await server.close()
 
 
 async def test_duties_attribution_header_and_notifications(
