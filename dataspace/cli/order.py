@@ -1,12 +1,13 @@
-"""``dataspace order create|status|cancel|pay``: buy data products (TMF622 orders).
+"""``dataspace order create|list|status|cancel|pay``: buy data products (TMF622 orders).
 
 A member orders as itself (``--data-dir`` of its connector). A free plan
 completes at once; a priced one waits for the invoice to be paid (its KID,
 amount and due date are printed), and a restricted product for its
 provider's approval. When the order completes, the marketplace issues a
 purchase credential and delivers it to the buyer's connector over DCP;
-``status`` says whether the connector holds it. ``pay`` is the operator's:
-it marks the invoice paid.
+``status`` says whether the connector holds it; ``list`` shows a member's
+orders (``--sales``: the orders for its products), or every order to the
+operator. ``pay`` is the operator's: it marks the invoice paid.
 """
 
 from __future__ import annotations
@@ -158,6 +159,42 @@ def _credential_text(state: str | None, delivered: bool | None) -> str:
     if delivered is None:
         return "issued"
     return "delivered" if delivered else "not yet delivered"
+
+
+_STATES = ("acknowledged", "inProgress", "held", "completed", "rejected", "failed",
+           "cancelled")
+
+
+@order.command("list")
+@marketplace_options
+@click.option("--state", type=click.Choice(_STATES), default=None,
+              help="Only orders in this state.")
+@click.option("--sales", is_flag=True, help="The orders for your products (as the seller).")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@json_option
+def list_command(state: str | None, sales: bool, limit: int, as_json: bool,
+                 marketplace: MarketplaceOptions) -> None:
+    """Your orders, newest first (the operator: everyone's)."""
+    api = marketplace.open(signed_for="listing orders")
+    if sales:
+        api.require_member("--sales")
+    params = {"limit": str(limit), "sort": "-lastUpdate"}
+    if state:
+        params["state"] = state
+    if sales:
+        params["role"] = "seller"
+    orders: list[dict[str, Any]] = api.run(
+        lambda mp: mp.call("GET", _ORDERS, params=params))
+    if as_json:
+        print_json(orders)
+        return
+    if not orders:
+        click.echo("No orders" + (f" in state {state}" if state else "") + ".")
+        print_next("`dataspace product list` to find a product to order")
+        return
+    print_table(("ORDER", "STATE", "PRODUCT", "PLAN", "DUE NOW", "CREDENTIAL"),
+                [_row(body, "-") for body in orders])
+    print_next(f"`dataspace order status ORDER {api.follow}` for one order and its credential")
 
 
 @order.command("status")

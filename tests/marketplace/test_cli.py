@@ -195,6 +195,13 @@ async def test_sell_buy_pay_and_bill_from_the_command_line(tmp_path: Path) -> No
         assert f"Pay 1875.00 NOK by invoice: KID {monthly['paymentInstructions']['kid']}" in (
             waiting.stdout)
         assert f"dataspace order pay {monthly['id']} --operator" in waiting.stdout
+        listed = await ok("order", "list", *analyse)
+        assert {row(listed.stdout, i)[1] for i in (per_call_id, monthly["id"])} == {
+            "completed", "inProgress"}
+        held = (await ok("order", "list", *analyse, "--state", "inProgress", "--json")).json()
+        assert [o["id"] for o in held] == [monthly["id"]]
+        sold = (await ok("order", "list", *seller, "--sales", "--json")).json()
+        assert {o["id"] for o in sold} == {per_call_id, monthly["id"]}
 
         # The purchase credential reaches the buyer's connector.
         await holds_credential(buyer, per_call_id)
@@ -269,6 +276,7 @@ def test_bad_input_ends_with_exit_2_and_one_line(tmp_path: Path) -> None:
         (("order", "pay", "some-id", "--data-dir", empty), "service-not-found"),
         (("order", "pay", "some-id"), "operator's"),
         (("order", "status", "some-id", "--operator"), "admin key"),
+        (("order", "list"), "member's"),
         (("bill", "list", "--output", "x.csv", "--operator", "--api-key", "k"), "--csv"),
         (("bill", "list", "--marketplace", "ftp://x", "--operator", "--api-key", "k"),
          "http(s)"),
