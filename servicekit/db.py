@@ -58,8 +58,8 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def is_postgres(engine: AsyncEngine) -> bool:
-    """True when ``engine`` talks to PostgreSQL."""
+def is_postgres(engine: AsyncEngine | AsyncConnection) -> bool:
+    """True when ``engine`` (or a connection of it) talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"
 
 

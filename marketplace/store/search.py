@@ -25,6 +25,7 @@ from marketplace.domain.search import Bitmaps, SearchDocument, bits_of, title_in
 from marketplace.store.tables import search_documents as docs
 from marketplace.store.tables import search_facets as facets
 from marketplace.store.tables import search_generation as generations
+from servicekit.db import is_postgres
 
 __all__ = [
     "bitmaps",
@@ -40,10 +41,6 @@ _PG_WORDS = ("UPDATE search_documents SET tsv = to_tsvector('simple', :title || 
              "WHERE seq = :seq")
 
 
-def _postgres(conn: AsyncConnection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
 async def remove(conn: AsyncConnection, document_id: str) -> None:
     """Take a product offering out of the index (nothing happens if it is not in it)."""
     seq = (await conn.execute(sa.select(docs.c.seq).where(docs.c.id == document_id))
@@ -51,7 +48,7 @@ async def remove(conn: AsyncConnection, document_id: str) -> None:
     if seq is None:
         return
     await conn.execute(facets.delete().where(facets.c.seq == seq))
-    if not _postgres(conn):
+    if not is_postgres(conn):
         await conn.execute(sa.text("DELETE FROM search_fts WHERE rowid = :seq"), {"seq": seq})
     await conn.execute(docs.delete().where(docs.c.seq == seq))
     await _bump(conn)
@@ -70,7 +67,7 @@ async def index(conn: AsyncConnection, document: SearchDocument) -> None:
             for name, values in document.facets.items() for value in sorted(set(values))]
     if rows:
         await conn.execute(facets.insert(), rows)
-    if _postgres(conn):
+    if is_postgres(conn):
         await conn.execute(sa.text(_PG_WORDS), {"title": document.title,
                                                 "text": document.text, "seq": seq})
     else:
@@ -95,7 +92,7 @@ async def index_many(conn: AsyncConnection, documents: Sequence[SearchDocument])
         await conn.execute(facets.insert(), rows)
     words = [{"seq": seq, "title": d.title, "text": d.text}
              for seq, d in zip(seqs, documents, strict=True)]
-    if _postgres(conn):
+    if is_postgres(conn):
         await conn.execute(sa.text(_PG_WORDS), [
             {"seq": w["seq"], "title": w["title"], "text": w["text"]} for w in words])
     else:
@@ -153,7 +150,7 @@ async def text_matches(conn: AsyncConnection, words: Sequence[str]) -> list[int]
     """
     if not words:
         return []
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         joined = (await conn.execute(sa.text(
             "SELECT string_agg(seq::text, ',') FROM search_documents "
             "WHERE tsv @@ to_tsquery('simple', :q)"),
