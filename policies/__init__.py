@@ -16,6 +16,7 @@ from policies.errors import (
     PolicyValidationError,
 )
 from policies.evaluate import evaluate
+from policies.explain import Explanation, explain
 from policies.model import Policy
 from policies.normalize import normalize
 from policies.parse import parse_policy, validate_policy
@@ -36,6 +37,7 @@ __all__ = [
     "DutyDirective",
     "DutyOrigin",
     "DutyState",
+    "Explanation",
     "Issue",
     "NotOfferableError",
     "Plan",
@@ -50,6 +52,7 @@ __all__ = [
     "compile_cached",
     "compile_policy",
     "evaluate",
+    "explain",
     "fingerprint",
     "normalize",
     "parse_policy",
