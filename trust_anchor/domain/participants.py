@@ -27,6 +27,7 @@ __all__ = [
     "ONBOARDING",
     "Application",
     "ApplicationState",
+    "AuditAction",
     "AuditEvent",
     "Contact",
     "Participant",
@@ -138,15 +139,59 @@ class Participant(BaseModel):
     member_since: datetime | None = None
 
 
+class AuditAction(StrEnum):
+    """What an audit event records: a transition, or a step that changes no state."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    CREDENTIAL_ISSUED = "credential-issued"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
+    REVOKED = "revoked"
+    #: The participant's wallet collected the credential of its offer (no state change).
+    CREDENTIAL_COLLECTED = "credential-collected"
+
+    @classmethod
+    def of_transition(
+        cls, from_state: ApplicationState | None, to_state: ApplicationState
+    ) -> AuditAction:
+        """The action a transition records (the action of events stored before it was kept)."""
+        if to_state is ApplicationState.ACTIVE:
+            return cls.REINSTATED if from_state is ApplicationState.SUSPENDED \
+                else cls.CREDENTIAL_ISSUED
+        return {
+            ApplicationState.SUBMITTED: cls.APPLIED,
+            ApplicationState.APPROVED: cls.APPROVED,
+            ApplicationState.REJECTED: cls.REJECTED,
+            ApplicationState.SUSPENDED: cls.SUSPENDED,
+            ApplicationState.REVOKED: cls.REVOKED,
+        }[to_state]
+
+
 class AuditEvent(BaseModel):
-    """One transition: who did what, when, and why."""
+    """One event of a participant's history: who did what, when, and why.
+
+    A transition moves ``from_state`` to ``to_state``; a step that changes
+    no state (a credential collected) has both the same. ``actor`` is the
+    applicant's DID, the signed-in operator's email, ``api-key`` for the
+    admin API, or the collecting wallet's DID. ``detail`` keeps particulars
+    (the offer and credential an approval made).
+    """
 
     participant_id: str
+    action: AuditAction
     from_state: ApplicationState | None
     to_state: ApplicationState
     actor: str
     reason: str | None
     at: datetime
+    detail: dict[str, str] | None = None
+
+    @property
+    def is_transition(self) -> bool:
+        """Whether the event changed the participant's state."""
+        return self.from_state != self.to_state
 
 
 def membership_claims(participant: Participant, at: datetime) -> dict[str, object]:

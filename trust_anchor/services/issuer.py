@@ -31,6 +31,15 @@ class Issuer(CredentialIssuer):
     store: CredentialStore = CREDENTIALS
     _offer_key: bytes = field(default=b"", repr=False)
 
+    def _derived(self, message: bytes) -> bytes:
+        if not self._offer_key:
+            secret = self.identity.key.export_private_jwk()["d"].encode()
+            self._offer_key = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"dataspace-toolkit oid4vci pre-authorized codes",
+            ).derive(secret)
+        return hmac.new(self._offer_key, message, hashlib.sha256).digest()
+
     def offer_code(self, offer_id: str) -> str:
         """The pre-authorized code of offer ``offer_id``.
 
@@ -38,11 +47,14 @@ class Issuer(CredentialIssuer):
         can be shown again to the applicant without being stored: the
         database keeps only its hash, and every replica derives the same code.
         """
-        if not self._offer_key:
-            secret = self.identity.key.export_private_jwk()["d"].encode()
-            self._offer_key = HKDF(
-                algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"dataspace-toolkit oid4vci pre-authorized codes",
-            ).derive(secret)
-        digest = hmac.new(self._offer_key, offer_id.encode(), hashlib.sha256).digest()
-        return b64url_encode(digest)
+        return b64url_encode(self._derived(offer_id.encode()))
+
+    def tx_code(self, offer_id: str) -> str:
+        """The six-digit transaction code of offer ``offer_id``.
+
+        Derived like the pre-authorized code (from another message), so the
+        operator can be shown it again until the credential is collected while
+        the database keeps only its hash.
+        """
+        number = int.from_bytes(self._derived(b"tx-code:" + offer_id.encode()), "big")
+        return f"{number % 10**6:06d}"

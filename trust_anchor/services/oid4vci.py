@@ -27,15 +27,36 @@ from trust_anchor.domain.oid4vci import (
     credential_offer,
     offer_uri,
 )
+from trust_anchor.domain.participants import AuditAction
 from trust_anchor.errors import OAuthError, OAuthUnauthorized
 from trust_anchor.services.issuer import Issuer
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store import credentials as credential_store
 from trust_anchor.store import offers as offer_store
+from trust_anchor.store import participants as participant_store
 
-__all__ = ["Oid4vci"]
+__all__ = ["OfferStatus", "Oid4vci"]
 
 _NONCE_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class OfferStatus:
+    """A participant's newest credential offer as the operator sees it.
+
+    ``credential_offer_uri`` and ``tx_code`` are there only while the offer
+    waits to be collected (not after, and ``tx_code`` not for offers made
+    without one); ``usable`` is False once it expired or its code was spent.
+    """
+
+    offer_id: str
+    configuration_id: str
+    credential_offer_uri: str | None
+    tx_code: str | None
+    collected: bool
+    collected_at: float | None
+    expires_at: float
+    usable: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +81,32 @@ class Oid4vci:
         if offer is None or offer.code_used_at is not None:
             return None
         return offer_uri(self.settings.base_url, offer.id), self._offer_document(offer)
+
+    async def offer_status(self, participant_id: str) -> OfferStatus | None:
+        """The participant's newest offer for the operator (None: it has none)."""
+        async with self.engine.connect() as conn:
+            offer = await offer_store.latest_offer_of(conn, participant_id)
+        if offer is None:
+            return None
+        collected = offer.delivered_at is not None
+        tx_code = None
+        if not collected and offer.tx_code_hash is not None:
+            derived = self.issuer.tx_code(offer.id)
+            # Offers made before codes were derived kept a random one: it cannot be shown.
+            if offer_store.digest(derived) == offer.tx_code_hash:
+                tx_code = derived
+        return OfferStatus(
+            offer_id=offer.id,
+            configuration_id=offer.configuration_id,
+            credential_offer_uri=(None if collected
+                                  else offer_uri(self.settings.base_url, offer.id)),
+            tx_code=tx_code,
+            collected=collected,
+            collected_at=offer.delivered_at,
+            expires_at=offer.expires_at,
+            usable=(not collected and offer.code_used_at is None
+                    and offer.expires_at >= self.clock()),
+        )
 
     async def offer(self, offer_id: str) -> dict[str, Any]:
         """The offer ``offer_id`` (the URI itself is the bearer of access to it)."""
@@ -132,5 +179,9 @@ class Oid4vci:
             if proof.holder != issued.subject_did:
                 raise OAuthError("invalid_proof", "the proof's key does not belong to the "
                                  "credential's subject DID")
-            await offer_store.mark_delivered(conn, offer.id, self.clock())
+            if await offer_store.mark_delivered(conn, offer.id, self.clock()):
+                await participant_store.record_event(
+                    conn, offer.participant_id, AuditAction.CREDENTIAL_COLLECTED,
+                    actor=proof.holder, at=self.issuer.now(),
+                    detail={"offer_id": offer.id, "credential_id": offer.credential_id})
         return issued.token

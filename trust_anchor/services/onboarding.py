@@ -27,7 +27,7 @@ from trust_anchor.domain.participants import (
     Participant,
     membership_claims,
 )
-from trust_anchor.errors import ChallengeInvalid, ProofInvalid
+from trust_anchor.errors import ChallengeInvalid, ParticipantNotFound, ProofInvalid
 from trust_anchor.services.issuer import Issuer
 from trust_anchor.services.registry import Registry
 from trust_anchor.settings import CredentialTypeConfig, TrustAnchorSettings
@@ -35,7 +35,11 @@ from trust_anchor.store import offers as offer_store
 from trust_anchor.store import participants as participant_store
 from trust_anchor.store.credentials import CREDENTIALS
 
-__all__ = ["Applied", "Approved", "Onboarding", "Reviewed"]
+__all__ = ["API_KEY_ACTOR", "Applied", "Approved", "Onboarding", "Reviewed"]
+
+#: The actor the audit trail names for steps taken through the admin API (an API
+#: key names no person); the operator console passes the signed-in person's email.
+API_KEY_ACTOR = "api-key"
 
 #: What the audit trail says when the operator gives no reason for a positive step.
 DEFAULT_REASONS = {"approve": "approved", "reinstate": "reinstated"}
@@ -128,16 +132,20 @@ class Onboarding:
             )
         return Applied(participant, token)
 
-    async def approve(self, participant_id: str, *, actor: str, reason: str | None) -> Approved:
+    async def approve(self, participant_id: str, *, actor: str = API_KEY_ACTOR,
+                      reason: str | None = None) -> Approved:
         """Approve, issue the on-approval credentials and an offer to collect them.
 
-        Without a reason the audit trail records "approved".
+        Without a reason the audit trail records "approved"; the approval's
+        event names the offer, the next one the credential.
         """
         reason = _or_default(reason, "approve")
         membership = self._on_approval_type()
+        offer_id = new_id("o-")
         async with self.engine.begin() as conn:
             participant = await self._move(conn, participant_id, ApplicationState.APPROVED,
-                                           actor=actor, reason=reason)
+                                           actor=actor, reason=reason,
+                                           detail={"offer_id": offer_id})
             credential = await self.issuer.issue(
                 conn,
                 subject_did=participant.did,
@@ -146,13 +154,12 @@ class Onboarding:
                 validity=timedelta(days=membership.validity_days),
                 owner=participant.id,
             )
-            participant = await self._move(conn, participant_id, ApplicationState.ACTIVE,
-                                           actor=actor, reason="membership credential issued")
-            offer_id = new_id("o-")
+            participant = await self._move(
+                conn, participant_id, ApplicationState.ACTIVE, actor=actor,
+                reason="membership credential issued",
+                detail={"credential_id": credential.id, "credential_type": membership.type})
             code = self.issuer.offer_code(offer_id)
-            tx_code = (
-                f"{secrets.randbelow(10**6):06d}" if self.settings.require_tx_code else None
-            )
+            tx_code = self.issuer.tx_code(offer_id) if self.settings.require_tx_code else None
             await offer_store.create_offer(
                 conn,
                 offer_id=offer_id,
@@ -166,7 +173,8 @@ class Onboarding:
             await self.registry.accredit_roles(conn, participant)
         return Approved(participant, credential.id, membership.type, offer_id, code, tx_code)
 
-    async def reject(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+    async def reject(self, participant_id: str, *, actor: str = API_KEY_ACTOR,
+                     reason: str | None) -> Participant:
         """Reject a submitted application (final); ``reason`` is required."""
         reason = _required(reason, "reject")
         async with self.engine.begin() as conn:
@@ -174,21 +182,23 @@ class Onboarding:
                                            actor=actor, reason=reason)
         return participant
 
-    async def suspend(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+    async def suspend(self, participant_id: str, *, actor: str = API_KEY_ACTOR,
+                      reason: str | None) -> Participant:
         """Suspend: set the suspension bit of every credential; ``reason`` is required."""
         reason = _required(reason, "suspend")
         return await self._flip(participant_id, ApplicationState.SUSPENDED, "suspension", True,
                                 actor=actor, reason=reason)
 
     async def reinstate(
-        self, participant_id: str, *, actor: str, reason: str | None
+        self, participant_id: str, *, actor: str = API_KEY_ACTOR, reason: str | None = None
     ) -> Participant:
         """Lift a suspension: clear the suspension bits ("reinstated" without a reason)."""
         reason = _or_default(reason, "reinstate")
         return await self._flip(participant_id, ApplicationState.ACTIVE, "suspension", False,
                                 actor=actor, reason=reason)
 
-    async def revoke(self, participant_id: str, *, actor: str, reason: str | None) -> Participant:
+    async def revoke(self, participant_id: str, *, actor: str = API_KEY_ACTOR,
+                     reason: str | None) -> Participant:
         """Revoke (final): set the revocation bit of every credential; ``reason`` is required."""
         reason = _required(reason, "revoke")
         return await self._flip(participant_id, ApplicationState.REVOKED, "revocation", True,
@@ -222,6 +232,7 @@ class Onboarding:
         actor: str,
         reason: str | None,
         at: datetime | None = None,
+        detail: dict[str, str] | None = None,
     ) -> Participant:
         """Lock the participant, check the transition, move and audit it.
 
@@ -230,7 +241,8 @@ class Onboarding:
         current = await participant_store.get_participant(conn, participant_id, for_update=True)
         ONBOARDING.check(current.state, target)
         return await participant_store.set_state(conn, current, target, actor=actor,
-                                                 reason=reason, at=at or self._now())
+                                                 reason=reason, at=at or self._now(),
+                                                 detail=detail)
 
     async def reviewed(self, participant_id: str) -> Reviewed:
         """A participant and its audit trail."""
@@ -238,6 +250,22 @@ class Onboarding:
             participant = await participant_store.get_participant(conn, participant_id)
             return Reviewed(participant, await participant_store.audit_trail(conn,
                                                                              participant_id))
+
+    async def member_reviewed(self, did: str) -> Reviewed:
+        """The live (not rejected) participant with ``did`` and its audit trail."""
+        async with self.engine.connect() as conn:
+            participant = await participant_store.participant_by_did(conn, did)
+            return Reviewed(participant, await participant_store.audit_trail(conn,
+                                                                             participant.id))
+
+    async def history(self, did: str) -> list[AuditEvent]:
+        """Every event of every application of ``did``, oldest first (404 when it never
+        applied)."""
+        async with self.engine.connect() as conn:
+            events = await participant_store.history_of_did(conn, did)
+        if not events:
+            raise ParticipantNotFound(f"no participant with DID {did}")
+        return events
 
     async def followed(self, participant_id: str, token: str | None, *,
                        operator: bool) -> Reviewed:

@@ -22,6 +22,7 @@ __all__ = [
     "consume_nonce",
     "create_offer",
     "digest",
+    "latest_offer_of",
     "mark_delivered",
     "offer_by_access_token",
     "offer_by_id",
@@ -53,6 +54,7 @@ class Offer:
     code_used_at: float | None
     access_token_expires_at: float | None
     delivered_at: float | None
+    tx_code_hash: str | None = None
 
 
 def _offer(row: Any) -> Offer:
@@ -156,13 +158,14 @@ async def offer_by_access_token(
     return _offer(row)
 
 
-async def mark_delivered(conn: AsyncConnection, offer_id: str, now: float) -> None:
-    """Record that the wallet collected the credential."""
-    await conn.execute(
+async def mark_delivered(conn: AsyncConnection, offer_id: str, now: float) -> bool:
+    """Record that the wallet collected the credential; True the first time."""
+    result = await conn.execute(
         credential_offers.update()
-        .where(credential_offers.c.id == offer_id)
+        .where(credential_offers.c.id == offer_id, credential_offers.c.delivered_at.is_(None))
         .values(delivered_at=now)
     )
+    return result.rowcount == 1
 
 
 async def save_nonce(conn: AsyncConnection, value: str, expires_at: float) -> None:
@@ -190,6 +193,19 @@ async def pending_offer_of(conn: AsyncConnection, participant_id: str, now: floa
                 credential_offers.c.delivered_at.is_(None),
                 credential_offers.c.expires_at >= now,
             )
+            .order_by(credential_offers.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _offer(row) if row is not None else None
+
+
+async def latest_offer_of(conn: AsyncConnection, participant_id: str) -> Offer | None:
+    """The newest offer of a participant, collected, expired or not."""
+    row = (
+        await conn.execute(
+            sa.select(credential_offers)
+            .where(credential_offers.c.participant_id == participant_id)
             .order_by(credential_offers.c.id.desc())
             .limit(1)
         )

@@ -16,6 +16,7 @@ from servicekit.rows import record
 from trust_anchor.domain.participants import (
     Application,
     ApplicationState,
+    AuditAction,
     AuditEvent,
     Contact,
     Participant,
@@ -29,9 +30,11 @@ __all__ = [
     "consume_challenge",
     "find_by_did",
     "get_participant",
+    "history_of_did",
     "insert_application",
     "list_participants",
     "participant_by_did",
+    "record_event",
     "save_challenge",
     "set_state",
     "status_token_hash",
@@ -94,7 +97,7 @@ async def insert_application(
             f"{application.did} already has an application or membership"
         ) from None
     await _audit(conn, participant_id, None, state, actor=application.did, reason="applied",
-                 at=at)
+                 at=at, action=AuditAction.APPLIED)
     return await get_participant(conn, participant_id)
 
 
@@ -145,13 +148,27 @@ async def list_participants(
     states: list[ApplicationState] | None = None,
     after: str | None = None,
     limit: int = 100,
+    text: str | None = None,
+    role: Role | None = None,
 ) -> list[Participant]:
-    """Participants in the order they applied, ``after`` an id (keyset paging)."""
+    """Participants in the order they applied, ``after`` an id (keyset paging).
+
+    ``text`` matches part of the legal name or the DID, ignoring case;
+    ``role`` keeps participants that have it.
+    """
     query = sa.select(participants).order_by(participants.c.id).limit(limit)
     if states:
         query = query.where(participants.c.state.in_([str(s) for s in states]))
     if after:
         query = query.where(participants.c.id > after)
+    if text:
+        needle = text.lower()
+        query = query.where(sa.or_(
+            sa.func.lower(participants.c.legal_name).contains(needle, autoescape=True),
+            sa.func.lower(participants.c.did).contains(needle, autoescape=True)))
+    if role is not None:
+        # roles is a JSON list of role names; a quoted name matches one element only.
+        query = query.where(participants.c.roles.contains(f'"{role}"', autoescape=True))
     rows = (await conn.execute(query)).all()
     return [_participant(r) for r in rows]
 
@@ -164,6 +181,7 @@ async def set_state(
     actor: str,
     reason: str | None,
     at: datetime,
+    detail: dict[str, str] | None = None,
 ) -> Participant:
     """Move ``current`` (read ``for_update``) to ``target`` and audit it.
 
@@ -181,8 +199,25 @@ async def set_state(
     if result.rowcount != 1:
         # SQLite has no row locks: the state guard in the WHERE clause is the lock.
         raise IllegalTransition(f"participant {current.id} changed state meanwhile")
-    await _audit(conn, current.id, current.state, target, actor=actor, reason=reason, at=at)
+    await _audit(conn, current.id, current.state, target, actor=actor, reason=reason, at=at,
+                 action=AuditAction.of_transition(current.state, target), detail=detail)
     return await get_participant(conn, current.id)
+
+
+async def record_event(
+    conn: AsyncConnection,
+    participant_id: str,
+    action: AuditAction,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """Audit a step that changes no state (e.g. a credential collected) in the current state."""
+    current = await get_participant(conn, participant_id)
+    await _audit(conn, participant_id, current.state, current.state, actor=actor,
+                 reason=reason, at=at, action=action, detail=detail)
 
 
 async def _audit(
@@ -194,21 +229,42 @@ async def _audit(
     actor: str,
     reason: str | None,
     at: datetime,
+    action: AuditAction,
+    detail: dict[str, str] | None = None,
 ) -> None:
     await conn.execute(
         audit_events.insert().values(
             participant_id=participant_id,
             from_state=str(from_state) if from_state else None,
             to_state=str(to_state),
-            actor=actor,
+            actor=actor[:200],
             reason=reason,
             at=at,
+            action=str(action),
+            detail=json.dumps(detail, sort_keys=True) if detail else None,
         )
     )
 
 
+def _event(row: Any) -> AuditEvent:
+    from_state = ApplicationState(row.from_state) if row.from_state else None
+    to_state = ApplicationState(row.to_state)
+    return AuditEvent(
+        participant_id=row.participant_id,
+        # Events stored before ta0004 have no action: their states say it.
+        action=(AuditAction(row.action) if row.action
+                else AuditAction.of_transition(from_state, to_state)),
+        from_state=from_state,
+        to_state=to_state,
+        actor=row.actor,
+        reason=row.reason,
+        at=row.at,
+        detail=json.loads(row.detail) if row.detail else None,
+    )
+
+
 async def audit_trail(conn: AsyncConnection, participant_id: str) -> list[AuditEvent]:
-    """Every transition of a participant, oldest first."""
+    """Every event of a participant, oldest first."""
     rows = (
         await conn.execute(
             sa.select(audit_events)
@@ -216,14 +272,18 @@ async def audit_trail(conn: AsyncConnection, participant_id: str) -> list[AuditE
             .order_by(audit_events.c.id)
         )
     ).all()
-    return [
-        AuditEvent(
-            participant_id=r.participant_id,
-            from_state=ApplicationState(r.from_state) if r.from_state else None,
-            to_state=ApplicationState(r.to_state),
-            actor=r.actor,
-            reason=r.reason,
-            at=r.at,
+    return [_event(r) for r in rows]
+
+
+async def history_of_did(conn: AsyncConnection, did: str) -> list[AuditEvent]:
+    """Every event of every application of ``did`` (a rejected one, then a new one), oldest
+    first; empty when the DID never applied."""
+    rows = (
+        await conn.execute(
+            sa.select(audit_events)
+            .join(participants, participants.c.id == audit_events.c.participant_id)
+            .where(participants.c.did == did)
+            .order_by(audit_events.c.id)
         )
-        for r in rows
-    ]
+    ).all()
+    return [_event(r) for r in rows]

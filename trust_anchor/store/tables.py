@@ -177,7 +177,13 @@ def dcp_request_columns() -> _Items:
 metadata = sa.MetaData()
 
 participants = sa.Table("participants", metadata, *participant_columns())
-audit_events = sa.Table("audit_events", metadata, *audit_event_columns())
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    *audit_event_columns(),
+    sa.Column("action", sa.String(32), nullable=True),  # ta0004
+    sa.Column("detail", sa.Text, nullable=True),  # ta0004
+)
 challenges = sa.Table("challenges", metadata, *challenge_columns())
 status_lists = sa.Table("status_lists", metadata, *status_list_columns())
 issued_credentials = sa.Table("issued_credentials", metadata, *issued_credential_columns())
