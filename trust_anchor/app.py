@@ -52,8 +52,10 @@ from trust_anchor.routes import (
     credentials,
     dcp,
     home,
+    members,
     oid4vci,
     operator,
+    overview,
     registry,
     status,
     wellknown,
@@ -84,7 +86,7 @@ def create_app(settings: TrustAnchorSettings) -> web.Application:
         ),
     )
     for module in (wellknown, applications, registry, status, credentials, accredited, dcp,
-                   admin, operator):
+                   admin, members, overview, operator):
         app.add_routes(module.routes)
     home.add_root(app, settings)
     app.add_subapp("/oid4vci", _oid4vci_app())

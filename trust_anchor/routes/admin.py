@@ -1,8 +1,13 @@
-"""The operator's admin API: review applications, manage the registry."""
+"""The operator's admin API: review applications, manage the registry.
+
+Steps taken here are audited with the actor ``api-key`` (an API key names no
+person); the operator console calls the same service methods with the
+signed-in person's email as ``actor``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,13 +20,14 @@ from trust_anchor.domain.oid4vci import credential_offer, offer_uri
 from trust_anchor.domain.participants import ApplicationState
 from trust_anchor.domain.registry import IssuerType, attribute_of
 from trust_anchor.routes import operator_only, services, settings
-from trust_anchor.routes.views import ApplicationView
+from trust_anchor.routes.views import ApplicationView, OperatorApplicationView
 
-__all__ = ["routes"]
+__all__ = ["operator_view", "routes"]
 
 routes = web.RouteTableDef()
 
-_ACTOR = "operator"
+#: A credential type's name (as the settings' types are named).
+TYPE_NAME = r"^[A-Za-z][A-Za-z0-9]{0,99}$"
 
 
 class Decision(BaseModel):
@@ -56,7 +62,7 @@ class ApplicationPage(BaseModel):
 class ApprovalResult(BaseModel):
     """An approval and how the participant collects its credential."""
 
-    application: ApplicationView
+    application: OperatorApplicationView
     credential_id: str
     credential_offer_uri: str
     credential_offer: dict[str, Any]
@@ -68,7 +74,16 @@ class IssuerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     issuerType: IssuerType
-    credentialTypes: list[str] = Field(min_length=1, max_length=50)
+    credentialTypes: list[Annotated[str, Field(pattern=TYPE_NAME)]] = Field(
+        min_length=1, max_length=50)
+
+
+async def operator_view(request: web.Request, participant_id: str) -> OperatorApplicationView:
+    """The participant ``participant_id`` with its history and newest offer."""
+    found = services(request)
+    reviewed = await found.onboarding.reviewed(participant_id)
+    offer = await found.oid4vci.offer_status(participant_id)
+    return OperatorApplicationView.of_reviewed(reviewed.participant, reviewed.audit, offer)
 
 
 async def _decision(request: web.Request, *, required: bool = False) -> str | None:
@@ -106,13 +121,15 @@ async def list_applications(request: web.Request) -> web.Response:
 
 
 @routes.get("/admin/applications/{application_id}")
-@operation("One application with its audit trail (operator)", tags=["admin"],
-           security="bearer", responses={200: ApplicationView})
+@operation("One application with its history and credential offer (operator)",
+           tags=["admin"], security="bearer", responses={200: OperatorApplicationView},
+           description="`history` is every event with its actor, time and reason; `offer` "
+                       "carries the offer URI and transaction code until the participant "
+                       "collected the credential.")
 @operator_only
 async def get_application(request: web.Request) -> web.Response:
-    """The application and every transition it went through."""
-    reviewed = await services(request).onboarding.reviewed(request.match_info["application_id"])
-    return json_response(ApplicationView.of_application(reviewed.participant, reviewed.audit))
+    """The application, everything that happened to it, and its offer."""
+    return json_response(await operator_view(request, request.match_info["application_id"]))
 
 
 @routes.post("/admin/applications/{application_id}/approve")
@@ -123,12 +140,10 @@ async def approve(request: web.Request) -> web.Response:
     """SUBMITTED → APPROVED → ACTIVE, with a credential offer to collect."""
     reason = await _decision(request)
     onboarding = services(request).onboarding
-    approved = await onboarding.approve(request.match_info["application_id"], actor=_ACTOR,
-                                        reason=reason)
+    approved = await onboarding.approve(request.match_info["application_id"], reason=reason)
     base = settings(request).base_url
-    reviewed = await onboarding.reviewed(approved.participant.id)
     return json_response(ApprovalResult(
-        application=ApplicationView.of_application(reviewed.participant, reviewed.audit),
+        application=await operator_view(request, approved.participant.id),
         credential_id=approved.credential_id,
         credential_offer_uri=offer_uri(base, approved.offer_id),
         credential_offer=credential_offer(base, approved.configuration_id,
@@ -146,18 +161,15 @@ def _transition(name: str) -> Any:
            else "The `reason` is optional.")
 
     @operation(f"{name.capitalize()} a participant (operator)", tags=["admin"],
-               security="bearer", request=model, responses={200: ApplicationView},
+               security="bearer", request=model, responses={200: OperatorApplicationView},
                description=f"{name.capitalize()} a participant; the transition is audited "
                            f"with its reason. {why}")
     @operator_only
     async def handler(request: web.Request) -> web.Response:
         reason = await _decision(request, required=required)
-        onboarding = services(request).onboarding
-        participant = await getattr(onboarding, name)(
-            request.match_info["application_id"], actor=_ACTOR, reason=reason)
-        reviewed = await onboarding.reviewed(participant.id)
-        return json_response(ApplicationView.of_application(reviewed.participant,
-                                                            reviewed.audit))
+        participant = await getattr(services(request).onboarding, name)(
+            request.match_info["application_id"], reason=reason)
+        return json_response(await operator_view(request, participant.id))
 
     handler.__name__ = name
     return handler

@@ -23,6 +23,7 @@ from servicekit.errors import Forbidden, InvalidRequest, Unauthorized
 from trust_anchor.domain.participants import ApplicationState
 from trust_anchor.domain.registry import IssuerType
 from trust_anchor.services.issuer import Issuer
+from trust_anchor.services.overview import Overview
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store import participants as participant_store
 from trust_anchor.store.credentials import IssuedCredential
@@ -49,6 +50,11 @@ class Issuance:
     settings: TrustAnchorSettings
     issuer: Issuer
     callers: SelfIssuedTokenVerifier
+
+    @property
+    def overview(self) -> Overview:
+        """The operator's counts over credential types and status lists."""
+        return Overview(self.engine, self.settings, self.issuer)
 
     async def status_list(self, list_id: str) -> tuple[str, int]:
         """The signed status list credential ``list_id`` and its version."""

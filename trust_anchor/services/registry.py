@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from identity.vc import build_credential, issue_vc_jwt
 from servicekit.errors import InvalidRequest, NotFound
 from servicekit.paging import more_rows
-from trust_anchor.domain.participants import ApplicationState, Participant
+from trust_anchor.domain.participants import ApplicationState, Participant, Role
 from trust_anchor.domain.registry import IssuerRecord, IssuerType
 from trust_anchor.errors import ParticipantNotFound
 from trust_anchor.services.issuer import Issuer
@@ -57,6 +57,28 @@ class Registry:
         async with self.engine.connect() as conn:
             rows = await participant_store.list_participants(
                 conn, states=list(states) or None, after=after, limit=limit + 1)
+        page, more = more_rows(rows, limit)
+        return page, page[-1].id if more and page else None
+
+    async def members(
+        self,
+        *,
+        text: str | None = None,
+        states: Sequence[ApplicationState] = MEMBERS,
+        role: Role | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Participant], str | None]:
+        """Members (of ``states``, all member states by default) whose legal name or DID
+        contains ``text`` (ignoring case) and that have ``role``, in the order they
+        applied; and the cursor of the next page."""
+        if not set(states) <= set(MEMBERS):
+            raise InvalidRequest("members are active, suspended or revoked",
+                                 code="invalid-status")
+        async with self.engine.connect() as conn:
+            rows = await participant_store.list_participants(
+                conn, states=list(states or MEMBERS), after=after, limit=limit + 1,
+                text=text or None, role=role)
         page, more = more_rows(rows, limit)
         return page, page[-1].id if more and page else None
 
@@ -101,7 +123,8 @@ class Registry:
         async with self.engine.begin() as conn:
             record = await get_issuer(conn, did)
             if record is None:
-                raise ParticipantNotFound(f"{did} is not in the registry")
+                raise NotFound(f"{did} is not in the trusted-issuers registry",
+                               code="issuer-not-found")
             if record.issuer_type == IssuerType.ROOT_TAO:
                 raise InvalidRequest("the RootTAO cannot be revoked", code="root-tao-reserved")
             return await self.put(conn, did, IssuerType.REVOKED, record.credential_types)
