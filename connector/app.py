@@ -53,15 +53,26 @@ from connector.routes.dsp import catalog as dsp_catalog
 from connector.routes.dsp import negotiations as dsp_negotiations
 from connector.routes.dsp import tck as dsp_tck
 from connector.routes.dsp import transfers as dsp_transfers
+from connector.routes.management import agreements as mgmt_agreements
 from connector.routes.management import catalog as mgmt_catalog
+from connector.routes.management import console as mgmt_console
 from connector.routes.management import credentials as mgmt_credentials
+from connector.routes.management import datasets as mgmt_datasets
+from connector.routes.management import members as mgmt_members
 from connector.routes.management import negotiations as mgmt_negotiations
 from connector.routes.management import transfers as mgmt_transfers
+from connector.services.agreements import AgreementTermination
+from connector.services.approvals import ApprovalViews
+from connector.services.audit import AuditService
 from connector.services.catalog import CatalogService
+from connector.services.dashboard import DashboardService
+from connector.services.datasets import DatasetEditor
 from connector.services.delivery import Delivery, DspClient
 from connector.services.holder import HolderService
+from connector.services.members import MembersService
 from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
+from connector.services.receipts import ReceiptService
 from connector.services.standing import StandingCheck
 from connector.services.transfers import TransferService
 from connector.settings import ConnectorSettings
@@ -122,7 +133,11 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
         description="Administer datasets, policies and offers; follow and decide "
         "negotiations; start transfers as a consumer. Bearer admin API key.",
     )
+    app.add_routes(mgmt_datasets.routes)  # before the catalog's /datasets/{id}
     app.add_routes(mgmt_catalog.routes)
+    app.add_routes(mgmt_agreements.routes)
+    app.add_routes(mgmt_console.routes)
+    app.add_routes(mgmt_members.routes)
     app.add_routes(mgmt_negotiations.routes)
     app.add_routes(mgmt_transfers.routes)
     app.add_routes(mgmt_credentials.routes)
@@ -261,13 +276,21 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     script = TckScript() if settings.tck.enabled else None
     catalog = CatalogService(plane)
     holder = HolderService(plane, identity.trust)
+    transfers = TransferService(plane, script)
     services = Services(
         catalog=catalog,
         negotiations=NegotiationService(plane, catalog, script),
-        transfers=TransferService(plane, script),
+        transfers=transfers,
         client=DspClient(plane),
         holder=holder,
         membership=MembershipService(plane, identity.trust, holder),
+        datasets=DatasetEditor(plane, catalog),
+        approvals=ApprovalViews(plane),
+        agreements=AgreementTermination(plane, transfers),
+        dashboard=DashboardService(plane),
+        audit=AuditService(plane),
+        members=MembersService(identity.trust),
+        receipts=ReceiptService(plane, transfers, identity.trust),
     )
     delivery = Delivery(plane)
     for kind, handler in job_kinds(app, services, delivery).items():

@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from connector.core import ControlPlane
+from connector.services.agreements import AgreementTermination
+from connector.services.approvals import ApprovalViews
+from connector.services.audit import AuditService
 from connector.services.catalog import CatalogService
+from connector.services.dashboard import DashboardService
+from connector.services.datasets import DatasetEditor
 from connector.services.delivery import DspClient
 from connector.services.holder import HolderService
+from connector.services.members import MembersService
 from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
+from connector.services.receipts import ReceiptService
 from connector.services.transfers import TransferService
 from servicekit.auth import ApiKeyVerifier
 
@@ -28,6 +35,13 @@ class Services:
     client: DspClient
     holder: HolderService
     membership: MembershipService
+    datasets: DatasetEditor
+    approvals: ApprovalViews
+    agreements: AgreementTermination
+    dashboard: DashboardService
+    audit: AuditService
+    members: MembersService
+    receipts: ReceiptService
 
 
 CONTROL_PLANE = web.AppKey("control_plane", ControlPlane)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from connector.domain.transfer import PULL_FORMAT
 
 __all__ = [
+    "EMAIL_PATTERN",
     "ID_PATTERN",
     "POLICY_MEMBERS",
     "AccessLevel",
@@ -40,6 +41,8 @@ __all__ = [
 #: Identifiers we accept for datasets, policies and offers (IRIs, URNs, plain ids).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:~/#@+=-]{0,254}$"
 _ID = re.compile(ID_PATTERN)
+#: A data owner's e-mail address (a plain check: one @, a dot in the domain, no spaces).
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 _TERM = re.compile(r"^[a-z][a-z0-9]*:[A-Za-z][A-Za-z0-9_.-]*$")
 
 #: The members of an ODRL policy that travel in offers and agreements.
@@ -98,6 +101,8 @@ class DatasetIn(_In):
         description="More DCAT properties as prefixed terms (e.g. 'dct:spatial').",
     )
     backend: Backend
+    owner: str | None = Field(default=None, max_length=320, pattern=EMAIL_PATTERN,
+                              description="E-mail of the data owner responsible for it.")
     policy: dict[str, Any] | None = Field(
         default=None,
         description="An ODRL policy to offer the dataset under (creates a policy and an "
@@ -132,6 +137,8 @@ class Dataset(BaseModel):
     backend: Backend
     created_at: float
     updated_at: float
+    owner: str | None = None
+    retired_at: float | None = None
 
     def public_view(self) -> dict[str, Any]:
         """The owner-facing record without the backend's secrets."""

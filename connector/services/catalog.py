@@ -4,7 +4,7 @@ Management operations validate and store; DSP operations render a paged
 catalog or one dataset for a verified caller. An offer is visible when it has
 no access policy or its access policy permits the caller; a dataset with no
 visible offer is not in that caller's catalog at all (and a dataset request
-for it is a 404), and NON_PUBLIC (red) datasets are never offered.
+for it is a 404), and NON_PUBLIC (red) and retired datasets are never offered.
 """
 
 from __future__ import annotations
@@ -224,6 +224,8 @@ class CatalogService:
             if dataset.access_level is AccessLevel.NON_PUBLIC:
                 raise InvalidRequest("a NON_PUBLIC dataset is never offered",
                                      code="not-offerable")
+            if dataset.retired_at is not None:
+                raise Conflict(f"dataset {dataset.id} is retired", code="dataset-retired")
             policy = await store.get_policy(tx.conn, data.policy_id)
             if policy is None:
                 raise NotFound(f"no policy {data.policy_id}", code="policy-not-found")
@@ -324,7 +326,8 @@ class CatalogService:
             dataset = await store.get_dataset(conn, dataset_id)
             offers = await store.offers_for(conn, [dataset_id]) if dataset else {}
         visible = [o for o in offers.get(dataset_id, []) if self.visible(o, caller)]
-        if dataset is None or dataset.access_level is AccessLevel.NON_PUBLIC or not visible:
+        if (dataset is None or dataset.access_level is AccessLevel.NON_PUBLIC
+                or dataset.retired_at is not None or not visible):
             raise NotFound(f"no dataset {dataset_id} is offered to you",
                            code="dataset-not-found")
         body = {"@context": list(messages.DSP_CONTEXT)} | render_dataset(
@@ -342,6 +345,7 @@ class CatalogService:
             offer is None
             or dataset is None
             or dataset.access_level is AccessLevel.NON_PUBLIC
+            or dataset.retired_at is not None
             or not self.visible(offer, caller)
         ):
             raise UnknownOffer(f"no offer {offer_id} is available to you")

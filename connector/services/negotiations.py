@@ -42,6 +42,7 @@ from connector.services.process import ProcessService
 from connector.store import catalog as catalog_store
 from connector.store import processes
 from connector.store.agreements import Agreement, get_agreement, insert_agreement, list_agreements
+from connector.store.decisions import record_decision
 from servicekit.errors import IllegalTransition, InvalidRequest
 
 __all__ = ["STEPS_JOB", "NegotiationScript", "NegotiationService"]
@@ -323,9 +324,15 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
         policy: Mapping[str, Any] | None = None,
         code: str | None = None,
         reason: str | None = None,
+        decision: Mapping[str, Any] | None = None,
     ) -> Negotiation:
-        """The owner's move: approve (agree), counter-offer, accept, counter-request, terminate."""
-        return await super().act(negotiation_id, action, policy=policy, code=code, reason=reason)
+        """The owner's move: approve (agree), counter-offer, accept, counter-request, terminate.
+
+        ``decision`` (``{"decision", "approver", "reason"}``) is stored with the
+        move, in its transaction: who approved or rejected a request, and why.
+        """
+        return await super().act(negotiation_id, action, policy=policy, code=code, reason=reason,
+                                 decision=decision)
 
     async def _prepare(self, current: Negotiation, action: NegotiationAction,
                        options: dict[str, Any]) -> dict[str, Any]:
@@ -339,6 +346,11 @@ class NegotiationService(ProcessService[Negotiation, NegotiationState, Negotiati
     async def _payload(self, tx: Tx, current: Negotiation, action: NegotiationAction,
                        options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The offer of an (counter-)offer or request; the agreement we store and send."""
+        decision = options.get("decision")
+        if decision is not None:
+            await record_decision(tx.conn, current.id, decision=str(decision["decision"]),
+                                  approver=decision.get("approver"),
+                                  reason=decision.get("reason"), at=time.time())
         if action in (_A.OFFER, _A.REQUEST):
             sent = options.get("offer") or dict(current.offer or {})
             if action is _A.OFFER:

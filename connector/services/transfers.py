@@ -143,6 +143,9 @@ class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
         if agreement is None or agreement.assignee != caller.id:
             raise InvalidRequest(f"no agreement {agreement_id} with you",
                                  code="agreement-not-found")
+        if agreement.terminated_at is not None:
+            raise InvalidRequest(f"agreement {agreement_id} was terminated",
+                                 code="agreement-terminated")
         if negotiation is not None and negotiation.state is not NegotiationState.FINALIZED:
             raise InvalidRequest("the agreement's negotiation is not finalized",
                                  code="agreement-not-finalized")
@@ -243,6 +246,9 @@ class TransferService(ProcessService[Transfer, TransferState, TransferAction]):
             agreement = await get_agreement(conn, agreement_id, role=Role.CONSUMER)
         if agreement is None:
             raise NotFound(f"we hold no agreement {agreement_id}", code="agreement-not-found")
+        if agreement.terminated_at is not None:
+            raise Conflict(f"agreement {agreement_id} was terminated",
+                           code="agreement-terminated")
         if counterparty_address is not None:
             counterparty_address = await check_counterparty(self.plane, counterparty_address)
         address = (counterparty_address or agreement.counterparty_address or "").rstrip("/")

@@ -14,7 +14,8 @@ from connector.domain.negotiation import Role
 from connector.store import _json
 from connector.store.tables import agreements
 
-__all__ = ["Agreement", "get_agreement", "insert_agreement", "list_agreements"]
+__all__ = ["Agreement", "count_live_agreements", "get_agreement", "insert_agreement",
+           "list_agreements", "terminate_agreement"]
 
 
 class Agreement(BaseModel):
@@ -37,6 +38,8 @@ class Agreement(BaseModel):
     counterparty_id: str
     counterparty_address: str | None
     created_at: float
+    terminated_at: float | None = None
+    termination_reason: str | None = None
 
 
 async def insert_agreement(conn: AsyncConnection, agreement: Agreement) -> None:
@@ -76,3 +79,22 @@ async def list_agreements(
         query = query.where(agreements.c.role == role.value)
     rows = (await conn.execute(query.limit(limit).offset(offset))).all()
     return [_from_row(row) for row in rows]
+
+
+async def terminate_agreement(conn: AsyncConnection, agreement_id: str, *, at: float,
+                              reason: str | None) -> bool:
+    """Mark the agreement terminated; False if there is none that is not terminated yet."""
+    result = await conn.execute(
+        agreements.update()
+        .where(agreements.c.id == agreement_id, agreements.c.terminated_at.is_(None))
+        .values(terminated_at=at, termination_reason=reason))
+    return bool(result.rowcount)
+
+
+async def count_live_agreements(conn: AsyncConnection, *, role: Role | None = None) -> int:
+    """Agreements not terminated (optionally of one role)."""
+    query = sa.select(sa.func.count()).select_from(agreements).where(
+        agreements.c.terminated_at.is_(None))
+    if role is not None:
+        query = query.where(agreements.c.role == role.value)
+    return int((await conn.execute(query)).scalar_one())

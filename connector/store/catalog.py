@@ -14,6 +14,8 @@ from connector.store.tables import datasets, offers, policies
 from servicekit.rows import record
 
 __all__ = [
+    "dataset_counts",
+    "dataset_owners",
     "dataset_page",
     "delete_dataset",
     "delete_offer",
@@ -28,6 +30,8 @@ __all__ = [
     "list_policies",
     "offers_for",
     "policy_in_use",
+    "repoint_offers",
+    "update_dataset",
 ]
 
 
@@ -67,8 +71,36 @@ async def dataset_page(
     if after is not None:
         query = query.where(datasets.c.id > after)
     if offered_only:
-        query = query.where(datasets.c.access_level != AccessLevel.NON_PUBLIC.value)
+        query = query.where(datasets.c.access_level != AccessLevel.NON_PUBLIC.value,
+                            datasets.c.retired_at.is_(None))
     return [_dataset(row) for row in (await conn.execute(query)).all()]
+
+
+async def update_dataset(conn: AsyncConnection, dataset: Dataset) -> None:
+    """Store ``dataset``'s fields over the row with its id (the id and creation time stay)."""
+    values = dataset.model_dump(mode="json", exclude={"id", "created_at"})
+    for name in _DATASET_JSON:
+        values[name] = _json.dumps(values[name])
+    await conn.execute(datasets.update().where(datasets.c.id == dataset.id).values(**values))
+
+
+async def dataset_counts(conn: AsyncConnection) -> tuple[int, int]:
+    """(all datasets, retired ones)."""
+    row = (await conn.execute(sa.select(
+        sa.func.count(),
+        sa.func.count(datasets.c.retired_at),
+    ).select_from(datasets))).one()
+    return int(row[0]), int(row[1])
+
+
+async def dataset_owners(conn: AsyncConnection,
+                         dataset_ids: Sequence[str]) -> dict[str, str | None]:
+    """The owner of each of ``dataset_ids`` that exists."""
+    if not dataset_ids:
+        return {}
+    rows = (await conn.execute(sa.select(datasets.c.id, datasets.c.owner)
+                               .where(datasets.c.id.in_(sorted(set(dataset_ids)))))).all()
+    return {row.id: row.owner for row in rows}
 
 
 async def delete_dataset(conn: AsyncConnection, dataset_id: str) -> bool:
@@ -186,3 +218,10 @@ async def delete_offer(conn: AsyncConnection, offer_id: str) -> bool:
     """Remove an offer; False if there was none."""
     result = await conn.execute(offers.delete().where(offers.c.id == offer_id))
     return bool(result.rowcount)
+
+
+async def repoint_offers(conn: AsyncConnection, dataset_id: str, policy_id: str) -> int:
+    """Give every offer of ``dataset_id`` the contract policy ``policy_id``; how many."""
+    result = await conn.execute(offers.update().where(offers.c.dataset_id == dataset_id)
+                                .values(policy_id=policy_id))
+    return int(result.rowcount)

@@ -26,6 +26,8 @@ __all__ = [
     "membership_applications",
     "metadata",
     "negotiation_columns",
+    "negotiation_decision_columns",
+    "negotiation_decisions",
     "negotiations",
     "offer_columns",
     "offers",
@@ -33,6 +35,8 @@ __all__ = [
     "outbox_columns",
     "policies",
     "policy_columns",
+    "receipt_columns",
+    "receipts",
     "replay_key_columns",
     "replay_keys",
     "transfer_columns",
@@ -245,13 +249,65 @@ def membership_application_columns() -> _Items:
     ]
 
 
+# --- the owner's console: decisions and receipts (cn0004) -----------------------------
+
+
+def negotiation_decision_columns() -> _Items:
+    """``negotiation_decisions``: who approved or rejected a request, and why.
+
+    Written in the transaction that moves the negotiation, so a decision is
+    never stored without its move (nor a move taken by the owner without it).
+    """
+    return [
+        sa.Column("negotiation_id", sa.String(255), primary_key=True),
+        sa.Column("decision", sa.String(20), nullable=False),
+        sa.Column("approver", sa.String(320), nullable=True),
+        sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("decided_at", sa.Float, nullable=False),
+    ]
+
+
+def receipt_columns() -> _Items:
+    """``receipts``: signed usage receipts a provider gave us for our (consumer) transfers.
+
+    ``receipt`` is the provider's JWS as received; ``content`` its claims;
+    ``verified`` whether its signature was the provider's when we fetched it.
+    """
+    return [
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("transfer_id", sa.String(255), nullable=False),
+        sa.Column("agreement_id", sa.String(255), nullable=True),
+        sa.Column("dataset_id", sa.String(255), nullable=True),
+        sa.Column("provider_id", sa.String(500), nullable=False),
+        sa.Column("receipt", sa.Text, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+        sa.Column("verified", sa.Boolean, nullable=False),
+        sa.Column("problem", sa.Text, nullable=True),
+        sa.Column("received_at", sa.Float, nullable=False),
+        sa.Index("ix_receipts_transfer", "transfer_id", "received_at"),
+        sa.Index("ix_receipts_received", "received_at"),
+    ]
+
+
 metadata = sa.MetaData()
 
-datasets = sa.Table("datasets", metadata, *dataset_columns())
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    *dataset_columns(),
+    sa.Column("owner", sa.String(320), nullable=True),  # cn0004
+    sa.Column("retired_at", sa.Float, nullable=True),  # cn0004
+)
 policies = sa.Table("policies", metadata, *policy_columns())
 offers = sa.Table("offers", metadata, *offer_columns())
 negotiations = sa.Table("negotiations", metadata, *negotiation_columns())
-agreements = sa.Table("agreements", metadata, *agreement_columns())
+agreements = sa.Table(
+    "agreements",
+    metadata,
+    *agreement_columns(),
+    sa.Column("terminated_at", sa.Float, nullable=True),  # cn0004
+    sa.Column("termination_reason", sa.Text, nullable=True),  # cn0004
+)
 transfers = sa.Table(
     "transfers",
     metadata,
@@ -265,3 +321,6 @@ credential_requests = sa.Table("credential_requests", metadata, *credential_requ
 membership_applications = sa.Table(
     "membership_applications", metadata, *membership_application_columns()
 )
+negotiation_decisions = sa.Table("negotiation_decisions", metadata,
+                                 *negotiation_decision_columns())
+receipts = sa.Table("receipts", metadata, *receipt_columns())

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.domain.catalog import ID_PATTERN
 from connector.domain.negotiation import NegotiationAction, NegotiationState, Role
-from connector.domain.requests import REQUESTER_SCHEMA, negotiation_view
+from connector.domain.requests import REQUESTER_SCHEMA
 from connector.routes.management.common import admin, services
+from connector.services.approvals import APPROVED, REJECTED
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation, query_strings
 from servicekit.paging import PAGING, paging
@@ -22,11 +23,18 @@ routes = web.RouteTableDef()
 _OBJ = {"type": "object"}
 _LIST = {"type": "object", "properties": {"items": {"type": "array"}}}
 #: A negotiation as shown here: the record plus its verified counter-party.
-_NEGOTIATION = {"type": "object", "properties": {"counterparty": REQUESTER_SCHEMA}}
+_DECISION = {"type": ["object", "null"], "description": "The owner's decision, if any.",
+             "properties": {"decision": {"enum": ["approved", "rejected"]},
+                            "approver": {"type": ["string", "null"]},
+                            "reason": {"type": ["string", "null"]},
+                            "decided_at": {"type": "number"}}}
+_REQUEST = {"type": "object", "description": "What the owner decides on (with awaiting=owner "
+            "and on one negotiation): dataset_id, dataset_owner, requester_did, "
+            "requester_legal_name, purposes, credentials {method, types, claims, standing}."}
+_NEGOTIATION = {"type": "object", "properties": {"counterparty": REQUESTER_SCHEMA,
+                                                 "decision": _DECISION, "request": _REQUEST}}
 _NEGOTIATIONS = {"type": "object", "properties": {"items": {"type": "array",
                                                             "items": _NEGOTIATION}}}
-#: What an owner's approval records when no reason is given.
-APPROVED = "approved"
 _URL = r"^https?://"
 
 
@@ -61,10 +69,16 @@ class Termination(_In):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+_APPROVER = Field(default=None, min_length=1, max_length=320, pattern=r"^\S(.*\S)?$",
+                  description="Who decides (e.g. the data owner's e-mail); stored with the "
+                  "decision and shown on the negotiation.")
+
+
 class Approval(_In):
-    """Why the owner approves (logged with the decision; "approved" by default)."""
+    """Why the owner approves (stored with the decision; "approved" by default), and who."""
 
     reason: str | None = Field(default=None, max_length=2000)
+    approver: str | None = _APPROVER
 
 
 class Rejection(_In):
@@ -72,6 +86,7 @@ class Rejection(_In):
 
     reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
     code: str = Field(default="rejected-by-owner", max_length=100)
+    approver: str | None = _APPROVER
 
 
 class CatalogQuery(_In):
@@ -121,9 +136,10 @@ def _filters(request: web.Request) -> dict[str, Any]:
 async def list_negotiations(request: web.Request) -> web.Response:
     """Newest first; ``awaiting=owner`` lists those waiting for the owner."""
     limit, offset = paging(request)
-    items = await services(request).negotiations.find(limit=limit, offset=offset,
-                                                      **_filters(request))
-    return json_response({"items": [negotiation_view(n) for n in items]})
+    filters = _filters(request)
+    items = await services(request).negotiations.find(limit=limit, offset=offset, **filters)
+    views = await services(request).approvals.views(items, details="awaiting" in filters)
+    return json_response({"items": views})
 
 
 @routes.post("/api/v1/negotiations")
@@ -158,13 +174,13 @@ async def start_negotiation(request: web.Request) -> web.Response:
 async def get_negotiation(request: web.Request) -> web.Response:
     """State, offer, agreement id, whose move it is."""
     negotiation = await services(request).negotiations.get(request.match_info["negotiation_id"])
-    return json_response(negotiation_view(negotiation))
+    return json_response(await services(request).approvals.view(negotiation))
 
 
 async def _act(request: web.Request, action: NegotiationAction, **params: Any) -> web.Response:
     negotiation = await services(request).negotiations.act(
         request.match_info["negotiation_id"], action, **params)
-    return json_response(negotiation_view(negotiation))
+    return json_response(await services(request).approvals.view(negotiation))
 
 
 async def _counter(request: web.Request, action: NegotiationAction) -> web.Response:
@@ -181,7 +197,9 @@ async def _counter(request: web.Request, action: NegotiationAction) -> web.Respo
 async def approve(request: web.Request) -> web.Response:
     """For a REQUESTED or ACCEPTED negotiation waiting for the owner."""
     data = await parse_body(request, Approval) if request.can_read_body else Approval()
-    return await _act(request, NegotiationAction.AGREE, reason=data.reason or APPROVED)
+    reason = data.reason or APPROVED
+    return await _act(request, NegotiationAction.AGREE, reason=reason, decision={
+        "decision": APPROVED, "approver": data.approver, "reason": reason})
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/reject")
@@ -192,7 +210,9 @@ async def approve(request: web.Request) -> web.Response:
 async def reject(request: web.Request) -> web.Response:
     """A reason is required (400 without one); it is sent in the termination message."""
     data = Rejection.model_validate(await read_json(request) if request.can_read_body else {})
-    return await _act(request, NegotiationAction.TERMINATE, code=data.code, reason=data.reason)
+    return await _act(request, NegotiationAction.TERMINATE, code=data.code, reason=data.reason,
+                      decision={"decision": REJECTED, "approver": data.approver,
+                                "reason": data.reason})
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/counter-offer")
