@@ -76,16 +76,37 @@ class ApiKeyVerifier:
 
 def require_api_key(
     get_verifier: Callable[[web.Request], ApiKeyVerifier],
+    *,
+    scope: str | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Decorate a handler so it answers 401 problem+json without a valid key."""
+    """Decorate a handler so it answers 401 problem+json without a valid key.
+
+    The admin API key passes; so does a console API token (``dst_...``) whose
+    scopes include ``scope`` (by default ``read`` for GET and HEAD, ``manage``
+    otherwise); a token without it gets 403 ``token-scope``. The caller is put
+    at ``request[API_CALLER]``.
+    """
 
     def decorate(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            if not get_verifier(request).verify(bearer_token(request)):
+            from servicekit.console.accounts import ApiCaller
+            from servicekit.console.keys import API_CALLER, CONSOLE
+
+            token = bearer_token(request)
+            if get_verifier(request).verify(token):
+                request[API_CALLER] = ApiCaller(kind="api-key", scopes=_ALL_SCOPES)
+                return await handler(request)
+            console = request.config_dict.get(CONSOLE)
+            wanted = scope or ("read" if request.method in ("GET", "HEAD") else "manage")
+            caller = (await console.authenticate_token(token, wanted)
+                      if console is not None and token else None)
+            if caller is None:
                 raise Unauthorized(
-                    "this route needs an administrative API key (Authorization: Bearer ...)",
+                    "this route needs an administrative API key or an API token "
+                    "(Authorization: Bearer ...)",
                     code="api-key-required",
                 )
+            request[API_CALLER] = caller
             return await handler(request)
 
         wrapped.__name__ = getattr(handler, "__name__", "handler")
@@ -96,3 +117,6 @@ def require_api_key(
         return wrapped
 
     return decorate
+
+
+_ALL_SCOPES = frozenset({"read", "manage", "approve"})

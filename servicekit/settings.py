@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from servicekit.console.config import ConsoleSettings
+
 __all__ = ["ServiceSettings"]
 
 # The TOML file named by ``ServiceSettings.load(config_file=...)`` for the
@@ -69,6 +71,8 @@ class ServiceSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1 << 20, gt=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings,
+                                     description="The web console's sign-in and sessions.")
     key_passphrase: str | None = Field(
         default=None,
         repr=False,

@@ -34,6 +34,7 @@ HISTORIES = {
 
 PINS = {
     "sk0001": "354da5ab138fad52",
+    "sk0002": "46aeddd42bf277cc",
     "cn0001": "9c8840f7c10c6cc6",
     "cn0002": "c221c6073b3a23d8",
     "cn0003": "936aff968dcad640",
