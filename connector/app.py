@@ -47,6 +47,7 @@ from connector.dataplane.web import (
 from connector.domain.transfer import TransferAction
 from connector.errors import render_dsp_error
 from connector.keys import API_KEYS, CONTROL_PLANE, SERVICES, Services
+from connector import pages
 from connector.routes import dcp as dcp_routes
 from connector.routes import metadata
 from connector.routes.dsp import catalog as dsp_catalog
@@ -95,6 +96,8 @@ from servicekit.app import (
     http_client_context,
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
+from servicekit.console.install import open_console
+from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG
 from servicekit.jobs import JobHandler
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
@@ -141,6 +144,7 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
     app.add_routes(mgmt_negotiations.routes)
     app.add_routes(mgmt_transfers.routes)
     app.add_routes(mgmt_credentials.routes)
+    pages.install(app, settings)
     metadata.add_management_root(app, settings)
     return app
 
@@ -301,6 +305,9 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES] = management[SERVICES] = services
     admin_key = load_or_create_admin_key(settings.data_dir)
     management[API_KEYS] = ApiKeyVerifier([hash_api_key(admin_key)])
+    management[CONSOLE] = open_console(app[DB_ENGINE], management[CONSOLE_CONFIG],
+                                       settings.console, dev=settings.dev)
+    management[pages.OWN_DID] = identity.did
     app[SERVICE_INFO].update(_service_info(settings, identity.did, admin_key))
     if settings.tck.enabled:
         await seed(plane)

@@ -101,8 +101,11 @@ class ConsoleConfig:
     api_prefix: str = "/admin"
     #: The service's own templates (they extend ``console/base.html``).
     templates: Path | None = None
-    #: Roles an organisation signed in with its credential gets: from its data-space roles.
-    organisation_roles: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda roles: ("viewer",)
+    #: The console roles an organisation signed in with its credential gets, from what
+    #: its credential says (``did``, ``legal_name``, ``roles``) and the request (to reach
+    #: the service's state); none refuses it.
+    organisation_roles: Callable[[dict[str, Any], Any], tuple[str, ...]] = \
+        lambda org, request: ()
     #: May an organisation sign in at all (the marketplace portal, the operator console
     #: for members), and may people have personal accounts here.
     organisation_signin: bool = True

@@ -210,7 +210,11 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
             error = (pending.result or {}).get("error", "request-used")
             return await _organisation_page(request, failed=str(error))
         org = pending.result
-        roles = config.organisation_roles(tuple(org.get("roles", ())))
+        roles = config.organisation_roles(org, request)
+        if not roles:
+            return await _organisation_page(
+                request, failed="organisation-not-allowed: your organisation's credential is "
+                "valid, but this console does not admit it")
         cookie, _ = await console.open_session(
             kind="organisation", subject=org["did"], name=org.get("legal_name") or org["did"],
             roles=roles, organisation=org)

@@ -7,7 +7,7 @@ A page handler is declared with :func:`page`; the middleware installed by
 - loads who is signed in from the session cookie (``request[PRINCIPAL]``);
 - refuses a POST whose ``csrf_token`` field is missing or wrong (403): the
   session's token once signed in, the pre-session cookie's before (sign-in forms);
-- renders errors as an HTML page instead of problem+json;
+- renders errors as an HTML page for a browser (problem+json for a script);
 - adds ``Content-Security-Policy`` (no inline script or style), ``X-Frame-Options``,
   ``Referrer-Policy``, ``Cache-Control: no-store`` and the rest.
 """
@@ -28,6 +28,7 @@ from servicekit.console.errors import CsrfRefused, RoleRequired
 from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, PRINCIPAL
 from servicekit.console.secrets import same
 from servicekit.errors import DataspaceError
+from servicekit.home import prefers_html
 from servicekit.openapi import operation
 
 __all__ = [
@@ -226,12 +227,16 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
             await _check_csrf(request, principal, csrf_name)
         response = await handler(request)
     except web.HTTPException as exc:
-        if exc.status >= 400:
+        if exc.status >= 400 and prefers_html(request.headers.get("Accept")):
             response = await _error_page(request, DataspaceError(exc.reason, code="http-error"),
                                          exc.status)
+        elif exc.status >= 400:
+            raise
         else:
             response = exc
     except DataspaceError as error:
+        if not prefers_html(request.headers.get("Accept")):
+            raise  # a script gets problem+json, like everywhere else
         response = await _error_page(request, error, error.status)
     for header, value in PAGE_HEADERS.items():
         response.headers.setdefault(header, value)

@@ -26,7 +26,7 @@ CONFIG = ConsoleConfig(
            Role("viewer", "Viewer", "Reads", frozenset({"read"}))),
     nav=(NavItem("Home", "/"), NavItem("People", "/people", frozenset({"admin"}))),
     api_prefix="/admin", templates=Path(__file__).parent / "console_templates",
-    organisation_roles=lambda roles: ("viewer",),
+    organisation_roles=lambda org, request: ("viewer",),
 )
 
 
