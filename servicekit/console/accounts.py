@@ -99,13 +99,14 @@ class Console:
         self.config = config
         self.settings = settings
         self.mailer = mailer
-        self._clock = clock
+        #: The console's clock (tests put a fake one here).
+        self.clock = clock
         self._passwords = PasswordPolicy(time_cost=settings.password_time_cost,
                                          memory_kib=settings.password_memory_kib)
 
     def now(self) -> float:
         """The console's clock."""
-        return self._clock()
+        return self.clock()
 
     # --- accounts -----------------------------------------------------------------------
 
@@ -119,8 +120,9 @@ class Console:
 
     async def create_account(self, email: str, name: str, roles: list[str] | tuple[str, ...]
                              ) -> Account:
-        """A new account, invited (it has no password yet)."""
-        email = email.strip()
+        """A new account, invited (it has no password yet). Emails are kept in lower case,
+        so ``Ada@…`` and ``ada@…`` are one account."""
+        email = email.strip().lower()
         if "@" not in email or len(email) > 320 or not name.strip():
             raise InvalidRequest("an account needs an email address and a name",
                                  code="account-invalid")
