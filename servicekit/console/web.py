@@ -27,7 +27,7 @@ from servicekit.console.config import ConsoleConfig
 from servicekit.console.errors import CsrfRefused, RoleRequired
 from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, PRINCIPAL
 from servicekit.console.secrets import same
-from servicekit.errors import DataspaceError
+from servicekit.errors import DataspaceError, InvalidRequest
 from servicekit.home import prefers_html
 from servicekit.openapi import operation
 
@@ -128,7 +128,10 @@ async def form(request: web.Request) -> dict[str, str]:
     """The posted form's fields (read once; the CSRF check reads it first)."""
     if _FORM in request:
         return request[_FORM]
-    data = await request.post()
+    try:
+        data = await request.post()
+    except ValueError as exc:  # a broken multipart body (no boundary, bad parts)
+        raise InvalidRequest(f"the form could not be read: {exc}", code="form-invalid") from exc
     fields = {key: str(value) for key, value in data.items() if isinstance(value, str)}
     for key in data:
         values = data.getall(key)

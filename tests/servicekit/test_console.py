@@ -368,3 +368,12 @@ async def test_the_accounts_api_refuses_bad_input_and_stores_nothing(service: Se
                                        "roles": ["viewer"]}, headers=ADMIN) as resp:
         assert resp.status == 409
         assert (await resp.json())["code"] == "email-taken"
+
+
+async def test_a_body_that_is_not_a_form_is_refused_cleanly(service: Service) -> None:
+    for content_type in ("text/plain", "application/json", "multipart/form-data"):
+        async with service.http.post(service.base_url + "/console/signin", data=b"a=1",
+                                     headers={"Content-Type": content_type}) as resp:
+            problem = await resp.json()
+            assert resp.status in (400, 403), problem
+            assert problem["code"] in ("csrf-refused", "form-invalid")
