@@ -1,4 +1,10 @@
-"""Unauthenticated discovery: DSP versions, our DID document, and each port's root page."""
+"""Unauthenticated discovery: DSP versions, our DID document, and each port's root page.
+
+The management port's root is two things at one address: the console's
+dashboard for a person signed in with a browser, and the API index (JSON
+for scripts; an HTML list of links, with the way to sign in, for a browser
+nobody signed in to).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ from connector.keys import CONTROL_PLANE
 from connector.protocol.messages import DSP_VERSION
 from connector.protocol.schemas import validator
 from connector.settings import ConnectorSettings
+from servicekit.console.web import page, principal_of, redirect
 from servicekit.errors import NotFound
-from servicekit.home import HomeLink, add_home
+from servicekit.home import Home, HomeLink, add_home, prefers_html, render_html
 from servicekit.openapi import operation
 from servicekit.web import json_response
 
@@ -76,19 +83,43 @@ def add_protocol_root(app: web.Application, settings: ConnectorSettings) -> None
 
 
 def add_management_root(app: web.Application, settings: ConnectorSettings) -> None:
-    """``/`` on the management port: the owner's API and how to call it."""
-    add_home(app, service=f"Connector {settings.name}: management API",
-             description="The owner's API: datasets, policies, offers, negotiations, "
-             "agreements, transfers, credentials and membership. Every /api/v1 call needs "
-             "the admin API key as 'Authorization: Bearer <key>' (`dataspace connector "
-             "--help` wraps it).",
-             links=[
-                 HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)"),
-                 HomeLink(href="/api/v1/datasets", title="Datasets",
-                          description="admin API key needed"),
-                 HomeLink(href="/api/v1/negotiations", title="Negotiations",
-                          description="admin API key needed"),
-                 HomeLink(href="/api/v1/membership", title="Membership",
-                          description="admin API key needed"),
-                 HomeLink(href="/healthz", title="Health"),
-             ])
+    """``/`` on the management port: the console's dashboard for a signed-in browser,
+    the owner's API and how to call it for everyone else."""
+    from connector.pages.provider_dashboard import dashboard
+
+    home = Home(
+        service=f"Connector {settings.name}: management API",
+        description="The owner's API: datasets, policies, offers, negotiations, "
+        "agreements, transfers, credentials and membership. Every /api/v1 call needs "
+        "the admin API key as 'Authorization: Bearer <key>' (`dataspace connector "
+        "--help` wraps it), or an API token made in the console.",
+        links=[
+            HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)"),
+            HomeLink(href="/api/v1/datasets", title="Datasets",
+                     description="admin API key needed"),
+            HomeLink(href="/api/v1/negotiations", title="Negotiations",
+                     description="admin API key needed"),
+            HomeLink(href="/api/v1/membership", title="Membership",
+                     description="admin API key needed"),
+            HomeLink(href="/healthz", title="Health"),
+            HomeLink(href="/signin", title="Sign in to the console",
+                     description="the web pages: dashboard, datasets, requests, agreements"),
+        ])
+    index = render_html(home)
+
+    @page("GET", "/", "The dashboard (a signed-in browser), else where to go from here: "
+          "this service's pages and API description (JSON for scripts)", roles=None)
+    async def root(request: web.Request) -> web.StreamResponse:
+        """JSON by default; the dashboard, or an HTML page of the links, for a browser."""
+        if not prefers_html(request.headers.get("Accept")):
+            return json_response(home, headers={"Vary": "Accept"})
+        principal = principal_of(request)
+        if principal is not None and principal.stage == "full":
+            return await dashboard(request)
+        if principal is not None:
+            raise redirect(request, "/signin")
+        return web.Response(text=index, content_type="text/html", headers={
+            "Vary": "Accept", "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+    app.router.add_get("/", root)

@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.domain.catalog import ID_PATTERN
 from connector.domain.negotiation import NegotiationAction, NegotiationState, Role
 from connector.domain.requests import REQUESTER_SCHEMA
+from connector.keys import API_KEYS, CONTROL_PLANE
 from connector.routes.management.common import admin, services
+from connector.services.approval_rule import Decider, check_decider
 from connector.services.approvals import APPROVED, REJECTED
+from servicekit.auth import require_api_key
+from servicekit.console.keys import API_CALLER
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation, query_strings
 from servicekit.paging import PAGING, paging
@@ -177,6 +181,24 @@ async def get_negotiation(request: web.Request) -> web.Response:
     return json_response(await services(request).approvals.view(negotiation))
 
 
+#: Approve and reject: the admin key, or an API token with the ``approve`` scope.
+approver = require_api_key(lambda request: request.config_dict[API_KEYS], scope="approve")
+
+
+async def _decider(request: web.Request, named: str | None) -> str | None:
+    """Apply the owner rule to the caller; who the decision is recorded as.
+
+    A token decides as its account (its e-mail is the approver); the admin
+    key records the ``approver`` it names.
+    """
+    caller = request[API_CALLER]
+    decider = Decider(email=caller.email, roles=caller.roles,
+                      admin_key=caller.kind == "api-key")
+    await check_decider(request.config_dict[CONTROL_PLANE], request.match_info["negotiation_id"],
+                        decider)
+    return named if decider.admin_key else caller.email
+
+
 async def _act(request: web.Request, action: NegotiationAction, **params: Any) -> web.Response:
     negotiation = await services(request).negotiations.act(
         request.match_info["negotiation_id"], action, **params)
@@ -191,28 +213,33 @@ async def _counter(request: web.Request, action: NegotiationAction) -> web.Respo
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/approve")
-@admin
+@approver
 @operation("Provider: approve the request (send the agreement)", tags=["negotiations"],
-           request=Approval, responses={200: _NEGOTIATION}, security="bearer")
+           request=Approval, responses={200: _NEGOTIATION, 403: "Not the dataset's owner"},
+           security="bearer",
+           description="The admin key, or a token with the approve scope of the dataset's "
+           "data owner (or an administrator): 403 not-dataset-owner otherwise.")
 async def approve(request: web.Request) -> web.Response:
     """For a REQUESTED or ACCEPTED negotiation waiting for the owner."""
     data = await parse_body(request, Approval) if request.can_read_body else Approval()
+    who = await _decider(request, data.approver)
     reason = data.reason or APPROVED
     return await _act(request, NegotiationAction.AGREE, reason=reason, decision={
-        "decision": APPROVED, "approver": data.approver, "reason": reason})
+        "decision": APPROVED, "approver": who, "reason": reason})
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/reject")
-@admin
+@approver
 @operation("Provider: reject the request (terminate it, telling the requester why)",
-           tags=["negotiations"], request=Rejection, responses={200: _NEGOTIATION},
-           security="bearer")
+           tags=["negotiations"], request=Rejection,
+           responses={200: _NEGOTIATION, 403: "Not the dataset's owner"}, security="bearer",
+           description="The same owner rule as approving.")
 async def reject(request: web.Request) -> web.Response:
     """A reason is required (400 without one); it is sent in the termination message."""
     data = Rejection.model_validate(await read_json(request) if request.can_read_body else {})
+    who = await _decider(request, data.approver)
     return await _act(request, NegotiationAction.TERMINATE, code=data.code, reason=data.reason,
-                      decision={"decision": REJECTED, "approver": data.approver,
-                                "reason": data.reason})
+                      decision={"decision": REJECTED, "approver": who, "reason": data.reason})
 
 
 @routes.post("/api/v1/negotiations/{negotiation_id}/counter-offer")
