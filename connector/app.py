@@ -25,6 +25,7 @@ Nothing administrative is routed on the DSP port.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -33,7 +34,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from connector import __version__
+from connector import __version__, pages
 from connector.auth import AuthContext, AuthSeam, create_auth
 from connector.core import ControlPlane
 from connector.dataplane.app import migrate_data_plane, open_data_plane
@@ -47,7 +48,6 @@ from connector.dataplane.web import (
 from connector.domain.transfer import TransferAction
 from connector.errors import render_dsp_error
 from connector.keys import API_KEYS, CONTROL_PLANE, SERVICES, Services
-from connector import pages
 from connector.routes import dcp as dcp_routes
 from connector.routes import metadata
 from connector.routes.dsp import catalog as dsp_catalog
@@ -59,9 +59,11 @@ from connector.routes.management import catalog as mgmt_catalog
 from connector.routes.management import console as mgmt_console
 from connector.routes.management import credentials as mgmt_credentials
 from connector.routes.management import datasets as mgmt_datasets
+from connector.routes.management import member_catalog as mgmt_member_catalog
 from connector.routes.management import members as mgmt_members
 from connector.routes.management import negotiations as mgmt_negotiations
 from connector.routes.management import transfers as mgmt_transfers
+from connector.routes.management import wallet as mgmt_wallet
 from connector.services.agreements import AgreementTermination
 from connector.services.approvals import ApprovalViews
 from connector.services.audit import AuditService
@@ -70,20 +72,24 @@ from connector.services.dashboard import DashboardService
 from connector.services.datasets import DatasetEditor
 from connector.services.delivery import Delivery, DspClient
 from connector.services.holder import HolderService
+from connector.services.member_catalogs import MEMBER_CATALOGS, MemberCatalogs
 from connector.services.members import MembersService
 from connector.services.membership import MembershipService
 from connector.services.negotiations import NegotiationService
 from connector.services.receipts import ReceiptService
 from connector.services.standing import StandingCheck
 from connector.services.transfers import TransferService
+from connector.services.wallet import WALLET, WalletService
 from connector.settings import ConnectorSettings
 from connector.signaling import DataPlaneSignaling, InProcessSignaling
 from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store.tables import metadata as table_metadata
 from connector.tck import TckScript, seed
 from connector.trust import Trust, credential_service_entry
+from identity.oid4vp import MembershipCheck, Oid4vpVerifier, PendingStore
 from identity.service_identity import ServiceIdentity
 from identity.signer import Signer
+from identity.vp import PresentationVerifier
 from servicekit.app import (
     DB_ENGINE,
     GUARDED_HTTP_CLIENT,
@@ -96,8 +102,8 @@ from servicekit.app import (
     http_client_context,
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
-from servicekit.console.install import open_console
-from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG
+from servicekit.console.install import open_console, pending_signins
+from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, ORGANISATION_SIGNIN
 from servicekit.jobs import JobHandler
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
@@ -140,10 +146,12 @@ def create_management_app(settings: ConnectorSettings) -> web.Application:
     app.add_routes(mgmt_catalog.routes)
     app.add_routes(mgmt_agreements.routes)
     app.add_routes(mgmt_console.routes)
+    app.add_routes(mgmt_member_catalog.routes)  # before /api/v1/members/...
     app.add_routes(mgmt_members.routes)
     app.add_routes(mgmt_negotiations.routes)
     app.add_routes(mgmt_transfers.routes)
     app.add_routes(mgmt_credentials.routes)
+    app.add_routes(mgmt_wallet.routes)
     pages.install(app, settings)
     metadata.add_management_root(app, settings)
     return app
@@ -308,10 +316,32 @@ async def control_plane_context(app: web.Application) -> AsyncIterator[None]:
     management[CONSOLE] = open_console(app[DB_ENGINE], management[CONSOLE_CONFIG],
                                        settings.console, dev=settings.dev)
     management[pages.OWN_DID] = identity.did
+    _wallet_and_signin(app, settings, identity, services)
     app[SERVICE_INFO].update(_service_info(settings, identity.did, admin_key))
     if settings.tck.enabled:
         await seed(plane)
     yield
+
+
+def _wallet_and_signin(app: web.Application, settings: ConnectorSettings, identity: Identity,
+                       services: Services) -> None:
+    """The organisation's wallet (sign in elsewhere), members' catalogs, and our console's
+    sign-in with the organisation's credential (when a trust anchor says whom to trust)."""
+    management = app[MANAGEMENT_APP]
+    trust = identity.trust
+    me = ServiceIdentity(signer=identity.signer, did=identity.did,
+                         document=dict(identity.did_document or {}))
+    management[WALLET] = WalletService(
+        services.holder, services.members, me, session=trust.session, resolver=trust.resolver,
+        allow_loopback=settings.dev, clock=time.time)
+    management[MEMBER_CATALOGS] = MemberCatalogs(app[CONTROL_PLANE], services.client,
+                                                 services.members, trust.resolver)
+    if trust.registry is not None:
+        management[ORGANISATION_SIGNIN] = Oid4vpVerifier(
+            identity=me, check=MembershipCheck(PresentationVerifier(trust.credentials),
+                                               trust.registry),
+            store=cast(PendingStore, pending_signins(management[CONSOLE])),
+            clock=management[CONSOLE].now)
 
 
 class _TransferTerminator:

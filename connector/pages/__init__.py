@@ -75,6 +75,7 @@ def console_config(settings: ConnectorSettings) -> ConsoleConfig:
             NavItem("Members", "/members"),
             NavItem("My requests", "/negotiations"),
             NavItem("Downloads", "/downloads"),
+            NavItem("Sign in elsewhere", "/wallet", frozenset({"admin", "data_owner"})),
             NavItem("Audit log", "/audit", frozenset({"admin", "data_owner", "legal_adviser"})),
             NavItem("Membership", "/membership"),
             NavItem("People", "/people", frozenset({"admin"})),
