@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "connector": ("dataspace.cli.connector",
                   "A Dataspace Protocol connector: publish datasets, negotiate contracts, "
                   "pull data."),
+    "console": ("dataspace.cli.console",
+                "People's accounts in a service's web console: sign-in links, API tokens."),
     "credential": ("dataspace.cli.credential", "Issue and verify VC 2.0 credentials (VC-API)."),
     "db": ("dataspace.cli.db", "Database maintenance."),
     "demo": ("dataspace.cli.demo",

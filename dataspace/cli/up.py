@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import click
 
 from dataspace.cli import cli
-from dataspace.cli.common import fail
+from dataspace.cli.common import fail, print_table
 
 if TYPE_CHECKING:
+    from dataspace.local.consoles import SignIn
     from dataspace.local.space import LocalSpace
 
-__all__ = ["OFFERINGS", "next_steps", "up"]
+__all__ = ["OFFERINGS", "next_steps", "show_consoles", "up"]
 
 #: The marketplace's launched data products (TMF620), below its base URL.
 OFFERINGS = "/tmf-api/productCatalogManagement/v4/productOffering"
@@ -35,6 +36,7 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
     Runs until Ctrl-C; a child that dies is restarted. Writes
     <data-dir>/dataspace.json with every service's URL, DID and role.
     """
+    from dataspace.local.consoles import seed_consoles
     from dataspace.local.space import LocalSpace
     from servicekit.errors import DataspaceError
 
@@ -51,6 +53,7 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
         click.echo(f"Starting the data space in {space.data_dir} ...")
         await space.start()  # stops what it started if it fails
         try:
+            signins = await seed_consoles(space, log=click.echo)
             description = space.write_description()
             click.echo("\nThe data space is up:")
             for spec in space.specs:
@@ -59,6 +62,7 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
                     "management_url") else ""
                 click.echo(f"  {spec.name:<20} {spec.role:<13} {spec.base_url}{extra}")
             click.echo(f"\nURLs, DIDs and admin API keys: {description}")
+            show_consoles(signins, space.data_dir)
             for line in next_steps(space):
                 click.echo(line)
             await stop.wait()
@@ -85,3 +89,17 @@ def next_steps(space: LocalSpace) -> list[str]:
         "\nNext: `dataspace demo` in another terminal plays the whole story, buying parking",
         "data on the marketplace included. Ctrl-C stops everything.",
     ]
+
+
+def show_consoles(signins: list[SignIn], data_dir: Path) -> None:
+    """The web consoles: who signs in where, with a one-time link each (never stored)."""
+    if not signins:
+        return
+    click.echo("\nThe web consoles (each link works once, for a day; it is not saved anywhere):")
+    print_table(("SERVICE", "CONSOLE", "SIGNS IN", "ROLES", "ONE-TIME LINK"),
+                [(s.service, s.console_url, s.email, ", ".join(s.roles),
+                  s.link or "(none yet: this version has no console accounts API)")
+                 for s in signins])
+    click.echo("\nTo sign in: open your link in a browser and choose a password; later, sign "
+               "in at the console's address.\n  A new link: `dataspace console link "
+               f"--data-dir {data_dir} --service NAME --email EMAIL`.")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dataspace.client import ApiClient, ApiError
+from dataspace.consoles import console_url
 from dataspace.local.datasets import air_quality, building_energy, parking
 from dataspace.local.members import MarketplaceCaller, connector_signer
 from dataspace.local.products import seed_products
@@ -385,13 +386,16 @@ class LocalSpace:
     def write_description(self) -> Path:
         """``<data-dir>/dataspace.json``: every service's service.json, with its role.
 
-        Helper processes without a service.json (the parking API behind
-        Halden's parking dataset) are listed with their name, role and URL.
+        Every service with pages also has its ``console_url``. Helper processes
+        without a service.json (the parking API behind Halden's parking dataset)
+        are listed with their name, role and URL.
         """
         services = []
         for spec in self.specs:
             info = spec.service_json() or {"name": spec.name, "base_url": spec.base_url}
-            services.append({**info, "role": spec.role})
+            entry = {**info, "role": spec.role}
+            console = console_url(entry)
+            services.append({**entry, "console_url": console} if console else entry)
         path = self.data_dir / "dataspace.json"
         write_private_json(path, {"services": services})
         return path
