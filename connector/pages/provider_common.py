@@ -74,11 +74,19 @@ def decider_of(principal: Principal) -> Decider:
     return Decider(email=email, roles=principal.roles)
 
 
-def explained(policy: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A policy in plain words for a template: summary, lines and colour."""
+def explained(policy: dict[str, Any] | None, *, assigner: str | None = None
+              ) -> dict[str, Any] | None:
+    """A policy in plain words for a template: summary, lines and colour.
+
+    A stored offer body is only its rules: it is explained as the Offer the
+    catalog shows (its own id and type, ``assigner`` as the one offering it).
+    """
     if not policy:
         return None
-    explanation = explain(policy)
+    document = {"@id": "urn:policy:shown", "@type": "Offer", **policy}
+    if assigner is not None:
+        document.setdefault("assigner", assigner)
+    explanation = explain(document)
     return {"summary": explanation.summary, "lines": list(explanation.lines),
             "colour": explanation.colour}
 

@@ -15,7 +15,15 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connector.domain.catalog import AccessLevel, DatasetIn, PolicyIn
-from connector.pages.provider_common import LEVELS, MANAGERS, plane, pretty, routes, services
+from connector.pages.provider_common import (
+    LEVELS,
+    MANAGERS,
+    explained,
+    plane,
+    pretty,
+    routes,
+    services,
+)
 from connector.pages.provider_policy import (
     LICENCES,
     PERIODS,
@@ -141,10 +149,9 @@ async def _dataset_and_offers(request: web.Request) -> tuple[Any, list[Any]]:
     return dataset, offers
 
 
-def _with_words(offers: list[Any]) -> list[dict[str, Any]]:
-    from connector.pages.provider_common import explained
-
-    return [{"offer": o, "words": explained(o.policy), "odrl": pretty(o.policy)}
+def _with_words(request: web.Request, offers: list[Any]) -> list[dict[str, Any]]:
+    did = plane(request).did
+    return [{"offer": o, "words": explained(o.policy, assigner=did), "odrl": pretty(o.policy)}
             for o in offers]
 
 
@@ -160,7 +167,7 @@ async def dataset_page(request: web.Request) -> web.StreamResponse:
     if dataset.license:
         fields["licence"] = dataset.license
     return await _form_page(request, fields=fields, draft=None, errors=[], dataset=dataset,
-                            offers=_with_words(offers))
+                            offers=_with_words(request, offers))
 
 
 @routes.post("/datasets/{dataset_id}")
@@ -187,7 +194,7 @@ async def edit_dataset(request: web.Request) -> web.StreamResponse:
         errors.extend(_problems(exc))
     if errors or fields.get("step") != "save":
         return await _form_page(request, fields=fields, draft=draft, errors=errors,
-                                dataset=dataset, offers=_with_words(offers),
+                                dataset=dataset, offers=_with_words(request, offers),
                                 status=400 if errors else 200)
     svc = services(request)
     try:
@@ -201,7 +208,7 @@ async def edit_dataset(request: web.Request) -> web.StreamResponse:
     except DataspaceError as error:
         return await _form_page(request, fields=fields, draft=draft,
                                 errors=[error.detail or error.title], dataset=dataset,
-                                offers=_with_words(offers), status=400)
+                                offers=_with_words(request, offers), status=400)
     return redirect(request, dataset_path(dataset.id),
                     notice=f"Saved “{changes['title']}”. New requests get the policy shown "
                     "below; agreements already made keep theirs.")

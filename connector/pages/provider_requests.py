@@ -53,7 +53,7 @@ async def _waiting(request: web.Request) -> list[dict[str, Any]]:
     for view in views:
         view["may_decide"] = may_decide(decider, view["request"]["dataset_owner"])
         view["dataset_title"] = titles.get(view["dataset_id"] or "", view["dataset_id"])
-        view["words"] = explained(view.get("offer"))
+        view["words"] = explained(view.get("offer"), assigner=plane(request).did)
     return views
 
 
