@@ -15,6 +15,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DATASPACE_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
+#: The ``browser`` fixture of the browser tests (``tests/browser.py``).
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def node() -> str:
