@@ -41,16 +41,16 @@ async def wallet(request: web.Request) -> web.StreamResponse:
     url = request.query.get("request", "").strip()
     if not url:
         return await render(request, "consumer/wallet.html", {
-            "url": "", "asked": None, "error": None, "may_sign": _may_sign(request)})
+            "request_url": "", "asked": None, "error": None, "may_sign": _may_sign(request)})
     try:
         asked = await request.config_dict[WALLET].read(url)
     except DataspaceError as exc:
         return await render(request, "consumer/wallet.html", {
-            "url": url, "asked": None, "may_sign": _may_sign(request),
+            "request_url": url, "asked": None, "may_sign": _may_sign(request),
             "error": f"This sign-in request cannot be answered: {exc.detail} ({exc.code})."},
             status=400 if exc.status < 500 else 502)
     return await render(request, "consumer/wallet.html", {
-        "url": url, "asked": asked, "error": None, "may_sign": _may_sign(request)})
+        "request_url": url, "asked": asked, "error": None, "may_sign": _may_sign(request)})
 
 
 @routes.post("/wallet")
@@ -65,7 +65,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
         presented = await request.config_dict[WALLET].present(url, actor=actor)
     except DataspaceError as exc:
         return await render(request, "consumer/wallet.html", {
-            "url": url, "asked": None, "may_sign": True,
+            "request_url": url, "asked": None, "may_sign": True,
             "error": f"The sign-in was not completed: {exc.detail} ({exc.code})."},
             status=400 if exc.status < 500 else 502)
     return await render(request, "consumer/wallet_done.html", {"presented": presented})

@@ -46,7 +46,6 @@ from servicekit.errors import DataspaceError, UpstreamError
 __all__ = ["WALLET", "Presented", "SignInRequest", "WalletService", "asked_types"]
 
 _log = structlog.get_logger("connector.wallet")
-_VC2 = "https://www.w3.org/2018/credentials#"
 _MAX_URL = 4000
 
 
@@ -98,7 +97,7 @@ def asked_types(request: WalletRequest) -> tuple[str, ...]:
         names: list[str] = []
         for alternative in values if isinstance(values, list) else []:
             for name in alternative if isinstance(alternative, list) else []:
-                short = str(name).removeprefix(_VC2)
+                short = str(name).rsplit("#", 1)[-1].rsplit("/", 1)[-1]  # the IRI's name
                 if short != "VerifiableCredential" and short not in names:
                     names.append(short)
         asked.append(" or ".join(names) or str(query.get("id", "a credential")))
