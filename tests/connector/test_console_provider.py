@@ -74,7 +74,8 @@ class Browser:
         status, _ = await self.get(path)
         assert status == 200
         status, page = await self.post(path, {})
-        assert status == 200 and "password" in page
+        assert status == 200
+        assert "password" in page
         status, page = await self.post("/account/password",
                                        {"password": PASSWORD, "confirm": PASSWORD})
         assert status == 200, page
@@ -184,7 +185,8 @@ async def test_a_bad_dataset_form_is_refused_with_the_error_and_nothing_stored(
                          id="urn:halden:bad5"), "no file or folder")):
             status, page = await kari.post("/datasets/new", {**fields, "step": "save"})
             assert status == 400, page
-            assert "The dataset was not saved" in page and shown in page, shown
+            assert "The dataset was not saved" in page
+            assert shown in page, shown
             assert f'value="{fields["id"]}"' in page  # what was typed is kept
         assert await _datasets(provider, http) == before
 
@@ -204,7 +206,8 @@ async def test_forms_need_their_csrf_token_and_the_right_role(
         await vera.get("/datasets")
         status, page = await vera.post(
             "/datasets/new", {**_yellow(backend, id="urn:halden:viewer"), "step": "save"})
-        assert status == 403 and "role" in page
+        assert status == 403
+        assert "role" in page
         assert await _datasets(provider, http) == before
 
 
@@ -219,7 +222,8 @@ async def test_publish_a_yellow_dataset_and_only_its_owner_approves_the_request(
     await kari.get("/datasets/new")
     status, page = await kari.post("/datasets/new", {**_yellow(backend), "step": "preview"})
     assert status == 200, page
-    assert "<pre>" in page and "obtainConsent" in page
+    assert "<pre>" in page
+    assert "obtainConsent" in page
     assert "Members of the data space may use this dataset" in page
     assert "at most 1,000 calls per day" in page
     status, page = await kari.post("/datasets/new", {**_yellow(backend), "step": "save"})
@@ -227,7 +231,10 @@ async def test_publish_a_yellow_dataset_and_only_its_owner_approves_the_request(
     assert "Published “Traffic counts”" in page
     assert "once the provider approves" in page  # the stored offer in plain words
     status, page = await vera.get("/datasets")
-    assert status == 200 and "Traffic counts" in page and "Yellow" in page and KARI in page
+    assert status == 200
+    assert "Traffic counts" in page
+    assert "Yellow" in page
+    assert KARI in page
 
     async with aiohttp.ClientSession() as http:
         started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
@@ -237,7 +244,9 @@ async def test_publish_a_yellow_dataset_and_only_its_owner_approves_the_request(
 
         status, page = await kari.get("/requests")
         assert status == 200
-        assert "Testfirma AS" in page and MEMBER.id in page and "MembershipCredential" in page
+        assert "Testfirma AS" in page
+        assert MEMBER.id in page
+        assert "MembershipCredential" in page
         assert f"/requests/{nid}/approve" in page
         status, page = await ola.get("/requests")
         assert f"/requests/{nid}/approve" not in page  # not Ola's dataset: no buttons
@@ -246,7 +255,8 @@ async def test_publish_a_yellow_dataset_and_only_its_owner_approves_the_request(
         status, _ = await vera.post(f"/requests/{nid}/approve", {})
         assert status == 403
         status, page = await ola.post(f"/requests/{nid}/approve", {})
-        assert status == 403 and "data owner" in page
+        assert status == 403
+        assert "data owner" in page
         accounts = await provider.api(http, "GET", "/api/v1/accounts", expect=200)
         ola_id = next(a["id"] for a in accounts if a["email"] == OLA)
         token = await provider.api(http, "POST", "/api/v1/tokens", expect=201, json={
@@ -263,23 +273,29 @@ async def test_publish_a_yellow_dataset_and_only_its_owner_approves_the_request(
             assert resp.status == 403
         # rejecting needs a reason: nothing changes without one
         status, page = await kari.post(f"/requests/{nid}/reject", {"reason": " "})
-        assert status == 400 and "Say why you reject" in page
+        assert status == 400
+        assert "Say why you reject" in page
         assert (await provider.api(http, "GET", f"/api/v1/negotiations/{nid}",
                                    expect=200))["decision"] is None
 
         status, page = await kari.post(f"/requests/{nid}/approve", {})
-        assert status == 200 and "Approved" in page
+        assert status == 200
+        assert "Approved" in page
         done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
         shown = await provider.api(http, "GET", f"/api/v1/negotiations/{nid}", expect=200)
         assert shown["decision"]["approver"] == KARI
 
         status, page = await vera.get("/agreements")
-        assert status == 200 and "urn:halden:traffic" in page
+        assert status == 200
+        assert "urn:halden:traffic" in page
         status, page = await vera.get(f"/agreements/{done['agreement_id']}")
-        assert status == 200 and "once the provider approves" in page
+        assert status == 200
+        assert "once the provider approves" in page
         assert "Terminate the agreement" not in page  # a viewer reads only
         status, page = await kari.get("/")
-        assert status == 200 and "Dashboard" in page and "live agreements" in page
+        assert status == 200
+        assert "Dashboard" in page
+        assert "live agreements" in page
         async with http.get(provider.management_url + "/") as resp:  # a script
             assert resp.content_type == "application/json"
 
@@ -292,11 +308,13 @@ async def test_the_other_pages_answer(
                        ("/audit?verify=1", "The chain is intact"),
                        ("/membership", "Credentials we hold")):
         status, page = await kari.get(path)
-        assert status == 200 and text in page, path
+        assert status == 200, path
+        assert text in page, path
     status, _ = await kari.get("/audit?decision=maybe")
     assert status == 400
     async with kari.http.get(kari.base + "/audit.csv") as resp:
-        assert resp.status == 200 and resp.content_type == "text/csv"
+        assert resp.status == 200
+        assert resp.content_type == "text/csv"
         assert (await resp.text()).startswith("seq,at,decision")
     status, _ = await vera.get("/audit")
     assert status == 403
