@@ -14,6 +14,9 @@ exactly what it started:
 6. ``member_context``: the marketplace is a member too: it applies at the trust
    anchor until it holds its MembershipCredential, and harvests the providers'
    DSP catalogs every ``harvest_seconds``.
+7. ``console_context`` and ``portal_context``: the portal's sign-in (servicekit's
+   console on our database) and, with a trust anchor, members signing in with their
+   MembershipCredential over OpenID4VP (:mod:`marketplace.pages`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from identity.cache import TokenCache
 from identity.credential_issuer import CredentialIssuer
 from identity.dcp import DcpHolder, DcpTokenProvider, DcpVerifier
 from identity.did_web import did_web_from_url
+from identity.oid4vp import MembershipCheck, Oid4vpVerifier, PendingStore
 from identity.onboarding import TrustAnchorClient
 from identity.replay import InMemoryReplayStore
 from identity.resolver import DidResolver
@@ -39,7 +43,7 @@ from identity.status_check import StatusListChecker
 from identity.trusted_issuers import TrustedIssuers
 from identity.vc_verify import CredentialVerifier
 from identity.vp import PresentationVerifier
-from marketplace import __version__
+from marketplace import __version__, pages
 from marketplace.keys import API_KEYS, CLOCK, IDENTITY, SERVICES, Services
 from marketplace.payments import CardProvider, InvoiceProvider, build_provider
 from marketplace.routes import billing as billing_routes
@@ -86,6 +90,8 @@ from servicekit.app import (
 )
 from servicekit.auth import ApiKeyVerifier, hash_api_key
 from servicekit.clock import Clock, system_clock
+from servicekit.console.install import console_context, pending_signins
+from servicekit.console.keys import CONSOLE, ORGANISATION_SIGNIN
 from servicekit.jobs import JobHandler, JobRunner
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
@@ -111,6 +117,7 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
     app.add_routes(billing_routes.payout_routes)
     app[CLOCK] = clock
     home.add_root(app, settings)
+    pages.install(app, settings)
     app.add_subapp("/tmf-api", _tmf_app())
     app.cleanup_ctx.extend([
         database_context(MIGRATIONS, version_table=VERSION_TABLE),
@@ -119,6 +126,8 @@ def create_app(settings: MarketplaceSettings, *, clock: Clock = system_clock) ->
         services_context,
         job_runner_context,
         member_context,
+        console_context,
+        portal_context,
     ])
     return app
 
@@ -290,6 +299,17 @@ async def member_context(app: web.Application) -> AsyncIterator[None]:
     finally:
         stopping.set()
         await asyncio.gather(*tasks)
+
+
+async def portal_context(app: web.Application) -> AsyncIterator[None]:
+    """Members sign in to the portal with their MembershipCredential (OpenID4VP), checked as
+    their DCP calls are: the presentation verifier and the trust anchor's registry."""
+    trust = app[TRUST]
+    if trust.registry is not None:
+        app[ORGANISATION_SIGNIN] = Oid4vpVerifier(
+            identity=app[IDENTITY], check=MembershipCheck(trust.presentations, trust.registry),
+            store=cast(PendingStore, pending_signins(app[CONSOLE])), clock=app[CONSOLE].now)
+    yield
 
 
 def _order_services(app: web.Application, settings: MarketplaceSettings, runner: JobRunner,

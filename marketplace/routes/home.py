@@ -18,6 +18,8 @@ def add_root(app: web.Application, settings: MarketplaceSettings) -> None:
              description="Data products with pricing plans, orders, payments and usage "
              "billing (TM Forum Open APIs).",
              links=[
+                 HomeLink(href="/portal", title="The marketplace portal",
+                          description="find, compare and buy data products; sell yours"),
                  HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)"),
                  HomeLink(href="/tmf-api/productCatalogManagement/v4/productOffering",
                           title="Product offerings (TMF620)",

@@ -18,7 +18,7 @@ from identity.dcp import DcpVerifier
 from marketplace.errors import NotSignedIn
 from servicekit.auth import ApiKeyVerifier
 
-__all__ = ["MEMBERSHIP", "Caller", "Callers"]
+__all__ = ["ANONYMOUS", "MEMBERSHIP", "OPERATOR", "Caller", "Callers"]
 
 MEMBERSHIP = "MembershipCredential"
 

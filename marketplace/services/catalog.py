@@ -143,6 +143,15 @@ class CatalogService:
             raise ResourceNotFound(kind, resource_id)
         return found.body
 
+    async def mine(self, who: Caller, kind: Kind, *,
+                   limit: int = 100) -> Sequence[dict[str, Any]]:
+        """The current versions of ``kind`` the caller owns (the operator: everyone's)."""
+        who = who.require()
+        scope = Scope() if who.operator else Scope(owner=who.did)
+        async with self.engine.connect() as conn:
+            rows, _ = await store.find(conn, kind, Query(limit=limit), scope)
+        return [r.body for r in rows]
+
     async def _visible(self, conn: AsyncConnection, who: Caller, kind: Kind, resource_id: str,
                        version: str | None = None) -> Resource | None:
         row = await store.get(conn, kind, resource_id, version)

@@ -59,7 +59,8 @@ from servicekit.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from servicekit.ids import new_id
 from servicekit.jobs import Job, JobHandler, JobRunner, enqueue
 
-__all__ = ["DELIVER_JOB", "ISSUER_SERVICE_PATH", "OFFER_JOB", "PURCHASE_CREDENTIAL", "Purchases"]
+__all__ = ["DELIVER_JOB", "ISSUER_SERVICE_PATH", "OFFER_JOB", "PURCHASE_CREDENTIAL", "Delivery",
+           "Purchases"]
 
 _log = structlog.get_logger("marketplace.purchases")
 
@@ -76,6 +77,18 @@ def _credential_object(credential_id: str) -> dict[str, Any]:
     return {"id": credential_id, "type": "CredentialObject",
             "credentialType": PURCHASE_CREDENTIAL, "offerReason": "purchase",
             "bindingMethods": ["did:web", "did:key"], "profile": _PROFILE}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a purchase credential is: offered to the buyer's connector, requested by it
+    (``RECEIVED``), delivered (``ISSUED``) or refused (``REJECTED``); revoked or not."""
+
+    credential: IssuedCredential
+    revoked: bool
+    #: OFFERED (not asked for yet), RECEIVED, ISSUED or REJECTED.
+    status: str
+    error: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,6 +187,22 @@ class Purchases:
         """The purchase credentials of an order or a buyer, oldest first."""
         async with self.engine.connect() as conn:
             return await PURCHASE_CREDENTIALS.find(conn, owner=order_id, subject_did=buyer_did)
+
+    async def deliveries(self, order_id: str) -> list[Delivery]:
+        """An order's purchase credentials, each revoked or not and delivered or not."""
+        async with self.engine.connect() as conn:
+            issued = await PURCHASE_CREDENTIALS.find(conn, owner=order_id)
+            if not issued:
+                return []
+            revoked = await store.revoked(conn, [c.id for c in issued])
+            requests = await store.requests_of(conn, issued[0].subject_did)
+        found: list[Delivery] = []
+        for credential in issued:
+            asked = [r for r in requests if credential.id in r.credential_ids]
+            status = asked[-1].status if asked else "OFFERED"
+            found.append(Delivery(credential, credential.id in revoked, status,
+                                  asked[-1].error if asked else None))
+        return found
 
     async def status_list(self, list_id: str) -> tuple[str, int]:
         """The signed status list credential ``list_id`` and its version."""

@@ -25,6 +25,7 @@ __all__ = [
     "get_request",
     "insert_request",
     "mark_revoked",
+    "requests_of",
     "revoked",
     "settle_request",
 ]
@@ -94,3 +95,13 @@ async def settle_request(
     await conn.execute(
         credential_requests.update().where(credential_requests.c.id == request_id)
         .values(status=status, error=error, updated_at=at))
+
+
+async def requests_of(conn: AsyncConnection, holder_did: str) -> list[CredentialRequest]:
+    """The DCP requests ``holder_did``'s connector sent, oldest first (few per buyer)."""
+    rows = await conn.execute(
+        sa.select(credential_requests).where(credential_requests.c.holder_did == holder_did)
+        .order_by(credential_requests.c.created_at))
+    return [CredentialRequest(id=row.id, holder_did=row.holder_did, holder_pid=row.holder_pid,
+                              credential_ids=list(json.loads(row.credential_ids)),
+                              status=row.status, error=row.error) for row in rows]
