@@ -71,6 +71,11 @@ class DatasetEditor:
                 if policy is None:
                     raise NotFound(f"no policy {policy_id}", code="policy-not-found")
                 await self._repoint(tx.conn, updated, policy_id)
+            if updated.access_level is not current.access_level:
+                # a dataset made yellow waits for its owner again (and a green one no
+                # longer does): the offers follow the level, as a new offer would
+                await store.set_offers_approval(tx.conn, dataset_id,
+                                                self._approval(updated).value)
             await store.update_dataset(tx.conn, updated)
             offers = (await store.offers_for(tx.conn, [dataset_id])).get(dataset_id, [])
         return updated, offers
@@ -83,11 +88,15 @@ class DatasetEditor:
         """
         if await store.repoint_offers(conn, dataset.id, policy_id):
             return
-        approval = (Approval.MANUAL if dataset.access_level is AccessLevel.RESTRICTED
-                    else Approval.AUTO)
         await store.insert_offer(conn, Offer(
             id=new_pid(), dataset_id=dataset.id, policy_id=policy_id, access_policy_id=None,
-            approval=approval, created_at=time.time()))
+            approval=DatasetEditor._approval(dataset), created_at=time.time()))
+
+    @staticmethod
+    def _approval(dataset: Dataset) -> Approval:
+        """The approval mode the dataset's level asks for (yellow: the owner approves)."""
+        return (Approval.MANUAL if dataset.access_level is AccessLevel.RESTRICTED
+                else Approval.AUTO)
 
     async def retire(self, dataset_id: str) -> Dataset:
         """Take the dataset out of the catalog; 409 if it is retired already."""

@@ -220,6 +220,13 @@ async def delete_offer(conn: AsyncConnection, offer_id: str) -> bool:
     return bool(result.rowcount)
 
 
+async def set_offers_approval(conn: AsyncConnection, dataset_id: str, approval: str) -> int:
+    """Give every offer of ``dataset_id`` the approval mode ``approval``; how many."""
+    result = await conn.execute(offers.update().where(offers.c.dataset_id == dataset_id)
+                                .values(approval=approval))
+    return int(result.rowcount)
+
+
 async def repoint_offers(conn: AsyncConnection, dataset_id: str, policy_id: str) -> int:
     """Give every offer of ``dataset_id`` the contract policy ``policy_id``; how many."""
     result = await conn.execute(offers.update().where(offers.c.dataset_id == dataset_id)

@@ -116,6 +116,22 @@ async def test_edit_retire_and_owner(pair: Pair, backend: TestServer) -> None:
         assert any(d["id"] == "urn:console:edit" and d["retired_at"] for d in listed["items"])
 
 
+async def test_a_dataset_made_restricted_waits_for_its_owner_again(
+        pair: Pair, backend: TestServer) -> None:
+    provider, _consumer = pair
+    async with aiohttp.ClientSession() as http:
+        created = await provider.api(http, "POST", "/api/v1/datasets", expect=201, json={
+            "id": "urn:console:level", "title": "Counts",
+            "backend": {"address": str(backend.make_url("/api/items"))}})
+        assert created["offer"]["approval"] == "auto"
+        edited = await provider.api(http, "PATCH", "/api/v1/datasets/urn:console:level",
+                                    expect=200, json={"access_level": "RESTRICTED"})
+        assert [o["approval"] for o in edited["offers"]] == ["manual"]
+        opened = await provider.api(http, "PATCH", "/api/v1/datasets/urn:console:level",
+                                    expect=200, json={"access_level": "PUBLIC"})
+        assert [o["approval"] for o in opened["offers"]] == ["auto"]
+
+
 async def test_dataset_bad_input(pair: Pair) -> None:
     provider, _consumer = pair
     async with aiohttp.ClientSession() as http:
