@@ -10,7 +10,10 @@ started:
 4. ``services_context``: the services (:class:`~trust_anchor.keys.Services`),
    the table of job kinds (:func:`job_kinds`), the RootTAO registry entry and
    the operator's API keys;
-5. ``job_runner_context``: run the jobs.
+5. ``organisation_signin_context``: members sign in to the operator console
+   (:mod:`trust_anchor.pages`, opened on the database by ``console_context``)
+   with their MembershipCredential;
+6. ``job_runner_context``: run the jobs.
 
 State lives under the typed keys of :mod:`trust_anchor.keys`.
 """
@@ -40,10 +43,12 @@ from servicekit.app import (
     database_context,
     http_client_context,
 )
+from servicekit.console.install import console_context
+from servicekit.console.keys import CONSOLE, ORGANISATION_SIGNIN
 from servicekit.jobs import JobHandler, JobRunner
 from servicekit.service_info import load_or_create_admin_key
 from servicekit.web import ERROR_RENDERER
-from trust_anchor import __version__
+from trust_anchor import __version__, pages
 from trust_anchor.keys import API_KEYS, IDENTITY, SERVICES, Services
 from trust_anchor.routes import (
     accredited,
@@ -54,7 +59,6 @@ from trust_anchor.routes import (
     home,
     members,
     oid4vci,
-    operator,
     overview,
     registry,
     status,
@@ -86,15 +90,19 @@ def create_app(settings: TrustAnchorSettings) -> web.Application:
         ),
     )
     for module in (wellknown, applications, registry, status, credentials, accredited, dcp,
-                   admin, members, overview, operator):
+                   admin, members, overview):
         app.add_routes(module.routes)
+    # The operator console under /operator (JSON API for its accounts under /admin).
+    pages.install(app, settings)
     home.add_root(app, settings)
     app.add_subapp("/oid4vci", _oid4vci_app())
     app.cleanup_ctx.extend([
         database_context(MIGRATIONS, version_table=VERSION_TABLE),
+        console_context,
         http_client_context,
         identity_context,
         services_context,
+        organisation_signin_context,
         job_runner_context,
     ])
     return app
@@ -192,6 +200,17 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE_INFO].update({"did": identity.did, "admin_api_key": admin_key,
                               "openapi": f"{settings.base_url}/openapi.json",
                               "operator_page": f"{settings.base_url}/operator"})
+    yield
+
+
+async def organisation_signin_context(app: web.Application) -> AsyncIterator[None]:
+    """Members sign in to the operator console with their MembershipCredential."""
+    from trust_anchor.pages.signin import organisation_signin
+
+    app[ORGANISATION_SIGNIN] = organisation_signin(
+        identity=app[IDENTITY], presentations=app[_TRUST].presentations,
+        session=app[GUARDED_HTTP_CLIENT], registry=app[SERVICES].registry,
+        settings=cast(TrustAnchorSettings, app[SETTINGS]), console=app[CONSOLE])
     yield
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
+
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
@@ -27,6 +30,23 @@ class MemberPage(BaseModel):
 
     items: list[ApplicationView]
     next_after: str | None
+
+
+class CredentialEntry(BaseModel):
+    """A credential issued to the participant and its status now."""
+
+    id: str
+    credential_type: str
+    issued_at: datetime
+    valid_until: datetime | None
+    status: str = Field(description="active, suspended, revoked or expired.")
+
+
+class CredentialList(BaseModel):
+    """The credentials issued to a DID's live application, oldest first."""
+
+    did: str
+    items: list[CredentialEntry]
 
 
 class History(BaseModel):
@@ -114,3 +134,18 @@ async def member_history(request: web.Request) -> web.Response:
     """The audit trail of every application of the DID, oldest first."""
     did = request.match_info["did"]
     return json_response(History(did=did, items=await services(request).onboarding.history(did)))
+
+
+@routes.get("/admin/participants/{did}/credentials")
+@operation("The credentials issued to a participant, with their status (operator)",
+           tags=["admin"], security="bearer", responses={200: CredentialList})
+@operator_only
+async def member_credentials(request: web.Request) -> web.Response:
+    """Every credential issued to the DID's live application, and whether it is active,
+    suspended, revoked or expired."""
+    did = request.match_info["did"]
+    found = services(request)
+    reviewed = await found.onboarding.member_reviewed(did)
+    states = await found.issuance.overview.credentials_of(reviewed.participant.id)
+    return json_response(CredentialList(
+        did=did, items=[CredentialEntry(**asdict(s)) for s in states]))

@@ -24,6 +24,13 @@ _PAGING = [{"name": "after", "in": "query", "schema": {"type": "string"}},
             "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 
 
+class Summary(BaseModel):
+    """How many participants are in each state, and how many issuers are registered."""
+
+    participants: dict[str, int] = Field(description="Every state with its count.")
+    issuers: int
+
+
 class IssuerEntry(BaseModel):
     """A trusted-issuers registry entry with the types it is accredited for."""
 
@@ -85,6 +92,20 @@ class StatusListPage(BaseModel):
 
     items: list[StatusListEntry]
     next_after: str | None
+
+
+@routes.get("/admin/summary")
+@operation("How many applications wait, members are active, suspended or revoked, and "
+           "issuers are registered (operator)", tags=["admin"], security="bearer",
+           responses={200: Summary})
+@operator_only
+async def summary(request: web.Request) -> web.Response:
+    """The figures of the operator console's home page."""
+    registry = services(request).registry
+    counts = await registry.counts()
+    issuers = await registry.issuers(after=None, limit=1)
+    return json_response(Summary(participants={str(k): v for k, v in counts.items()},
+                                 issuers=issuers.total))
 
 
 @routes.get("/admin/issuers")

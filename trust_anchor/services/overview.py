@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +21,7 @@ from trust_anchor.services.issuer import Issuer
 from trust_anchor.settings import TrustAnchorSettings
 from trust_anchor.store import credentials as credential_store
 
-__all__ = ["CredentialTypeUse", "Overview", "StatusListUse"]
+__all__ = ["CredentialState", "CredentialTypeUse", "Overview", "StatusListUse"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,21 @@ class StatusListUse:
     url: str
 
 
+@dataclass(frozen=True)
+class CredentialState:
+    """One credential issued to a participant and its status now.
+
+    ``status`` is ``revoked``, ``suspended``, ``expired`` or ``active`` (in that order
+    of precedence, as the counts of :meth:`Overview.credential_types`).
+    """
+
+    id: str
+    credential_type: str
+    issued_at: datetime
+    valid_until: datetime | None
+    status: str
+
+
 @dataclass(frozen=True, eq=False)
 class Overview:
     """Counts over the issued credentials and the status lists."""
@@ -77,14 +93,7 @@ class Overview:
         for slot in slots:
             tally = counts.setdefault(slot.credential_type, Counter())
             tally["issued"] += 1
-            if _bit(bits, slot.revocation_list, slot.revocation_index):
-                tally["revoked"] += 1
-            elif _bit(bits, slot.suspension_list, slot.suspension_index):
-                tally["suspended"] += 1
-            elif slot.valid_until is not None and slot.valid_until <= now:
-                tally["expired"] += 1
-            else:
-                tally["active"] += 1
+            tally[_status(bits, slot, now)] += 1
         base = self.settings.base_url
         result = [
             CredentialTypeUse(
@@ -101,6 +110,18 @@ class Overview:
             for name in sorted(set(counts) - configured)
         )
         return result
+
+    async def credentials_of(self, participant_id: str) -> list[CredentialState]:
+        """The credentials issued to a participant, oldest first, each with its status."""
+        async with self.engine.connect() as conn:
+            issued = await credential_store.CREDENTIALS.find(conn, owner=participant_id)
+            bits = {list_id: StatusList(data=data)
+                    for list_id, data in (await credential_store.all_status_bits(conn)).items()}
+        now = self.issuer.now()
+        return [CredentialState(id=c.id, credential_type=c.credential_type,
+                                issued_at=c.issued_at, valid_until=c.valid_until,
+                                status=_status(bits, c, now))
+                for c in issued]
 
     async def status_lists(
         self, *, after: str | None, limit: int
@@ -120,6 +141,30 @@ class Overview:
             for use in page
         ]
         return items, page[-1].row.id if more and page else None
+
+
+class _Slots(Protocol):
+    @property
+    def revocation_list(self) -> str: ...
+    @property
+    def revocation_index(self) -> int: ...
+    @property
+    def suspension_list(self) -> str: ...
+    @property
+    def suspension_index(self) -> int: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+def _status(bits: dict[str, StatusList], slots: _Slots, now: datetime) -> str:
+    """revoked, suspended, expired or active (the first that holds)."""
+    if _bit(bits, slots.revocation_list, slots.revocation_index):
+        return "revoked"
+    if _bit(bits, slots.suspension_list, slots.suspension_index):
+        return "suspended"
+    if slots.valid_until is not None and slots.valid_until <= now:
+        return "expired"
+    return "active"
 
 
 def _bit(bits: dict[str, StatusList], list_id: str, index: int) -> bool:

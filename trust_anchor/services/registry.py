@@ -82,6 +82,17 @@ class Registry:
         page, more = more_rows(rows, limit)
         return page, page[-1].id if more and page else None
 
+    async def counts(self) -> dict[ApplicationState, int]:
+        """How many participants are in each state (every state, zero when none)."""
+        async with self.engine.connect() as conn:
+            found = await participant_store.count_by_state(conn)
+        return {state: found.get(state, 0) for state in ApplicationState}
+
+    async def newest(self, limit: int = 10) -> list[Participant]:
+        """The most recent applications (any state), newest first."""
+        async with self.engine.connect() as conn:
+            return await participant_store.newest_participants(conn, limit=limit)
+
     async def member(self, did: str) -> Participant:
         """The member (active, suspended or revoked) with ``did``."""
         async with self.engine.connect() as conn:

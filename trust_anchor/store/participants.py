@@ -28,11 +28,13 @@ from trust_anchor.store.tables import audit_events, challenges, participants
 __all__ = [
     "audit_trail",
     "consume_challenge",
+    "count_by_state",
     "find_by_did",
     "get_participant",
     "history_of_did",
     "insert_application",
     "list_participants",
+    "newest_participants",
     "participant_by_did",
     "record_event",
     "save_challenge",
@@ -171,6 +173,20 @@ async def list_participants(
         query = query.where(participants.c.roles.contains(f'"{role}"', autoescape=True))
     rows = (await conn.execute(query)).all()
     return [_participant(r) for r in rows]
+
+
+async def count_by_state(conn: AsyncConnection) -> dict[ApplicationState, int]:
+    """How many participants are in each state (states with none are absent)."""
+    rows = (await conn.execute(sa.select(participants.c.state, sa.func.count())
+                               .group_by(participants.c.state))).all()
+    return {ApplicationState(row[0]): int(row[1]) for row in rows}
+
+
+async def newest_participants(conn: AsyncConnection, *, limit: int) -> list[Participant]:
+    """The ``limit`` most recent applications, newest first."""
+    query = sa.select(participants).order_by(participants.c.submitted_at.desc(),
+                                             participants.c.id.desc()).limit(limit)
+    return [_participant(r) for r in (await conn.execute(query)).all()]
 
 
 async def set_state(
