@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import quote
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
@@ -91,19 +91,22 @@ async def test_find_request_wait_download_and_read_the_receipt(
     provider_did = _did(space.provider)
     status, page = await kari.get("/members")
     assert status == 200
-    assert "Halden kommune" in page and provider_did in page
+    assert "Halden kommune" in page
+    assert provider_did in page
     assert "Analyse AS" not in page  # a consumer only: not listed among providers
     _, found = await kari.get("/members?q=halden")
     assert "Halden kommune" in found
     _, none = await kari.get("/members?q=no-such-town")
-    assert "Halden kommune" not in none and "No provider matches" in none
+    assert "Halden kommune" not in none
+    assert "No provider matches" in none
     link = re.search(r'href="(/members/catalog\?did=[^"]+)"', page)
     assert link is not None
 
     status, catalog = await kari.get(link.group(1).replace("&amp;", "&"))
     assert status == 200, catalog
     assert "Catalog of Halden kommune" in catalog
-    assert "Traffic counts" in catalog and "Air quality" in catalog
+    assert "Traffic counts" in catalog
+    assert "Air quality" in catalog
     assert "Yellow: the owner approves each request" in catalog  # the traffic light, in words
     assert "Academic research" in catalog  # the purposes the air-quality offer allows
 
@@ -134,7 +137,8 @@ async def test_find_request_wait_download_and_read_the_receipt(
     agreed = await _until(kari, url, "Agreed: you may start a transfer")
     status, downloads, url = await kari.submit(agreed, url.split(
         space.consumer.management_url)[1] + "/transfer")
-    assert status == 200 and url.endswith("/downloads"), downloads
+    assert status == 200, downloads
+    assert url.endswith("/downloads")
     transfers = await space.consumer.api(space.http, "GET", "/api/v1/transfers?role=consumer",
                                          expect=200)
     transfer_id = transfers["items"][0]["id"]
@@ -143,7 +147,8 @@ async def test_find_request_wait_download_and_read_the_receipt(
 
     action = f"/downloads/{transfer_id}/download"
     status, refused, _ = await kari.submit(downloads, action, {"purpose": ""})
-    assert status == 400 and "State the purpose of this download" in refused
+    assert status == 400
+    assert "State the purpose of this download" in refused
     async with kari.http.post(kari.url(action), data={
             "csrf_token": csrf_of(downloads), "purpose": "Planning bus routes"}) as resp:
         assert resp.status == 200
@@ -161,7 +166,8 @@ async def test_find_request_wait_download_and_read_the_receipt(
     assert receipts["items"][0]["verified"] is True
     assert receipts["items"][0]["content"]["usage"]["requests"] >= 1
     _, downloads = await kari.get("/downloads")
-    assert "Verified" in downloads and "from the latest receipt" in downloads
+    assert "Verified" in downloads
+    assert "from the latest receipt" in downloads
 
 
 async def test_a_refusal_shows_its_reason(space: Space, kari: ConsoleSession) -> None:
@@ -191,12 +197,13 @@ async def test_an_offer_that_names_purposes_takes_only_those(
     before = len(await _negotiations(space))
     status, page, _ = await kari.submit(catalog, "/members/catalog/request",
                                         {**fields, "purpose": "Marketing"})
-    assert status == 400 and "Choose one of the purposes the offer allows" in page
-    assert 'value="Marketing"' not in page or "<select" in page
+    assert status == 400
+    assert "Choose one of the purposes the offer allows" in page
     assert len(await _negotiations(space)) == before
     status, page, url = await kari.submit(catalog, "/members/catalog/request",
                                           {**fields, "purpose": RESEARCH})
-    assert status == 200 and "/negotiations/" in url, page
+    assert status == 200, page
+    assert "/negotiations/" in url
     assert "Academic research" in page
 
 
@@ -218,7 +225,8 @@ async def test_roles_csrf_and_bad_input(space: Space) -> None:
         status, page = await viewer.get("/members/catalog?did=not-a-did")
         assert status == 400
         status, page = await viewer.get("/members/catalog?did=did:web:nobody.example")
-        assert status == 404 and "not an active member" in page
+        assert status == 404
+        assert "not an active member" in page
         status, page = await viewer.get("/negotiations/urn:none")
         assert status == 404
         status, page = await viewer.get("/downloads/receipts/urn:none")
