@@ -37,7 +37,7 @@ pytestmark = pytest.mark.browser
 async def _check(page: Page, name: str, width: int) -> None:
     await assert_no_horizontal_overflow(page)
     await assert_accessible(page, name=name)
-    await screenshot(page, f"marketplace-portal-{name}-{width}")
+    await screenshot(page, f"marketplace-portal-{name}")
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
