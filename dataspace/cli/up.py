@@ -53,7 +53,7 @@ def up(data_dir: Path, postgres_url: str | None, base_port: int | None) -> None:
         click.echo(f"Starting the data space in {space.data_dir} ...")
         await space.start()  # stops what it started if it fails
         try:
-            signins = await seed_consoles(space, log=click.echo)
+            signins = await seed_consoles(space.specs, log=click.echo)
             description = space.write_description()
             click.echo("\nThe data space is up:")
             for spec in space.specs:

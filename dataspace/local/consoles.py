@@ -9,7 +9,7 @@ returned to be printed, never stored: they are secrets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from dataspace.consoles import ConsoleAdmin, ConsoleUnavailable, console_site
 from servicekit.errors import DataspaceError
 
 if TYPE_CHECKING:
-    from dataspace.local.space import LocalSpace
+    from dataspace.local.supervisor import ServiceSpec
 
 __all__ = ["PEOPLE", "ConsolePerson", "SignIn", "seed_consoles"]
 
@@ -59,16 +59,19 @@ class SignIn:
     problem: str = ""
 
 
-async def seed_consoles(space: LocalSpace, *, grace: float = 30.0,
-                        log: Callable[[str], None] | None = None) -> list[SignIn]:
-    """Make every :data:`PEOPLE` account that is missing; a fresh sign-in link for each.
+async def seed_consoles(specs: Sequence[ServiceSpec], *, grace: float = 30.0,
+                        log: Callable[[str], None] | None = None,
+                        people_of: Mapping[str, tuple[ConsolePerson, ...]] = PEOPLE,
+                        ) -> list[SignIn]:
+    """Make every account of ``people_of`` (by service name) that is missing in the
+    services ``specs``; a fresh sign-in link for each.
 
     A service without the console's accounts API yet gives a :class:`SignIn` without a
-    link that says so; other refusals raise.
+    link that says so; other refusals raise ``console-seed-failed``.
     """
     found: list[SignIn] = []
-    for spec in space.specs:
-        people = PEOPLE.get(spec.name, ())
+    for spec in specs:
+        people = people_of.get(spec.name, ())
         info = spec.service_json()
         site = console_site(info) if info is not None else None
         if site is None or not people:
