@@ -1,4 +1,4 @@
-"""The trust anchor's root (``/``): links to the operator page, the API and the registries."""
+"""The trust anchor's root (``/``): links to the operator console, the API and the registries."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ def add_root(app: web.Application, settings: TrustAnchorSettings) -> None:
              description="Onboarding, credential issuance (OpenID4VCI, DCP, VC-API), the "
              "trusted-issuers registry and the participant list of this data space.",
              links=[
-                 HomeLink(href="/operator", title="Operator page",
+                 HomeLink(href="/operator", title="Operator console",
                           description="review applications; approve, suspend, revoke "
-                          "(admin API key)"),
+                          "(operator accounts; members sign in with their credential)"),
                  HomeLink(href="/openapi.json", title="API description (OpenAPI 3.1)"),
                  HomeLink(href="/participants", title="Participants",
                           description="the data space's members"),

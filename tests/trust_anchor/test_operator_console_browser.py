@@ -1,0 +1,108 @@
+"""The data-space operator in a real browser: approve an applicant, then suspend the member.
+
+Through the pages only, with JavaScript off (the applicant applies over the API, as
+its connector would), at a desktop and a phone width: nothing sticks out sideways,
+axe finds no serious or critical violation, and each step leaves a screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import pytest
+
+from servicekit.console.config import ConsoleSettings
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    new_page,
+    screenshot,
+)
+from tests.conftest import Database, free_port
+from tests.factories import trust_anchor_settings
+from tests.trust_anchor.conftest import apply, new_applicant, serving
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+OPERATOR = "kari@operator.example"
+PASSWORD = "a long and memorable passphrase"
+
+
+async def _check(page: Page, name: str) -> None:
+    await assert_no_horizontal_overflow(page)
+    await assert_accessible(page, name=name)
+    await screenshot(page, f"trust-anchor-operator-{name}")
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+async def test_the_operator_approves_an_applicant_and_suspends_the_member(
+    browser: Browser, tmp_path: Path, width: int,
+) -> None:
+    from playwright.async_api import expect
+
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'ta.db'}")
+    settings = trust_anchor_settings(
+        tmp_path, database, free_port(),
+        console=ConsoleSettings(password_memory_kib=64, password_time_cost=1))
+    async with serving(settings) as ta:
+        applicant = new_applicant(legal_name="Fredrikstad kommune")
+        status, _ = await apply(ta, applicant)
+        assert status == 201
+        status, made = await ta.post("/admin/accounts", {
+            "email": OPERATOR, "name": "Kari Nordmann", "roles": ["operator"]}, admin=True)
+        assert status == 201, made
+        page = await new_page(browser, width, javascript=False)
+
+        # Kari opens her invitation and chooses a password
+        await page.goto(made["signin_link"])
+        await page.get_by_role("button", name="Continue and choose a password").click()
+        await page.get_by_label("New password").fill(PASSWORD)
+        await page.get_by_label("The same password again").fill(PASSWORD)
+        await page.get_by_role("button", name="Save the password").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+        await expect(page.get_by_text("applications waiting")).to_contain_text("1")
+        await _check(page, "overview")
+
+        # she opens the waiting application and reads it
+        await page.get_by_role("link", name="Applications", exact=True).click()
+        await page.get_by_role("link", name="Fredrikstad kommune").click()
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("Fredrikstad kommune")
+        await expect(page.get_by_text(applicant.did).first).to_be_visible()
+        await _check(page, "application")
+
+        # she approves it: the offer and the transaction code are shown
+        await page.get_by_label("Note on the approval").fill("Register extract checked")
+        await page.get_by_role("button", name="Approve and issue the credential").click()
+        await expect(page.get_by_role("status")).to_contain_text("Approved")
+        await expect(page.locator("#offer-uri")).to_contain_text("openid-credential-offer://")
+        await expect(page.locator("#tx-code")).to_have_text(re.compile(r"^\d{4,}$"))
+        await expect(page.locator("#history")).to_contain_text(OPERATOR)
+        await _check(page, "approved")
+
+        # later she finds the member and suspends it, with a reason
+        await page.get_by_role("link", name="Members", exact=True).click()
+        await page.get_by_label("Name or DID contains").fill("fredrik")
+        await page.get_by_label("Status").select_option("active")
+        await page.get_by_role("button", name="Search").click()
+        await _check(page, "members")
+        await page.get_by_role("link", name="Fredrikstad kommune").click()
+        await page.get_by_label("Why suspend").fill("Membership fee unpaid")
+        await page.get_by_role("button", name="Suspend the member").click()
+        await expect(page.get_by_role("status")).to_contain_text("Member suspended")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("Suspended")
+        await expect(page.locator("#history")).to_contain_text("Membership fee unpaid")
+        await _check(page, "suspended")
+
+        _, record = await ta.get(f"/admin/participants/{quote(applicant.did, safe='')}",
+                                 admin=True)
+        assert record["status"] == "suspended"
+        assert [(e["action"], e["actor"]) for e in record["history"][1:]] == [
+            ("approved", OPERATOR), ("credential-issued", OPERATOR), ("suspended", OPERATOR)]
