@@ -50,6 +50,8 @@ class OrganisationSignIn:
     roles: tuple[str, ...]
     credential_id: str | None
     issuer: str
+    #: The MembershipCredential as presented (a JWT), so a session can be checked again.
+    credential: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what :attr:`PendingRecord.result` holds once done)."""
@@ -62,11 +64,17 @@ class OrganisationSignIn:
         """The inverse of :meth:`as_dict`."""
         return cls(did=str(values["did"]), legal_name=str(values["legal_name"]),
                    roles=tuple(str(r) for r in values.get("roles", ())),
-                   credential_id=values.get("credential_id"), issuer=str(values["issuer"]))
+                   credential_id=values.get("credential_id"), issuer=str(values["issuer"]),
+                   credential=values.get("credential"))
 
 
 class PresentationCheck(Protocol):
-    """Verifies the presentations answering one credential query (see :class:`MembershipCheck`)."""
+    """Verifies the presentations answering one credential query (see :class:`MembershipCheck`),
+    and checks again what a session was opened with."""
+
+    async def still_valid(self, signed_in: OrganisationSignIn) -> bool:
+        """Whether the organisation's credential still holds."""
+        ...
 
     async def verify(self, presentations: Sequence[str | Mapping[str, Any]], *,
                      audience: str, nonce: str) -> OrganisationSignIn:
@@ -131,7 +139,23 @@ class MembershipCheck:
             roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             credential_id=credential.id,
             issuer=credential.issuer,
+            credential=credential.raw if isinstance(credential.raw, str) else None,
         )
+
+    async def still_valid(self, signed_in: OrganisationSignIn) -> bool:
+        """Whether the credential a session was opened with still holds: signature and
+        validity period, its status lists (as cached by the status checker) and its issuer
+        still trusted for the type. False when there is nothing to check again."""
+        if not signed_in.credential:
+            return False
+        try:
+            credential = await self.presentations.credentials.verify(signed_in.credential)
+        except VerificationError:
+            return False
+        return (credential.has_type(self.credential_type)
+                and credential.subject_id == signed_in.did
+                and await self.trusted_issuers.is_trusted(credential.issuer,
+                                                          self.credential_type))
 
 
 def _issued(credential: VerifiedCredential) -> float:

@@ -131,6 +131,15 @@ class Oid4vpVerifier:
             raise RequestUsed("this sign-in request was answered before")
         return signed_in
 
+    async def still_valid(self, organisation: Mapping[str, Any]) -> bool:
+        """Whether the organisation a session was opened for (its sign-in result, as a dict)
+        still holds a valid, trusted, unrevoked credential."""
+        try:
+            signed_in = OrganisationSignIn.from_dict(organisation)
+        except (KeyError, TypeError):
+            return False
+        return await self.check.still_valid(signed_in)
+
     async def outcome(self, state: str) -> PendingRecord | None:
         """The record of ``state`` (``pending``, ``done`` or ``failed``), or None."""
         return await self.store.get(state)

@@ -101,6 +101,8 @@ class Console:
         self.mailer = mailer
         #: The console's clock (tests put a fake one here).
         self.clock = clock
+        # session hash -> when its organisation's credential was last found valid
+        self._organisation_checked: dict[str, float] = {}
         self._passwords = PasswordPolicy(time_cost=settings.password_time_cost,
                                          memory_kib=settings.password_memory_kib)
 
@@ -340,6 +342,25 @@ class Console:
         if now - row.last_seen > 60:
             await self.store.touch_session(id_hash, now)
         return _principal(row)
+
+    async def organisation_still_valid(self, principal: Principal, verifier: Any) -> bool:
+        """Whether an organisation's session may go on: its credential is checked again
+        (at most every ``organisation_recheck_seconds``); a revoked, suspended or no
+        longer trusted credential ends the session."""
+        now = self.now()
+        checked = self._organisation_checked.get(principal.session_hash)
+        if checked is not None and now - checked < self.settings.organisation_recheck_seconds:
+            return True
+        valid = verifier is not None and principal.organisation is not None and \
+            await verifier.still_valid(principal.organisation)
+        if not valid:
+            self._organisation_checked.pop(principal.session_hash, None)
+            await self.store.delete_session(principal.session_hash)
+            return False
+        if len(self._organisation_checked) > 10_000:
+            self._organisation_checked.clear()
+        self._organisation_checked[principal.session_hash] = now
+        return True
 
     async def promote(self, principal: Principal) -> tuple[str, Principal]:
         """A fresh full session replacing a partial one (after TOTP or a new password)."""

@@ -42,6 +42,10 @@ class ConsoleSettings(BaseModel):
         description="smtp://user:password@host:port (smtps:// for TLS) for invitation and "
                     "reset mail; without it (and in --dev) mail is written to the log.")
     mail_from: str = "dataspace@localhost"
+    organisation_recheck_seconds: float = Field(
+        default=60, ge=0,
+        description="How often an organisation's session checks its credential again "
+                    "(revoked or suspended: the session ends).")
     secure_cookies: bool | None = Field(
         default=None, description="Secure cookies; by default when the base URL is https.")
 
@@ -83,6 +87,9 @@ class OrganisationSignIn(Protocol):
 
     async def outcome(self, state: str) -> Any:
         """The request's record: ``.status`` and ``.result``, or None."""
+
+    async def still_valid(self, organisation: dict[str, Any]) -> bool:
+        """Whether a signed-in organisation's credential still holds."""
 
 
 @dataclass(frozen=True)

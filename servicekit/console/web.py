@@ -25,7 +25,7 @@ from aiohttp import web
 from servicekit.console.accounts import Principal
 from servicekit.console.config import ConsoleConfig
 from servicekit.console.errors import CsrfRefused, RoleRequired
-from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, PRINCIPAL
+from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, ORGANISATION_SIGNIN, PRINCIPAL
 from servicekit.console.secrets import same
 from servicekit.errors import DataspaceError, InvalidRequest
 from servicekit.home import prefers_html
@@ -219,6 +219,12 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     session_name, csrf_name, notice_name = cookie_names(request)
     principal = await console.principal(request.cookies.get(session_name)) \
         if console is not None else None
+    if principal is not None and principal.kind == "organisation" and console is not None \
+            and not await console.organisation_still_valid(
+                principal, request.config_dict.get(ORGANISATION_SIGNIN)):
+        principal = None
+        request[_NOTICE] = ("Your organisation's credential is no longer valid (revoked, "
+                            "suspended or expired), so you were signed out.")
     request[PRINCIPAL] = principal
     if notice_name in request.cookies:
         from urllib.parse import unquote

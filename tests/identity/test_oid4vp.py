@@ -79,10 +79,34 @@ async def test_an_organisation_signs_in_with_its_membership_credential(world: Wo
         outcome = await running.verifier.outcome(request.state)
         assert outcome is not None
         assert outcome.status == "done"
-        assert outcome.result == {
+        assert outcome.result is not None
+        assert {k: v for k, v in outcome.result.items() if k != "credential"} == {
             "did": identity.did, "legal_name": "Halden kommune",
             "roles": ["provider", "consumer"], "credential_id": record.credential_id,
             "issuer": world.ta.did}
+        assert outcome.result["credential"] == record.raw
+
+
+async def test_a_session_opened_with_a_credential_ends_when_it_is_revoked(
+        world: World) -> None:
+    async with site(world) as running:
+        identity, record = await onboarded(world)
+        request = await _resolve(world, await running.start())
+        token = build_vp_token(request, select_credentials(request, [record]), identity,
+                               clock=world.clock)
+        await submit(world.session, request, token)
+        outcome = await running.verifier.outcome(request.state)
+        assert outcome is not None
+        assert outcome.result is not None
+        assert await running.verifier.still_valid(outcome.result)
+        assert not await running.verifier.still_valid({**outcome.result, "credential": None})
+        assert not await running.verifier.still_valid(
+            {**outcome.result, "did": "did:example:someone-else"})
+        application = (await world.admin("GET", "/admin/applications"))
+        mine = next(a for a in application["items"] if a["did"] == identity.did)
+        await world.admin("POST", f"/admin/applications/{mine['id']}/revoke", {"reason": "left"})
+        world.clock.advance(61)  # one status-list refresh
+        assert not await running.verifier.still_valid(outcome.result)
 
 
 async def test_the_request_object_is_signed_and_says_what_is_asked(world: World) -> None:

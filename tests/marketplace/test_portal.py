@@ -17,6 +17,7 @@ import pytest
 
 from identity import KeyPair, Signer, build_credential, issue_vc_jwt
 from identity.oid4vp import submit
+from servicekit.console.config import ConsoleSettings
 from servicekit.errors import DataspaceError
 from tests.conftest import Database
 from tests.identity.test_oid4vp_support import credential_record, did_key_identity
@@ -157,6 +158,31 @@ async def test_the_shop_a_member_signs_in_orders_and_refusals(tmp_path: Path,
         finally:
             await browser.close()
             await stranger.close()
+
+
+async def test_a_members_portal_session_ends_when_its_membership_is_revoked(
+        tmp_path: Path, database: Database) -> None:
+    settings = ConsoleSettings(organisation_recheck_seconds=0, password_memory_kib=64,
+                               password_time_cost=1)
+    async with member_space(tmp_path, database, console=settings) as space:
+        buyer = await space.connector("analyse", roles=["consumer"])
+        browser = PortalClient.open(space.marketplace.url)
+        try:
+            wallet = await wallet_of(buyer, space.http)
+            waiting, url = await browser.sign_in_request()
+            await answer(space.http, url, wallet.identity, [wallet.membership])
+            status, _, headers = await browser.finish_sign_in(waiting)
+            assert status == 303, headers
+            status, page, _ = await browser.get("/portal/orders")
+            assert status == 200, page
+            await space.revoke(buyer)
+
+            async def signed_out() -> bool:
+                status, _, headers = await browser.get("/portal/orders")
+                return status == 303 and headers["Location"].startswith("/portal/signin")
+            await until(signed_out, timeout=15)
+        finally:
+            await browser.close()
 
 
 async def test_a_credential_from_an_untrusted_issuer_does_not_sign_in(
