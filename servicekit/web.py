@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -45,6 +45,7 @@ __all__ = [
     "read_body",
     "read_json",
     "request_context_middleware",
+    "stream_download",
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -106,6 +107,26 @@ def problem_response(error: DataspaceError, instance: str | None = None) -> web.
     )
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="dataspace"'
+    return response
+
+
+async def stream_download(request: web.Request, chunks: AsyncIterator[bytes], *,
+                          content_type: str, filename: str) -> web.StreamResponse:
+    """Stream ``chunks`` as a download named ``filename``.
+
+    The first chunk is read before the response starts, so an error the
+    producer raises at once (nothing to export, a bad filter) is still answered
+    as a problem instead of a broken stream.
+    """
+    first = await anext(chunks)
+    response = web.StreamResponse(headers={
+        "Content-Type": content_type,
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+    await response.prepare(request)
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
     return response
 
 

@@ -18,6 +18,7 @@ from connector.pages.provider_common import AUDITORS, routes, services
 from connector.services.audit import DECISIONS, AuditFilter
 from servicekit.console.web import page, render
 from servicekit.errors import Conflict, DataspaceError, InvalidRequest
+from servicekit.web import stream_download
 
 __all__ = ["audit_filter"]
 
@@ -87,16 +88,8 @@ async def audit(request: web.Request) -> web.StreamResponse:
 async def audit_csv(request: web.Request) -> web.StreamResponse:
     """The same CSV as ``GET /api/v1/audit.csv``, for a signed-in person."""
     chunks = services(request).audit.csv_chunks(audit_filter(request.query))
-    first = await anext(chunks)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="audit.csv"'})
-    await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    return await stream_download(request, chunks, content_type="text/csv; charset=utf-8",
+                                 filename="audit.csv")
 
 
 @routes.get("/membership")

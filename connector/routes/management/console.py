@@ -12,6 +12,7 @@ from connector.services.dashboard import MAX_DAYS
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation, query_strings
 from servicekit.paging import PAGING, paging
+from servicekit.web import stream_download
 
 __all__ = ["routes"]
 
@@ -127,13 +128,5 @@ async def verify_audit(request: web.Request) -> web.Response:
 async def audit_csv(request: web.Request) -> web.StreamResponse:
     """One line per record, newest first, after a header line."""
     chunks = services(request).audit.csv_chunks(_audit_filter(request))
-    first = await anext(chunks)  # problems (no audit log) answer before the stream starts
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="audit.csv"'})
-    await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    return await stream_download(request, chunks, content_type="text/csv; charset=utf-8",
+                                 filename="audit.csv")
