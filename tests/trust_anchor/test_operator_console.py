@@ -45,7 +45,8 @@ VIEWER = "ola@operator.example"
 async def ta(tmp_path: Path, database: Database) -> AsyncIterator[TrustAnchor]:
     settings = trust_anchor_settings(
         tmp_path, database, free_port(),
-        console=ConsoleSettings(password_memory_kib=64, password_time_cost=1))
+        console=ConsoleSettings(password_memory_kib=64, password_time_cost=1,
+                                organisation_recheck_seconds=0))
     async with serving(settings) as running:
         yield running
 
@@ -101,6 +102,15 @@ async def test_an_operator_approves_and_sees_the_offer_until_it_is_collected(
     status, queue = await admin.get("/operator/applications")
     assert status == 200
     assert f"/operator/applications/{application_id}" in queue
+    status, everything = await admin.get("/operator/applications?state=all")
+    assert status == 200
+    assert "Fredrikstad kommune" in everything
+    status, active = await admin.get("/operator/applications?state=active")
+    assert status == 200
+    assert "Fredrikstad kommune" not in active
+    status, bad = await admin.get("/operator/applications?state=pending")
+    assert status == 400
+    assert "state must be all or one of" in bad
     status, detail = await admin.get(f"/operator/applications/{application_id}")
     assert status == 200
     for shown in ("Fredrikstad kommune", applicant.did, "959 159 092", "provider, consumer",
@@ -381,6 +391,22 @@ async def test_a_member_signs_in_with_its_credential_and_sees_only_its_own_recor
             status, page = await browser.get(path)
             assert status == 403, path
             assert "Aremark kommune" not in page
+
+
+async def test_a_members_session_ends_once_it_is_suspended(ta: TrustAnchor) -> None:
+    member = await onboarded(ta, "Halden kommune")
+    async with ConsoleSession(ta.url, "/operator") as browser:
+        request_page, url = await start_signin(browser)
+        await present(ta, member, url)
+        _, home, _ = await browser.submit(request_page, request_page)
+        assert "Our membership: Halden kommune" in home
+        status, _ = await ta.post(f"/admin/applications/{member.application_id}/suspend",
+                                  {"reason": "fee unpaid"}, admin=True)
+        assert status == 200
+        status, page = await browser.get("/operator")
+        assert status == 200
+        assert "Our membership" not in page
+        assert "Sign in with the organisation" in page  # signed out
 
 
 def refusal(error: DataspaceError) -> str:

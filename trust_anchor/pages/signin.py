@@ -49,14 +49,23 @@ class ActiveMemberCheck:
                      audience: str, nonce: str) -> OrganisationSignIn:
         """The organisation, or ``member-not-active`` (401) when it is not an active member."""
         signed_in = await self.membership.verify(presentations, audience=audience, nonce=nonce)
-        try:
-            participant = await self.registry.member(signed_in.did)
-        except NotFound:
-            participant = None
-        if participant is None or participant.state is not ApplicationState.ACTIVE:
+        if not await self._active(signed_in.did):
             raise SignInRefused(f"{signed_in.did} is not an active member of the data space",
                                 code="member-not-active")
         return signed_in
+
+    async def still_valid(self, signed_in: OrganisationSignIn) -> bool:
+        """Whether a session's organisation still holds its credential and is still an
+        active member here (suspended or revoked a moment ago: no longer)."""
+        return (await self.membership.still_valid(signed_in)
+                and await self._active(signed_in.did))
+
+    async def _active(self, did: str) -> bool:
+        try:
+            participant = await self.registry.member(did)
+        except NotFound:
+            return False
+        return participant.state is ApplicationState.ACTIVE
 
 
 def organisation_signin(*, identity: ServiceIdentity, presentations: PresentationVerifier,
