@@ -26,6 +26,7 @@ from tests.browser import (
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
 from tests.trust_anchor.conftest import apply, new_applicant, serving
+from tests.trust_anchor.test_operator_console import onboarded, present
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -101,8 +102,46 @@ async def test_the_operator_approves_an_applicant_and_suspends_the_member(
         await expect(page.locator("#history")).to_contain_text("Membership fee unpaid")
         await _check(page, "suspended")
 
+        # and she looks over the registry, the credential types and the status lists
+        for link, heading, name in (("Issuers", "Trusted issuers", "issuers"),
+                                    ("Credential types", "Credential types", "types"),
+                                    ("Status lists", "Status lists", "status-lists")):
+            await page.get_by_role("link", name=link, exact=True).click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+            await _check(page, name)
+
         _, record = await ta.get(f"/admin/participants/{quote(applicant.did, safe='')}",
                                  admin=True)
         assert record["status"] == "suspended"
         assert [(e["action"], e["actor"]) for e in record["history"][1:]] == [
             ("approved", OPERATOR), ("credential-issued", OPERATOR), ("suspended", OPERATOR)]
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+async def test_a_member_signs_in_with_its_credential_and_reads_its_record(
+    browser: Browser, tmp_path: Path, width: int,
+) -> None:
+    from playwright.async_api import expect
+
+    database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'ta.db'}")
+    settings = trust_anchor_settings(
+        tmp_path, database, free_port(),
+        console=ConsoleSettings(password_memory_kib=64, password_time_cost=1))
+    async with serving(settings) as ta:
+        member = await onboarded(ta, "Halden kommune")
+        page = await new_page(browser, width, javascript=False)
+
+        # someone at Halden asks to sign in with the organisation's credential
+        await page.goto(f"{ta.url}/operator")
+        await page.get_by_role("button", name="Sign in with the organisation's credential").click()
+        url = await page.locator("#authorization-url").inner_text()
+        await _check(page, "member-signin-request")
+
+        # Halden's connector presents the MembershipCredential, then the page continues
+        await present(ta, member, url)
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.get_by_role("heading", level=1)).to_contain_text(
+            "Our membership: Halden kommune")
+        await expect(page.get_by_text(member.did).first).to_be_visible()
+        await expect(page.get_by_role("cell", name="active")).to_be_visible()
+        await _check(page, "member-home")
