@@ -470,3 +470,35 @@ async def test_the_member_credentials_api_names_each_status(ta: TrustAnchor) -> 
     assert status == 200
     assert summary["participants"]["suspended"] == 1
     assert summary["issuers"] == 1
+
+
+async def test_an_api_token_acts_as_its_owner(ta: TrustAnchor) -> None:
+    """The console's API tokens reach the admin API within their scopes; the audit trail
+    names the token's owner, as it names the person on the pages."""
+    async def token_for(email: str, roles: list[str], scopes: list[str]) -> str:
+        made = await first_admin(ta.http, f"{ta.url}/admin", ta.admin_key, email=email,
+                                 roles=tuple(roles))
+        async with ConsoleSession(ta.url, "/operator") as browser:
+            await browser.use_link(made["signin_link"])  # the account becomes active
+        status, body = await ta.post("/admin/tokens", {
+            "name": "script", "scopes": scopes, "account_id": made["account"]["id"]},
+            admin=True)
+        assert status == 201, body
+        return str(body["token"])
+
+    _, application_id = await applied(ta)
+    viewer = await token_for(VIEWER, ["viewer"], ["read"])
+    status, body = await ta.post(f"/admin/applications/{application_id}/approve",
+                                 headers={"Authorization": f"Bearer {viewer}"})
+    assert status == 403
+    assert body["code"] == "token-scope"
+    status, _ = await ta.get("/admin/summary", headers={"Authorization": f"Bearer {viewer}"})
+    assert status == 200
+    assert await state_of(ta, application_id) == "submitted"
+
+    operator = await token_for(ADMIN, ["operator"], ["read", "manage"])
+    status, body = await ta.post(f"/admin/applications/{application_id}/approve",
+                                 headers={"Authorization": f"Bearer {operator}"})
+    assert status == 200, body
+    assert [(e["action"], e["actor"]) for e in body["application"]["history"][1:]] == [
+        ("approved", ADMIN), ("credential-issued", ADMIN)]

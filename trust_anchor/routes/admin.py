@@ -1,8 +1,9 @@
 """The operator's admin API: review applications, manage the registry.
 
-Steps taken here are audited with the actor ``api-key`` (an API key names no
-person); the operator console calls the same service methods with the
-signed-in person's email as ``actor``.
+Steps taken here are audited with the caller as actor: ``api-key`` for the
+admin API key (it names no person), the owner's email for a console API token;
+the operator console calls the same service methods with the signed-in
+person's email as ``actor``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.console.keys import API_CALLER
 from servicekit.errors import InvalidRequest
 from servicekit.openapi import operation
 from servicekit.paging import page_size
@@ -140,7 +142,8 @@ async def approve(request: web.Request) -> web.Response:
     """SUBMITTED → APPROVED → ACTIVE, with a credential offer to collect."""
     reason = await _decision(request)
     onboarding = services(request).onboarding
-    approved = await onboarding.approve(request.match_info["application_id"], reason=reason)
+    approved = await onboarding.approve(request.match_info["application_id"],
+                                        actor=request[API_CALLER].actor, reason=reason)
     base = settings(request).base_url
     return json_response(ApprovalResult(
         application=await operator_view(request, approved.participant.id),
@@ -168,7 +171,8 @@ def _transition(name: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
         reason = await _decision(request, required=required)
         participant = await getattr(services(request).onboarding, name)(
-            request.match_info["application_id"], reason=reason)
+            request.match_info["application_id"], actor=request[API_CALLER].actor,
+            reason=reason)
         return json_response(await operator_view(request, participant.id))
 
     handler.__name__ = name
