@@ -86,7 +86,7 @@ from connector.store import MIGRATIONS, VERSION_TABLE
 from connector.store.tables import metadata as table_metadata
 from connector.tck import TckScript, seed
 from connector.trust import Trust, credential_service_entry
-from identity.oid4vp import MembershipCheck, Oid4vpVerifier, PendingStore
+from identity.oid4vp import MembershipCheck, Oid4vpVerifier
 from identity.service_identity import ServiceIdentity
 from identity.signer import Signer
 from identity.vp import PresentationVerifier
@@ -340,7 +340,7 @@ def _wallet_and_signin(app: web.Application, settings: ConnectorSettings, identi
         management[ORGANISATION_SIGNIN] = Oid4vpVerifier(
             identity=me, check=MembershipCheck(PresentationVerifier(trust.credentials),
                                                trust.registry),
-            store=cast(PendingStore, pending_signins(management[CONSOLE])),
+            store=pending_signins(management[CONSOLE]),
             clock=management[CONSOLE].now)
 
 

@@ -33,7 +33,7 @@ from identity.cache import TokenCache
 from identity.credential_issuer import CredentialIssuer
 from identity.dcp import DcpHolder, DcpTokenProvider, DcpVerifier
 from identity.did_web import did_web_from_url
-from identity.oid4vp import MembershipCheck, Oid4vpVerifier, PendingStore
+from identity.oid4vp import MembershipCheck, Oid4vpVerifier
 from identity.onboarding import TrustAnchorClient
 from identity.replay import InMemoryReplayStore
 from identity.resolver import DidResolver
@@ -308,7 +308,7 @@ async def portal_context(app: web.Application) -> AsyncIterator[None]:
     if trust.registry is not None:
         app[ORGANISATION_SIGNIN] = Oid4vpVerifier(
             identity=app[IDENTITY], check=MembershipCheck(trust.presentations, trust.registry),
-            store=cast(PendingStore, pending_signins(app[CONSOLE])), clock=app[CONSOLE].now)
+            store=pending_signins(app[CONSOLE]), clock=app[CONSOLE].now)
     yield
 
 

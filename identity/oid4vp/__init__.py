@@ -39,6 +39,7 @@ from identity.oid4vp.store import (
     FAILED,
     PENDING,
     MemoryPendingStore,
+    Pending,
     PendingRecord,
     PendingStore,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "NoMatchingCredential",
     "Oid4vpVerifier",
     "OrganisationSignIn",
+    "Pending",
     "PendingRecord",
     "PendingStore",
     "PresentationCheck",

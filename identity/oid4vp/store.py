@@ -14,7 +14,15 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["DONE", "FAILED", "PENDING", "MemoryPendingStore", "PendingRecord", "PendingStore"]
+__all__ = [
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "MemoryPendingStore",
+    "Pending",
+    "PendingRecord",
+    "PendingStore",
+]
 
 PENDING = "pending"
 DONE = "done"
@@ -39,15 +47,49 @@ class PendingRecord:
     result: dict[str, Any] | None = None
 
 
+class Pending(Protocol):
+    """What a store's record must tell (a :class:`PendingRecord`, or a service's own row)."""
+
+    @property
+    def state(self) -> str:
+        """The request's random state."""
+        ...
+
+    @property
+    def nonce(self) -> str:
+        """The nonce the presentation must carry."""
+        ...
+
+    @property
+    def expires_at(self) -> float:
+        """When the request stops being answerable (epoch seconds)."""
+        ...
+
+    @property
+    def status(self) -> str:
+        """``pending``, ``done`` or ``failed`` (a service may add its own after these)."""
+        ...
+
+    @property
+    def request_object(self) -> str:
+        """The signed request object."""
+        ...
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The signed-in organisation (as a dict) or ``{"error": code}`` once finished."""
+        ...
+
+
 @runtime_checkable
 class PendingStore(Protocol):
     """Where pending requests live (a service's database, or memory)."""
 
-    async def create(self, record: PendingRecord) -> None:
+    async def create(self, record: Pending) -> None:
         """Keep a new record (its ``state`` is fresh and random)."""
         ...
 
-    async def get(self, state: str) -> PendingRecord | None:
+    async def get(self, state: str) -> Pending | None:
         """The record of ``state``, or None."""
         ...
 
@@ -65,8 +107,11 @@ class MemoryPendingStore:
         self._lock = asyncio.Lock()
         self.keep = keep
 
-    async def create(self, record: PendingRecord) -> None:
+    async def create(self, record: Pending) -> None:
         """Keep ``record``; a state already known is refused (ValueError)."""
+        record = PendingRecord(state=record.state, nonce=record.nonce,
+                               expires_at=record.expires_at, status=record.status,
+                               request_object=record.request_object, result=record.result)
         async with self._lock:
             if record.state in self._records:
                 raise ValueError("state already used")

@@ -33,7 +33,7 @@ from identity.oid4vp.request import (
     request_claims,
     sign_request,
 )
-from identity.oid4vp.store import DONE, FAILED, PENDING, PendingRecord, PendingStore
+from identity.oid4vp.store import DONE, FAILED, PENDING, Pending, PendingRecord, PendingStore
 from identity.service_identity import ServiceIdentity
 from servicekit.clock import Clock, system_clock
 from servicekit.errors import DataspaceError
@@ -140,11 +140,11 @@ class Oid4vpVerifier:
             return False
         return await self.check.still_valid(signed_in)
 
-    async def outcome(self, state: str) -> PendingRecord | None:
+    async def outcome(self, state: str) -> Pending | None:
         """The record of ``state`` (``pending``, ``done`` or ``failed``), or None."""
         return await self.store.get(state)
 
-    async def _verify(self, record: PendingRecord, form: Mapping[str, str]) -> OrganisationSignIn:
+    async def _verify(self, record: Pending, form: Mapping[str, str]) -> OrganisationSignIn:
         if self.clock() >= record.expires_at:
             raise SignInRefused("the sign-in request has expired", code="request-expired")
         error = form.get("error")

@@ -51,7 +51,7 @@ ROLES = (
          frozenset({"read"})),
     Role(MEMBER, "Member organisation",
          "Signed in with its membership credential: buys and sells its own products.",
-         frozenset({"read"})),
+         frozenset(), for_people=False),
 )
 #: The staff's roles (a person with one of them acts as the marketplace's operator).
 STAFF = frozenset({"admin", "operator", "viewer"})

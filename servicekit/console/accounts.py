@@ -113,9 +113,10 @@ class Console:
     # --- accounts -----------------------------------------------------------------------
 
     def _check_roles(self, roles: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-        unknown = [role for role in roles if self.config.role(role) is None]
+        allowed = {role.name for role in self.config.people_roles()}
+        unknown = [role for role in roles if role not in allowed]
         if unknown or not roles:
-            names = ", ".join(role.name for role in self.config.roles)
+            names = ", ".join(role.name for role in self.config.people_roles())
             raise RoleUnknown(f"roles must be some of: {names}" if not unknown
                               else f"unknown role {unknown[0]!r}; roles are: {names}")
         return tuple(sorted(set(roles)))

@@ -58,6 +58,9 @@ class Role:
     label: str
     description: str
     scopes: frozenset[str] = frozenset({"read"})
+    #: False for a role only organisations get (signed in with their credential):
+    #: no person's account may hold it.
+    for_people: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class ConsoleConfig:
     def role(self, name: str) -> Role | None:
         """The role called ``name``."""
         return next((role for role in self.roles if role.name == name), None)
+
+    def people_roles(self) -> tuple[Role, ...]:
+        """The roles a person's account may hold (what the people page offers)."""
+        return tuple(role for role in self.roles if role.for_people)
 
     def scopes_for(self, roles: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
         """The API-token scopes these roles allow together."""

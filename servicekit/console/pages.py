@@ -369,7 +369,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
         console = _console(request)
         return await render(request, "console/people.html",
                             {"accounts": await console.store.accounts(),
-                             "roles": console.config.roles, **extra})
+                             "roles": console.config.people_roles(), **extra})
 
     @routes.post(f"{p}/people")
     @page("POST", "/people", "Invite a person", roles=("admin",))

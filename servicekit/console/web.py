@@ -49,6 +49,8 @@ _PAGE = "__console_page__"
 _NOTICE = web.RequestKey("console_notice_out", str)
 _CSRF_OUT = web.RequestKey("console_csrf_out", str)
 _FORM = web.RequestKey("console_form", dict)
+#: A notice for the next page, when this request ends in a redirect.
+_NOTICE_OUT = web.RequestKey("console_notice_next", str)
 
 #: Headers on every page: nothing inline runs, nothing frames the page.
 PAGE_HEADERS = {
@@ -223,8 +225,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
             and not await console.organisation_still_valid(
                 principal, request.config_dict.get(ORGANISATION_SIGNIN)):
         principal = None
-        request[_NOTICE] = ("Your organisation's credential is no longer valid (revoked, "
-                            "suspended or expired), so you were signed out.")
+        request[_NOTICE] = request[_NOTICE_OUT] = (
+            "Your organisation's credential is no longer valid (revoked, suspended or "
+            "expired), so you were signed out.")
     request[PRINCIPAL] = principal
     if notice_name in request.cookies:
         from urllib.parse import unquote
@@ -252,7 +255,10 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     if _CSRF_OUT in request:
         response.set_cookie(csrf_name, request[_CSRF_OUT], path="/", httponly=True,
                             samesite="Strict", secure=_secure(request))
-    if _NOTICE in request:
+    if _NOTICE_OUT in request and isinstance(response, web.HTTPRedirection):
+        response.set_cookie(notice_name, quote(request[_NOTICE_OUT]), path="/", httponly=True,
+                            samesite="Lax", secure=_secure(request), max_age=60)
+    elif _NOTICE in request:
         response.del_cookie(notice_name, path="/")
     if isinstance(response, web.HTTPException):
         raise response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from servicekit.console.accounts import Console
-from servicekit.console.keys import CONSOLE
+from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG
 from tests.conftest import Database
 from tests.console_session import PASSWORD, ConsoleSession, csrf_of, first_admin
 from tests.servicekit.console_app import ADMIN_KEY, make_console_app
@@ -377,3 +377,25 @@ async def test_a_body_that_is_not_a_form_is_refused_cleanly(service: Service) ->
             problem = await resp.json()
             assert resp.status in (400, 403), problem
             assert problem["code"] in ("csrf-refused", "form-invalid")
+
+
+async def test_a_role_for_organisations_only_is_never_a_persons(tmp_path: Path,
+                                                                database: Database) -> None:
+    from servicekit.console.config import Role
+
+    app = make_console_app(tmp_path, database_url=database.url, schema=database.schema)
+    config = app[CONSOLE_CONFIG]
+    app[CONSOLE_CONFIG] = replace(config, roles=(*config.roles, Role(
+        "member", "Member organisation", "Organisations only", frozenset(),
+        for_people=False)))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(str(server.make_url("/admin/accounts")), headers=ADMIN,
+                                 json={"email": "m@x.no", "name": "M",
+                                       "roles": ["member"]}) as resp:
+                assert resp.status == 400
+                assert (await resp.json())["code"] == "role-unknown"
+    finally:
+        await server.close()

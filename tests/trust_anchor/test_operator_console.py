@@ -408,6 +408,7 @@ async def test_a_members_session_ends_once_it_is_suspended(ta: TrustAnchor) -> N
         assert status == 200
         assert "Our membership" not in page
         assert "Sign in with the organisation" in page  # signed out
+        assert "credential is no longer valid" in page  # and told why
 
 
 def refusal(error: DataspaceError) -> str:

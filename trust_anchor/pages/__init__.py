@@ -48,7 +48,7 @@ ROLES = (
     Role("viewer", "Viewer", "Reads everything, changes nothing.", frozenset({"read"})),
     Role(MEMBER, "Member organisation",
          "An organisation signed in with its membership credential: sees its own record "
-         "only (not for personal accounts).", frozenset({"read"})),
+         "only (not for personal accounts).", frozenset(), for_people=False),
 )
 
 #: The roles of the operator's staff (pages about every participant).

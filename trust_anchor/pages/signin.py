@@ -13,7 +13,7 @@ suspended or revoked a moment ago is refused at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 
@@ -21,7 +21,6 @@ from identity.oid4vp import (
     MembershipCheck,
     Oid4vpVerifier,
     OrganisationSignIn,
-    PendingStore,
     PresentationCheck,
     SignInRefused,
 )
@@ -77,5 +76,5 @@ def organisation_signin(*, identity: ServiceIdentity, presentations: Presentatio
     check = ActiveMemberCheck(MembershipCheck(presentations, trusted), registry)
     # The console's table keeps identity.oid4vp's records (and the browser they are bound
     # to); servicekit cannot name identity's types, so the protocol is matched by shape.
-    store = cast(PendingStore, pending_signins(console))
+    store = pending_signins(console)
     return Oid4vpVerifier(identity=identity, check=check, store=store, clock=console.now)
