@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.console_session import PASSWORD
 from tests.machine import missing
 from tests.nodejs import INTEROP, node_with
 
@@ -54,9 +55,9 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
 __all__ = [
-    "AXE_TAGS", "CHROMIUM", "CHROMIUM_ARGS", "DESKTOP", "PHONE", "SCREENSHOTS",
-    "assert_accessible", "assert_no_horizontal_overflow", "browser", "launched_browser",
-    "new_page", "screenshot",
+    "AXE_TAGS", "CHROMIUM", "CHROMIUM_ARGS", "DESKTOP", "PASSWORD", "PHONE", "SCREENSHOTS",
+    "assert_accessible", "assert_no_horizontal_overflow", "browser", "check_page",
+    "choose_password", "launched_browser", "new_page", "screenshot",
 ]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -312,3 +313,22 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{safe}-{_width(page)}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def check_page(page: Page, name: str) -> Path:
+    """What every step of a persona's walk checks: the page fits its width, axe finds
+    nothing serious, and its screenshot is saved (``name``-<width>.png); the screenshot."""
+    await assert_no_horizontal_overflow(page)
+    await assert_accessible(page, name=name)
+    return await screenshot(page, name)
+
+
+
+
+async def choose_password(page: Page, link: str, password: str = PASSWORD) -> None:
+    """Open a one-time sign-in link and choose a password, as a new person does."""
+    await page.goto(link)
+    await page.get_by_role("button", name="Continue and choose a password").click()
+    await page.get_by_label("New password").fill(password)
+    await page.get_by_label("The same password again").fill(password)
+    await page.get_by_role("button", name="Save the password").click()

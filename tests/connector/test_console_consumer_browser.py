@@ -17,10 +17,9 @@ import pytest
 from tests.browser import (
     DESKTOP,
     PHONE,
-    assert_accessible,
-    assert_no_horizontal_overflow,
+    check_page,
+    choose_password,
     new_page,
-    screenshot,
 )
 from tests.conftest import Database
 from tests.connector.dataplane.harness import SMALL_BODY
@@ -32,13 +31,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 KARI = "kari@analyse.no"
-PASSWORD = "a long and memorable passphrase"
 
 
 async def _check(page: Page, name: str) -> None:
-    await assert_no_horizontal_overflow(page)
-    await assert_accessible(page, name=name)
-    await screenshot(page, f"connector-consumer-{name}")
+    await check_page(page, "connector-consumer-" + name)
 
 
 async def _approve(space: Space) -> None:
@@ -82,11 +78,7 @@ async def test_the_company_finds_requests_downloads_and_reads_its_receipt(
                 headers=space.consumer.admin_headers) as resp:
             link = (await resp.json())["signin_link"]
         page = await new_page(browser, width, javascript=False)
-        await page.goto(link)
-        await page.get_by_role("button", name="Continue and choose a password").click()
-        await page.get_by_label("New password").fill(PASSWORD)
-        await page.get_by_label("The same password again").fill(PASSWORD)
-        await page.get_by_role("button", name="Save the password").click()
+        await choose_password(page, link)
 
         # she finds Halden among the members and opens its catalog
         await page.goto(space.consumer.management_url + "/members")

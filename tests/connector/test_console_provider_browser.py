@@ -22,10 +22,9 @@ from servicekit.console.config import ConsoleSettings
 from tests.browser import (
     DESKTOP,
     PHONE,
-    assert_accessible,
-    assert_no_horizontal_overflow,
+    check_page,
+    choose_password,
     new_page,
-    screenshot,
 )
 from tests.conftest import Database
 from tests.connector.dataplane.harness import backend_app
@@ -41,7 +40,6 @@ MEMBER = FixedCaller(id="did:web:consumer.example",
                      credential_types=["MembershipCredential"],
                      claims={"MembershipCredential": {"legalName": "Testfirma AS"}})
 KARI = "kari@halden.kommune.no"
-PASSWORD = "a long and memorable passphrase"
 
 
 @asynccontextmanager
@@ -70,9 +68,7 @@ async def _halden(tmp_path: Path) -> AsyncIterator[tuple[RunningConnector, Runni
 
 
 async def _check(page: Page, name: str) -> None:
-    await assert_no_horizontal_overflow(page)
-    await assert_accessible(page, name=name)
-    await screenshot(page, f"connector-provider-{name}")
+    await check_page(page, "connector-provider-" + name)
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
@@ -90,11 +86,7 @@ async def test_the_municipality_publishes_a_yellow_dataset_and_approves_a_reques
         page = await new_page(browser, width, javascript=False)
 
         # Kari opens her link and chooses a password
-        await page.goto(link)
-        await page.get_by_role("button", name="Continue and choose a password").click()
-        await page.get_by_label("New password").fill(PASSWORD)
-        await page.get_by_label("The same password again").fill(PASSWORD)
-        await page.get_by_role("button", name="Save the password").click()
+        await choose_password(page, link)
         await expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
         await _check(page, "dashboard")
 

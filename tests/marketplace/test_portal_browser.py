@@ -18,10 +18,8 @@ import pytest
 from tests.browser import (
     DESKTOP,
     PHONE,
-    assert_accessible,
-    assert_no_horizontal_overflow,
+    check_page,
     new_page,
-    screenshot,
 )
 from tests.conftest import Database
 from tests.marketplace.members import member_space
@@ -35,9 +33,7 @@ pytestmark = pytest.mark.browser
 
 
 async def _check(page: Page, name: str, width: int) -> None:
-    await assert_no_horizontal_overflow(page)
-    await assert_accessible(page, name=name)
-    await screenshot(page, f"marketplace-portal-{name}")
+    await check_page(page, "marketplace-portal-" + name)
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])

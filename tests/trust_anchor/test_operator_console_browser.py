@@ -18,10 +18,9 @@ from servicekit.console.config import ConsoleSettings
 from tests.browser import (
     DESKTOP,
     PHONE,
-    assert_accessible,
-    assert_no_horizontal_overflow,
+    check_page,
+    choose_password,
     new_page,
-    screenshot,
 )
 from tests.conftest import Database, free_port
 from tests.factories import trust_anchor_settings
@@ -34,13 +33,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 OPERATOR = "kari@operator.example"
-PASSWORD = "a long and memorable passphrase"
 
 
 async def _check(page: Page, name: str) -> None:
-    await assert_no_horizontal_overflow(page)
-    await assert_accessible(page, name=name)
-    await screenshot(page, f"trust-anchor-operator-{name}")
+    await check_page(page, "trust-anchor-operator-" + name)
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
@@ -63,11 +59,7 @@ async def test_the_operator_approves_an_applicant_and_suspends_the_member(
         page = await new_page(browser, width, javascript=False)
 
         # Kari opens her invitation and chooses a password
-        await page.goto(made["signin_link"])
-        await page.get_by_role("button", name="Continue and choose a password").click()
-        await page.get_by_label("New password").fill(PASSWORD)
-        await page.get_by_label("The same password again").fill(PASSWORD)
-        await page.get_by_role("button", name="Save the password").click()
+        await choose_password(page, made["signin_link"])
         await expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
         await expect(page.get_by_text("applications waiting")).to_contain_text("1")
         await _check(page, "overview")
