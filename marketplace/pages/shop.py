@@ -61,8 +61,12 @@ async def home(request: web.Request) -> web.StreamResponse:
             "offset": 0, "labels": FACET_LABELS, "more": None}, status=400)
     chosen = {name: set(value.split(",")) for name, value in params.items() if name != "q"}
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
+    names = await services_of(request).federation.publisher_names()
     for count in found.facets:
+        label = names.get(count.value, count.value) if count.facet == "publisher" \
+            else count.value
         facets[count.facet].append({"value": count.value, "count": count.count,
+                                    "label": label,
                                     "checked": count.value in chosen.get(count.facet, set())})
     hits = []
     catalog = services_of(request).catalog

@@ -217,6 +217,11 @@ class Federation:
                   failed=len(failed))
         return HarvestReport(providers=len(providers), datasets=count, failed=failed)
 
+    async def publisher_names(self) -> dict[str, str]:
+        """The legal names of the providers harvested so far, by DID (the registry's)."""
+        async with self.engine.connect() as conn:
+            return await store.publisher_names(conn)
+
     async def harvest_now(self, who: Caller) -> HarvestReport:
         """The operator's "harvest now"."""
         if not who.require().operator:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from marketplace.domain.federation import HarvestedDataset
 from marketplace.store.tables import harvested_datasets
 
-__all__ = ["drop_publishers_except", "find", "publishers", "replace_publisher"]
+__all__ = ["drop_publishers_except", "find", "publisher_names", "publishers",
+           "replace_publisher"]
 
 _T = harvested_datasets
 
@@ -51,6 +52,12 @@ async def drop_publishers_except(conn: AsyncConnection, keep: Collection[str]) -
 async def publishers(conn: AsyncConnection) -> list[str]:
     """The publishers with harvested datasets."""
     return list((await conn.execute(sa.select(_T.c.publisher).distinct())).scalars())
+
+
+async def publisher_names(conn: AsyncConnection) -> dict[str, str]:
+    """Each harvested publisher's legal name, by DID."""
+    rows = await conn.execute(sa.select(_T.c.publisher, _T.c.publisher_name).distinct())
+    return {row.publisher: row.publisher_name for row in rows if row.publisher_name}
 
 
 def _escape(text: str) -> str:

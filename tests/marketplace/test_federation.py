@@ -90,6 +90,9 @@ async def test_the_harvest_stores_the_providers_datasets(tmp_path: Path,
         traffic = page["items"][1]
         assert traffic["publisher"] == halden.did
         assert traffic["publisher_name"] == "Halden kommune"
+        # the portal's provider facet names the provider by the same legal name
+        federation = market.server.app[SERVICES].federation
+        assert await federation.publisher_names() == {halden.did: "Halden kommune"}
         assert halden.connector is not None
         assert traffic["dsp_address"] == halden.connector.dsp_url
         assert traffic["dataset"]["dct:title"] == "Traffic counts"
