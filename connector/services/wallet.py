@@ -19,7 +19,6 @@ second answer, or reading an answered request, is refused there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +40,7 @@ from identity.oid4vp import (
 )
 from identity.resolver import DidResolver
 from identity.service_identity import ServiceIdentity
+from servicekit.clock import Clock
 from servicekit.errors import DataspaceError, UpstreamError
 
 __all__ = ["WALLET", "Presented", "SignInRequest", "WalletService", "asked_types"]
@@ -117,7 +117,7 @@ class WalletService:
 
     def __init__(self, holder: HolderService, members: MembersService, identity: ServiceIdentity,
                  *, session: aiohttp.ClientSession, resolver: DidResolver, allow_loopback: bool,
-                 clock: Callable[[], float]) -> None:
+                 clock: Clock) -> None:
         self.holder = holder
         self.members = members
         self.identity = identity

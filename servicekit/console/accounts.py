@@ -10,14 +10,13 @@ the person (or organisation).
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import segno
 
+from servicekit.clock import Clock, system_clock
 from servicekit.console.config import SCOPES, ConsoleConfig, ConsoleSettings
 from servicekit.console.errors import (
     AccountNotFound,
@@ -94,7 +93,7 @@ class Console:
     """Accounts, sessions, links and tokens of one service."""
 
     def __init__(self, store: ConsoleStore, config: ConsoleConfig, settings: ConsoleSettings,
-                 *, mailer: Mailer, clock: Callable[[], float] = time.time) -> None:
+                 *, mailer: Mailer, clock: Clock = system_clock) -> None:
         self.store = store
         self.config = config
         self.settings = settings

@@ -25,6 +25,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.auth import ApiKeyVerifier
+from servicekit.clock import Clock, system_clock
 from servicekit.console.accounts import Console
 from servicekit.console.api import api_routes, wallet_routes
 from servicekit.console.config import ConsoleConfig, ConsoleSettings
@@ -85,7 +86,7 @@ def _when(value: float | None) -> str:
 
 
 def open_console(engine: AsyncEngine, config: ConsoleConfig, settings: ConsoleSettings, *,
-                 dev: bool, clock: Callable[[], float] = time.time) -> Console:
+                 dev: bool, clock: Clock = system_clock) -> Console:
     """The console's use cases on ``engine`` (its tables come with servicekit's migrations)."""
     return Console(ConsoleStore(engine), config, settings,
                    mailer=Mailer(settings.smtp_url, settings.mail_from, dev=dev), clock=clock)
