@@ -13,9 +13,13 @@ from typing import cast
 from aiohttp import web
 
 from marketplace.keys import SERVICES, Services
-from marketplace.services.callers import Caller
+from marketplace.services.callers import OPERATOR, Caller
 from marketplace.settings import MarketplaceSettings
 from servicekit.app import SETTINGS
+from servicekit.auth import bearer_token
+from servicekit.console.accounts import TOKEN_PREFIX
+from servicekit.console.keys import CONSOLE
+from servicekit.errors import Unauthorized
 
 __all__ = ["caller", "services", "settings"]
 
@@ -31,5 +35,18 @@ def settings(request: web.Request) -> MarketplaceSettings:
 
 
 async def caller(request: web.Request) -> Caller:
-    """Who sent ``request``: the operator, a member, or an anonymous caller."""
+    """Who sent ``request``: the operator, a member, or an anonymous caller.
+
+    A staff member's console API token (``dst_...``) acts as the operator within its
+    scopes: ``read`` for GET and HEAD, ``manage`` for the rest (403 ``token-scope``).
+    """
+    token = bearer_token(request)
+    console = request.config_dict.get(CONSOLE)
+    if token and token.startswith(TOKEN_PREFIX) and console is not None:
+        scope = "read" if request.method in ("GET", "HEAD") else "manage"
+        api = await console.authenticate_token(token, scope)
+        if api is None:
+            raise Unauthorized("the API token is unknown, expired or revoked",
+                               code="api-key-required")
+        return OPERATOR
     return await services(request).callers.identify(request.headers.get("Authorization"))

@@ -432,7 +432,9 @@ class Console:
                 stored.expires_at is not None and stored.expires_at < now):
             return None
         account = await self.store.account(stored.account_id)
-        if account is None or account.status != "active":
+        # an invited account's token works (an admin may make one for a script before
+        # anyone signs in); a disabled account's does not
+        if account is None or account.status == "disabled":
             return None
         # a token never does more than its account's roles allow today
         scopes = frozenset(stored.scopes) & self.config.scopes_for(account.roles)

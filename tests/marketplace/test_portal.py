@@ -296,3 +296,31 @@ async def test_the_staff_see_every_order_run_billing_and_a_viewer_changes_nothin
         await operator.close()
         await viewer.close()
 
+
+
+async def test_a_staff_members_api_token_acts_as_the_operator_within_its_scopes(
+        tmp_path: Path, database: Database) -> None:
+    async with member_space(tmp_path, database) as space:
+        market = space.marketplace
+        status, made, _ = await market.call("POST", "/admin/accounts", {
+            "email": "vera@marketplace.example", "name": "Vera", "roles": ["viewer"]},
+            headers=market.admin)
+        assert status == 201, made
+        status, token, _ = await market.call("POST", "/admin/tokens", {
+            "name": "reports", "scopes": ["read"], "account_id": made["account"]["id"]},
+            headers=market.admin)
+        assert status == 201, token
+        bearer = {"Authorization": f"Bearer {token['token']}"}
+        status, orders, _ = await market.call("GET", f"{TMF622}/productOrder", headers=bearer)
+        assert status == 200, orders  # the operator's view: every order
+        status, body, _ = await market.call("GET", "/me", headers=bearer)
+        assert (status, body["kind"]) == (200, "operator"), body
+        # a read token changes nothing
+        status, body, _ = await market.call("POST", "/federation/harvest", headers=bearer)
+        assert (status, body["code"]) == (403, "token-scope"), body
+        # a revoked token is no one
+        status, _, _ = await market.call("DELETE", f"/admin/tokens/{token['id']}",
+                                         headers=market.admin)
+        assert status == 204
+        status, body, _ = await market.call("GET", "/me", headers=bearer)
+        assert status == 401, body

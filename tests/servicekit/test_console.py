@@ -287,11 +287,16 @@ async def test_a_password_reset_link_sets_a_new_password(service: Service) -> No
         assert "Home of Li" in page
 
 
-async def test_a_disabled_account_loses_its_sessions(service: Service) -> None:
+async def test_a_disabled_account_loses_its_sessions_and_tokens(service: Service) -> None:
     async with await service.person("ma@halden.no", ("admin",)) as admin, \
             await service.person("no@halden.no", ("viewer",)) as viewer:
         account = await service.console.store.account_by_email("no@halden.no")
         assert account is not None
+        async with service.http.post(service.base_url + "/admin/tokens", headers=ADMIN, json={
+                "name": "script", "scopes": ["read"], "account_id": account.id}) as resp:
+            bearer = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+        async with service.http.get(service.base_url + "/admin/read", headers=bearer) as resp:
+            assert resp.status == 200
         _status, page = await admin.get("/console/people")
         _status, page, _url = await admin.submit(page, f"/console/people/{account.id}",
                                                  {"action": "disable"})
@@ -299,6 +304,8 @@ async def test_a_disabled_account_loses_its_sessions(service: Service) -> None:
         assert "Sign in</h1>" in (await viewer.get("/console"))[1]
         status, page, _url = await viewer.sign_in("no@halden.no")
         assert status == 401
+        async with service.http.get(service.base_url + "/admin/read", headers=bearer) as resp:
+            assert resp.status == 401
 
 
 async def test_an_admin_invites_a_person_with_roles(service: Service) -> None:
