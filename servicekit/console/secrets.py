@@ -53,8 +53,9 @@ class PasswordPolicy:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib,
                                       parallelism=parallelism)
         # a hash to check against when the account does not exist, so timing
-        # does not tell whether an email has an account
-        self._dummy = self._hasher.hash(_random.token_urlsafe(16))
+        # does not tell whether an email has an account (made on first need: a
+        # service that nobody signs in to never pays for it)
+        self._dummy: str | None = None
 
     @staticmethod
     def problem(password: str, *, email: str = "") -> str | None:
@@ -75,8 +76,11 @@ class PasswordPolicy:
         """Whether ``password`` matches ``stored`` (a dummy check runs when there is none)."""
 
         def check() -> bool:
+            if stored is None and self._dummy is None:
+                self._dummy = self._hasher.hash(_random.token_urlsafe(16))
             try:
-                return self._hasher.verify(stored or self._dummy, password) and stored is not None
+                return self._hasher.verify(stored or self._dummy or "", password) \
+                    and stored is not None
             except (VerificationError, InvalidHashError):
                 return False
 
