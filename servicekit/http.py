@@ -27,7 +27,7 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "GuardedConnector",
     "GuardedResolver",
     "HttpClientConfig",
+    "body_chunks",
     "check_address",
     "create_client_session",
     "fetch_capped",
@@ -330,3 +331,9 @@ async def fetch_capped(
             if len(body) > limit:
                 raise too_large()
         return CappedResponse(response.status, dict(response.headers), bytes(body))
+
+
+def body_chunks(response: aiohttp.ClientResponse, size: int = _CHUNK) -> AsyncIterator[bytes]:
+    """An answer's body as it arrives, ``size`` bytes at a time, for relaying it on
+    (a download passed through; use :func:`fetch_capped` to read an answer)."""
+    return response.content.iter_chunked(size)

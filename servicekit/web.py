@@ -111,17 +111,22 @@ def problem_response(error: DataspaceError, instance: str | None = None) -> web.
 
 
 async def stream_download(request: web.Request, chunks: AsyncIterator[bytes], *,
-                          content_type: str, filename: str) -> web.StreamResponse:
-    """Stream ``chunks`` as a download named ``filename``.
+                          content_type: str, filename: str,
+                          headers: Mapping[str, str] | None = None,
+                          content_length: int | None = None) -> web.StreamResponse:
+    """Stream ``chunks`` as a download named ``filename`` (with extra ``headers``).
 
     The first chunk is read before the response starts, so an error the
     producer raises at once (nothing to export, a bad filter) is still answered
     as a problem instead of a broken stream.
     """
-    first = await anext(chunks)
+    first = await anext(chunks, b"")
     response = web.StreamResponse(headers={
+        **(headers or {}),
         "Content-Type": content_type,
         "Content-Disposition": f'attachment; filename="{filename}"'})
+    if content_length is not None:
+        response.content_length = content_length
     await response.prepare(request)
     await response.write(first)
     async for chunk in chunks:

@@ -27,6 +27,8 @@ from connector.pages.consumer_common import (
 )
 from servicekit.console.web import PAGE_HEADERS, form, page, principal_of, redirect, render
 from servicekit.errors import NotFound, UpstreamError, peer_refused
+from servicekit.http import body_chunks
+from servicekit.web import stream_download
 
 __all__ = ["DOWNLOADERS"]
 
@@ -115,17 +117,11 @@ async def download(request: web.Request) -> web.StreamResponse:
                 answer = None
             raise peer_refused(upstream.status, answer, "the provider's data plane refused "
                                f"the download ({upstream.status})", code="download-refused")
-        response = web.StreamResponse(headers={
-            **PAGE_HEADERS,
-            "Content-Type": upstream.headers.get("Content-Type", "application/octet-stream"),
-            "Content-Disposition": f'attachment; filename="{_filename(transfer.dataset_id)}"'})
-        if upstream.content_length is not None:
-            response.content_length = upstream.content_length
-        await response.prepare(request)
-        async for chunk in upstream.content.iter_chunked(_CHUNK):
-            await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await stream_download(
+            request, body_chunks(upstream, _CHUNK),
+            content_type=upstream.headers.get("Content-Type", "application/octet-stream"),
+            filename=_filename(transfer.dataset_id), headers=PAGE_HEADERS,
+            content_length=upstream.content_length)
     finally:
         upstream.release()
 
