@@ -29,7 +29,12 @@ from tests.marketplace.test_portal_support import answer, wallet_of
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # the pages do not care which store is behind them (tests/marketplace/test_portal.py
+    # runs both); one is enough in a browser
+    pytest.mark.parametrize("database", ["sqlite"], indirect=True),
+]
 
 
 async def _check(page: Page, name: str, width: int) -> None:
