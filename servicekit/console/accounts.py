@@ -327,18 +327,15 @@ class Console:
         if not cookie:
             return None
         id_hash = token_hash(cookie)
-        row = await self.store.session(id_hash)
+        found = await self.store.session_and_status(id_hash)
         now = self.now()
-        if row is None:
+        if found is None:
             return None
-        if row.expires_at < now or row.last_seen + self.settings.idle_minutes * 60 < now:
+        row, account_status = found
+        if row.expires_at < now or row.last_seen + self.settings.idle_minutes * 60 < now \
+                or account_status in ("disabled", "missing"):
             await self.store.delete_session(id_hash)
             return None
-        if row.account_id is not None:
-            account = await self.store.account(row.account_id)
-            if account is None or account.status == "disabled":
-                await self.store.delete_session(id_hash)
-                return None
         if now - row.last_seen > 60:
             await self.store.touch_session(id_hash, now)
         return _principal(row)
@@ -426,15 +423,15 @@ class Console:
         not a live token of an active account; 403 when it lacks the scope."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        stored = await self.store.token_by_hash(token_hash(token))
+        found = await self.store.token_and_account(token_hash(token))
         now = self.now()
-        if stored is None or stored.revoked_at is not None or (
-                stored.expires_at is not None and stored.expires_at < now):
+        if found is None:
             return None
-        account = await self.store.account(stored.account_id)
+        stored, account = found
         # an invited account's token works (an admin may make one for a script before
         # anyone signs in); a disabled account's does not
-        if account is None or account.status == "disabled":
+        if stored.revoked_at is not None or account.status == "disabled" or (
+                stored.expires_at is not None and stored.expires_at < now):
             return None
         # a token never does more than its account's roles allow today
         scopes = frozenset(stored.scopes) & self.config.scopes_for(account.roles)

@@ -117,6 +117,13 @@ class SigninRequest:
     expires_at: float
 
 
+class _RowView:
+    """Attribute access over a mapping, as a database row gives."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
 def _account(row: Any) -> Account:
     return record(Account, row, roles=tuple(json.loads(row.roles)))
 
@@ -211,6 +218,21 @@ class ConsoleStore:
                                       .where(sessions_table.c.id_hash == id_hash))).first()
         return _session(row) if row else None
 
+    async def session_and_status(self, id_hash: str) -> tuple[SessionRow, str | None] | None:
+        """The session with this hash and its account's status (None for an organisation's
+        session, "missing" when its account is gone), in one query."""
+        query = (sa.select(sessions_table, accounts_table.c.status.label("account_status"))
+                 .select_from(sessions_table.outerjoin(
+                     accounts_table, accounts_table.c.id == sessions_table.c.account_id))
+                 .where(sessions_table.c.id_hash == id_hash))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        status = row.account_status if row.account_id is None or row.account_status \
+            else "missing"
+        return _session(row), status
+
     async def touch_session(self, id_hash: str, now: float) -> None:
         """Note the session was used."""
         async with self._engine.begin() as conn:
@@ -260,6 +282,21 @@ class ConsoleStore:
             row = (await conn.execute(sa.select(tokens_table)
                                       .where(tokens_table.c.token_hash == token_hash))).first()
         return _token(row) if row else None
+
+    async def token_and_account(self, token_hash: str) -> tuple[ApiToken, Account] | None:
+        """The token with this hash and its account, in one query."""
+        account_columns = [c.label(f"acct__{c.name}") for c in accounts_table.c]
+        query = (sa.select(tokens_table, *account_columns)
+                 .join(accounts_table, accounts_table.c.id == tokens_table.c.account_id)
+                 .where(tokens_table.c.token_hash == token_hash))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        mapping = row._mapping
+        account = _account(_RowView({c.name: mapping[f"acct__{c.name}"]
+                                   for c in accounts_table.c}))
+        return _token(row), account
 
     async def tokens(self, account_id: str | None = None) -> list[ApiToken]:
         """Tokens (of one account), newest first."""
