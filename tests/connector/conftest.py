@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connector.store import MIGRATIONS, VERSION_TABLE
@@ -77,3 +78,14 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
                   schema=database.schema)
     yield engine
     await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def backend() -> AsyncIterator[TestServer]:
+    """An HTTP API behind datasets (``tests.connector.dataplane.harness.backend_app``)."""
+    from tests.connector.dataplane.harness import backend_app
+
+    server = TestServer(backend_app())
+    await server.start_server()
+    yield server
+    await server.close()

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from connector.settings import FixedCaller
 from tests.connector.conftest import StoreFactory
-from tests.connector.dataplane.harness import backend_app, bearer, enforcing_pair
+from tests.connector.dataplane.harness import bearer, enforcing_pair
 from tests.connector.harness import RunningConnector
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -39,15 +39,6 @@ async def pair(module_stores: StoreFactory,
     async with enforcing_pair(module_stores, tmp_path_factory.mktemp("console"),
                               MEMBER) as connectors:
         yield connectors
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def backend() -> AsyncIterator[TestServer]:
-    """The HTTP API behind the datasets."""
-    server = TestServer(backend_app())
-    await server.start_server()
-    yield server
-    await server.close()
 
 
 async def _problem(cut: RunningConnector, http: aiohttp.ClientSession, method: str, path: str,

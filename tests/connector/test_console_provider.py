@@ -22,7 +22,6 @@ from aiohttp.test_utils import TestServer
 from connector.settings import FixedCaller
 from servicekit.console.config import ConsoleSettings
 from tests.connector.conftest import StoreFactory
-from tests.connector.dataplane.harness import backend_app
 from tests.connector.harness import RunningConnector, start_connector
 from tests.factories import connector_settings
 from tests.pages import BROWSER_ACCEPT
@@ -80,15 +79,6 @@ class Browser:
                                        {"password": PASSWORD, "confirm": PASSWORD})
         assert status == 200, page
         return page
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def backend() -> AsyncIterator[TestServer]:
-    """The HTTP API behind Halden's datasets."""
-    server = TestServer(backend_app())
-    await server.start_server()
-    yield server
-    await server.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
