@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AXE_TAGS", "CHROMIUM", "CHROMIUM_ARGS", "DESKTOP", "PASSWORD", "PHONE", "SCREENSHOTS",
     "assert_accessible", "assert_no_horizontal_overflow", "browser", "check_page",
-    "choose_password", "launched_browser", "new_page", "screenshot",
+    "choose_password", "follow_menu", "launched_browser", "new_page", "screenshot",
 ]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -332,3 +332,13 @@ async def choose_password(page: Page, link: str, password: str = PASSWORD) -> No
     await page.get_by_label("New password").fill(password)
     await page.get_by_label("The same password again").fill(password)
     await page.get_by_role("button", name="Save the password").click()
+
+
+async def follow_menu(page: Page, name: str) -> None:
+    """Follow the main menu's link ``name`` as a person does: on a phone the menu is
+    folded under "Menu", which is opened first."""
+    nav = page.get_by_role("navigation", name="Main")
+    folded = nav.locator(".menu-narrow > summary")
+    if await folded.is_visible():
+        await folded.click()
+    await nav.get_by_role("link", name=name, exact=True).click()

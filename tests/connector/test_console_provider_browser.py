@@ -24,6 +24,7 @@ from tests.browser import (
     PHONE,
     check_page,
     choose_password,
+    follow_menu,
     new_page,
 )
 from tests.conftest import Database
@@ -91,7 +92,7 @@ async def test_the_municipality_publishes_a_yellow_dataset_and_approves_a_reques
         await _check(page, "dashboard")
 
         # she publishes a yellow dataset with the policy form
-        await page.get_by_role("link", name="Datasets").first.click()
+        await follow_menu(page, "Datasets")
         await page.get_by_role("link", name="Publish a dataset").click()
         await page.get_by_label("Title", exact=True).fill("Traffic counts")
         await page.get_by_label("Description", exact=True).fill("Cars per hour, 40 points.")
@@ -116,7 +117,7 @@ async def test_the_municipality_publishes_a_yellow_dataset_and_approves_a_reques
         started = await consumer.api(http, "POST", "/api/v1/negotiations", expect=201, json={
             "counterparty_address": provider.dsp_url, "dataset_id": dataset_id})
         for _ in range(100):
-            await page.get_by_role("link", name="Requests").first.click()
+            await follow_menu(page, "Requests")
             if await page.get_by_text("Testfirma AS").count():
                 break
             await page.wait_for_timeout(100)
@@ -127,7 +128,7 @@ async def test_the_municipality_publishes_a_yellow_dataset_and_approves_a_reques
         await _check(page, "request-approved")
         done = await consumer.wait_for(http, "negotiations", started["id"], {"FINALIZED"})
 
-        await page.get_by_role("link", name="Agreements").first.click()
+        await follow_menu(page, "Agreements")
         await page.get_by_role("link", name=dataset_id).click()
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Agreement")
         await expect(page.get_by_text(done["agreement_id"], exact=True)).to_be_visible()

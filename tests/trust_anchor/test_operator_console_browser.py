@@ -20,6 +20,7 @@ from tests.browser import (
     PHONE,
     check_page,
     choose_password,
+    follow_menu,
     new_page,
 )
 from tests.conftest import Database, free_port
@@ -65,7 +66,7 @@ async def test_the_operator_approves_an_applicant_and_suspends_the_member(
         await _check(page, "overview")
 
         # she opens the waiting application and reads it
-        await page.get_by_role("link", name="Applications", exact=True).click()
+        await follow_menu(page, "Applications")
         await page.get_by_role("link", name="Fredrikstad kommune").click()
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Fredrikstad kommune")
         await expect(page.get_by_text(applicant.did).first).to_be_visible()
@@ -81,7 +82,7 @@ async def test_the_operator_approves_an_applicant_and_suspends_the_member(
         await _check(page, "approved")
 
         # later she finds the member and suspends it, with a reason
-        await page.get_by_role("link", name="Members", exact=True).click()
+        await follow_menu(page, "Members")
         await page.get_by_label("Name or DID contains").fill("fredrik")
         await page.get_by_label("Status").select_option("active")
         await page.get_by_role("button", name="Search").click()
@@ -98,7 +99,7 @@ async def test_the_operator_approves_an_applicant_and_suspends_the_member(
         for link, heading, name in (("Issuers", "Trusted issuers", "issuers"),
                                     ("Credential types", "Credential types", "types"),
                                     ("Status lists", "Status lists", "status-lists")):
-            await page.get_by_role("link", name=link, exact=True).click()
+            await follow_menu(page, link)
             await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
             await _check(page, name)
 
