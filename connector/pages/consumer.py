@@ -28,7 +28,7 @@ from connector.pages.consumer_common import (
     services,
 )
 from connector.services.member_catalogs import MEMBER_CATALOGS
-from servicekit.console.web import form, page, redirect, render
+from servicekit.console.web import form, may, page, redirect, render
 from servicekit.errors import DataspaceError, InvalidRequest
 
 __all__ = ["REQUESTERS", "routes"]
@@ -98,10 +98,7 @@ async def _catalog_page(request: web.Request, did: str, *, error: str | None = N
 
 
 def _may_request(request: web.Request) -> bool:
-    from servicekit.console.web import principal_of
-
-    principal = principal_of(request)
-    return principal is not None and principal.has(*REQUESTERS)
+    return may(request, *REQUESTERS)
 
 
 def _did_of(request: web.Request, value: str | None) -> str:

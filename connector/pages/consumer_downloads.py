@@ -25,7 +25,7 @@ from connector.pages.consumer_common import (
     routes,
     services,
 )
-from servicekit.console.web import PAGE_HEADERS, form, page, principal_of, redirect, render
+from servicekit.console.web import PAGE_HEADERS, form, may, page, redirect, render
 from servicekit.errors import NotFound, UpstreamError, peer_refused
 from servicekit.http import body_chunks
 from servicekit.web import stream_download
@@ -75,10 +75,9 @@ async def _downloads_page(request: web.Request, *, error: str | None = None,
             if live else [],
             "usage": (latest.get(transfer.id) or {}).get("content", {}).get("usage"),
         })
-    principal = principal_of(request)
     return await render(request, "consumer/downloads.html", {
         "rows": rows, "receipts": receipts, "error": error,
-        "may_download": principal is not None and principal.has(*DOWNLOADERS)},
+        "may_download": may(request, *DOWNLOADERS)},
         status=status)
 
 

@@ -16,7 +16,6 @@ from connector.keys import CONTROL_PLANE, SERVICES, Services
 from connector.services.approval_rule import Decider
 from policies import explain
 from servicekit.console.accounts import Principal
-from servicekit.console.web import principal_of
 
 __all__ = [
     "APPROVERS",
@@ -29,7 +28,6 @@ __all__ = [
     "pretty",
     "routes",
     "services",
-    "signed_in",
 ]
 
 #: The provider's pages (the modules ``provider_*`` add theirs).
@@ -61,11 +59,6 @@ def plane(request: web.Request) -> ControlPlane:
     return request.config_dict[CONTROL_PLANE]
 
 
-def signed_in(request: web.Request) -> Principal:
-    """Who is signed in (the page decorator made sure somebody is)."""
-    principal = principal_of(request)
-    assert principal is not None
-    return principal
 
 
 def decider_of(principal: Principal) -> Decider:

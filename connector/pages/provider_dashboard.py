@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from connector.pages.provider_common import services, signed_in
+from connector.pages.provider_common import services
 from servicekit.console.charts import Series, bar_chart
-from servicekit.console.web import render
+from servicekit.console.web import render, signed_in
 
 __all__ = ["USAGE_DAYS", "dashboard"]
 

@@ -25,12 +25,11 @@ from connector.pages.provider_common import (
     pretty,
     routes,
     services,
-    signed_in,
 )
 from connector.services.approval_rule import check_decider, may_decide
 from connector.services.approvals import APPROVED, REJECTED
 from connector.services.audit import AuditFilter
-from servicekit.console.web import form, page, redirect, render
+from servicekit.console.web import form, page, redirect, render, signed_in
 from servicekit.errors import Conflict, DataspaceError, InvalidRequest
 
 __all__ = ["MOVES"]

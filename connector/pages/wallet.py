@@ -20,7 +20,7 @@ from aiohttp import web
 
 from connector.pages.consumer_common import routes
 from connector.services.wallet import WALLET
-from servicekit.console.web import form, page, principal_of, render
+from servicekit.console.web import form, may, page, principal_of, render
 from servicekit.errors import DataspaceError
 
 __all__ = ["SIGNERS"]
@@ -30,8 +30,7 @@ SIGNERS = ("data_owner",)
 
 
 def _may_sign(request: web.Request) -> bool:
-    principal = principal_of(request)
-    return principal is not None and principal.has(*SIGNERS)
+    return may(request, *SIGNERS)
 
 
 @routes.get("/wallet")

@@ -31,7 +31,7 @@ from marketplace.domain.tmf import parse_query
 from marketplace.pages import MEMBER, PREFIX, STAFF, caller_of, services_of
 from marketplace.pages.views import money_text, order_view
 from marketplace.routes import settings
-from servicekit.console.web import form, page, principal_of, redirect, render
+from servicekit.console.web import form, may, page, redirect, render
 from servicekit.errors import InvalidRequest
 
 __all__ = ["routes"]
@@ -72,8 +72,7 @@ async def _order_page(request: web.Request, order_id: str, *, error: str = "",
     services = services_of(request)
     order = await services.orders.get(who, order_id)
     view = order_view(order)
-    principal = principal_of(request)
-    staff_can_act = principal is not None and principal.has("operator")
+    staff_can_act = may(request, "operator")
     is_buyer = who.member and view["buyer"] == who.did
     is_seller = who.member and view["seller"] == who.did
     instructions: dict[str, Any] = order.get("paymentInstructions") or {}

@@ -9,7 +9,6 @@ key or a token of an admin with the ``manage`` scope.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -18,8 +17,9 @@ from servicekit.auth import ApiKeyVerifier, require_api_key
 from servicekit.console.accounts import ApiCaller, Console
 from servicekit.console.config import SCOPES, ConsoleConfig
 from servicekit.console.errors import RoleRequired
-from servicekit.console.keys import API_CALLER, CONSOLE, ORGANISATION_SIGNIN
-from servicekit.errors import DataspaceError, InvalidRequest, NotFound
+from servicekit.console.keys import API_CALLER, CONSOLE
+from servicekit.console.web import base_url, organisation_signin
+from servicekit.errors import DataspaceError, InvalidRequest
 from servicekit.openapi import operation
 from servicekit.web import json_response, parse_body
 
@@ -72,10 +72,6 @@ def _admin_only(request: web.Request) -> None:
         raise RoleRequired("managing accounts needs the admin role")
 
 
-def _base(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
-
-
 def api_routes(config: ConsoleConfig, verifier: Callable[[web.Request], ApiKeyVerifier]
                ) -> web.RouteTableDef:
     """Accounts and tokens under ``config.api_prefix``."""
@@ -102,7 +98,7 @@ def api_routes(config: ConsoleConfig, verifier: Callable[[web.Request], ApiKeyVe
         body = await parse_body(request, NewAccount)
         console = _console(request)
         account = await console.create_account(body.email, body.name, body.roles)
-        link = await console.new_link(account.id, "signin", _base(request))
+        link = await console.new_link(account.id, "signin", base_url(request))
         return json_response({"account": account.public(), "signin_link": link}, status=201)
 
     @routes.patch(f"{a}/accounts/{{account_id}}")
@@ -133,7 +129,7 @@ def api_routes(config: ConsoleConfig, verifier: Callable[[web.Request], ApiKeyVe
         _admin_only(request)
         console = _console(request)
         account = await console.account(request.match_info["account_id"])
-        link = await console.new_link(account.id, "signin", _base(request))
+        link = await console.new_link(account.id, "signin", base_url(request))
         return json_response({"account": account.public(), "signin_link": link}, status=201)
 
     @routes.get(f"{a}/tokens")
@@ -193,7 +189,7 @@ def wallet_routes(config: ConsoleConfig) -> web.RouteTableDef:
                responses={200: "The request object (a JWT)", 404: "Unknown or expired"})
     async def request_object(request: web.Request) -> web.Response:
         """Signed with the service's key; its client_id is the service's DID."""
-        verifier = _verifier(request)
+        verifier = organisation_signin(request)
         jwt = await verifier.request_object(request.match_info["state"])
         return web.Response(text=jwt, content_type="application/oauth-authz-req+jwt",
                             headers={"Cache-Control": "no-store"})
@@ -207,7 +203,7 @@ def wallet_routes(config: ConsoleConfig) -> web.RouteTableDef:
                responses={200: {"type": "object"}, 400: {"type": "object"}})
     async def response(request: web.Request) -> web.Response:
         """Verify the presentation; answer where the browser continues (``redirect_uri``)."""
-        verifier = _verifier(request)
+        verifier = organisation_signin(request)
         if request.content_type != "application/x-www-form-urlencoded":
             return _oauth_error("invalid_request", "the response is a form (direct_post)")
         data = await request.post()
@@ -218,17 +214,9 @@ def wallet_routes(config: ConsoleConfig) -> web.RouteTableDef:
             return _oauth_error("invalid_request" if error.status < 500 else "server_error",
                                 f"{error.code}: {error.detail}")
         return json_response({"redirect_uri":
-                              f"{_base(request)}{p}/signin/organisation/{fields['state']}"})
+                              f"{base_url(request)}{p}/signin/organisation/{fields['state']}"})
 
     return routes
-
-
-def _verifier(request: web.Request) -> Any:
-    verifier = request.config_dict.get(ORGANISATION_SIGNIN)
-    if verifier is None:
-        raise NotFound("this service does not offer signing in with a credential",
-                       code="organisation-signin-off")
-    return verifier
 
 
 def _oauth_error(error: str, description: str) -> web.Response:

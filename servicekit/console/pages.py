@@ -13,17 +13,19 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from servicekit.console.accounts import Console, Principal, qr_svg
+from servicekit.console.accounts import Console, qr_svg
 from servicekit.console.config import SCOPES, ConsoleConfig
 from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, ORGANISATION_SIGNIN
 from servicekit.console.secrets import token_hash
 from servicekit.console.web import (
+    base_url,
     cookie_names,
     form,
+    organisation_signin,
     page,
-    principal_of,
     redirect,
     render,
+    signed_in,
 )
 from servicekit.errors import DataspaceError, InvalidRequest, NotFound
 
@@ -34,15 +36,6 @@ def _console(request: web.Request) -> Console:
     return request.config_dict[CONSOLE]
 
 
-def _me(request: web.Request) -> Principal:
-    principal = principal_of(request)
-    assert principal is not None  # the page decorator ensured it
-    return principal
-
-
-def _base(request: web.Request) -> str:
-    """The address the browser reached us at (the management port for a connector)."""
-    return f"{request.scheme}://{request.host}"
 
 
 def _next(request: web.Request, fields: dict[str, str]) -> str:
@@ -104,7 +97,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     async def totp(request: web.Request) -> web.StreamResponse:
         """A full session (a new cookie) once the code is right."""
         fields = await form(request)
-        console, me = _console(request), _me(request)
+        console, me = _console(request), signed_in(request)
         assert me.account_id is not None
         try:
             await console.check_code(me.account_id, fields.get("code", ""))
@@ -151,21 +144,21 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     async def reset(request: web.Request) -> web.StreamResponse:
         """Same answer whether or not the email has an account."""
         fields = await form(request)
-        await _console(request).request_reset(fields.get("email", ""), _base(request))
+        await _console(request).request_reset(fields.get("email", ""), base_url(request))
         return await render(request, "console/reset.html", {"sent": True})
 
     @routes.post(f"{p}/signout")
     @page("POST", "/signout", "Sign out", stages=("full", "totp", "password"))
     async def signout(request: web.Request) -> web.StreamResponse:
         """End this session."""
-        await _console(request).sign_out(_me(request))
+        await _console(request).sign_out(signed_in(request))
         return redirect(request, "/signin", cookie=None, notice="Signed out.")
 
     @routes.post(f"{p}/signout/everywhere")
     @page("POST", "/signout/everywhere", "Sign out everywhere")
     async def signout_everywhere(request: web.Request) -> web.StreamResponse:
         """End every session of this person (or organisation), on every device."""
-        ended = await _console(request).sign_out_everywhere(_me(request))
+        ended = await _console(request).sign_out_everywhere(signed_in(request))
         return redirect(request, "/signin", cookie=None,
                         notice=f"Signed out everywhere ({ended} sessions ended).")
 
@@ -176,8 +169,8 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
           roles=None)
     async def organisation_start(request: web.Request) -> web.StreamResponse:
         """Create a request for the MembershipCredential, bound to this browser."""
-        verifier = _organisation(request)
-        base = _base(request)
+        verifier = organisation_signin(request)
+        base = base_url(request)
         started = await verifier.start(request_uri_base=f"{base}{p}/oid4vp/request",
                                        response_uri=f"{base}{p}/oid4vp/response")
         response = redirect(request, f"/signin/organisation/{started.state}")
@@ -252,7 +245,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
         return await _account_page(request)
 
     async def _account_page(request: web.Request, **extra: Any) -> web.StreamResponse:
-        me = _me(request)
+        me = signed_in(request)
         console = _console(request)
         context: dict[str, Any] = {"scopes": SCOPES, **extra}
         if me.account_id is not None:
@@ -274,7 +267,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     async def password(request: web.Request) -> web.StreamResponse:
         """Set the password; other sessions of the person end."""
         fields = await form(request)
-        me, console = _me(request), _console(request)
+        me, console = signed_in(request), _console(request)
         assert me.account_id is not None
         if fields.get("password", "") != fields.get("confirm", ""):
             return await render(request, "console/password.html",
@@ -296,7 +289,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     @page("POST", "/account/totp", "Set up the second factor")
     async def totp_setup(request: web.Request) -> web.StreamResponse:
         """Show a new secret and its QR code; a code confirms it."""
-        me = _me(request)
+        me = signed_in(request)
         assert me.account_id is not None
         secret, uri, qr = await _console(request).totp_setup(me.account_id)
         return await _account_page(request, totp_secret=secret, totp_uri=uri, totp_qr=qr)
@@ -305,7 +298,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     @page("POST", "/account/totp/confirm", "Turn the second factor on")
     async def totp_confirm(request: web.Request) -> web.StreamResponse:
         """Turn it on once a code from the authenticator app is right."""
-        me = _me(request)
+        me = signed_in(request)
         assert me.account_id is not None
         fields = await form(request)
         try:
@@ -318,7 +311,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     @page("POST", "/account/totp/off", "Turn the second factor off")
     async def totp_off(request: web.Request) -> web.StreamResponse:
         """Turn the second factor off (the password is asked again)."""
-        me = _me(request)
+        me = signed_in(request)
         assert me.account_id is not None
         fields = await form(request)
         console = _console(request)
@@ -334,7 +327,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     @page("POST", "/account/tokens", "Create an API token")
     async def token_create(request: web.Request) -> web.StreamResponse:
         """Create a token; it is shown once."""
-        me = _me(request)
+        me = signed_in(request)
         assert me.account_id is not None
         fields = await form(request)
         days = fields.get("days", "").strip()
@@ -352,7 +345,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
     @page("POST", "/account/tokens/{token_id}/revoke", "Revoke an API token")
     async def token_revoke(request: web.Request) -> web.StreamResponse:
         """Revoke one of the person's tokens."""
-        me = _me(request)
+        me = signed_in(request)
         await _console(request).revoke_token(request.match_info["token_id"],
                                              account_id=me.account_id)
         return redirect(request, "/account", notice="Token revoked.")
@@ -379,7 +372,7 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
         try:
             account_, link_ = await _console(request).invite(
                 fields.get("email", ""), fields.get("name", ""),
-                [r for r in fields.get("roles", "").split(",") if r], _base(request))
+                [r for r in fields.get("roles", "").split(",") if r], base_url(request))
         except DataspaceError as error:
             return await _people_page(request, error=error.detail, form=fields)
         return await _people_page(request, invited=account_, link=link_)
@@ -397,26 +390,18 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
                                                  if r])
             return redirect(request, "/people", notice="Roles saved.")
         if action in ("disable", "enable"):
-            if account_id == _me(request).account_id:
+            if account_id == signed_in(request).account_id:
                 raise InvalidRequest("you cannot disable your own account",
                                      code="account-self")
             await console.set_status(account_id, enabled=action == "enable")
             return redirect(request, "/people", notice=f"Account {action}d.")
         if action == "link":
-            link_ = await console.new_link(account_id, "signin", _base(request))
+            link_ = await console.new_link(account_id, "signin", base_url(request))
             return await _people_page(request, link=link_,
                                       invited=await console.account(account_id))
         raise InvalidRequest("action is roles, disable, enable or link", code="action-unknown")
 
     return routes
-
-
-def _organisation(request: web.Request) -> Any:
-    verifier = request.config_dict.get(ORGANISATION_SIGNIN)
-    if verifier is None:
-        raise NotFound("this service does not offer signing in with a credential",
-                       code="organisation-signin-off")
-    return verifier
 
 
 def _authorization_url(request: web.Request, request_object: str, state: str) -> str:
@@ -425,6 +410,6 @@ def _authorization_url(request: web.Request, request_object: str, state: str) ->
 
     claims = jwt.decode(request_object, options={"verify_signature": False})
     p = request.config_dict[CONSOLE_CONFIG].prefix
-    request_uri = f"{_base(request)}{p}/oid4vp/request/{state}"
+    request_uri = f"{base_url(request)}{p}/oid4vp/request/{state}"
     return (f"openid4vp://?client_id={quote(claims['client_id'], safe='')}"
             f"&request_uri={quote(request_uri, safe='')}")

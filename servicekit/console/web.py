@@ -27,20 +27,24 @@ from servicekit.console.config import ConsoleConfig
 from servicekit.console.errors import CsrfRefused, RoleRequired
 from servicekit.console.keys import CONSOLE, CONSOLE_CONFIG, ORGANISATION_SIGNIN, PRINCIPAL
 from servicekit.console.secrets import same
-from servicekit.errors import DataspaceError, InvalidRequest
+from servicekit.errors import DataspaceError, InvalidRequest, NotFound, Unauthorized
 from servicekit.home import prefers_html
 from servicekit.openapi import operation
 
 __all__ = [
     "PAGE_HEADERS",
+    "base_url",
     "console_middleware",
     "cookie_names",
     "form",
+    "may",
+    "organisation_signin",
     "page",
     "principal_of",
     "redirect",
     "render",
     "set_session_cookie",
+    "signed_in",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -103,6 +107,35 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, cooki
 def principal_of(request: web.Request) -> Principal | None:
     """Who is signed in to this page (None when nobody is)."""
     return request.get(PRINCIPAL)
+
+
+def signed_in(request: web.Request) -> Principal:
+    """Who is signed in, on a page whose ``page`` decorator admits signed-in people only."""
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal is None:
+        raise Unauthorized("sign in first", code="sign-in-required")
+    return principal
+
+
+def may(request: web.Request, *roles: str) -> bool:
+    """Whether somebody is signed in with one of ``roles`` (admins hold every role):
+    what a page asks before it shows an action's button."""
+    principal: Principal | None = request.get(PRINCIPAL)
+    return principal is not None and principal.has(*roles)
+
+
+def base_url(request: web.Request) -> str:
+    """The address the browser reached the service at (a connector's management port)."""
+    return f"{request.scheme}://{request.host}"
+
+
+def organisation_signin(request: web.Request) -> Any:
+    """The service's OpenID4VP verifier (404 when it offers no sign-in by credential)."""
+    verifier = request.config_dict.get(ORGANISATION_SIGNIN)
+    if verifier is None:
+        raise NotFound("this service does not offer signing in with a credential",
+                       code="organisation-signin-off")
+    return verifier
 
 
 def redirect(request: web.Request, path: str, *, notice: str | None = None,

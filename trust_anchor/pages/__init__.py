@@ -24,7 +24,7 @@ from aiohttp import web
 from servicekit.auth import ApiKeyVerifier
 from servicekit.console.config import ConsoleConfig, NavItem, Role
 from servicekit.console.install import install_console
-from servicekit.console.web import principal_of
+from servicekit.console.web import signed_in
 from trust_anchor.keys import API_KEYS, SERVICES, Services
 from trust_anchor.settings import TrustAnchorSettings
 
@@ -116,9 +116,7 @@ def services(request: web.Request) -> Services:
 
 def actor(request: web.Request) -> str:
     """Who the audit trail names for a step taken on this page: the person's email."""
-    principal = principal_of(request)
-    assert principal is not None  # pages that act admit signed-in people only
-    return principal.subject
+    return signed_in(request).subject
 
 
 def install(app: web.Application, settings: TrustAnchorSettings) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from servicekit.console.errors import RoleRequired
-from servicekit.console.web import page, principal_of, render
+from servicekit.console.web import page, render, signed_in
 from trust_anchor.pages import STAFF, services
 from trust_anchor.pages.views import member_context
 
@@ -20,8 +20,7 @@ routes = web.RouteTableDef()
 async def home(request: web.Request) -> web.StreamResponse:
     """Applications waiting, members by status, issuers and the newest applications; a
     member organisation sees its application, its history and its credentials."""
-    principal = principal_of(request)
-    assert principal is not None
+    principal = signed_in(request)
     if principal.has(*STAFF):
         found = services(request)
         counts = await found.registry.counts()
