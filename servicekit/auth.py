@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
+from servicekit.console.keys import API_CALLER, CONSOLE, ApiCaller
 from servicekit.errors import Unauthorized
 from servicekit.web import Handler
 
@@ -89,9 +90,6 @@ def require_api_key(
 
     def decorate(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            from servicekit.console.accounts import ApiCaller
-            from servicekit.console.keys import API_CALLER, CONSOLE
-
             token = bearer_token(request)
             if get_verifier(request).verify(token):
                 request[API_CALLER] = ApiCaller(kind="api-key", scopes=_ALL_SCOPES)

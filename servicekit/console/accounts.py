@@ -28,6 +28,7 @@ from servicekit.console.errors import (
     ScopeRequired,
     SignInFailed,
 )
+from servicekit.console.keys import ApiCaller
 from servicekit.console.mail import Mailer
 from servicekit.console.secrets import (
     PasswordPolicy,
@@ -63,23 +64,6 @@ class Principal:
     def has(self, *roles: str) -> bool:
         """Whether the principal holds one of ``roles`` (admins hold every role)."""
         return "admin" in self.roles or any(role in self.roles for role in roles)
-
-
-@dataclass(frozen=True)
-class ApiCaller:
-    """Who called an API route: the admin key, or an API token of an account."""
-
-    kind: str  # api-key | token
-    scopes: frozenset[str]
-    account_id: str | None = None
-    email: str | None = None
-    roles: frozenset[str] = frozenset()
-    token_id: str | None = None
-
-    @property
-    def actor(self) -> str:
-        """How audit records name this caller."""
-        return self.email or "api-key"
 
 
 def _principal(row: SessionRow) -> Principal:

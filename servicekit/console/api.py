@@ -14,10 +14,10 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from servicekit.auth import ApiKeyVerifier, require_api_key
-from servicekit.console.accounts import ApiCaller, Console
+from servicekit.console.accounts import Console
 from servicekit.console.config import SCOPES, ConsoleConfig
 from servicekit.console.errors import RoleRequired
-from servicekit.console.keys import API_CALLER, CONSOLE
+from servicekit.console.keys import API_CALLER, CONSOLE, ApiCaller
 from servicekit.console.web import base_url, organisation_signin
 from servicekit.errors import DataspaceError, InvalidRequest
 from servicekit.openapi import operation
