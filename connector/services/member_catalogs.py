@@ -45,8 +45,7 @@ class MemberCatalogs:
         """The active member ``did`` as the registry lists it (404 ``member-not-found``)."""
         if not did.startswith("did:") or len(did) > 500:
             raise InvalidRequest("did must be a DID", code="did-invalid")
-        found = next((m for m in await self.members.members(role=None) if m["did"] == did),
-                     None)
+        found = await self.members.member(did)
         if found is None:
             raise NotFound(f"{did} is not an active member of the data space",
                            code="member-not-found")

@@ -8,11 +8,11 @@ Read from the trust anchor this connector is configured with
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from connector.trust import Trust
 from identity.onboarding import TrustAnchorClient
-from servicekit.errors import Conflict, UpstreamError
+from servicekit.errors import Conflict, NotFound, UpstreamError
 
 __all__ = ["MAX_PAGES", "ROLES", "MembersService", "member_view"]
 
@@ -41,13 +41,28 @@ class MembersService:
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
 
-    async def members(self, *, role: str | None) -> list[dict[str, Any]]:
-        """Active members (with ``role`` if given), in the registry's order."""
+    def _client(self) -> TrustAnchorClient:
         if self.trust.trust_anchor_url is None:
             raise Conflict("no trust anchor is configured (--trust-anchor)",
                            code="trust-anchor-not-configured")
-        base = self.trust.trust_anchor_url.rstrip("/")
-        client = TrustAnchorClient(self.trust.session, base, self.trust.trust_anchor_did or "")
+        return TrustAnchorClient(self.trust.session, self.trust.trust_anchor_url.rstrip("/"),
+                                 self.trust.trust_anchor_did or "")
+
+    async def member(self, did: str) -> dict[str, Any] | None:
+        """The active member ``did`` (one registry look-up), or None when it is not one."""
+        try:
+            item = await self._client().call("GET", f"/participants/{quote(did, safe='')}")
+        except NotFound:
+            return None
+        if not isinstance(item, dict):
+            raise UpstreamError("the trust anchor's participant is not one",
+                                code="trust-anchor-refused")
+        found = member_view(item)
+        return found if found["status"] in (None, "active") else None
+
+    async def members(self, *, role: str | None) -> list[dict[str, Any]]:
+        """Active members (with ``role`` if given), in the registry's order."""
+        client = self._client()
         path: str | None = "/participants?limit=100"
         found: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):

@@ -133,11 +133,10 @@ class WalletService:
     async def verifier_name(self, did: str) -> str | None:
         """The verifier's legal name in the trust anchor's registry, if it is listed there."""
         try:
-            listed = await self.members.members(role=None)
+            found = await self.members.member(did)
         except DataspaceError:
             return None
-        return next((str(m["legal_name"]) for m in listed
-                     if m.get("did") == did and m.get("legal_name")), None)
+        return str(found["legal_name"]) if found and found.get("legal_name") else None
 
     async def read(self, authorization_url: str) -> SignInRequest:
         """The verified request and what we would answer (nothing is sent)."""
