@@ -26,7 +26,7 @@ from connector.pages.consumer_common import (
     services,
 )
 from servicekit.console.web import PAGE_HEADERS, form, may, page, redirect, render
-from servicekit.errors import NotFound, UpstreamError, peer_refused
+from servicekit.errors import DataspaceError, NotFound, UpstreamError, peer_refused
 from servicekit.http import body_chunks
 from servicekit.web import stream_download
 
@@ -155,16 +155,16 @@ async def fetch_receipt(request: web.Request) -> web.StreamResponse:
 @page("GET", "/downloads/receipts/{receipt_id}", "A signed usage receipt: what was signed")
 async def receipt(request: web.Request) -> web.StreamResponse:
     """The signed content, who signed it and whether the signature verified."""
-    wanted = request.match_info["receipt_id"]
-    found = next((r for r in await services(request).receipts.find(
-        transfer_id=None, limit=1000, offset=0) if r["id"] == wanted), None)
-    if found is None:
-        raise NotFound(f"no receipt {wanted}", code="receipt-not-found")
-    names = await provider_names(request)
+    found = await services(request).receipts.get(request.match_info["receipt_id"])
+    try:
+        provider = await services(request).members.member(found["provider_id"])
+    except DataspaceError:
+        provider = None
     content = found["content"] if isinstance(found["content"], dict) else {}
     signed = [(key, value) for key, value in content.items()
               if key not in ("usage", "audit")]
     return await render(request, "consumer/receipt.html", {
         "r": found, "usage": content.get("usage") or {}, "audit": content.get("audit") or {},
-        "signed": signed, "provider": names.get(found["provider_id"], found["provider_id"])})
+        "signed": signed,
+        "provider": (provider or {}).get("legal_name") or found["provider_id"]})
 

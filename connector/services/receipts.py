@@ -26,7 +26,7 @@ from connector.store import receipts as store
 from connector.trust import Trust
 from identity.errors import VerificationError
 from identity.signed import verify_signed_jwt
-from servicekit.errors import Conflict, UpstreamError
+from servicekit.errors import Conflict, NotFound, UpstreamError
 
 __all__ = ["RECEIPT_TYPE", "ReceiptService"]
 
@@ -84,6 +84,15 @@ class ReceiptService:
         async with self.plane.transaction() as tx:
             await store.insert_receipt(tx.conn, values)
         return values
+
+    async def get(self, receipt_id: str) -> dict[str, Any]:
+        """One stored receipt (404 ``receipt-not-found``)."""
+        async with self.plane.read() as conn:
+            found = await store.list_receipts(conn, transfer_id=None, limit=1, offset=0,
+                                              receipt_id=receipt_id)
+        if not found:
+            raise NotFound(f"no receipt {receipt_id}", code="receipt-not-found")
+        return found[0]
 
     async def find(self, *, transfer_id: str | None, limit: int,
                    offset: int) -> list[dict[str, Any]]:
