@@ -77,6 +77,14 @@ class Oid4vpVerifier:
         self.client_id = client_id_of(identity.did)
         self.dcql_query = membership_query(query_id=query_id)
 
+    @staticmethod
+    def _request_uri(request_uri_base: str, state: str) -> str:
+        return f"{request_uri_base.rstrip('/')}/{state}"
+
+    def authorization_url(self, state: str, *, request_uri_base: str) -> str:
+        """The ``openid4vp://`` link of the request ``state`` (what the page shows again)."""
+        return authorization_url(self.client_id, self._request_uri(request_uri_base, state))
+
     async def start(self, *, request_uri_base: str, response_uri: str) -> StartedRequest:
         """A new request: its signed request object is kept and served at ``request_uri``
         (``{request_uri_base}/{state}``); the wallet answers at ``response_uri``."""
@@ -90,9 +98,10 @@ class Oid4vpVerifier:
         token = sign_request(self.identity.signer, claims)
         await self.store.create(PendingRecord(state=state, nonce=nonce, expires_at=expires,
                                               status=PENDING, request_object=token, result=None))
-        request_uri = f"{request_uri_base.rstrip('/')}/{state}"
+        request_uri = self._request_uri(request_uri_base, state)
         return StartedRequest(state=state, nonce=nonce, request_uri=request_uri,
-                              authorization_url=authorization_url(self.client_id, request_uri),
+                              authorization_url=self.authorization_url(
+                                  state, request_uri_base=request_uri_base),
                               expires_at=float(expires))
 
     async def request_object(self, state: str) -> str:

@@ -82,6 +82,9 @@ class OrganisationSignIn(Protocol):
     async def start(self, *, request_uri_base: str, response_uri: str) -> Any:
         """Create a request: ``.state``, ``.authorization_url``, ``.expires_at``."""
 
+    def authorization_url(self, state: str, *, request_uri_base: str) -> str:
+        """The ``openid4vp://`` link of the request ``state``."""
+
     async def request_object(self, state: str) -> str:
         """The signed request object for ``state``."""
 

@@ -231,7 +231,8 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
         pending = await _console(request).store.signin_request(state)
         if pending is None or pending.expires_at < _console(request).now():
             raise NotFound("this sign-in request expired; start again", code="request-unknown")
-        url = _authorization_url(request, pending.request_object, state)
+        url = organisation_signin(request).authorization_url(
+            state, request_uri_base=f"{base_url(request)}{p}/oid4vp/request")
         return await render(request, "console/organisation.html", {
             "state": state, "authorization_url": url, "qr": qr_svg(url),
             "waiting": waiting, "failed": failed, "status": pending.status})
@@ -402,14 +403,3 @@ def page_routes(config: ConsoleConfig) -> web.RouteTableDef:
         raise InvalidRequest("action is roles, disable, enable or link", code="action-unknown")
 
     return routes
-
-
-def _authorization_url(request: web.Request, request_object: str, state: str) -> str:
-    """``openid4vp://`` with client_id and request_uri, rebuilt from the stored request."""
-    import jwt
-
-    claims = jwt.decode(request_object, options={"verify_signature": False})
-    p = request.config_dict[CONSOLE_CONFIG].prefix
-    request_uri = f"{base_url(request)}{p}/oid4vp/request/{state}"
-    return (f"openid4vp://?client_id={quote(claims['client_id'], safe='')}"
-            f"&request_uri={quote(request_uri, safe='')}")
