@@ -43,6 +43,9 @@ from servicekit.errors import InvalidRequest, NotFound, Unauthorized
 
 __all__ = ["TOKEN_PREFIX", "ApiCaller", "Console", "Principal"]
 
+#: How often expired sessions, links and sign-in requests are deleted (at a sign-in).
+_PURGE_SECONDS = 3600
+
 #: API tokens start with this, so a leaked one is recognisable (and told apart from admin keys).
 TOKEN_PREFIX = "dst_"  # noqa: S105 (a prefix, not a secret)
 
@@ -84,6 +87,7 @@ class Console:
         self.mailer = mailer
         #: The console's clock (tests put a fake one here).
         self.clock = clock
+        self._purged_at = 0.0
         # session hash -> when its organisation's credential was last found valid
         self._organisation_checked: dict[str, float] = {}
         self._passwords = PasswordPolicy(time_cost=settings.password_time_cost,
@@ -289,6 +293,10 @@ class Console:
         """A new session: the cookie value (shown once) and who it signs in."""
         cookie = new_token()
         now = self.now()
+        if now - self._purged_at > _PURGE_SECONDS:
+            # sign-ins are rare enough to carry the clean-up of what has expired
+            self._purged_at = now
+            await self.store.purge(now)
         id_hash = token_hash(cookie)
         values: dict[str, Any] = {"id_hash": id_hash, "kind": kind, "account_id": account_id,
                   "subject": subject, "name": name, "roles": roles,

@@ -174,11 +174,6 @@ class ConsoleStore:
             rows = await conn.execute(sa.select(accounts_table).order_by(accounts_table.c.email))
         return [_account(row) for row in rows]
 
-    async def count_accounts(self) -> int:
-        """How many accounts there are."""
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(
-                sa.select(sa.func.count()).select_from(accounts_table))).scalar_one())
 
     async def update_account(self, account_id: str, **values: Any) -> None:
         """Set columns of an account."""
@@ -276,12 +271,6 @@ class ConsoleStore:
         async with self._engine.begin() as conn:
             await conn.execute(tokens_table.insert().values(**values))
 
-    async def token_by_hash(self, token_hash: str) -> ApiToken | None:
-        """The token with this hash."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(tokens_table)
-                                      .where(tokens_table.c.token_hash == token_hash))).first()
-        return _token(row) if row else None
 
     async def token_and_account(self, token_hash: str) -> tuple[ApiToken, Account] | None:
         """The token with this hash and its account, in one query."""

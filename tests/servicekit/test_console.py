@@ -406,3 +406,16 @@ async def test_a_role_for_organisations_only_is_never_a_persons(tmp_path: Path,
                 assert (await resp.json())["code"] == "role-unknown"
     finally:
         await server.close()
+
+
+async def test_a_sign_in_clears_away_what_has_expired(service: Service) -> None:
+    async with await service.person("qa@halden.no", ("viewer",)):
+        pass
+    first = await service.console.store.account_by_email("qa@halden.no")
+    assert first is not None
+    assert len(await service.console.store.sessions_of(first.id)) == 1
+    later = service.console.now() + 13 * 3600  # past the session's 12 hours
+    service.console.clock = lambda: later
+    async with await service.person("ra@halden.no", ("viewer",)):
+        pass
+    assert await service.console.store.sessions_of(first.id) == []
